@@ -1,0 +1,105 @@
+"""Claims registry (``data/claims.yml``) and the per-chapter results file that chapters write.
+
+A chapter records each check with :func:`record`; results go to ``<outputs>/<chapter>/claims.json``,
+rewritten atomically after every record. A claim passes when every check recorded for it has
+``error <= tolerance``, the tolerance coming from the registry. A failing check raises :class:`ClaimFailed`
+after it is written, so the cell that made it fails and the build stops there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from lmalign import paths
+
+
+class ClaimFailed(AssertionError):
+    """A recorded claim check exceeded its registered tolerance."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str
+    result: str
+    chapter: str
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: str
+    error: float
+    tolerance: float
+    passed: bool
+    detail: str
+
+
+def load_registry(path: Path | None = None) -> dict[str, Claim]:
+    """Read ``data/claims.yml``: ``{id: Claim}`` in registry order."""
+    path = Path(path) if path else paths.claims_registry_path()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out: dict[str, Claim] = {}
+    for cid, entry in (raw.get("claims") or {}).items():
+        out[cid] = Claim(id=cid, statement=str(entry["statement"]).strip(), result=str(entry["result"]),
+                         chapter=str(entry["chapter"]), tolerance=float(entry["tolerance"]))
+    return out
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ClaimRecorder:
+    """Collects the checks of one chapter and keeps ``claims.json`` up to date."""
+
+    def __init__(self, chapter: str, output_dir: Path, registry: dict[str, Claim] | None = None):
+        self.chapter = chapter
+        self.path = Path(output_dir) / "claims.json"
+        self.registry = registry if registry is not None else load_registry()
+        self.checks: list[Check] = []
+        self._write()
+
+    def record(self, claim_id: str, error: float, *, detail: str = "") -> Check:
+        """Record one check of ``claim_id`` with measured ``error`` (a non-negative number; NaN fails)."""
+        if claim_id not in self.registry:
+            raise ValueError(f"claim_id {claim_id!r} is not in the registry {paths.claims_registry_path()}")
+        claim = self.registry[claim_id]
+        if claim.chapter != self.chapter:
+            raise ValueError(f"claim {claim_id} belongs to chapter {claim.chapter!r}, not {self.chapter!r}")
+        err = float(error)
+        passed = (not math.isnan(err)) and err <= claim.tolerance
+        check = Check(claim=claim_id, error=err, tolerance=claim.tolerance, passed=passed, detail=detail)
+        self.checks.append(check)
+        self._write()
+        if not passed:
+            raise ClaimFailed(f"chapter {self.chapter}: claim {claim_id} failed: error {err:.3e} > tolerance "
+                              f"{claim.tolerance:.1e} ({detail})")
+        return check
+
+    def _write(self) -> None:
+        payload = {"chapter": self.chapter, "checks": [asdict(c) for c in self.checks]}
+        atomic_write_text(self.path, json.dumps(payload, indent=1, sort_keys=True, allow_nan=True) + "\n")
+
+
+def record(claim_id: str, error: float, *, detail: str = "") -> Check:
+    """Record a check through the current chapter (see :class:`lmalign.chapter.Chapter`)."""
+    from lmalign.chapter import current
+
+    return current().claims.record(claim_id, error, detail=detail)

@@ -1,0 +1,210 @@
+"""``RewardLaw``: the finite law of a real reward, the object every computation in the book works on.
+
+Every policy in the book reweights the reference by a function of the reward value, so KL divergences and
+expectations reduce to computations on this law (see ``DIGEST.md``, "Reduction to the reward line").
+Probabilities are stored as log-probabilities; nothing is clipped or renormalised silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import logsumexp
+
+from lmalign import _validate
+
+_SERIES_CUTOFF = 1e-3
+
+
+def _xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
+    """``g(d) = d e^d - (e^d - 1) = sum_{k>=2} (k-1) d^k / k!`` (>= 0), accurate for small ``|d|``."""
+    d = np.asarray(d, dtype=float)
+    out = np.empty_like(d)
+    small = np.abs(d) < _SERIES_CUTOFF
+    ds = d[small]
+    out[small] = ds * ds * (0.5 + ds * (1.0 / 3.0 + ds * (1.0 / 8.0 + ds / 30.0)))
+    dl = d[~small]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[~small] = dl * np.exp(dl) - np.expm1(dl)
+    return out
+
+
+def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort by value, merge equal values (log-sum-exp of their log-probabilities), drop zero-mass levels."""
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    lp = logprobs[order]
+    keep = lp > -np.inf
+    v, lp = v[keep], lp[keep]
+    if v.size > 1 and (np.diff(v) == 0).any():
+        starts = np.flatnonzero(np.r_[True, np.diff(v) != 0])
+        bounds = np.r_[starts, v.size]
+        merged = np.empty(starts.size)
+        for i in range(starts.size):
+            a, b = bounds[i], bounds[i + 1]
+            merged[i] = lp[a] if b - a == 1 else logsumexp(lp[a:b])
+        v, lp = v[starts], merged
+    return v, lp
+
+
+class RewardLaw:
+    """Finite law of a real reward.
+
+    ``RewardLaw(values, probs)``: equal values are merged, values sorted increasingly, zero-probability
+    levels dropped. ``probs`` must be finite, non-negative and sum to 1 within 1e-9.
+    """
+
+    __slots__ = ("_values", "_logprobs")
+
+    def __init__(self, values: Sequence[float] | np.ndarray, probs: Sequence[float] | np.ndarray):
+        v = _validate.real_vector(values, "values")
+        p = _validate.prob_vector(probs, "probs")
+        _validate.same_length(v, p, "values", "probs")
+        with np.errstate(divide="ignore"):
+            lp = np.log(p)
+        self._values, self._logprobs = merge_sorted_log(v, lp)
+        self._values.setflags(write=False)
+        self._logprobs.setflags(write=False)
+
+    # -- constructors ------------------------------------------------------------------------------
+    @classmethod
+    def from_logprobs(cls, values, logprobs) -> RewardLaw:
+        """Law from log-probabilities (``-inf`` for zero mass); validated like the probability form."""
+        v = _validate.real_vector(values, "values")
+        lp = _validate.log_prob_vector(logprobs, "logprobs")
+        _validate.same_length(v, lp, "values", "logprobs")
+        return cls._trusted(*merge_sorted_log(v, lp))
+
+    @classmethod
+    def _trusted(cls, values: np.ndarray, logprobs: np.ndarray) -> RewardLaw:
+        """Internal: wrap arrays already sorted, merged, with positive mass and normalised. No checks."""
+        obj = cls.__new__(cls)
+        obj._values = np.ascontiguousarray(values, dtype=float)
+        obj._logprobs = np.ascontiguousarray(logprobs, dtype=float)
+        obj._values.setflags(write=False)
+        obj._logprobs.setflags(write=False)
+        return obj
+
+    @classmethod
+    def from_tokens(cls, p, r, length: int) -> RewardLaw:
+        """Exact law of ``sum_{i<=length} r(y_i)`` with ``y_i`` i.i.d. from the token law ``p``."""
+        from lmalign.memoryless import law_of_sum
+
+        return law_of_sum(p, r, length)
+
+    @classmethod
+    def from_samples(cls, rewards) -> RewardLaw:
+        """Empirical law of observed rewards: each distinct value with its relative frequency."""
+        x = _validate.real_vector(rewards, "rewards")
+        vals, counts = np.unique(x, return_counts=True)
+        return cls._trusted(vals, np.log(counts) - math.log(x.size))
+
+    # -- data ----------------------------------------------------------------------------------------
+    @property
+    def values(self) -> np.ndarray:
+        """Distinct reward values, increasing."""
+        return self._values
+
+    @property
+    def logprobs(self) -> np.ndarray:
+        """Natural-log probabilities of ``values``."""
+        return self._logprobs
+
+    @property
+    def probs(self) -> np.ndarray:
+        """Probabilities of ``values`` (may underflow to 0 for extreme levels; use ``logprobs``)."""
+        return np.exp(self._logprobs)
+
+    def __len__(self) -> int:
+        return self._values.size
+
+    def __repr__(self) -> str:
+        return (f"RewardLaw({len(self)} levels in [{self._values[0]:.6g}, {self._values[-1]:.6g}], "
+                f"mean={self.mean():.6g})")
+
+    @property
+    def top(self) -> float:
+        """Largest reward value."""
+        return float(self._values[-1])
+
+    @property
+    def max_kl(self) -> float:
+        """``D_max = -log p(top)``: the KL of ``p`` conditioned on its top level (largest tilt KL)."""
+        return float(-self._logprobs[-1])
+
+    # -- moments and generating functions ----------------------------------------------------------------
+    def mean(self) -> float:
+        """``E R``."""
+        return float(np.dot(self.probs, self._values))
+
+    def var(self) -> float:
+        """``Var R`` (computed about the mean)."""
+        c = self._values - self.mean()
+        return float(np.dot(self.probs, c * c))
+
+    def cgf(self, t):
+        """``kappa(t) = log E exp(t R)``, vectorised over ``t``; computed by log-sum-exp."""
+        t_arr = np.asarray(t, dtype=float)
+        if np.isnan(t_arr).any():
+            raise ValueError("t contains NaN")
+        out = logsumexp(self._logprobs[None, :] + np.multiply.outer(t_arr.reshape(-1), self._values), axis=1)
+        return float(out[0]) if t_arr.ndim == 0 else out.reshape(t_arr.shape)
+
+    def log_cdf(self) -> np.ndarray:
+        """``log P(R <= v_k)`` for every level ``v_k`` (exact in log space; last entry 0)."""
+        out = np.logaddexp.accumulate(self._logprobs)
+        out[-1] = 0.0
+        return np.minimum(out, 0.0)
+
+    def log_sf(self) -> np.ndarray:
+        """``log P(R > v_k)`` for every level (``-inf`` at the top); no cancellation near 1."""
+        tail = np.logaddexp.accumulate(self._logprobs[::-1])[::-1]
+        out = np.empty_like(tail)
+        out[:-1] = np.minimum(tail[1:], 0.0)
+        out[-1] = -np.inf
+        return out
+
+    # -- divergences and reweighting ------------------------------------------------------------------
+    def kl(self, other: RewardLaw) -> float:
+        """``D(self || other) = sum p log(p/q)`` in nats; ``inf`` if ``self`` is not ``<< other``.
+
+        Computed as ``sum_q q g(log p/q) + q(levels outside supp p)`` with ``g(d) = d e^d - e^d + 1 >= 0``,
+        a sum of non-negative terms, so small divergences keep their relative precision.
+        """
+        if not isinstance(other, RewardLaw):
+            raise ValueError(f"other must be a RewardLaw, got {type(other).__name__}")
+        idx = np.searchsorted(other._values, self._values)
+        idx_c = np.minimum(idx, other._values.size - 1)
+        if not np.array_equal(other._values[idx_c], self._values):
+            return math.inf
+        lq = other._logprobs[idx_c]
+        d = self._logprobs - lq
+        matched = np.zeros(other._values.size, dtype=bool)
+        matched[idx_c] = True
+        terms = np.exp(lq) * _xexp_minus_expm1(d)
+        big = d > 700  # exp(lq) * g(d) would overflow: use p d - p + q directly
+        if big.any():
+            pb = np.exp(self._logprobs[big])
+            terms[big] = pb * d[big] - pb + np.exp(lq[big])
+        return float(math.fsum(terms.tolist()) + math.fsum(np.exp(other._logprobs[~matched]).tolist()))
+
+    def tilt(self, lam: float) -> RewardLaw:
+        """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
+        on the top (bottom) level."""
+        lam = float(lam)
+        if math.isnan(lam):
+            raise ValueError("lam is NaN")
+        if lam == math.inf:
+            return RewardLaw._trusted(self._values[-1:], np.zeros(1))
+        if lam == -math.inf:
+            return RewardLaw._trusted(self._values[:1], np.zeros(1))
+        lw = self._logprobs + lam * self._values
+        return RewardLaw._trusted(self._values, lw - logsumexp(lw))
+
+    def rate(self, x):
+        """Cramer rate function ``I(x) = sup_t [t x - kappa(t)]``: see ``lmalign.ldp.cramer_rate``."""
+        from lmalign.ldp import cramer_rate
+
+        return cramer_rate(self, x)

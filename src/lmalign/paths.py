@@ -1,0 +1,36 @@
+"""Where the project's files live: repository root, data, and per-chapter build outputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """Repository root: ``LMALIGN_ROOT`` if set, else the ancestor holding ``data/claims.yml``."""
+    env = os.environ.get("LMALIGN_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "data" / "claims.yml").is_file():
+            return parent
+    return Path.cwd().resolve()
+
+
+def data_dir() -> Path:
+    return repo_root() / "data"
+
+
+def claims_registry_path() -> Path:
+    return data_dir() / "claims.yml"
+
+
+def outputs_root() -> Path:
+    """Folder of per-chapter outputs (claims results, figures): ``LMALIGN_OUTPUTS`` or ``_build/outputs``."""
+    env = os.environ.get("LMALIGN_OUTPUTS")
+    return Path(env).resolve() if env else repo_root() / "_build" / "outputs"
+
+
+def chapter_output_dir(chapter: str) -> Path:
+    return outputs_root() / chapter

@@ -14,21 +14,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from lmalign import _validate
-
-_SERIES_CUTOFF = 1e-3
-
-
-def _xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
-    """``g(d) = d e^d - (e^d - 1) = sum_{k>=2} (k-1) d^k / k!`` (>= 0), accurate for small ``|d|``."""
-    d = np.asarray(d, dtype=float)
-    out = np.empty_like(d)
-    small = np.abs(d) < _SERIES_CUTOFF
-    ds = d[small]
-    out[small] = ds * ds * (0.5 + ds * (1.0 / 3.0 + ds * (1.0 / 8.0 + ds / 30.0)))
-    dl = d[~small]
-    with np.errstate(over="ignore", invalid="ignore"):
-        out[~small] = dl * np.exp(dl) - np.expm1(dl)
-    return out
+from lmalign._logspace import kl_logs
 
 
 def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +33,16 @@ def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarr
             merged[i] = lp[a] if b - a == 1 else logsumexp(lp[a:b])
         v, lp = v[starts], merged
     return v, lp
+
+
+def align(a: RewardLaw, b: RewardLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of both supports, with each log-probability vector on it (``-inf`` off support)."""
+    vals = np.union1d(a.values, b.values)
+    la = np.full(vals.size, -np.inf)
+    lb = np.full(vals.size, -np.inf)
+    la[np.searchsorted(vals, a.values)] = a.logprobs
+    lb[np.searchsorted(vals, b.values)] = b.logprobs
+    return vals, la, lb
 
 
 class RewardLaw:
@@ -170,38 +166,45 @@ class RewardLaw:
     def kl(self, other: RewardLaw) -> float:
         """``D(self || other) = sum p log(p/q)`` in nats; ``inf`` if ``self`` is not ``<< other``.
 
-        Computed as ``sum_q q g(log p/q) + q(levels outside supp p)`` with ``g(d) = d e^d - e^d + 1 >= 0``,
-        a sum of non-negative terms, so small divergences keep their relative precision.
+        Computed as a sum of non-negative terms (see ``lmalign._logspace.kl_logs``), so small divergences
+        keep their relative precision.
         """
         if not isinstance(other, RewardLaw):
             raise ValueError(f"other must be a RewardLaw, got {type(other).__name__}")
-        idx = np.searchsorted(other._values, self._values)
-        idx_c = np.minimum(idx, other._values.size - 1)
-        if not np.array_equal(other._values[idx_c], self._values):
-            return math.inf
-        lq = other._logprobs[idx_c]
-        d = self._logprobs - lq
-        matched = np.zeros(other._values.size, dtype=bool)
-        matched[idx_c] = True
-        terms = np.exp(lq) * _xexp_minus_expm1(d)
-        big = d > 700  # exp(lq) * g(d) would overflow: use p d - p + q directly
-        if big.any():
-            pb = np.exp(self._logprobs[big])
-            terms[big] = pb * d[big] - pb + np.exp(lq[big])
-        return float(math.fsum(terms.tolist()) + math.fsum(np.exp(other._logprobs[~matched]).tolist()))
+        _, lp, lq = align(self, other)
+        return kl_logs(lp, lq)
+
+    def log_tilt_ratio(self, lam: float) -> np.ndarray:
+        """``log(p_lam(v)/p(v)) = lam v - kappa(lam)`` for finite ``lam``, accurate even for tiny ``lam``.
+
+        Written as ``lam (v - m) - log(1 + sum_j p_j expm1(lam (v_j - m)))`` with ``m`` the mean when
+        ``|lam| max|v - m| <= 1`` (no cancellation), and by log-sum-exp otherwise.
+        """
+        lam = float(lam)
+        if not math.isfinite(lam):
+            raise ValueError(f"lam must be finite here, got {lam!r}")
+        if lam == 0.0:
+            return np.zeros_like(self._values)
+        centred = self._values - self.mean()
+        x = lam * centred
+        if np.abs(x).max() <= 1.0:
+            return x - math.log1p(math.fsum((self.probs * np.expm1(x)).tolist()))
+        lw = self._logprobs + lam * self._values
+        return lam * self._values - logsumexp(lw)
 
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
-        on the top (bottom) level."""
+        on the top (bottom) level; ``lam = 0`` returns the law itself."""
         lam = float(lam)
         if math.isnan(lam):
             raise ValueError("lam is NaN")
+        if lam == 0.0:
+            return self
         if lam == math.inf:
             return RewardLaw._trusted(self._values[-1:], np.zeros(1))
         if lam == -math.inf:
             return RewardLaw._trusted(self._values[:1], np.zeros(1))
-        lw = self._logprobs + lam * self._values
-        return RewardLaw._trusted(self._values, lw - logsumexp(lw))
+        return RewardLaw._trusted(self._values, self._logprobs + self.log_tilt_ratio(lam))
 
     def rate(self, x):
         """Cramer rate function ``I(x) = sup_t [t x - kappa(t)]``: see ``lmalign.ldp.cramer_rate``."""

@@ -1,0 +1,78 @@
+"""Log-space primitives shared by the library: stable KL terms and log-of-log1p forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_SERIES_CUTOFF = 1e-3
+
+
+def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
+    """``g(d) = d e^d - (e^d - 1) = sum_{k>=2} (k-1) d^k / k!`` (>= 0), accurate for small ``|d|``."""
+    d = np.asarray(d, dtype=float)
+    out = np.empty_like(d)
+    small = np.abs(d) < _SERIES_CUTOFF
+    ds = d[small]
+    out[small] = ds * ds * (0.5 + ds * (1.0 / 3.0 + ds * (1.0 / 8.0 + ds / 30.0)))
+    dl = d[~small]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[~small] = dl * np.exp(dl) - np.expm1(dl)
+    return out
+
+
+def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
+    """``D(p||q) = sum p log(p/q)`` from aligned log-probability vectors (``-inf`` for zero mass).
+
+    Written as ``sum_q q g(log p/q) + q(supp q minus supp p)`` with ``g >= 0`` (see :func:`xexp_minus_expm1`),
+    a sum of non-negative terms, so small divergences keep their relative precision. ``inf`` if ``p`` is not
+    absolutely continuous with respect to ``q``.
+    """
+    p_pos = lp > -np.inf
+    q_pos = lq > -np.inf
+    if (p_pos & ~q_pos).any():
+        return math.inf
+    both = p_pos & q_pos
+    d = lp[both] - lq[both]
+    lqb = lq[both]
+    terms = np.exp(lqb) * xexp_minus_expm1(d)
+    big = d > 700  # q g(d) would overflow: use p d - p + q
+    if big.any():
+        pb = np.exp(lp[both][big])
+        terms[big] = pb * d[big] - pb + np.exp(lqb[big])
+    only_q = np.exp(lq[q_pos & ~p_pos])
+    return float(math.fsum(terms.tolist()) + math.fsum(only_q.tolist()))
+
+
+def log_neg_expm1(x: np.ndarray) -> np.ndarray:
+    """``log(1 - e^{-x})`` for ``x >= 0`` (``-inf`` at 0), accurate for tiny and huge ``x``."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0.6931, np.log1p(-np.exp(-x)), np.log(-np.expm1(-x)))
+
+
+def log_log1p_exp(a: np.ndarray) -> np.ndarray:
+    """``log(log(1 + e^a))``, accurate when ``e^a`` is far below the smallest float."""
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    small = a < -30
+    ea = np.exp(a[small])
+    out[small] = a[small] + np.log1p(-ea / 2 + ea * ea / 3)
+    out[~small] = np.log(np.log1p(np.exp(a[~small])))
+    return out
+
+
+def log_neg_log1m_exp(a: np.ndarray) -> np.ndarray:
+    """``log(-log(1 - e^a))`` for ``a < 0``: the log of ``-log(1 - s)`` with ``s = e^a`` possibly tiny."""
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    small = a < -30
+    ea = np.exp(a[small])
+    out[small] = a[small] + np.log1p(ea / 2 + ea * ea / 3)
+    near_one = a > -0.6931
+    mid = ~small & ~near_one
+    out[mid] = np.log(-np.log1p(-np.exp(a[mid])))
+    with np.errstate(divide="ignore"):
+        out[near_one] = np.log(-np.log(-np.expm1(a[near_one])))
+    return out

@@ -1,0 +1,76 @@
+"""Exact best-of-N on the reward line, ties broken uniformly at random.
+
+Selecting the best of ``N`` i.i.d. draws from ``p`` puts mass ``F(v)^N - F_-(v)^N`` on level ``v``, with ``F``
+the CDF at ``v`` and ``F_-`` the CDF strictly below (random tie-breaking spreads it over the tied responses in
+proportion to ``p``, so on the reward line this is the whole law). Everything is computed in log space from
+``A(v) = -N log F(v)``, formed as ``exp(log N + log(-log F))`` with ``-log F = -log(1 - S)`` taken from the
+upper tail ``S`` in log space, so nothing is lost where ``F`` is within 1e-300 of 1 or ``N = e^10000``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lmalign import _validate
+from lmalign._logspace import log_log1p_exp, log_neg_expm1, log_neg_log1m_exp
+from lmalign.law import RewardLaw
+
+
+def resolve_log_n(n: int | None = None, log_n: float | None = None) -> float:
+    """``log N`` from exactly one of ``n`` (integer >= 1) or ``log_n`` (finite, >= 0)."""
+    if (n is None) == (log_n is None):
+        raise ValueError("give exactly one of n and log_n")
+    if n is not None:
+        return math.log(_validate.positive_int(n, "n"))
+    val = _validate.nonneg_real(log_n, "log_n")
+    if math.isinf(val):
+        raise ValueError("log_n must be finite")
+    return val
+
+
+def bon_kl_bound(n: int | None = None, log_n: float | None = None) -> float:
+    """``log N - (N-1)/N``, the best-of-N KL formula (an upper bound on ``D(BoN||p)``)."""
+    ln = resolve_log_n(n, log_n)
+    return ln + math.expm1(-ln)
+
+
+def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
+    """``log(-log F(v))`` at every level (``-inf`` at the top, where ``F = 1``)."""
+    log_cdf = law.log_cdf()
+    log_sf = law.log_sf()
+    out = np.full(len(law), -np.inf)
+    upper_small = log_sf[:-1] < math.log(0.5)
+    body = np.where(upper_small, log_neg_log1m_exp(np.where(upper_small, log_sf[:-1], -1.0)),
+                    np.log(-np.minimum(log_cdf[:-1], -1e-300)))
+    out[:-1] = body
+    return out
+
+
+def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> RewardLaw:
+    """Law of the best of ``N`` i.i.d. draws from ``law`` (ties at random); give ``n`` or ``log_n = log N``.
+
+    ``P(level v) = F(v)^N - F_-(v)^N = e^{-A(v)} (1 - e^{-(A_-(v) - A(v))})`` with ``A = -N log F`` and
+    ``A_- - A = N log(1 + p(v)/F_-(v))``, both formed in log space. Levels whose mass is below
+    ``exp(-1.8e308)`` (not representable even as a log) are dropped.
+    """
+    if not isinstance(law, RewardLaw):
+        raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
+    ln = resolve_log_n(n, log_n)
+    if ln == 0.0 or len(law) == 1:
+        return law
+    with np.errstate(over="ignore"):
+        a = np.exp(ln + log_minus_log_cdf(law))  # A(v) = -N log F(v), may be inf for tiny F
+    log_cdf = law.log_cdf()
+    # log(A_- - A) = log N + log log(1 + p(v)/F_-(v)), for every level above the lowest
+    log_gap = np.full(len(law), np.inf)
+    log_gap[1:] = ln + log_log1p_exp(law.logprobs[1:] - log_cdf[:-1])
+    with np.errstate(over="ignore"):
+        gap = np.exp(log_gap)
+    logmass = -a + log_neg_expm1(gap)
+    if (log_gap < -30).any():  # 1 - e^{-g} ~ g for tiny g: keep its log exactly
+        tiny = log_gap < -30
+        logmass[tiny] = -a[tiny] + log_gap[tiny] - np.exp(log_gap[tiny]) / 2
+    keep = logmass > -np.inf
+    return RewardLaw._trusted(law.values[keep], logmass[keep])

@@ -5,19 +5,11 @@ Companion library to Yang, Salamatian, Sun, Suresh, Beirami, "Asymptotics of Lan
 so everything is computed exactly on a finite law of one real number, :class:`RewardLaw`.
 """
 
+# Bound after the submodule import, so ``lmalign.best_of_n`` is the function (the module stays importable
+# as ``lmalign.best_of_n`` through ``sys.modules``).
+from lmalign.best_of_n import best_of_n  # noqa: I001
 from lmalign.law import RewardLaw
+from lmalign.tilting import kl_constrained
 
 __all__ = ["RewardLaw", "kl_constrained", "best_of_n", "__version__"]
 __version__ = "0.1.0"
-
-
-def __getattr__(name):  # lazy imports keep ``import lmalign`` light and cycle-free
-    if name == "kl_constrained":
-        from lmalign.tilting import kl_constrained
-
-        return kl_constrained
-    if name == "best_of_n":
-        from lmalign.best_of_n import best_of_n
-
-        return best_of_n
-    raise AttributeError(f"module 'lmalign' has no attribute {name!r}")

@@ -62,7 +62,11 @@ def renyi_divergence(p, q, alpha: float) -> float:
     both = pos & (lq > -np.inf)
     if not both.any():
         return math.inf
-    return float(logsumexp(a * lp[both] + (1 - a) * lq[both]) / (a - 1))
+    e = (1 - a) * (lq[both] - lp[both])  # log of (q/p)^(1-a)
+    if np.abs(e).max() <= 1.0:  # near a = 1: log sum p (q/p)^(1-a) = log1p(sum p expm1(e) - p(off supp q))
+        off = math.fsum(np.exp(lp[pos & ~both]).tolist())
+        return float(math.log1p(math.fsum((np.exp(lp[both]) * np.expm1(e)).tolist()) - off) / (a - 1))
+    return float(logsumexp(lp[both] + e) / (a - 1))
 
 
 def renyi_cross_entropy(q, s, alpha: float) -> float:
@@ -75,7 +79,11 @@ def renyi_cross_entropy(q, s, alpha: float) -> float:
     if a == 1.0:
         return float(-math.fsum((np.exp(lq[pos]) * ls[pos]).tolist()))
     keep = pos & (ls > -np.inf)
-    return float(logsumexp(lq[keep] + (a - 1) * ls[keep]) / (1 - a))
+    e = (a - 1) * ls[keep]
+    if np.abs(e).max() <= 1.0:  # near a = 1: log sum q s^(a-1) = log1p(sum q expm1(e) - q(off supp s))
+        off = math.fsum(np.exp(lq[pos & ~keep]).tolist())
+        return float(math.log1p(math.fsum((np.exp(lq[keep]) * np.expm1(e)).tolist()) - off) / (1 - a))
+    return float(logsumexp(lq[keep] + e) / (1 - a))
 
 
 def entropy(p) -> float:

@@ -5,11 +5,19 @@ the reward range) are handled by **tilted FFT windows**: for a tilt ``theta`` th
 of the tilted token law ``q_theta(k) ~ p(k) e^{theta k}`` is computed by one real FFT (circular, of length
 about 80 standard deviations of the tilted sum: the mass folded in from outside is far below rounding), and is
 accurate to about ``n * eps`` relative to its peak. Each window keeps only the levels where ``P_theta(K)`` is
-within a factor ``e^-3`` of its peak, and untilts them in log space,
+within a factor ``e^-3`` of its peak (for ``n = 10^4``; wider for shorter lengths), and untilts them in log space,
 ``log P(K) = log P_theta(K) - theta (K - c) - n [theta m - kappa(theta)]`` (``m`` the tilted token mean,
 ``c = n m``), so every level, however far in the tails, gets a relative error of about ``20 n eps``
 (1e-10 or better for ``n <= 10^4``). Windows are placed greedily from the lowest level to the highest, each
 centred about 2.5 standard deviations past the last covered level.
+
+Each level takes its value from the window whose estimated error ``n eps P_theta(peak) / P_theta(K)`` is
+smallest, and must reach ``REL_TARGET``. A lattice law whose levels cannot all be resolved that way (a level
+reached only through very rare tokens, far below its neighbours under every tilt) gets an ``ArithmeticError``
+unless its support is small (at most ``DIRECT_MAX_LEVELS`` levels), where the direct log-space convolution by
+repeated squaring (sums of positive terms only, exact to rounding) is used for every law. Within
+``EDGE_LEVELS`` of either end, a level that no window resolves is computed exactly by the same direct
+convolution truncated to the edge (truncation is exact: the lowest totals only involve the lowest steps).
 
 Non-lattice rewards are handled exactly by type classes: every count vector ``c`` over the distinct rewards,
 with the multinomial log-probability; totals that agree to a relative 1e-12 of the range are merged.
@@ -32,7 +40,9 @@ LATTICE_RTOL = 1e-12
 MAX_DENOMINATOR = 1000
 MAX_LEVELS = 20_000_000
 MAX_TYPE_CLASSES = 2_000_000
-WINDOW_LOG_RATIO = -3.0
+REL_TARGET = 5e-11  # target relative error per level of the tilted windows
+DIRECT_MAX_LEVELS = 4096  # supports up to this size use the exact direct log-space convolution
+EDGE_LEVELS = 512  # levels at either end resolved exactly (truncated direct convolution) when windows fail
 
 
 def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +88,51 @@ def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
     return u0, b, k
 
 
+def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
+    """Boolean mask of the totals ``0..n kmax`` that a sum of ``n`` steps from ``support`` (a 0/1 array over
+    ``0..kmax``) can reach: exact sumset by doubling, each FFT product of 0/1 arrays thresholded at 1/2."""
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return sfft.irfft(sfft.rfft(a, a.size + b.size - 1) * sfft.rfft(b, a.size + b.size - 1),
+                          a.size + b.size - 1) > 0.5
+
+    result = np.ones(1, dtype=bool)
+    power = support.astype(bool)
+    m = n
+    while m:
+        if m & 1:
+            result = combine(result.astype(float), power.astype(float))
+        m >>= 1
+        if m:
+            power = combine(power.astype(float), power.astype(float))
+    return result
+
+
+def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays."""
+    rows = np.full((a.size, a.size + b.size - 1), -np.inf)
+    idx = np.arange(a.size)[:, None] + np.arange(b.size)[None, :]
+    rows[np.arange(a.size)[:, None], idx] = a[:, None] + b[None, :]
+    top = rows.max(axis=0)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.exp(rows - safe).sum(axis=0)) + np.where(np.isfinite(top), 0.0, -np.inf)
+
+
+def _log_conv_power_direct(logq: np.ndarray, n: int, keep: int | None = None) -> np.ndarray:
+    """``n``-fold convolution power of ``exp(logq)`` in log space by repeated squaring; with ``keep``, only
+    its first ``keep`` entries (exact: truncation never drops a term of a lower total)."""
+    result = np.zeros(1)
+    power = logq[:keep] if keep else logq
+    m = n
+    while m:
+        if m & 1:
+            result = _log_convolve(result, power)[:keep]
+        m >>= 1
+        if m:
+            power = _log_convolve(power, power)[:keep]
+    return result
+
+
 def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
     ``0..len(logq)-1`` (entries may be ``-inf``), by tilted FFT windows (see the module docstring)."""
@@ -92,7 +147,13 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     if kmin_sup == kmax_sup:
         out[n * kmin_sup] = 0.0
         return out
+    if size <= DIRECT_MAX_LEVELS:
+        return _log_conv_power_direct(logq, n)
+    log_ratio_min = min(math.log(n * np.finfo(float).eps / REL_TARGET), -1.0)
+    best_err = np.full(size, np.inf)
     fft_len = sfft.next_fast_len(size, real=True)
+    reach = reachable_totals(pos, n)
+    out[~reach] = -np.inf
 
     def tilt(theta: float) -> tuple[np.ndarray, float, float]:
         lw = logq + theta * ks
@@ -112,12 +173,14 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
             hi *= 2
         return brentq(f, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=300)
 
-    cur = n * kmin_sup  # lowest level not yet covered
+    first = cur = n * kmin_sup  # lowest level not yet covered
     last = n * kmax_sup
-    sigma = 1.0
+    step = 0.5  # distance from ``cur`` to the next window's centre
     while cur <= last:
-        centre = min(cur + 2.5 * sigma, last - 0.5) if cur > n * kmin_sup else n * kmin_sup + 0.5
-        centre = max(centre, n * kmin_sup + 0.5)
+        if not reach[cur]:
+            cur += 1
+            continue
+        centre = min(max(cur + step, n * kmin_sup + 0.5), last - 0.5)
         theta = theta_for(centre / n)
         q, mean, var = tilt(theta)
         sigma = max(math.sqrt(n * var), 1.0)
@@ -131,21 +194,43 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         peak = dens.max()
         with np.errstate(divide="ignore", invalid="ignore"):
             logratio = np.log(dens / peak)
-        ok = logratio >= WINDOW_LOG_RATIO
+        logratio[~np.isfinite(logratio)] = -np.inf
+        ok = (logratio >= log_ratio_min) | ~reach
+        if not ok[cur] and step < 1e-3 and min(cur - first, last - cur) < EDGE_LEVELS:
+            lo_edge = cur - first < EDGE_LEVELS
+            block = _log_conv_power_direct(logq if lo_edge else logq[::-1], n, keep=EDGE_LEVELS + kmax)
+            if lo_edge:
+                out[first:first + EDGE_LEVELS] = block[first:first + EDGE_LEVELS]
+                best_err[first:first + EDGE_LEVELS] = 0.0
+                cur = first + EDGE_LEVELS
+            else:
+                top = size - 1 - last  # offset of the last reachable level from the end of the reversed law
+                out[last - EDGE_LEVELS + 1:last + 1] = block[top:top + EDGE_LEVELS][::-1]
+                best_err[last - EDGE_LEVELS + 1:last + 1] = 0.0
+                cur = last + 1
+            step = 0.5
+            continue
         if not ok[cur]:
-            if sigma <= 1.0 and centre - cur <= 0.5:
-                raise ArithmeticError(f"tilted window failed to cover level {cur}")
-            sigma = max((centre - cur) / 5.0, 0.2)  # move the next centre closer
+            if step < 1e-3:
+                raise ArithmeticError(
+                    f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} under "
+                    "every tilt (it is reached only through rare tokens); use a shorter length or merge rewards")
+            step /= 2  # move the next centre closer
             continue
         stop = cur
         while stop <= last and ok[stop]:
             stop += 1
-        kk = np.arange(cur, stop, dtype=float)
+        kk = np.flatnonzero(reach & (logratio > -np.inf))
+        err = np.exp(-logratio[kk])  # error estimate relative to n eps: peak / P_theta(K)
+        better = err < best_err[kk]
+        kk = kk[better]
+        best_err[kk] = err[better]
         c = n * mean
         # kappa(theta) - theta * mean, in the tilted law's own terms: -log of sum q e^{-theta (k - mean)}
         shift = -logsumexp(np.log(q[q > 0]) - theta * (ks[q > 0] - mean))
-        out[cur:stop] = np.log(dens[cur:stop]) - theta * (kk - c) + n * shift
+        out[kk] = np.log(dens[kk]) - theta * (kk - c) + n * shift
         cur = stop
+        step = 2.5 * sigma
     return out
 
 

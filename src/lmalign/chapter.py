@@ -12,6 +12,7 @@ then records checks with ``ch.claim("C1", error, detail=...)`` and figures with
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from lmalign import claims, figures, paths
@@ -34,14 +35,42 @@ class Chapter:
         """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its tolerance."""
         return self.claims.record(claim_id, error, detail=detail)
 
-    def figure(self, fig, name: str, caption: str):
-        """Save ``fig`` as ``figures/<name>.svg`` with provenance and return it for display in the page."""
-        from IPython.display import SVG
+    def figure(self, fig, name: str, caption: str) -> None:
+        """Save ``fig`` as ``figures/<name>.svg`` with a provenance sidecar, and show it with its caption and a
+        provenance line (chapter, parameters, commit) in the page."""
+        from IPython.display import SVG, Markdown, display
 
         provenance = {"chapter": self.name, "figure": name, "caption": caption,
-                      "parameters": {k: _jsonable(v) for k, v in self.parameters.items()}}
+                      "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
+                      "commit": git_commit(), "versions": package_versions()}
         path = figures.save_figure(fig, self.output_dir / "figures" / f"{name}.svg", provenance)
-        return SVG(data=path.read_text(encoding="utf-8"))
+        display(SVG(data=path.read_text(encoding="utf-8")))
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.parameters.items()))
+        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}` with "
+                         f"parameters ({params}) at commit `{provenance['commit'][:12]}`; provenance in "
+                         f"`figures/{name}.json`.</small>"))
+
+
+def git_commit() -> str:
+    """The repository's current commit, or ``"unknown"`` outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.repo_root(), capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("lmalign", "numpy", "scipy", "sympy", "matplotlib"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
 
 
 def _jsonable(v):

@@ -1,0 +1,5 @@
+import sys
+
+from lmalign.cli import main
+
+sys.exit(main())

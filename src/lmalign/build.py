@@ -1,0 +1,230 @@
+"""The book build: execute each chapter once through papermill, write the report, render with Jupyter Book.
+
+1. Each ``notebooks/NN_name.md`` (MyST, jupytext header required) is converted with jupytext and executed by
+   papermill in a subprocess, into a temporary folder; ``LMALIGN_OUTPUTS`` points the chapter's claims and
+   figures there. Only a fully successful run (no failing cell, every check passed, every figure written)
+   replaces the chapter's previous outputs, by one rename. A failure leaves them as they were and stops the
+   build with a message naming the chapter and the cell.
+2. A chapter is re-executed only when its content hash changes: its source, every file under ``src/``, the
+   pinned requirements, ``data/`` and its papermill parameters.
+3. The reproduction report is generated from ``data/claims.yml`` and the results; the site sources are staged
+   under ``_build/site`` with the executed notebooks in place of the MyST sources, and Jupyter Book renders
+   them without executing, warnings as errors. An unchanged staged site is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmalign import paths, report
+
+JUPYTEXT_MARKER = "format_name: myst"
+
+
+class BuildError(RuntimeError):
+    """A chapter or the book could not be built; the message names the chapter and the cell."""
+
+
+@dataclass(frozen=True)
+class BuildLayout:
+    """Where a build reads and writes (all under the repository root unless given)."""
+
+    root: Path
+    build_dir: Path
+
+    @property
+    def outputs(self) -> Path:
+        return self.build_dir / "outputs"
+
+    @property
+    def executed(self) -> Path:
+        return self.build_dir / "executed"
+
+    @property
+    def site(self) -> Path:
+        return self.build_dir / "site"
+
+    @property
+    def html(self) -> Path:
+        return self.build_dir / "html"
+
+
+def log(msg: str) -> None:
+    print(f"[build] {msg}", file=sys.stderr, flush=True)
+
+
+def chapters(root: Path) -> list[Path]:
+    """Every chapter source ``notebooks/NN_name.md``, in order; one without the jupytext header is an error."""
+    found = sorted((root / "notebooks").glob("[0-9][0-9]_*.md"))
+    for path in found:
+        head = path.read_text(encoding="utf-8")[:2000]
+        if JUPYTEXT_MARKER not in head:
+            raise BuildError(f"chapter {path.stem}: {path} has no jupytext header with '{JUPYTEXT_MARKER}'; "
+                             "it would not be executed")
+    return found
+
+
+def _hash_files(h, files) -> None:
+    for f in files:
+        h.update(str(f.name).encode())
+        h.update(f.read_bytes())
+
+
+def content_hash(root: Path, chapter: Path, parameters: dict) -> str:
+    """SHA-256 over the chapter source, ``src/``, ``requirements.txt``, ``data/`` and the parameters."""
+    h = hashlib.sha256()
+    h.update(chapter.read_bytes())
+    _hash_files(h, sorted((root / "src").rglob("*.py")))
+    _hash_files(h, sorted(p for p in (root / "data").rglob("*") if p.is_file()))
+    req = root / "requirements.txt"
+    if req.exists():
+        h.update(req.read_bytes())
+    h.update(json.dumps(parameters, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _check_outputs(name: str, out_dir: Path) -> None:
+    """Every check passed, every figure has its SVG and sidecar: else ``BuildError``."""
+    results = out_dir / "claims.json"
+    if not results.is_file():
+        raise BuildError(f"chapter {name}: no claims.json was written (did it create lmalign.chapter.Chapter?)")
+    checks = json.loads(results.read_text())["checks"]
+    failed = [c for c in checks if not c["passed"]]
+    if failed:
+        raise BuildError(f"chapter {name}: claim {failed[0]['claim']} failed (error {failed[0]['error']:.3e} > "
+                         f"{failed[0]['tolerance']:.1e})")
+    for sidecar in (out_dir / "figures").glob("*.json") if (out_dir / "figures").exists() else []:
+        if not sidecar.with_suffix(".svg").is_file():
+            raise BuildError(f"chapter {name}: figure {sidecar.stem} has provenance but no SVG")
+
+
+def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> None:
+    """Convert and execute one chapter into a temporary folder, then swap its outputs in atomically."""
+    name = chapter.stem
+    layout.outputs.mkdir(parents=True, exist_ok=True)
+    layout.executed.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=layout.build_dir))
+    try:
+        src_nb = tmp / f"{name}.source.ipynb"
+        run_nb = tmp / f"{name}.ipynb"
+        # the chapter writes its claims and figures to <tmp>/<name>
+        env = dict(os.environ, LMALIGN_OUTPUTS=str(tmp), LMALIGN_ROOT=str(layout.root), MPLBACKEND="Agg",
+                   PYTHONHASHSEED="0")
+        cmd = [sys.executable, "-m", "lmalign._run_chapter", str(chapter), str(src_nb), str(run_nb),
+               json.dumps(parameters)]
+        proc = subprocess.run(cmd, env=env, cwd=chapter.parent, capture_output=True, text=True)
+        if proc.returncode != 0:
+            detail = proc.stdout.strip() or proc.stderr.strip()[-3000:]
+            raise BuildError(f"chapter {name}: {detail}")
+        produced = tmp / name
+        _check_outputs(name, produced)
+        final = layout.outputs / name
+        old = tmp / "previous"
+        if final.exists():
+            final.rename(old)
+        produced.rename(final)
+        os.replace(run_nb, layout.executed / f"{name}.ipynb")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stamp_path(layout: BuildLayout, name: str) -> Path:
+    return layout.outputs / f".{name}.hash"
+
+
+def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: dict, force: bool) -> list[str]:
+    """Execute the chapters whose hash changed; returns the names of all chapters considered."""
+    names = []
+    for chapter in chapters(layout.root):
+        name = chapter.stem
+        if selected and name not in selected:
+            continue
+        names.append(name)
+        digest = content_hash(layout.root, chapter, parameters)
+        stamp = stamp_path(layout, name)
+        executed = layout.executed / f"{name}.ipynb"
+        if not force and stamp.is_file() and stamp.read_text() == digest and executed.is_file() \
+                and (layout.outputs / name / "claims.json").is_file():
+            log(f"{name}: unchanged, cached")
+            continue
+        log(f"{name}: executing ...")
+        start = time.monotonic()
+        stamp.unlink(missing_ok=True)
+        execute_chapter(layout, chapter, parameters)
+        stamp.write_text(digest)
+        log(f"{name}: executed in {time.monotonic() - start:.1f} s")
+    return names
+
+
+def stage_site(layout: BuildLayout) -> str:
+    """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged tree."""
+    site = layout.site
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "notebooks").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(layout.root / name, site / name)
+    shutil.copytree(layout.root / "book", site / "book")
+    for nb in sorted(layout.executed.glob("*.ipynb")):
+        if (layout.root / "notebooks" / f"{nb.stem}.md").is_file():
+            shutil.copy2(nb, site / "notebooks" / nb.name)
+            src = layout.outputs / nb.stem / "figures"
+            if src.is_dir():
+                shutil.copytree(src, site / "_static" / "figures" / nb.stem)
+    (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs), encoding="utf-8")
+    h = hashlib.sha256()
+    for f in sorted(p for p in site.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(site)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
+    """Run Jupyter Book on the staged site (warnings are errors); skipped when nothing changed."""
+    stamp = layout.build_dir / ".site.hash"
+    if not clean and stamp.is_file() and stamp.read_text() == site_hash and (layout.html / "index.html").is_file():
+        log("html: unchanged, not rebuilt")
+        return
+    start = time.monotonic()
+    stamp.unlink(missing_ok=True)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(layout.site), "--builder", "html", "-W", "-n",
+           "--all"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=layout.site)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"jupyter-book failed (warnings are errors):\n{tail}")
+    built = layout.site / "_build" / "html"
+    tmp_html = layout.build_dir / ".html.new"
+    if tmp_html.exists():
+        shutil.rmtree(tmp_html)
+    shutil.copytree(built, tmp_html)
+    if layout.html.exists():
+        shutil.rmtree(layout.html)
+    tmp_html.rename(layout.html)
+    stamp.write_text(site_hash)
+    log(f"html: built in {time.monotonic() - start:.1f} s -> {layout.html / 'index.html'}")
+
+
+def build(root: Path | None = None, build_dir: Path | None = None, selected: list[str] | None = None,
+          quick: bool = False, force: bool = False, clean: bool = False, html: bool = True) -> BuildLayout:
+    """The whole build; raises ``BuildError`` naming the chapter and cell on any failure."""
+    root = Path(root) if root else paths.repo_root()
+    layout = BuildLayout(root=root, build_dir=Path(build_dir) if build_dir else root / "_build")
+    layout.build_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {"quick": True} if quick else {}
+    start = time.monotonic()
+    build_chapters(layout, selected, parameters, force)
+    if html:
+        render(layout, stage_site(layout), clean)
+    log(f"done in {time.monotonic() - start:.1f} s")
+    return layout

@@ -1,0 +1,103 @@
+"""The build end to end: every chapter with quick parameters, the HTML from a clean folder, caching, faults.
+
+These tests execute chapters through jupytext + papermill in temporary folders, exactly as ``make book`` does.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lmalign import build, claims, report
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+
+
+@pytest.fixture(scope="module")
+def quick_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    layout = build.build(root=ROOT, build_dir=out, quick=True, clean=True)
+    return layout
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_with_quick_parameters(quick_book, chapter):
+    results = json.loads((quick_book.outputs / chapter / "claims.json").read_text())
+    assert results["checks"], f"{chapter} recorded no claim"
+    assert all(c["passed"] for c in results["checks"])
+    figs = list((quick_book.outputs / chapter / "figures").glob("*.svg"))
+    assert figs, f"{chapter} made no figure"
+    for svg in figs:
+        assert svg.with_suffix(".json").is_file()
+        assert svg.read_text().lstrip().startswith("<?xml")
+    assert (quick_book.executed / f"{chapter}.ipynb").is_file()
+
+
+def test_html_and_report(quick_book):
+    html = quick_book.html
+    assert (html / "index.html").is_file()
+    for chapter in CHAPTERS:
+        page = (html / "notebooks" / f"{chapter}.html").read_text()
+        assert "<svg" in page or ".svg" in page
+    rep = (html / "book" / "report.html").read_text()
+    rows = report.statuses(outputs=quick_book.outputs)
+    for row in rows:
+        assert f">{row.id}<" in rep
+    chapter_claims = [r for r in rows if r.chapter in CHAPTERS]
+    assert chapter_claims and all(r.status == "pass" for r in chapter_claims)
+    assert all(r.status == "missing" for r in rows if r.chapter not in CHAPTERS)
+
+
+def test_unchanged_rebuild_is_cached(quick_book, capsys):
+    stamps = {c: (quick_book.executed / f"{c}.ipynb").stat().st_mtime_ns for c in CHAPTERS}
+    build.build(root=ROOT, build_dir=quick_book.build_dir, quick=True)
+    err = capsys.readouterr().err
+    for c in CHAPTERS:
+        assert f"{c}: unchanged, cached" in err
+        assert (quick_book.executed / f"{c}.ipynb").stat().st_mtime_ns == stamps[c]
+    assert "html: unchanged, not rebuilt" in err
+
+
+def _scratch_root(tmp_path: Path, chapter_text: str) -> Path:
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (root / "notebooks" / "01_optimal_policy.md").write_text(chapter_text)
+    return root
+
+
+def test_failures_stop_the_build_and_keep_good_outputs(tmp_path):
+    good = (ROOT / "notebooks" / "01_optimal_policy.md").read_text()
+    root = _scratch_root(tmp_path, good)
+    out = tmp_path / "build"
+    build.build(root=root, build_dir=out, quick=True, html=False)
+    results = out / "outputs" / "01_optimal_policy" / "claims.json"
+    figure = out / "outputs" / "01_optimal_policy" / "figures" / "frontier.svg"
+    before = (results.read_bytes(), figure.read_bytes())
+
+    failing_cell = good + '\n```{code-cell} ipython3\nraise RuntimeError("injected fault")\n```\n'
+    (root / "notebooks" / "01_optimal_policy.md").write_text(failing_cell)
+    with pytest.raises(build.BuildError, match=r"01_optimal_policy.*cell.*injected fault"):
+        build.build(root=root, build_dir=out, quick=True, html=False)
+    assert (results.read_bytes(), figure.read_bytes()) == before
+
+    failing_claim = good + '\n```{code-cell} ipython3\nch.claim("C1", 1.0, detail="injected")\n```\n'
+    (root / "notebooks" / "01_optimal_policy.md").write_text(failing_claim)
+    with pytest.raises(build.BuildError, match=r"01_optimal_policy.*cell.*ClaimFailed"):
+        build.build(root=root, build_dir=out, quick=True, html=False)
+    assert (results.read_bytes(), figure.read_bytes()) == before
+    assert not list(out.glob(".01_optimal_policy.*")), "temporary run folder left behind"
+
+
+def test_markdown_without_jupytext_header_is_an_error(tmp_path):
+    root = _scratch_root(tmp_path, "# A chapter\n\n```{code-cell} ipython3\n1\n```\n")
+    with pytest.raises(build.BuildError, match="jupytext header"):
+        build.build(root=root, build_dir=tmp_path / "b", html=False)
+
+
+def test_every_registered_claim_names_a_chapter_stem():
+    for claim in claims.load_registry().values():
+        assert claim.chapter[:2].isdigit()

@@ -3,7 +3,7 @@
 Lattice rewards (every distinct token reward equals ``u0 + b k`` with integer ``k``, up to a relative 1e-12 of
 the reward range) are handled by **tilted FFT windows**: for a tilt ``theta`` the ``n``-fold convolution power
 of the tilted token law ``q_theta(k) ~ p(k) e^{theta k}`` is computed by one real FFT (circular, of length
-about 80 standard deviations of the tilted sum: the mass folded in from outside is far below rounding), and is
+about 32 standard deviations of the tilted sum: the mass folded in from outside is far below rounding), and is
 accurate to about ``n * eps`` relative to its peak. Each window keeps only the levels where ``P_theta(K)`` is
 within a factor ``e^-3`` of its peak (for ``n = 10^4``; wider for shorter lengths), and untilts them in log space,
 ``log P(K) = log P_theta(K) - theta (K - c) - n [theta m - kappa(theta)]`` (``m`` the tilted token mean,
@@ -152,13 +152,13 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     log_ratio_min = min(math.log(n * np.finfo(float).eps / REL_TARGET), -1.0)
     best_err = np.full(size, np.inf)
     fft_len = sfft.next_fast_len(size, real=True)
-    reach = reachable_totals(pos, n)
+    reach = np.ones(size, dtype=bool) if pos.all() else reachable_totals(pos, n)
     out[~reach] = -np.inf
 
     def tilt(theta: float) -> tuple[np.ndarray, float, float]:
         lw = logq + theta * ks
-        lse = logsumexp(lw)
-        q = np.exp(lw - lse)
+        q = np.exp(lw - lw.max())
+        q /= q.sum()
         mean = float(np.dot(q, ks))
         return q, mean, float(np.dot(q, (ks - mean) ** 2))
 
@@ -184,53 +184,54 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         theta = theta_for(centre / n)
         q, mean, var = tilt(theta)
         sigma = max(math.sqrt(n * var), 1.0)
-        width = min(fft_len, sfft.next_fast_len(int(80 * sigma) + 2 * kmax + 64, real=True))
+        width = min(fft_len, sfft.next_fast_len(int(32 * sigma) + 2 * kmax + 64, real=True))
         start = max(0, min(int(n * mean) - width // 2, size - width)) if width < size else 0
-        spec = sfft.rfft(q, width)
-        circ = sfft.irfft(spec**n, width)  # circ[j] = sum_m P_theta(j + m width)
-        dens = np.zeros(size)
-        idx = np.arange(start, min(start + width, size))
-        dens[idx] = circ[idx % width]
-        peak = dens.max()
+        stop_w = min(start + width, size)
+        circ = sfft.irfft(sfft.rfft(q, width) ** n, width)  # circ[j] = sum_m P_theta(j + m width)
+        seg = circ[np.arange(start, stop_w) % width]
         with np.errstate(divide="ignore", invalid="ignore"):
-            logratio = np.log(dens / peak)
+            logratio = np.log(seg / seg.max())
         logratio[~np.isfinite(logratio)] = -np.inf
-        ok = (logratio >= log_ratio_min) | ~reach
-        if not ok[cur] and step < 1e-3 and min(cur - first, last - cur) < EDGE_LEVELS:
-            lo_edge = cur - first < EDGE_LEVELS
-            block = _log_conv_power_direct(logq if lo_edge else logq[::-1], n, keep=EDGE_LEVELS + kmax)
-            if lo_edge:
-                out[first:first + EDGE_LEVELS] = block[first:first + EDGE_LEVELS]
-                best_err[first:first + EDGE_LEVELS] = 0.0
-                cur = first + EDGE_LEVELS
-            else:
-                top = size - 1 - last  # offset of the last reachable level from the end of the reversed law
-                out[last - EDGE_LEVELS + 1:last + 1] = block[top:top + EDGE_LEVELS][::-1]
-                best_err[last - EDGE_LEVELS + 1:last + 1] = 0.0
-                cur = last + 1
-            step = 0.5
-            continue
-        if not ok[cur]:
+        ok = (logratio >= log_ratio_min) | ~reach[start:stop_w]
+        inside = start <= cur < stop_w
+        if not inside or not ok[cur - start]:
+            if step < 1e-3 and min(cur - first, last - cur) < EDGE_LEVELS:
+                lo_edge = cur - first < EDGE_LEVELS
+                block = _log_conv_power_direct(logq if lo_edge else logq[::-1], n, keep=EDGE_LEVELS + kmax)
+                if lo_edge:
+                    out[first:first + EDGE_LEVELS] = block[first:first + EDGE_LEVELS]
+                    best_err[first:first + EDGE_LEVELS] = 0.0
+                    cur = first + EDGE_LEVELS
+                else:
+                    top = size - 1 - last  # offset of the last reachable level from the end of the reversed law
+                    out[last - EDGE_LEVELS + 1:last + 1] = block[top:top + EDGE_LEVELS][::-1]
+                    best_err[last - EDGE_LEVELS + 1:last + 1] = 0.0
+                    cur = last + 1
+                step = 0.5
+                continue
             if step < 1e-3:
                 raise ArithmeticError(
-                    f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} under "
-                    "every tilt (it is reached only through rare tokens); use a shorter length or merge rewards")
+                    f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} "
+                    "under every tilt (it is reached only through rare tokens); use a shorter length or merge "
+                    "rewards")
             step /= 2  # move the next centre closer
             continue
-        stop = cur
-        while stop <= last and ok[stop]:
+        stop = cur - start
+        while stop < ok.size and ok[stop]:
             stop += 1
-        kk = np.flatnonzero(reach & (logratio > -np.inf))
-        err = np.exp(-logratio[kk])  # error estimate relative to n eps: peak / P_theta(K)
-        better = err < best_err[kk]
-        kk = kk[better]
+        stop += start
+        local = np.flatnonzero(reach[start:stop_w] & (logratio > -np.inf))
+        err = np.exp(-logratio[local])  # error estimate relative to n eps: peak / P_theta(K)
+        better = err < best_err[local + start]
+        local = local[better]
+        kk = local + start
         best_err[kk] = err[better]
         c = n * mean
         # kappa(theta) - theta * mean, in the tilted law's own terms: -log of sum q e^{-theta (k - mean)}
         shift = -logsumexp(np.log(q[q > 0]) - theta * (ks[q > 0] - mean))
-        out[kk] = np.log(dens[kk]) - theta * (kk - c) + n * shift
+        out[kk] = np.log(seg[local]) - theta * (kk - c) + n * shift
         cur = stop
-        step = 2.5 * sigma
+        step = 2.0 * sigma
     return out
 
 

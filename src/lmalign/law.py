@@ -18,7 +18,10 @@ from lmalign._logspace import kl_logs
 
 
 def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort by value, merge equal values (log-sum-exp of their log-probabilities), drop zero-mass levels."""
+    """Sort by value, merge equal values (log-sum-exp of their log-probabilities), drop zero-mass levels.
+
+    A merged log-probability above 0 can only come from rounding (inputs sum to 1 within 1e-9); it is set to 0.
+    """
     order = np.argsort(values, kind="stable")
     v = values[order]
     lp = logprobs[order]
@@ -32,7 +35,7 @@ def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarr
             a, b = bounds[i], bounds[i + 1]
             merged[i] = lp[a] if b - a == 1 else logsumexp(lp[a:b])
         v, lp = v[starts], merged
-    return v, lp
+    return v, np.minimum(lp, 0.0)
 
 
 def align(a: RewardLaw, b: RewardLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -101,3 +101,23 @@ def test_markdown_without_jupytext_header_is_an_error(tmp_path):
 def test_every_registered_claim_names_a_chapter_stem():
     for claim in claims.load_registry().values():
         assert claim.chapter[:2].isdigit()
+
+
+def test_two_runs_give_identical_figures_and_claims(quick_book, tmp_path):
+    """Deterministic output: the same chapter executed again gives byte-identical SVGs and the same claims."""
+    chapter = CHAPTERS[0]
+    again = build.BuildLayout(root=ROOT, build_dir=tmp_path)
+    build.execute_chapter(again, ROOT / "notebooks" / f"{chapter}.md", {"quick": True})
+    first, second = quick_book.outputs / chapter, again.outputs / chapter
+    svgs = sorted(p.name for p in (first / "figures").glob("*.svg"))
+    assert svgs == sorted(p.name for p in (second / "figures").glob("*.svg"))
+    for name in svgs:
+        assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes(), name
+    assert (first / "claims.json").read_bytes() == (second / "claims.json").read_bytes()
+
+
+def test_math_is_served_from_the_book(quick_book):
+    page = (quick_book.html / "notebooks" / f"{CHAPTERS[0]}.html").read_text()
+    assert "cdn.jsdelivr.net/npm/mathjax" not in page
+    assert "_static/mathjax/tex-chtml.js" in page
+    assert (quick_book.html / "_static" / "mathjax" / "tex-chtml.js").is_file()

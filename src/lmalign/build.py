@@ -73,6 +73,14 @@ def chapters(root: Path) -> list[Path]:
     return found
 
 
+def check_toc(root: Path, names: list[str]) -> None:
+    """Every chapter must be listed in ``_toc.yml`` (Jupyter Book would silently leave it out)."""
+    toc = (root / "_toc.yml").read_text(encoding="utf-8")
+    missing = [n for n in names if f"notebooks/{n}" not in toc]
+    if missing:
+        raise BuildError(f"chapter {missing[0]}: not listed in _toc.yml (add '- file: notebooks/{missing[0]}')")
+
+
 def _hash_files(h, files) -> None:
     for f in files:
         h.update(str(f.name).encode())
@@ -201,8 +209,11 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
            "--all"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=layout.site)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise BuildError(f"jupyter-book failed (warnings are errors):\n{tail}")
+        lines = (proc.stdout + proc.stderr).splitlines()
+        causes = [ln for i, ln in enumerate(lines) if "WARNING" in ln or "ERROR" in ln
+                  or (i > 0 and "treated as error" in lines[i - 1])]
+        shown = "\n".join(causes[:15] or lines[-25:])
+        raise BuildError(f"jupyter-book failed (warnings are errors):\n{shown}")
     built = layout.site / "_build" / "html"
     tmp_html = layout.build_dir / ".html.new"
     if tmp_html.exists():
@@ -218,13 +229,14 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
 def build(root: Path | None = None, build_dir: Path | None = None, selected: list[str] | None = None,
           quick: bool = False, force: bool = False, clean: bool = False, html: bool = True) -> BuildLayout:
     """The whole build; raises ``BuildError`` naming the chapter and cell on any failure."""
-    root = Path(root) if root else paths.repo_root()
-    layout = BuildLayout(root=root, build_dir=Path(build_dir) if build_dir else root / "_build")
+    root = Path(root).resolve() if root else paths.repo_root()
+    layout = BuildLayout(root=root, build_dir=Path(build_dir).resolve() if build_dir else root / "_build")
     layout.build_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"quick": True} if quick else {}
     start = time.monotonic()
-    build_chapters(layout, selected, parameters, force)
+    names = build_chapters(layout, selected, parameters, force)
     if html:
+        check_toc(layout.root, names)
         render(layout, stage_site(layout), clean)
     log(f"done in {time.monotonic() - start:.1f} s")
     return layout

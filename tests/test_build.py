@@ -15,13 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
 
 
-@pytest.fixture(scope="module")
-def quick_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    layout = build.build(root=ROOT, build_dir=out, quick=True, clean=True)
-    return layout
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_with_quick_parameters(quick_book, chapter):
     results = json.loads((quick_book.outputs / chapter / "claims.json").read_text())

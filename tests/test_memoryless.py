@@ -125,11 +125,16 @@ def test_tilted_windows_against_direct_log_convolution():
     assert ref.min() < -1200  # tails far below the smallest float are included
 
 
-def test_strongly_periodic_law_raises_instead_of_losing_accuracy():
+def test_strongly_periodic_law_uses_the_exact_fallback_or_raises():
     """Odd token rewards with tiny probability make every odd total ~1e-5 of its neighbours; no tilt separates
-    them, so the library refuses (clear error) rather than return levels less accurate than documented."""
+    them. Up to DIRECT_FALLBACK_MAX_LEVELS levels the exact direct convolution takes over (checked against the
+    windows-free reference); above, the library refuses rather than return less accurate levels."""
+    from lmalign.memoryless import _log_conv_power_direct
+
     p = np.array([1 / 3, 2e-8, 1 / 3, 5e-6, 1 / 3, 5e-6])
     p /= p.sum()
+    law = law_of_sum(p, np.arange(6.0), 820)
+    assert len(law) == 4101
+    np.testing.assert_allclose(law.logprobs, _log_conv_power_direct(np.log(p), 820), rtol=0, atol=1e-10)
     with pytest.raises(ArithmeticError, match="rare tokens"):
-        law_of_sum(p, np.arange(6.0), 820)
-    assert len(law_of_sum(p, np.arange(6.0), 300)) == 1501  # small supports use the exact direct convolution
+        law_of_sum(p, np.arange(6.0), 5000)

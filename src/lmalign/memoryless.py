@@ -13,9 +13,10 @@ centred about 2.5 standard deviations past the last covered level.
 
 Each level takes its value from the window whose estimated error ``n eps P_theta(peak) / P_theta(K)`` is
 smallest, and must reach ``REL_TARGET``. A lattice law whose levels cannot all be resolved that way (a level
-reached only through very rare tokens, far below its neighbours under every tilt) gets an ``ArithmeticError``
-unless its support is small (at most ``DIRECT_MAX_LEVELS`` levels), where the direct log-space convolution by
-repeated squaring (sums of positive terms only, exact to rounding) is used for every law. Within
+reached only through very rare tokens, far below its neighbours under every tilt) falls back to the direct
+log-space convolution by repeated squaring (sums of positive terms only, exact to rounding; quadratic in the
+support, so used up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels) and gets an ``ArithmeticError`` above that.
+Supports of at most ``DIRECT_MAX_LEVELS`` levels always use the direct convolution. Within
 ``EDGE_LEVELS`` of either end, a level that no window resolves is computed exactly by the same direct
 convolution truncated to the edge (truncation is exact: the lowest totals only involve the lowest steps).
 
@@ -42,6 +43,7 @@ MAX_LEVELS = 20_000_000
 MAX_TYPE_CLASSES = 2_000_000
 REL_TARGET = 5e-11  # target relative error per level of the tilted windows
 DIRECT_MAX_LEVELS = 4096  # supports up to this size use the exact direct log-space convolution
+DIRECT_FALLBACK_MAX_LEVELS = 20_000  # larger supports that the windows cannot resolve fall back to it up to this
 EDGE_LEVELS = 512  # levels at either end resolved exactly (truncated direct convolution) when windows fail
 
 
@@ -107,15 +109,24 @@ def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
     return result
 
 
-def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays."""
-    rows = np.full((a.size, a.size + b.size - 1), -np.inf)
-    idx = np.arange(a.size)[:, None] + np.arange(b.size)[None, :]
-    rows[np.arange(a.size)[:, None], idx] = a[:, None] + b[None, :]
-    top = rows.max(axis=0)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return safe + np.log(np.exp(rows - safe).sum(axis=0)) + np.where(np.isfinite(top), 0.0, -np.inf)
+def _log_convolve(a: np.ndarray, b: np.ndarray, block: int = 256) -> np.ndarray:
+    """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays
+    (sums of positive terms only), in blocks of ``block`` rows to bound memory."""
+    width = a.size + b.size - 1
+    out = np.full(width, -np.inf)
+    cols = np.arange(b.size)[None, :]
+    for start in range(0, a.size, block):
+        blk = a[start:start + block]
+        rows = np.full((blk.size, blk.size + b.size - 1), -np.inf)
+        rows[np.arange(blk.size)[:, None], np.arange(blk.size)[:, None] + cols] = blk[:, None] + b[None, :]
+        top = rows.max(axis=0)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            part = safe + np.log(np.exp(rows - safe).sum(axis=0))
+        part[~np.isfinite(top)] = -np.inf
+        seg = slice(start, start + part.size)
+        out[seg] = np.logaddexp(out[seg], part)
+    return out
 
 
 def _log_conv_power_direct(logq: np.ndarray, n: int, keep: int | None = None) -> np.ndarray:
@@ -209,6 +220,8 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
                     cur = last + 1
                 step = 0.5
                 continue
+            if step < 1e-3 and size <= DIRECT_FALLBACK_MAX_LEVELS:
+                return _log_conv_power_direct(logq, n)
             if step < 1e-3:
                 raise ArithmeticError(
                     f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} "

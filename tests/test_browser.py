@@ -5,6 +5,7 @@ Uses Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them; e
 nothing and every proxied request goes to a closed local port, so only files inside the built book can load.
 """
 
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -76,4 +77,5 @@ def test_page_renders_offline(browser, quick_book, page):
         assert images, f"{page}: no figure"
         titles = browser.execute_script(
             "return [...document.querySelectorAll('.admonition-title')].map(t => t.textContent)")
-        assert any("Theorem 1" in t for t in titles), f"{page}: no numbered theorem in {titles[:5]}"
+        numbered = [t for t in titles if re.match(r"\s*(Theorem|Lemma|Definition|Proposition|Corollary) \d+", t)]
+        assert numbered, f"{page}: no numbered result in {titles[:5]}"

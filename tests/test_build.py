@@ -4,6 +4,7 @@ These tests execute chapters through jupytext + papermill in temporary folders, 
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -114,3 +115,14 @@ def test_math_is_served_from_the_book(quick_book):
     assert "cdn.jsdelivr.net/npm/mathjax" not in page
     assert "_static/mathjax/tex-chtml.js" in page
     assert (quick_book.html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_chapter_pages_offer_notebook_and_myst_source(quick_book):
+    for chapter in CHAPTERS:
+        page = (quick_book.html / "notebooks" / f"{chapter}.html").read_text()
+        for ext in ("ipynb", "md"):
+            link = re.search(rf'href="\.\./(_downloads/[0-9a-f]+/{chapter}\.{ext})"', page)
+            assert link, f"{chapter}: no .{ext} download"
+            assert (quick_book.html / link.group(1)).is_file()
+    sidecars = list((quick_book.html / "_static" / "figures").rglob("*.json"))
+    assert sidecars and all(json.loads(s.read_text())["chapter"] for s in sidecars)

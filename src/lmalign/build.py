@@ -173,6 +173,23 @@ def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: 
     return names
 
 
+DOWNLOADS = ("Download this chapter: {{download}}`the notebook (.ipynb) <{name}.ipynb>` or "
+             "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill as in "
+             "[How to reproduce](../book/reproduce.md).")
+
+
+def _stage_notebook(executed: Path, target: Path) -> None:
+    """Copy an executed notebook into the site with a download line after its title cell."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    cell = nbformat.v4.new_markdown_cell(DOWNLOADS.format(name=executed.stem))
+    cell.metadata["tags"] = ["downloads"]
+    cell.id = "chapter-downloads"  # fixed, so an unchanged chapter stages byte-identically
+    nb.cells.insert(1, cell)
+    nbformat.write(nb, target)
+
+
 def stage_site(layout: BuildLayout) -> str:
     """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged tree."""
     site = layout.site
@@ -182,9 +199,12 @@ def stage_site(layout: BuildLayout) -> str:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(layout.root / name, site / name)
     shutil.copytree(layout.root / "book", site / "book")
+    (site / "notebooks" / "sources").mkdir()
     for nb in sorted(layout.executed.glob("*.ipynb")):
-        if (layout.root / "notebooks" / f"{nb.stem}.md").is_file():
-            shutil.copy2(nb, site / "notebooks" / nb.name)
+        source = layout.root / "notebooks" / f"{nb.stem}.md"
+        if source.is_file():
+            shutil.copy2(source, site / "notebooks" / "sources" / source.name)
+            _stage_notebook(nb, site / "notebooks" / nb.name)
             src = layout.outputs / nb.stem / "figures"
             if src.is_dir():
                 shutil.copytree(src, site / "_static" / "figures" / nb.stem)

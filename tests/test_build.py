@@ -126,3 +126,21 @@ def test_chapter_pages_offer_notebook_and_myst_source(quick_book):
             assert (quick_book.html / link.group(1)).is_file()
     sidecars = list((quick_book.html / "_static" / "figures").rglob("*.json"))
     assert sidecars and all(json.loads(s.read_text())["chapter"] for s in sidecars)
+
+
+def test_figures_have_opaque_backgrounds_and_provenance(quick_book):
+    for chapter in CHAPTERS:
+        for svg in (quick_book.outputs / chapter / "figures").glob("*.svg"):
+            text = svg.read_text()
+            assert re.search(r'<g id="patch_1">\s*<path [^>]*style="fill: #ffffff"', text), f"{svg.name}: transparent"
+            prov = json.loads(svg.with_suffix(".json").read_text())
+            assert prov["chapter"] == chapter and prov["cell"] and prov["commit"] and prov["versions"]["numpy"]
+        page = (quick_book.html / "notebooks" / f"{chapter}.html").read_text()
+        assert "Made by chapter" in page and "at commit" in page
+
+
+def test_binder_launches_the_myst_source(quick_book):
+    for chapter in CHAPTERS:
+        page = (quick_book.html / "notebooks" / f"{chapter}.html").read_text()
+        assert f"mybinder.org/v2/gh/lmalign/asymptotics-companion/main?urlpath=tree/notebooks/{chapter}.md" in page
+        assert f"notebooks/{chapter}.ipynb" not in page.split("mybinder.org")[1][:300]

@@ -91,6 +91,10 @@ def test_moments_and_mass(p, n):
 def test_lattice_detection():
     assert lattice_steps(np.array([0.1, 0.2, 0.3]))[2].tolist() == [0, 1, 2]
     assert lattice_steps(np.array([0.0, 1.0, math.sqrt(2)])) is None
+    # ten continuous rewards with six decimals: denominators multiply past int64; not a lattice
+    vals = np.sort(np.round(np.random.default_rng(3).normal(size=10), 6))
+    assert lattice_steps(vals) is None
+    assert len(RewardLaw.from_tokens(np.full(10, 0.1), vals, 2)) == 55
 
 
 def test_token_tilt():

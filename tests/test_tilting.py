@@ -93,3 +93,15 @@ def test_bad_delta(bad):
         kl_constrained(law, bad)
     with pytest.raises(ValueError, match="law"):
         solve_lambda([0, 1], 0.1)
+
+
+def test_long_sequence_law_with_underflowing_levels():
+    """Levels whose mass is below the smallest float must not turn the tilt KL into 0 * inf = NaN."""
+    p = np.random.default_rng(1).dirichlet(np.ones(10))
+    r = np.arange(10) * 0.5 - 1
+    law = RewardLaw.from_tokens(p, r, 400)
+    assert law.logprobs.min() < -800
+    delta = 400 * 0.9 * RewardLaw(r, p).max_kl
+    sol = kl_constrained(law, delta)
+    assert sol.kl == pytest.approx(delta, rel=1e-11)
+    assert tilt_kl(law, sol.lam) == pytest.approx(sol.lam * sol.mean - law.cgf(sol.lam), rel=1e-9)

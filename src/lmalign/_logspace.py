@@ -36,8 +36,9 @@ def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
     both = p_pos & q_pos
     d = lp[both] - lq[both]
     lqb = lq[both]
-    terms = np.exp(lqb) * xexp_minus_expm1(d)
     big = d > 700  # q g(d) would overflow: use p d - p + q
+    terms = np.empty_like(d)
+    terms[~big] = np.exp(lqb[~big]) * xexp_minus_expm1(d[~big])
     if big.any():
         pb = np.exp(lp[both][big])
         terms[big] = pb * d[big] - pb + np.exp(lqb[big])

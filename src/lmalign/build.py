@@ -216,6 +216,15 @@ def stage_site(layout: BuildLayout) -> str:
     return h.hexdigest()
 
 
+def _binder_opens_myst(html: Path) -> None:
+    """Point Binder launch links at the MyST source the repository holds (Binder opens it with jupytext)."""
+    for page in (html / "notebooks").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = text.replace(f"urlpath=tree/notebooks/{page.stem}.ipynb", f"urlpath=tree/notebooks/{page.stem}.md")
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     """Run Jupyter Book on the staged site (warnings are errors); skipped when nothing changed."""
     stamp = layout.build_dir / ".site.hash"
@@ -239,6 +248,7 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     if tmp_html.exists():
         shutil.rmtree(tmp_html)
     shutil.copytree(built, tmp_html)
+    _binder_opens_myst(tmp_html)
     if layout.html.exists():
         shutil.rmtree(layout.html)
     tmp_html.rename(layout.html)

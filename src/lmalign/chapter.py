@@ -40,15 +40,26 @@ class Chapter:
         provenance line (chapter, parameters, commit) in the page."""
         from IPython.display import SVG, Markdown, display
 
-        provenance = {"chapter": self.name, "figure": name, "caption": caption,
+        provenance = {"chapter": self.name, "cell": _execution_count(), "figure": name, "caption": caption,
                       "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
                       "commit": git_commit(), "versions": package_versions()}
         path = figures.save_figure(fig, self.output_dir / "figures" / f"{name}.svg", provenance)
         display(SVG(data=path.read_text(encoding="utf-8")))
         params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.parameters.items()))
-        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}` with "
+        cell = f", cell [{provenance['cell']}]" if provenance["cell"] is not None else ""
+        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}`{cell} with "
                          f"parameters ({params}) at commit `{provenance['commit'][:12]}`; provenance in "
-                         f"`figures/{name}.json`.</small>"))
+                         f"`_static/figures/{self.name}/{name}.json`.</small>"))
+
+
+def _execution_count() -> int | None:
+    """The execution count of the running notebook cell, if inside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None
 
 
 def git_commit() -> str:

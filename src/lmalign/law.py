@@ -181,7 +181,8 @@ class RewardLaw:
         """``log(p_lam(v)/p(v)) = lam v - kappa(lam)`` for finite ``lam``, accurate even for tiny ``lam``.
 
         Written as ``lam (v - m) - log(1 + sum_j p_j expm1(lam (v_j - m)))`` with ``m`` the mean when
-        ``|lam| max|v - m| <= 1`` (no cancellation), and by log-sum-exp otherwise.
+        ``|lam| max|v - m| <= 1`` (no cancellation), and otherwise by log-sum-exp on values shifted to the
+        top (``lam > 0``) or bottom (``lam < 0``) level, so large ``lam`` loses nothing to ``lam |v|``.
         """
         lam = float(lam)
         if not math.isfinite(lam):
@@ -192,8 +193,9 @@ class RewardLaw:
         x = lam * centred
         if np.abs(x).max() <= 1.0:
             return x - math.log1p(math.fsum((self.probs * np.expm1(x)).tolist()))
-        lw = self._logprobs + lam * self._values
-        return lam * self._values - logsumexp(lw)
+        shifted = self._values - (self._values[-1] if lam > 0 else self._values[0])
+        x = lam * shifted
+        return x - logsumexp(self._logprobs + x)
 
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions

@@ -39,6 +39,7 @@ from lmalign.law import RewardLaw, merge_sorted_log
 
 LATTICE_RTOL = 1e-12
 MAX_DENOMINATOR = 1000
+MAX_LATTICE_STEPS = 10**7  # a reward range of more lattice steps than this is treated as non-lattice
 MAX_LEVELS = 20_000_000
 MAX_TYPE_CLASSES = 2_000_000
 REL_TARGET = 5e-11  # target relative error per level of the tilted windows
@@ -81,6 +82,8 @@ def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
     lcm = 1
     for fr in ratios:
         lcm = lcm * fr.denominator // math.gcd(lcm, fr.denominator)
+        if lcm > MAX_LATTICE_STEPS:  # steps too fine to be a useful lattice (and int64 would overflow)
+            return None
     k = np.array([int(fr * lcm) for fr in ratios], dtype=np.int64)
     g = int(np.gcd.reduce(k))
     k //= g

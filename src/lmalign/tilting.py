@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from lmalign import _validate
-from lmalign._logspace import xexp_minus_expm1
+from lmalign._logspace import kl_logs
 from lmalign.law import RewardLaw
 
 
@@ -40,7 +40,7 @@ def tilt_kl(law: RewardLaw, lam: float) -> float:
     if math.isinf(lam):
         return law.tilt(lam).kl(law)
     d = law.log_tilt_ratio(lam)
-    return float(math.fsum((law.probs * xexp_minus_expm1(d)).tolist()))
+    return kl_logs(law.logprobs + d, law.logprobs)
 
 
 def _check_law(law) -> None:

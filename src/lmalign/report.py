@@ -30,11 +30,9 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
     outputs = Path(outputs) if outputs else paths.outputs_root()
     registry = registry if registry is not None else claims.load_registry()
     by_chapter: dict[str, list[dict]] = {}
-    for cid, claim in registry.items():
-        if claim.chapter not in by_chapter:
-            f = outputs / claim.chapter / "claims.json"
-            by_chapter[claim.chapter] = json.loads(f.read_text())["checks"] if f.is_file() else []
-        del cid
+    for chapter in {claim.chapter for claim in registry.values()}:
+        f = outputs / chapter / "claims.json"
+        by_chapter[chapter] = json.loads(f.read_text())["checks"] if f.is_file() else []
     out = []
     for cid, claim in registry.items():
         checks = [c for c in by_chapter[claim.chapter] if c["claim"] == cid]

@@ -142,3 +142,8 @@ def test_strongly_periodic_law_uses_the_exact_fallback_or_raises():
     np.testing.assert_allclose(law.logprobs, _log_conv_power_direct(np.log(p), 820), rtol=0, atol=1e-10)
     with pytest.raises(ArithmeticError, match="rare tokens"):
         law_of_sum(p, np.arange(6.0), 5000)
+
+
+def test_all_equal_rewards_give_a_certain_total():
+    law = law_of_sum(np.full(7, 1 / 7), np.full(7, 0.5), 30)
+    assert law.values.tolist() == [15.0] and law.logprobs.tolist() == [0.0] and law.max_kl == 0.0

@@ -31,6 +31,7 @@ class Claim:
     result: str
     chapter: str
     tolerance: float
+    book: bool = False  # a claim about the book itself (e.g. C0, the pipeline), not about the mathematics
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,20 @@ class Check:
 
 
 def load_registry(path: Path | None = None) -> dict[str, Claim]:
-    """Read ``data/claims.yml``: ``{id: Claim}`` in registry order."""
+    """Read ``data/claims.yml``: ``{id: Claim}`` in registry order; a malformed entry is a ``ValueError``."""
     path = Path(path) if path else paths.claims_registry_path()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: dict[str, Claim] = {}
     for cid, entry in (raw.get("claims") or {}).items():
-        out[cid] = Claim(id=cid, statement=str(entry["statement"]).strip(), result=str(entry["result"]),
-                         chapter=str(entry["chapter"]), tolerance=float(entry["tolerance"]))
+        missing = [k for k in ("statement", "result", "chapter", "tolerance") if k not in (entry or {})]
+        if missing:
+            raise ValueError(f"claim {cid} in {path} lacks {', '.join(missing)}")
+        tolerance = float(entry["tolerance"])
+        if not tolerance > 0:
+            raise ValueError(f"claim {cid} in {path}: tolerance must be positive, got {tolerance!r}")
+        out[str(cid)] = Claim(id=str(cid), statement=" ".join(str(entry["statement"]).split()),
+                              result=str(entry["result"]), chapter=str(entry["chapter"]), tolerance=tolerance,
+                              book=bool(entry.get("book", False)))
     return out
 
 

@@ -45,7 +45,6 @@ MAX_TYPE_CLASSES = 2_000_000
 REL_TARGET = 5e-11  # target relative error per level of the tilted windows
 DIRECT_MAX_LEVELS = 4096  # supports up to this size use the exact direct log-space convolution
 DIRECT_FALLBACK_MAX_LEVELS = 20_000  # larger supports that the windows cannot resolve fall back to it up to this
-EDGE_LEVELS = 512  # levels at either end resolved exactly (truncated direct convolution) when windows fail
 
 
 def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +146,47 @@ def _log_conv_power_direct(logq: np.ndarray, n: int, keep: int | None = None) ->
     return result
 
 
+def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
+    """First ``depth <= n + 1`` log-coefficients of ``f(x)^n``, ``f(x) = sum_j e^{logq_j} x^j`` with
+    ``logq_0 > -inf``, by J. C. P. Miller's power recurrence
+    ``g_k = sum_{j=1}^{min(k, d)} ((n + 1) j - k) / k * (a_j / a_0) g_{k-j}``, ``g_0 = a_0^n``.
+
+    For ``k <= n + 1`` every coefficient ``(n + 1) j - k`` is non-negative, so each ``g_k`` is a sum of positive
+    terms and its relative error grows only linearly in ``k`` (a few ``k eps``). The values are carried as
+    mantissa and binary exponent (``math.frexp``; rescaling by powers of two is exact), so no error accumulates
+    in the logarithm either; the log is taken once per level."""
+    if not 1 <= depth <= n + 1 or not logq[0] > -np.inf:
+        raise AssertionError("edge recurrence needs 1 <= depth <= n + 1 and a positive lowest coefficient")
+    ln2 = math.log(2.0)
+    js, ratio_m, ratio_e = [], [], []
+    for j in range(1, logq.size):
+        if logq[j] > -np.inf:
+            d = float(logq[j] - logq[0])
+            e = round(d / ln2)
+            js.append(j)
+            ratio_e.append(e)
+            ratio_m.append(math.exp(d - e * ln2))  # a_j / a_0 = ratio_m 2^ratio_e
+    mant = [1.0]  # g_k / g_0 = mant[k] 2^expo[k]
+    expo = [0]
+    for k in range(1, depth):
+        terms, exps = [], []
+        for j, rm, re in zip(js, ratio_m, ratio_e, strict=True):
+            if j <= k and (n + 1) * j > k and mant[k - j] > 0.0:
+                terms.append(((n + 1) * j - k) * rm * mant[k - j])
+                exps.append(re + expo[k - j])
+        if not terms:
+            mant.append(0.0)
+            expo.append(0)
+            continue
+        top = max(exps)
+        m, e = math.frexp(math.fsum(math.ldexp(t, x - top) for t, x in zip(terms, exps, strict=True)) / k)
+        mant.append(m)
+        expo.append(e + top)
+    m_arr = np.array(mant)
+    with np.errstate(divide="ignore"):
+        return n * float(logq[0]) + (np.log(m_arr) + np.array(expo, dtype=float) * ln2)
+
+
 def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
     ``0..len(logq)-1`` (entries may be ``-inf``), by tilted FFT windows (see the module docstring)."""
@@ -209,17 +249,17 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         ok = (logratio >= log_ratio_min) | ~reach[start:stop_w]
         inside = start <= cur < stop_w
         if not inside or not ok[cur - start]:
-            if step < 1e-3 and min(cur - first, last - cur) < EDGE_LEVELS:
-                lo_edge = cur - first < EDGE_LEVELS
-                block = _log_conv_power_direct(logq if lo_edge else logq[::-1], n, keep=EDGE_LEVELS + kmax)
-                if lo_edge:
-                    out[first:first + EDGE_LEVELS] = block[first:first + EDGE_LEVELS]
-                    best_err[first:first + EDGE_LEVELS] = 0.0
-                    cur = first + EDGE_LEVELS
+            if step < 1e-3 and min(cur - first, last - cur) <= n:
+                # within n levels of an edge: exact power recurrence (positive terms only) from that edge
+                depth = min(n + 1, last - first + 1)
+                if cur - first <= n:
+                    out[first:first + depth] = _log_power_edge(logq[kmin_sup:kmax_sup + 1], n, depth)
+                    best_err[first:first + depth] = 0.0
+                    cur = first + depth
                 else:
-                    top = size - 1 - last  # offset of the last reachable level from the end of the reversed law
-                    out[last - EDGE_LEVELS + 1:last + 1] = block[top:top + EDGE_LEVELS][::-1]
-                    best_err[last - EDGE_LEVELS + 1:last + 1] = 0.0
+                    block = _log_power_edge(logq[kmin_sup:kmax_sup + 1][::-1], n, depth)
+                    out[last - depth + 1:last + 1] = block[::-1]
+                    best_err[last - depth + 1:last + 1] = 0.0
                     cur = last + 1
                 step = 0.5
                 continue
@@ -242,10 +282,11 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         local = local[better]
         kk = local + start
         best_err[kk] = err[better]
-        c = n * mean
-        # kappa(theta) - theta * mean, in the tilted law's own terms: -log of sum q e^{-theta (k - mean)}
-        shift = -logsumexp(np.log(q[q > 0]) - theta * (ks[q > 0] - mean))
-        out[kk] = np.log(seg[local]) - theta * (kk - c) + n * shift
+        # untilt about a dyadic reference m near the tilted mean (20 fractional bits), so that n m and K - n m
+        # are exact in floating point: an unrounded centre matters because theta can be large at the edges
+        m = round(mean * 2**20) / 2**20
+        shift = logsumexp(logq[pos] + theta * (ks[pos] - m))  # log E_p e^{theta (k - m)}, from p itself
+        out[kk] = np.log(seg[local]) - theta * (kk - n * m) + n * shift
         cur = stop
         step = 2.0 * sigma
     return out
@@ -286,8 +327,10 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")
-    if n == 1 or values.size == 1:
-        return RewardLaw._trusted(n * values, logp)
+    if values.size == 1:  # one reward value: the total is certain (its merged log-mass is 0 up to rounding)
+        return RewardLaw._trusted(n * values, np.zeros(1))
+    if n == 1:
+        return RewardLaw._trusted(values, logp)
     lat = lattice_steps(values)
     if lat is not None:
         u0, b, k = lat

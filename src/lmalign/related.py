@@ -106,7 +106,8 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
     if eps == 1.0 or ln == 0.0:
         return 0.0
     log1m = math.log1p(-eps)  # < 0
-    log_a = -math.exp(ln + math.log(-log1m))  # N log(1 - eps)
+    log_log_a = ln + math.log(-log1m)
+    log_a = -math.exp(log_log_a) if log_log_a < 709.0 else -math.inf  # N log(1 - eps)
     a = math.exp(log_a)
     one_minus_a = -math.expm1(log_a)
     frac = -math.expm1(-ln)  # (N-1)/N
@@ -230,12 +231,14 @@ def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _centred_cgf(c: np.ndarray, p: np.ndarray, lp: np.ndarray, t: float) -> float:
-    """``log E exp(t (R - mean))`` from centred values ``c``; accurate for small ``t``."""
-    if abs(t) * np.abs(c).max() <= 1.0:
-        drift = t * math.fsum((p * c).tolist())  # zero up to rounding
-        return math.log1p(math.fsum((p * _expm1_minus_x(t * c)).tolist()) + drift)
-    return float(logsumexp(lp + t * c))
+def _centred_cgf(c: np.ndarray, p: np.ndarray, lp: np.ndarray, t: float, drift: float) -> float:
+    """``kappa(t) - t mu = log E exp(t (R - mu))`` from values ``c`` centred at the rounded mean, whose exact mean
+    is ``drift`` (of the order of rounding). ``log1p(sum p (e^{tc} - 1 - tc))`` leaves the drift out exactly to
+    first order (the rest is of relative size ``t * drift``), so the ratio ``2(kappa(t) - t mu)/t^2`` does not pick
+    up the spurious term ``2 drift/t``; beyond ``|t| max|c| = 600`` it is a log-sum-exp minus ``t * drift``."""
+    if abs(t) * np.abs(c).max() <= 600.0:  # a sum of non-negative terms: full relative precision, no overflow
+        return math.log1p(math.fsum((p * _expm1_minus_x(t * c)).tolist()))
+    return float(logsumexp(lp + t * c)) - t * drift
 
 
 def subgaussian_variance_proxy(law: RewardLaw, side: str = "upper") -> float:
@@ -257,10 +260,11 @@ def subgaussian_variance_proxy(law: RewardLaw, side: str = "upper") -> float:
     c = sign * (law.values - law.mean())
     p, lp = law.probs, law.logprobs
     spread = float(np.abs(c).max())
+    drift = math.fsum((p * c).tolist())
 
     def ratio(s: float) -> float:
         t = math.exp(s) / spread
-        return 2.0 * _centred_cgf(c, p, lp, t) / (t * t)
+        return 2.0 * _centred_cgf(c, p, lp, t, drift) / (t * t)
 
     grid = np.linspace(math.log(1e-4), math.log(1e4), 400)
     vals = np.array([ratio(s) for s in grid])
@@ -282,14 +286,30 @@ def subgaussian_gain_bound(sigma2: float, kl: float) -> float:
 # -- best-of-N against the tilted family --------------------------------------------------------------------------
 def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> tuple[float, float]:
     """``(lam, D)`` with ``D = min_lam D(BoN || p_lam)``, attained where the tilt's mean equals best-of-N's
-    (``d/dlam D(BoN||p_lam) = kappa'(lam) - E_BoN r``); ``D = D(BoN||p) - D(p_lam||p)``. ``lam`` may be
-    ``inf`` when best-of-N is (numerically) the top level."""
-    from lmalign.ldp import theta_of_mean
+    (``d/dlam D(BoN||p_lam) = kappa'(lam) - E_BoN r``), so that ``D = D(BoN||p) - D(p_lam||p)``.
 
+    The mean is matched through the deficit ``top - mean``, formed in log space on both sides, so it stays exact
+    when best-of-N is within rounding of the top level. ``(inf, 0)`` when best-of-N is the top level itself.
+    """
     _check_law(law)
     bon = best_of_n(law, n=n, log_n=log_n)
-    if len(law) == 1:
-        return 0.0, 0.0
-    m = min(max(bon.mean(), law.values[0]), law.values[-1])
-    lam = theta_of_mean(law, m) if m < law.values[-1] else math.inf
+    if len(law) == 1 or len(bon) == 1:
+        return (0.0 if len(law) == 1 else math.inf), 0.0
+    top = law.values[-1]
+    span = top - law.values[0]
+    below = bon.values < top
+    target = float(logsumexp(bon.logprobs[below] + np.log(top - bon.values[below])))  # log(top - E_BoN r)
+    gaps = np.log(top - law.values[:-1])
+
+    def log_deficit(s: float) -> float:  # log(top - kappa'(lam)), lam = s / span
+        lw = law.logprobs + (s / span) * (law.values - top)
+        return float(logsumexp(lw[:-1] + gaps) - logsumexp(lw))
+
+    if log_deficit(0.0) <= target:
+        return 0.0, bon.kl(law)
+    hi = 1.0
+    while log_deficit(hi) > target:
+        hi *= 2.0
+    s = brentq(lambda x: log_deficit(x) - target, 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
+    lam = s / span
     return lam, bon.kl(law.tilt(lam))

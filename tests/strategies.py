@@ -10,10 +10,10 @@ from lmalign import RewardLaw
 
 @st.composite
 def prob_vectors(draw, min_size: int = 2, max_size: int = 8) -> np.ndarray:
-    """A probability vector with entries bounded away from 0 (skewed by a random exponent)."""
+    """A probability vector with entries bounded away from 0: uniform, or skewed by a random exponent."""
     k = draw(st.integers(min_size, max_size))
     raw = np.array(draw(st.lists(st.floats(0.05, 1.0), min_size=k, max_size=k)))
-    skew = draw(st.sampled_from([1.0, 3.0, 8.0]))
+    skew = draw(st.sampled_from([0.0, 1.0, 3.0, 8.0]))  # 0: flat (uniform)
     w = raw**skew
     return w / w.sum()
 

@@ -109,3 +109,27 @@ def test_bad_n(kwargs, msg):
     law = RewardLaw([0.0, 1.0], [0.5, 0.5])
     with pytest.raises(ValueError, match=msg):
         best_of_n(law, **kwargs)
+
+
+def test_moderate_n_matches_direct_float_computation():
+    law = RewardLaw([0.0, 1.0, 2.5, 4.0], [0.35, 0.3, 0.25, 0.1])
+    cdf = np.cumsum(law.probs)
+    below = np.concatenate(([0.0], cdf[:-1]))
+    for n in (2, 7, 30):
+        np.testing.assert_allclose(best_of_n(law, n=n).probs, cdf**n - below**n, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("log_n", [30.0, 200.0, 5000.0])
+def test_huge_n_tends_to_the_top_level(log_n):
+    """log P(level v) = -N (-log F(v)) + log(1 - (F_-/F)^N) for lower levels: below -1e12 for these N, while the
+    top keeps mass 1 - F_-(top)^N and the KL reaches -log p(top)."""
+    law = RewardLaw([0.0, 1.0, 2.0], [0.5, 0.3, 0.2])
+    bon = best_of_n(law, log_n=log_n)
+    assert bon.logprobs[-1] == 0.0
+    cdf = np.cumsum(law.probs)[:-1]
+    with np.errstate(over="ignore"):
+        expected = -np.exp(log_n + np.log(-np.log(cdf)))  # -inf: mass below exp(-1.8e308), level dropped
+    kept = expected > -np.inf
+    np.testing.assert_allclose(bon.logprobs[:-1], expected[kept], rtol=1e-13)
+    assert bon.values.tolist() == law.values[np.r_[kept, True]].tolist()
+    assert bon.kl(law) == pytest.approx(law.max_kl, rel=1e-15)

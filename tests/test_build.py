@@ -1,6 +1,7 @@
-"""The build end to end: every chapter with quick parameters, the HTML from a clean folder, caching, faults.
+"""The build end to end: the HTML from a clean folder with quick parameters, caching, atomicity, faults.
 
-These tests execute chapters through jupytext + papermill in temporary folders, exactly as ``make book`` does.
+These tests execute chapters through jupytext + papermill in temporary folders, exactly as ``make book`` does
+(each chapter's own checks are in test_chapters.py).
 """
 
 import json
@@ -8,25 +9,14 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
+import yaml
 
 from lmalign import build, claims, report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_with_quick_parameters(quick_book, chapter):
-    results = json.loads((quick_book.outputs / chapter / "claims.json").read_text())
-    assert results["checks"], f"{chapter} recorded no claim"
-    assert all(c["passed"] for c in results["checks"])
-    figs = list((quick_book.outputs / chapter / "figures").glob("*.svg"))
-    assert figs, f"{chapter} made no figure"
-    for svg in figs:
-        assert svg.with_suffix(".json").is_file()
-        assert svg.read_text().lstrip().startswith("<?xml")
-    assert (quick_book.executed / f"{chapter}.ipynb").is_file()
 
 
 def test_html_and_report(quick_book):
@@ -54,42 +44,135 @@ def test_unchanged_rebuild_is_cached(quick_book, capsys):
     assert "html: unchanged, not rebuilt" in err
 
 
-def _scratch_root(tmp_path: Path, chapter_text: str) -> Path:
+PIPELINE = "00_pipeline"  # the smallest chapter: the fault tests run copies of it
+
+
+def _scratch_root(tmp_path: Path, chapters: dict[str, str]) -> Path:
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
     shutil.copytree(ROOT / "data", root / "data")
     shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (root / "notebooks" / "01_optimal_policy.md").write_text(chapter_text)
+    for name, text in chapters.items():
+        (root / "notebooks" / f"{name}.md").write_text(text)
     return root
 
 
+def _with_cell(text: str, code: str) -> str:
+    return text + f"\n```{{code-cell}} ipython3\n{code}\n```\n"
+
+
 def test_failures_stop_the_build_and_keep_good_outputs(tmp_path):
-    good = (ROOT / "notebooks" / "01_optimal_policy.md").read_text()
-    root = _scratch_root(tmp_path, good)
+    good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
+    root = _scratch_root(tmp_path, {PIPELINE: good})
     out = tmp_path / "build"
     build.build(root=root, build_dir=out, quick=True, html=False)
-    results = out / "outputs" / "01_optimal_policy" / "claims.json"
-    figure = out / "outputs" / "01_optimal_policy" / "figures" / "frontier.svg"
-    before = (results.read_bytes(), figure.read_bytes())
+    results = out / "outputs" / PIPELINE / "claims.json"
+    figure = out / "outputs" / PIPELINE / "figures" / "cgf_slope.svg"
+    executed = out / "executed" / f"{PIPELINE}.ipynb"
+    before = (results.read_bytes(), figure.read_bytes(), executed.read_bytes())
+    n_cells = len(nbformat.read(executed, as_version=4).cells)
 
-    failing_cell = good + '\n```{code-cell} ipython3\nraise RuntimeError("injected fault")\n```\n'
-    (root / "notebooks" / "01_optimal_policy.md").write_text(failing_cell)
-    with pytest.raises(build.BuildError, match=r"01_optimal_policy.*cell.*injected fault"):
+    # a failing cell: the message names the chapter, the cell, its first source line and the exception
+    source = root / "notebooks" / f"{PIPELINE}.md"
+    source.write_text(_with_cell(good, 'raise RuntimeError("injected fault")'))
+    with pytest.raises(build.BuildError) as err:
         build.build(root=root, build_dir=out, quick=True, html=False)
-    assert (results.read_bytes(), figure.read_bytes()) == before
+    msg = str(err.value)
+    assert f"chapter {PIPELINE}" in msg and "RuntimeError: injected fault" in msg
+    assert re.search(r"cell \d+ \(notebook cell index \d+\)", msg) and 'raise RuntimeError("injected' in msg
+    assert (results.read_bytes(), figure.read_bytes(), executed.read_bytes()) == before
 
-    failing_claim = good + '\n```{code-cell} ipython3\nch.claim("C1", 1.0, detail="injected")\n```\n'
-    (root / "notebooks" / "01_optimal_policy.md").write_text(failing_claim)
-    with pytest.raises(build.BuildError, match=r"01_optimal_policy.*cell.*ClaimFailed"):
+    # a failing claim: the cell that recorded it fails, and the registry's tolerance is quoted
+    source.write_text(_with_cell(good, 'ch.claim("C0", 1.0, detail="injected")'))
+    with pytest.raises(build.BuildError, match=rf"chapter {PIPELINE}: cell \d+ .*ClaimFailed.*C0"):
         build.build(root=root, build_dir=out, quick=True, html=False)
-    assert (results.read_bytes(), figure.read_bytes()) == before
-    assert not list(out.glob(".01_optimal_policy.*")), "temporary run folder left behind"
+    assert (results.read_bytes(), figure.read_bytes(), executed.read_bytes()) == before
+    assert not list(out.glob(f".{PIPELINE}.*")), "temporary run folder left behind"
+    assert not (out / "outputs" / f".{PIPELINE}.hash").exists(), "a failed chapter must not look up to date"
+
+    # back to the good source: executed again (the stamp was removed), same results
+    source.write_text(good)
+    build.build(root=root, build_dir=out, quick=True, html=False)
+    assert results.read_bytes() == before[0] and figure.read_bytes() == before[1]
+    assert len(nbformat.read(executed, as_version=4).cells) == n_cells
+    # the results are swapped in by replacing one link; the older run folder is gone
+    assert (out / "outputs" / PIPELINE).is_symlink()
+    assert len(list((out / "outputs" / f".{PIPELINE}.runs").iterdir())) == 1
+
+
+def test_every_failing_chapter_is_reported_and_the_others_kept(tmp_path):
+    good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
+    bad = _with_cell(good.replace('Chapter("00_pipeline"', 'Chapter("98_bad"'), "1 / 0")
+    worse = _with_cell(good.replace('Chapter("00_pipeline"', 'Chapter("99_worse"'), "undefined_name")
+    reg = yaml.safe_load((ROOT / "data" / "claims.yml").read_text())
+    root = _scratch_root(tmp_path, {PIPELINE: good, "98_bad": bad, "99_worse": worse})
+    for name in ("98_bad", "99_worse"):  # their C0 checks must belong to them
+        reg["claims"][f"X{name}"] = dict(reg["claims"]["C0"], chapter=name)
+    text = (root / "notebooks" / "98_bad.md").read_text().replace('ch.claim("C0"', 'ch.claim("X98_bad"')
+    (root / "notebooks" / "98_bad.md").write_text(text)
+    text = (root / "notebooks" / "99_worse.md").read_text().replace('ch.claim("C0"', 'ch.claim("X99_worse"')
+    (root / "notebooks" / "99_worse.md").write_text(text)
+    (root / "data" / "claims.yml").write_text(yaml.safe_dump(reg))
+    out = tmp_path / "build"
+    with pytest.raises(build.BuildError) as err:
+        build.build(root=root, build_dir=out, quick=True, html=False, jobs=2)
+    msg = str(err.value)
+    assert "chapter 98_bad: cell" in msg and "ZeroDivisionError" in msg
+    assert "chapter 99_worse: cell" in msg and "NameError" in msg
+    assert (out / "outputs" / PIPELINE / "claims.json").is_file(), "the good chapter's outputs were not kept"
+    assert not (out / "outputs" / "98_bad").exists() and not (out / "outputs" / "99_worse").exists()
 
 
 def test_markdown_without_jupytext_header_is_an_error(tmp_path):
-    root = _scratch_root(tmp_path, "# A chapter\n\n```{code-cell} ipython3\n1\n```\n")
+    root = _scratch_root(tmp_path, {"01_plain": "# A chapter\n\n```{code-cell} ipython3\n1\n```\n"})
     with pytest.raises(build.BuildError, match="jupytext header"):
         build.build(root=root, build_dir=tmp_path / "b", html=False)
+
+
+def test_every_chapter_is_in_the_toc(tmp_path):
+    build.check_toc(ROOT, CHAPTERS)
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "notebooks").mkdir()
+    for name in ("01_a", "02_b"):
+        (root / "notebooks" / f"{name}.md").write_text("")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n- file: notebooks/01_a\n")
+    build.check_toc(root, ["01_a"])
+    with pytest.raises(build.BuildError, match="chapter 02_b: not listed in _toc.yml"):
+        build.check_toc(root, ["01_a", "02_b"])
+    (root / "notebooks" / "01_a.md").unlink()
+    with pytest.raises(build.BuildError, match="chapter 01_a: listed in _toc.yml, but notebooks/01_a.md"):
+        build.check_toc(root, [])
+
+
+def test_content_hash_sees_every_input(tmp_path):
+    root = _scratch_root(tmp_path, {PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    chapter = root / "notebooks" / f"{PIPELINE}.md"
+    base = build.content_hash(root, chapter, {"quick": True})
+    assert build.content_hash(root, chapter, {"quick": True}) == base
+    assert build.content_hash(root, chapter, {}) != base
+    (root / "notebooks" / "README.txt").write_text("not an input")
+    assert build.content_hash(root, chapter, {"quick": True}) == base
+    changes = [chapter, root / "src" / "lmalign" / "law.py", root / "data" / "claims.yml"]
+    for path in changes:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert build.content_hash(root, chapter, {"quick": True}) != base, path
+        path.write_bytes(original)
+    (root / "data" / "new.csv").write_text("reward\n1\n")
+    assert build.content_hash(root, chapter, {"quick": True}) != base
+
+
+def test_identical_run_is_reused_in_another_build_folder(tmp_path, capsys):
+    root = _scratch_root(tmp_path, {PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    first = build.build(root=root, build_dir=tmp_path / "first", quick=True, html=False)
+    second = build.build(root=root, build_dir=tmp_path / "second", quick=True, html=False)
+    assert f"{PIPELINE}: unchanged, reused" in capsys.readouterr().err
+    for rel in (f"outputs/{PIPELINE}/claims.json", f"outputs/{PIPELINE}/figures/cgf_slope.svg",
+                f"executed/{PIPELINE}.ipynb"):
+        assert (first.build_dir / rel).read_bytes() == (second.build_dir / rel).read_bytes()
+    stamp = f".{PIPELINE}.hash"
+    assert (second.outputs / stamp).read_text() == (first.outputs / stamp).read_text()
 
 
 def test_every_registered_claim_names_a_chapter_stem():
@@ -132,9 +215,11 @@ def test_figures_have_opaque_backgrounds_and_provenance(quick_book):
     for chapter in CHAPTERS:
         for svg in (quick_book.outputs / chapter / "figures").glob("*.svg"):
             text = svg.read_text()
-            assert re.search(r'<g id="patch_1">\s*<path [^>]*style="fill: #ffffff"', text), f"{svg.name}: transparent"
+            opaque = re.search(r'<g id="patch_1">\s*<path [^>]*style="fill: #ffffff"', text)
+            assert opaque, f"{svg.name}: transparent background"
             prov = json.loads(svg.with_suffix(".json").read_text())
-            assert prov["chapter"] == chapter and prov["cell"] and prov["commit"] and prov["versions"]["numpy"]
+            assert prov["chapter"] == chapter and prov["cell"] and prov["commit"]
+            assert prov["versions"]["numpy"] and prov["inputs"]["src/lmalign"]
         page = (quick_book.html / "notebooks" / f"{chapter}.html").read_text()
         assert "Made by chapter" in page and "at commit" in page
 
@@ -142,5 +227,6 @@ def test_figures_have_opaque_backgrounds_and_provenance(quick_book):
 def test_binder_launches_the_myst_source(quick_book):
     for chapter in CHAPTERS:
         page = (quick_book.html / "notebooks" / f"{chapter}.html").read_text()
-        assert f"mybinder.org/v2/gh/lmalign/asymptotics-companion/main?urlpath=tree/notebooks/{chapter}.md" in page
+        binder = "mybinder.org/v2/gh/lmalign/asymptotics-companion/main?urlpath=tree/notebooks"
+        assert f"{binder}/{chapter}.md" in page
         assert f"notebooks/{chapter}.ipynb" not in page.split("mybinder.org")[1][:300]

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from lmalign import claims, report
-from lmalign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,13 +57,54 @@ def test_nan_error_fails(tmp_path):
         rec.record("C1", float("nan"))
 
 
-def test_cli_exit_codes(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("LMALIGN_OUTPUTS", str(tmp_path))
-    assert main(["claims", "--json"]) == 1  # everything missing
-    rows = json.loads(capsys.readouterr().out)
-    assert {r["status"] for r in rows} == {"missing"}
-    assert main(["claims", "--allow-missing"]) == 0
-    rec = claims.ClaimRecorder("01_optimal_policy", tmp_path / "01_optimal_policy")
-    with pytest.raises(claims.ClaimFailed):
-        rec.record("C1", 1.0)
-    assert main(["claims", "--allow-missing"]) == 1  # a failure is never allowed
+def test_pipeline_claim_is_a_book_claim():
+    reg = claims.load_registry()
+    assert reg["C0"].book and reg["C0"].chapter == "00_pipeline"
+    assert not any(reg[f"C{i}"].book for i in range(1, 21))
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("C1: {statement: s, result: R1, chapter: 01_x}", "lacks tolerance"),
+    ("C1: {statement: s, result: R1, chapter: 01_x, tolerance: 0}", "tolerance must be positive"),
+    ("C1: {result: R1, chapter: 01_x, tolerance: 1.0e-9}", "lacks statement"),
+])
+def test_malformed_registry_entries_are_errors(tmp_path, entry, problem):
+    path = tmp_path / "claims.yml"
+    path.write_text(f"claims:\n  {entry}\n")
+    with pytest.raises(ValueError, match=problem):
+        claims.load_registry(path)
+
+
+def test_report_matches_registry_and_results(tmp_path):
+    """Every registered claim is one row of the page, in registry order, with the status of its checks."""
+    reg = claims.load_registry()
+    rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline", registry=reg)
+    rec.record("C0", 3e-16, detail="ok")
+    md = report.report_markdown(outputs=tmp_path)
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", ln)] for ln in md.splitlines()
+            if re.match(r"\| C\d+ \|", ln)]
+    assert all(len(r) == 9 for r in rows), "a statement broke the table"
+    assert [r[1] for r in rows] == list(reg)
+    c0 = rows[0]
+    assert c0[4] == "[00_pipeline](../notebooks/00_pipeline.ipynb)"
+    assert c0[6] == "3.00e-16" and c0[7] == "**pass**"
+    for row in rows[1:]:
+        assert row[7] == "**missing**" and row[6] == "—"
+        assert row[4].startswith("`"), "a chapter that has not run cannot be linked"
+    assert f"**1 pass, 0 fail, {len(reg) - 1} missing** of {len(reg)} claims." in md
+
+
+def test_report_escapes_markdown_in_statements():
+    text = "D(phi||p) <= Delta, e1 + l* e2 and l* (x), $y$ `z` [w] E_{phi}"
+    escaped = report.escape(text)
+    assert "\\|\\|" in escaped and "l\\* e2" in escaped and "\\$y\\$" in escaped
+    assert re.sub(r"\\(.)", r"\1", escaped) == text
+
+
+def test_max_error_over_checks_is_reported(tmp_path):
+    reg = claims.load_registry()
+    rec = claims.ClaimRecorder("01_optimal_policy", tmp_path / "01_optimal_policy", registry=reg)
+    for err in (1e-14, 5e-12, 2e-13):
+        rec.record("C1", err)
+    row = next(r for r in report.statuses(outputs=tmp_path, registry=reg) if r.id == "C1")
+    assert row.status == "pass" and row.error == 5e-12 and row.checks == 3

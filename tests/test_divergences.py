@@ -51,11 +51,28 @@ def test_laws_are_aligned_on_values(a, b):
 
 def test_binary_entropy():
     assert binary_entropy(0.5) == pytest.approx(math.log(2))
-    assert binary_entropy(0.0) == 0.0
-    np.testing.assert_allclose(binary_entropy(np.array([1e-300, 1.0])), [300 * math.log(10) * 1e-300, 0.0],
-                               rtol=1e-2)
+    assert binary_entropy(0.0) == 0.0 and binary_entropy(1.0) == 0.0
+    # near 0: h(x) = x (1 - log x) + O(x^2); near 1 by symmetry (1 - 2^-40 is exact in floats)
+    for x in (1e-300, 1e-30, 1e-12):
+        assert binary_entropy(x) == pytest.approx(x * (1 - math.log(x)), rel=1e-11)
+    e = 2.0**-40
+    assert binary_entropy(1 - e) == pytest.approx(e * (1 - math.log(e)) - e * e / 2, rel=1e-12)
+    xs = np.linspace(0.01, 0.99, 11)
+    np.testing.assert_allclose(binary_entropy(xs), -xs * np.log(xs) - (1 - xs) * np.log(1 - xs), rtol=1e-14)
+    np.testing.assert_allclose(binary_entropy(xs), binary_entropy(1 - xs), rtol=1e-14)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         binary_entropy(1.5)
+
+
+def test_renyi_divergence_tends_to_kl_at_order_one_from_both_sides():
+    p = np.array([0.5, 0.3, 0.2])
+    q = np.array([0.2, 0.2, 0.6])
+    d = kl(p, q)
+    for eps in (1e-3, 1e-5):
+        lower, upper = renyi_divergence(p, q, 1 - eps), renyi_divergence(p, q, 1 + eps)
+        assert lower < d < upper  # Renyi divergence increases with the order
+        assert abs(upper - d) < 10 * eps and abs(d - lower) < 10 * eps
+    assert renyi_divergence(p, q, 0.5) == pytest.approx(-2 * math.log(float(np.sum(np.sqrt(p * q)))))
 
 
 @pytest.mark.parametrize(("args", "msg"), [

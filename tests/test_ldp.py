@@ -1,5 +1,6 @@
 import math
 
+import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
@@ -11,10 +12,10 @@ from lmalign.ldp import aligned_rate, cgf_derivative, cramer_rate, scaled_cgf, t
 from lmalign.symbolic import bernoulli_cgf, legendre_transform
 
 
-@settings(max_examples=40)
+@settings(max_examples=20)
 @given(reward_laws())
 def test_three_forms_agree(law):
-    xs = np.linspace(law.values[0], law.values[-1], 9)
+    xs = np.linspace(law.values[0], law.values[-1], 7)
     for lam in (0.0, 0.4, 2.0):
         a = aligned_rate(law, lam, xs, form="legendre")
         b = aligned_rate(law, lam, xs, form="shift")
@@ -56,9 +57,10 @@ def test_scaled_cgf_and_cumulants_against_sympy():
     lam = sp.Symbol("l")
     kappa = sp.log(sum(pr * sp.exp(lam * v) for pr, v in zip(probs, vals, strict=True)))
     law = RewardLaw(vals, [float(pr) for pr in probs])
-    for k in range(1, 7):
-        exact = float(sp.diff(kappa, lam, k).subs(lam, sp.Rational(3, 10)))
-        assert cgf_derivative(law, 0.3, k) == pytest.approx(exact, rel=1e-12)
+    for lv in (sp.Rational(3, 10), sp.Rational(-2, 1)):
+        for k in range(1, 9):
+            exact = float(sp.diff(kappa, lam, k).subs(lam, lv))
+            assert cgf_derivative(law, float(lv), k) == pytest.approx(exact, rel=1e-11, abs=1e-13)
     assert scaled_cgf(law, 0.3, 0.5) == pytest.approx(float(kappa.subs(lam, 0.8) - kappa.subs(lam, 0.3)),
                                                      rel=1e-13)
 
@@ -71,3 +73,58 @@ def test_bad_input():
         aligned_rate(law, math.inf, 0.5)
     with pytest.raises(ValueError, match="k must"):
         cgf_derivative(law, 0.0, 0)
+
+
+def _rate_high_precision(vals, probs, x, dps=60):
+    """sup_t [t x - kappa(t)] with mpmath: solve kappa'(t) = x by bisection in t, then evaluate."""
+    mp.mp.dps = dps
+    v = [mp.mpf(a) for a in vals]
+    p = [mp.mpf(a) for a in probs]
+    x = mp.mpf(x)
+
+    def mean(t):
+        w = [pi * mp.exp(t * vi) for pi, vi in zip(p, v, strict=True)]
+        return mp.fsum(wi * vi for wi, vi in zip(w, v, strict=True)) / mp.fsum(w)
+
+    lo, hi = mp.mpf(-1), mp.mpf(1)
+    while mean(lo) > x:
+        lo *= 2
+    while mean(hi) < x:
+        hi *= 2
+    for _ in range(400):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean(mid) < x else (lo, mid)
+    t = (lo + hi) / 2
+    return float(t * x - mp.log(mp.fsum(pi * mp.exp(t * vi) for pi, vi in zip(p, v, strict=True))))
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-9, 1e-15, 1e-40, 1e-200])
+def test_rate_near_the_end_levels(gap):
+    """x within ``gap`` of an end level: theta is large, the rate is computed from the tilted law."""
+    vals, probs = [0.0, 1.0, 3.0], [0.5, 0.3, 0.2]
+    law = RewardLaw(vals, probs)
+    for x in ([gap] + ([3.0 - gap] if gap > 1e-15 else [])):
+        assert cramer_rate(law, x) == pytest.approx(_rate_high_precision(vals, probs, x), rel=1e-11)
+        th = theta_of_mean(law, x)
+        gap_tilted = law.tilt(th).mean() if x < 1 else 3.0 - law.tilt(th).mean()
+        assert gap_tilted == pytest.approx(gap, rel=1e-9)
+
+
+def test_rate_is_affine_invariant_up_to_huge_rewards():
+    """I_{aR+b}(a x + b) = I_R(x): rewards of magnitude 1e6 give the same rates as the unit law."""
+    unit = RewardLaw([0.0, 0.25, 1.0], [0.6, 0.3, 0.1])
+    big = RewardLaw([-1e6, -5e5, 1e6], [0.6, 0.3, 0.1])
+    xs = np.array([1e-12, 0.01, 0.2, 0.5, 0.97, 1 - 1e-9])
+    np.testing.assert_allclose(cramer_rate(big, -1e6 + 2e6 * xs), cramer_rate(unit, xs), rtol=1e-7)
+    for lam in (0.3, 4.0):
+        np.testing.assert_allclose(aligned_rate(big, lam / 2e6, -1e6 + 2e6 * xs),
+                                   aligned_rate(unit, lam, xs), rtol=1e-7)
+
+
+def test_one_level_law_and_infinite_cgf_arguments():
+    law = RewardLaw([2.0], [1.0])
+    np.testing.assert_array_equal(cramer_rate(law, np.array([1.0, 2.0, 3.0])), [math.inf, 0.0, math.inf])
+    two = RewardLaw([0.0, 1.0], [0.3, 0.7])
+    assert two.cgf(math.inf) == math.inf
+    assert two.cgf(-math.inf) == pytest.approx(math.log(0.3), rel=1e-15)
+    assert RewardLaw([-2.0, -1.0], [0.5, 0.5]).cgf(math.inf) == -math.inf

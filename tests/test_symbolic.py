@@ -1,10 +1,25 @@
+import math
+
+import numpy as np
+import pytest
 import sympy as sp
 
-from lmalign.symbolic import cumulant_series, symbolic_cgf, tilt_kl_expr, tilted_probs
+from lmalign import RewardLaw
+from lmalign.ldp import cgf_derivative
+from lmalign.symbolic import (
+    bernoulli_cgf,
+    cumulant_series,
+    legendre_transform,
+    symbolic_cgf,
+    tilt_kl_expr,
+    tilted_probs,
+)
+from lmalign.tilting import tilt_kl
+
+l = sp.Symbol("l")  # noqa: E741
 
 
 def test_tilt_kl_derivative_is_l_kappa_second():
-    l = sp.Symbol("l")  # noqa: E741
     a, b = sp.symbols("a b", positive=True)
     kappa = symbolic_cgf([a / (a + b), b / (a + b)], [0, 1], l)
     d = tilt_kl_expr(kappa, l)
@@ -14,7 +29,35 @@ def test_tilt_kl_derivative_is_l_kappa_second():
 
 
 def test_cumulant_series_of_bernoulli():
-    l = sp.Symbol("l")  # noqa: E741
     p = sp.Symbol("p", positive=True)
-    c = cumulant_series(symbolic_cgf([1 - p, p], [0, 1], l), l, 0, 3)
-    assert [sp.expand(x) for x in c] == [p, sp.expand(p * (1 - p)), sp.expand(p * (1 - p) * (1 - 2 * p))]
+    c = cumulant_series(symbolic_cgf([1 - p, p], [0, 1], l), l, 3, at=0)
+    assert [sp.expand(sp.simplify(x)) for x in c] == [p, sp.expand(p * (1 - p)),
+                                                      sp.expand(p * (1 - p) * (1 - 2 * p))]
+
+
+def test_symbolic_and_numeric_agree():
+    """Sympy expressions, lambdified, against the library's numbers on a four-level law."""
+    probs = [sp.Rational(4, 10), sp.Rational(3, 10), sp.Rational(2, 10), sp.Rational(1, 10)]
+    vals = [0, 1, 2, 5]
+    law = RewardLaw(vals, [float(x) for x in probs])
+    kappa = symbolic_cgf(probs, vals, l)
+    kl_f = sp.lambdify(l, tilt_kl_expr(kappa, l))
+    q_f = sp.lambdify(l, tilted_probs(probs, vals, l))
+    cum_f = [sp.lambdify(l, c) for c in cumulant_series(kappa, l, 5)]
+    for lam in (-0.7, 0.2, 1.3):
+        assert tilt_kl(law, lam) == pytest.approx(kl_f(lam), rel=1e-11)
+        np.testing.assert_allclose(law.tilt(lam).probs, q_f(lam), rtol=1e-12)
+        for k, f in enumerate(cum_f, start=1):
+            assert cgf_derivative(law, lam, k) == pytest.approx(f(lam), rel=1e-9, abs=1e-12)
+
+
+def test_bernoulli_legendre_is_the_binary_kl():
+    p, t, x = sp.symbols("p t x", positive=True)
+    rate = legendre_transform(bernoulli_cgf(p, 0, 1, t), t, x)
+    binary_kl = x * sp.log(x / p) + (1 - x) * sp.log((1 - x) / (1 - p))
+    for pv, xv in ((0.3, 0.1), (0.3, 0.8), (0.9, 0.5)):
+        assert float(rate.subs({p: pv, x: xv})) == pytest.approx(float(binary_kl.subs({p: pv, x: xv})),
+                                                                  rel=1e-12)
+    assert float(bernoulli_cgf(p, 0, 1, t).subs({p: 0.3, t: 0.0})) == 0.0
+    assert math.isclose(float(bernoulli_cgf(p, -1, 2, t).subs({p: 0.5, t: 1.0})),
+                        math.log(0.5 * math.exp(-1) + 0.5 * math.exp(2)), rel_tol=1e-14)

@@ -47,3 +47,22 @@ def test_transform_policy_is_a_tilt_for_the_identity():
         transform_policy(LAW, lambda v: v, 0.0)
     with pytest.raises(ValueError, match="transform"):
         transform_policy(LAW, lambda v: v[:2], 1.0)
+
+
+def test_soft_best_of_n_extreme_temperatures():
+    """Tiny beta with large n: every level equals best-of-n in log space, even masses near e^-2466;
+    huge beta: the reference law."""
+    law = RewardLaw([0.0, 0.5, 1.0, 1.5, 3.0], [0.3, 0.25, 0.2, 0.15, 0.1])
+    hard = best_of_n(law, n=2048)
+    np.testing.assert_allclose(soft_best_of_n(law, 2048, 1e-5).logprobs, hard.logprobs, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(soft_best_of_n(law, 5, 1e9).probs, law.probs, rtol=1e-8)
+
+
+def test_soft_best_of_n_two_levels_closed_form():
+    """Two levels: the lower one is kept only through draws that are all low, or by the softmax choice
+    among k low draws and n - k high ones: pi(low) = sum_k C(n,k) a^k b^(n-k) k / (k + (n-k) w)."""
+    a, n, beta = 0.7, 12, 0.4
+    law = RewardLaw([0.0, 1.0], [a, 1 - a])
+    w = math.exp(1.0 / beta)
+    low = sum(math.comb(n, k) * a**k * (1 - a) ** (n - k) * k / (k + (n - k) * w) for k in range(n + 1))
+    assert soft_best_of_n(law, n, beta).probs[0] == pytest.approx(low, rel=1e-10)

@@ -58,9 +58,12 @@ def log_log1p_exp(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     out = np.empty_like(a)
     small = a < -30
+    large = a > 30  # log(1 + e^a) = a + log1p(e^-a), without overflowing e^a
+    mid = ~small & ~large
     ea = np.exp(a[small])
     out[small] = a[small] + np.log1p(-ea / 2 + ea * ea / 3)
-    out[~small] = np.log(np.log1p(np.exp(a[~small])))
+    out[mid] = np.log(np.log1p(np.exp(a[mid])))
+    out[large] = np.log(a[large] + np.log1p(np.exp(-a[large])))
     return out
 
 

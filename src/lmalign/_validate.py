@@ -91,3 +91,27 @@ def positive_int(n, name: str) -> int:
     if n < 1:
         raise ValueError(f"{name} must be >= 1, got {n}")
     return int(n)
+
+
+def real_scalar(x, name: str, allow_inf: bool = False) -> float:
+    """A real number, not NaN; infinite only if ``allow_inf``."""
+    try:
+        val = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {x!r}") from None
+    if math.isnan(val):
+        raise ValueError(f"{name} is NaN")
+    if math.isinf(val) and not allow_inf:
+        raise ValueError(f"{name} must be finite, got {val!r}")
+    return val
+
+
+def real_array(x, name: str) -> np.ndarray:
+    """A float array of any shape without NaN (infinite entries allowed; the caller decides)."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {x!r}") from None
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    return arr

@@ -6,7 +6,8 @@
    replaces the chapter's previous outputs, by one rename. A failure leaves them as they were and stops the
    build with a message naming the chapter and the cell.
 2. A chapter is re-executed only when its content hash changes: its source, every file under ``src/``, the
-   pinned requirements, ``data/`` and its papermill parameters.
+   pinned requirements, ``data/`` and its papermill parameters. Up to ``jobs`` chapters run at once (each in
+   its own kernel); every failing chapter is reported.
 3. The reproduction report is generated from ``data/claims.yml`` and the results; the site sources are staged
    under ``_build/site`` with the executed notebooks in place of the MyST sources, and Jupyter Book renders
    them without executing, warnings as errors. An unchanged staged site is not rebuilt.
@@ -17,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +66,8 @@ def log(msg: str) -> None:
 
 
 def chapters(root: Path) -> list[Path]:
-    """Every chapter source ``notebooks/NN_name.md``, in order; one without the jupytext header is an error."""
+    """Every chapter source ``notebooks/NN_name.md``, in order; one without the jupytext header is an
+    error."""
     found = sorted((root / "notebooks").glob("[0-9][0-9]_*.md"))
     for path in found:
         head = path.read_text(encoding="utf-8")[:2000]
@@ -74,11 +78,18 @@ def chapters(root: Path) -> list[Path]:
 
 
 def check_toc(root: Path, names: list[str]) -> None:
-    """Every chapter must be listed in ``_toc.yml`` (Jupyter Book would silently leave it out)."""
+    """Every chapter must be listed in ``_toc.yml`` (Jupyter Book would silently leave it out), and every
+    chapter the toc lists must have its source ``notebooks/NN_name.md``."""
     toc = (root / "_toc.yml").read_text(encoding="utf-8")
     missing = [n for n in names if f"notebooks/{n}" not in toc]
     if missing:
-        raise BuildError(f"chapter {missing[0]}: not listed in _toc.yml (add '- file: notebooks/{missing[0]}')")
+        raise BuildError(f"chapter {missing[0]}: not listed in _toc.yml "
+                         f"(add '- file: notebooks/{missing[0]}')")
+    listed = re.findall(r"^\s*-?\s*file:\s*notebooks/([0-9A-Za-z_]+)\s*$", toc, flags=re.MULTILINE)
+    absent = [n for n in listed if not (root / "notebooks" / f"{n}.md").is_file()]
+    if absent:
+        raise BuildError(f"chapter {absent[0]}: listed in _toc.yml, but notebooks/{absent[0]}.md "
+                         "does not exist")
 
 
 def _hash_files(h, files) -> None:
@@ -104,12 +115,14 @@ def _check_outputs(name: str, out_dir: Path) -> None:
     """Every check passed, every figure has its SVG and sidecar: else ``BuildError``."""
     results = out_dir / "claims.json"
     if not results.is_file():
-        raise BuildError(f"chapter {name}: no claims.json was written (did it create lmalign.chapter.Chapter?)")
+        raise BuildError(f"chapter {name}: no claims.json was written "
+                         "(did it create lmalign.chapter.Chapter?)")
     checks = json.loads(results.read_text())["checks"]
     failed = [c for c in checks if not c["passed"]]
     if failed:
-        raise BuildError(f"chapter {name}: claim {failed[0]['claim']} failed (error {failed[0]['error']:.3e} > "
-                         f"{failed[0]['tolerance']:.1e})")
+        bad = failed[0]
+        raise BuildError(f"chapter {name}: claim {bad['claim']} failed "
+                         f"(error {bad['error']:.3e} > {bad['tolerance']:.1e})")
     for sidecar in (out_dir / "figures").glob("*.json") if (out_dir / "figures").exists() else []:
         if not sidecar.with_suffix(".svg").is_file():
             raise BuildError(f"chapter {name}: figure {sidecar.stem} has provenance but no SVG")
@@ -135,24 +148,98 @@ def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> Non
             raise BuildError(f"chapter {name}: {detail}")
         produced = tmp / name
         _check_outputs(name, produced)
-        final = layout.outputs / name
-        old = tmp / "previous"
-        if final.exists():
-            final.rename(old)
-        produced.rename(final)
-        os.replace(run_nb, layout.executed / f"{name}.ipynb")
+        _install(layout, name, produced, run_nb, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(layout: BuildLayout, name: str, produced: Path, notebook: Path, tmp: Path) -> None:
+    """Put checked outputs in place of the chapter's previous ones in one atomic rename.
+
+    ``outputs/<name>`` is a symbolic link to a run folder in ``outputs/.<name>.runs/``; the new run is moved
+    there, and a new link replaces the old one with ``os.replace``, so a reader sees either the old results
+    or the new ones, never a mixture. Older run folders are then removed.
+    """
+    runs = layout.outputs / f".{name}.runs"
+    runs.mkdir(exist_ok=True)
+    run = Path(tempfile.mkdtemp(prefix="run.", dir=runs))
+    run.rmdir()
+    produced.rename(run)
+    link = runs / "link.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(runs.name) / run.name, target_is_directory=True)
+    final = layout.outputs / name
+    if final.is_dir() and not final.is_symlink():  # a plain folder (an older layout): move it aside first
+        final.rename(tmp / "previous")
+    os.replace(link, final)
+    for old in runs.iterdir():
+        if old != run:
+            shutil.rmtree(old, ignore_errors=True)
+    os.replace(notebook, layout.executed / f"{name}.ipynb")
+
+
+# Successful runs of this process by content hash, so that a second build folder (the tests build the book
+# in several) reuses a chapter executed with identical inputs instead of executing it again.
+_RUNS: dict[str, tuple[Path, Path]] = {}
+
+
+def _reuse(layout: BuildLayout, name: str, digest: str) -> bool:
+    """Copy the outputs of an identical run of this process into ``layout``; ``False`` if there is none."""
+    outputs, notebook = _RUNS.get(digest, (None, None))
+    if outputs is None or outputs.parent == layout.outputs:
+        return False
+    stamp = outputs.parent / f".{name}.hash"  # still the outputs of that run, not of a later one?
+    if not (stamp.is_file() and stamp.read_text() == digest and notebook.is_file()):
+        return False
+    layout.executed.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=layout.build_dir))
+    try:
+        shutil.copytree(outputs, tmp / name)
+        shutil.copy2(notebook, tmp / notebook.name)
+        _check_outputs(name, tmp / name)
+        _install(layout, name, tmp / name, tmp / notebook.name, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    stamp_path(layout, name).write_text(digest)
+    return True
 
 
 def stamp_path(layout: BuildLayout, name: str) -> Path:
     return layout.outputs / f".{name}.hash"
 
 
-def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: dict, force: bool) -> list[str]:
-    """Execute the chapters whose hash changed; returns the names of all chapters considered."""
-    names = []
-    for chapter in chapters(layout.root):
+def _run_one(layout: BuildLayout, chapter: Path, parameters: dict, digest: str) -> str | None:
+    """Execute one chapter and stamp its hash; returns the failure message, or ``None`` on success."""
+    name = chapter.stem
+    stamp = stamp_path(layout, name)
+    log(f"{name}: executing ...")
+    start = time.monotonic()
+    stamp.unlink(missing_ok=True)
+    try:
+        execute_chapter(layout, chapter, parameters)
+    except BuildError as err:
+        log(f"{name}: FAILED after {time.monotonic() - start:.1f} s")
+        return str(err)
+    stamp.write_text(digest)
+    _RUNS[digest] = (layout.outputs / name, layout.executed / f"{name}.ipynb")
+    log(f"{name}: executed in {time.monotonic() - start:.1f} s")
+    return None
+
+
+def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: dict, force: bool,
+                   jobs: int = 1) -> list[str]:
+    """Execute the chapters whose hash changed, ``jobs`` at a time; returns the names of all chapters
+    considered. Raises ``BuildError`` listing every failed chapter (the others keep their new outputs)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    found = chapters(layout.root)
+    if selected:
+        unknown = sorted(set(selected) - {c.stem for c in found})
+        if unknown:
+            raise BuildError(f"chapter {unknown[0]}: no notebooks/{unknown[0]}.md")
+    layout.outputs.mkdir(parents=True, exist_ok=True)
+    names, todo = [], []
+    for chapter in found:
         name = chapter.stem
         if selected and name not in selected:
             continue
@@ -163,19 +250,21 @@ def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: 
         if not force and stamp.is_file() and stamp.read_text() == digest and executed.is_file() \
                 and (layout.outputs / name / "claims.json").is_file():
             log(f"{name}: unchanged, cached")
-            continue
-        log(f"{name}: executing ...")
-        start = time.monotonic()
-        stamp.unlink(missing_ok=True)
-        execute_chapter(layout, chapter, parameters)
-        stamp.write_text(digest)
-        log(f"{name}: executed in {time.monotonic() - start:.1f} s")
+            _RUNS.setdefault(digest, (layout.outputs / name, executed))
+        elif not force and _reuse(layout, name, digest):
+            log(f"{name}: unchanged, reused an identical run of this process")
+        else:
+            todo.append((chapter, digest))
+    with ThreadPoolExecutor(max_workers=min(jobs, max(1, len(todo)))) as pool:
+        failures = [f for f in pool.map(lambda job: _run_one(layout, job[0], parameters, job[1]), todo) if f]
+    if failures:
+        raise BuildError("\n".join(failures))
     return names
 
 
 DOWNLOADS = ("Download this chapter: {{download}}`the notebook (.ipynb) <{name}.ipynb>` or "
-             "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill as in "
-             "[How to reproduce](../book/reproduce.md).")
+             "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill "
+             "as in [How to reproduce](../book/reproduce.md).")
 
 
 def _stage_notebook(executed: Path, target: Path) -> None:
@@ -191,7 +280,8 @@ def _stage_notebook(executed: Path, target: Path) -> None:
 
 
 def stage_site(layout: BuildLayout) -> str:
-    """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged tree."""
+    """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged
+    tree."""
     site = layout.site
     if site.exists():
         shutil.rmtree(site)
@@ -220,7 +310,8 @@ def _binder_opens_myst(html: Path) -> None:
     """Point Binder launch links at the MyST source the repository holds (Binder opens it with jupytext)."""
     for page in (html / "notebooks").glob("*.html"):
         text = page.read_text(encoding="utf-8")
-        fixed = text.replace(f"urlpath=tree/notebooks/{page.stem}.ipynb", f"urlpath=tree/notebooks/{page.stem}.md")
+        fixed = text.replace(f"urlpath=tree/notebooks/{page.stem}.ipynb",
+                             f"urlpath=tree/notebooks/{page.stem}.md")
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
@@ -228,14 +319,15 @@ def _binder_opens_myst(html: Path) -> None:
 def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     """Run Jupyter Book on the staged site (warnings are errors); skipped when nothing changed."""
     stamp = layout.build_dir / ".site.hash"
-    if not clean and stamp.is_file() and stamp.read_text() == site_hash and (layout.html / "index.html").is_file():
+    unchanged = stamp.is_file() and stamp.read_text() == site_hash
+    if not clean and unchanged and (layout.html / "index.html").is_file():
         log("html: unchanged, not rebuilt")
         return
     start = time.monotonic()
     stamp.unlink(missing_ok=True)
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(layout.site), "--builder", "html", "-W", "-n",
-           "--all"]
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(layout.site), "--builder", "html",
+           "-W", "-n", "--all"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=layout.site)
     if proc.returncode != 0:
         lines = (proc.stdout + proc.stderr).splitlines()
@@ -257,14 +349,15 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
 
 
 def build(root: Path | None = None, build_dir: Path | None = None, selected: list[str] | None = None,
-          quick: bool = False, force: bool = False, clean: bool = False, html: bool = True) -> BuildLayout:
+          quick: bool = False, force: bool = False, clean: bool = False, html: bool = True,
+          jobs: int = 2) -> BuildLayout:
     """The whole build; raises ``BuildError`` naming the chapter and cell on any failure."""
     root = Path(root).resolve() if root else paths.repo_root()
     layout = BuildLayout(root=root, build_dir=Path(build_dir).resolve() if build_dir else root / "_build")
     layout.build_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"quick": True} if quick else {}
     start = time.monotonic()
-    names = build_chapters(layout, selected, parameters, force)
+    names = build_chapters(layout, selected, parameters, force, jobs=jobs)
     if html:
         check_toc(layout.root, names)
         render(layout, stage_site(layout), clean)

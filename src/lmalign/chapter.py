@@ -11,7 +11,9 @@ then records checks with ``ch.claim("C1", error, detail=...)`` and figures with
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -23,33 +25,67 @@ _CURRENT: Chapter | None = None
 class Chapter:
     def __init__(self, name: str, parameters: dict | None = None, output_dir: Path | None = None):
         global _CURRENT
+        if not isinstance(name, str) or not re.fullmatch(r"\d\d_[A-Za-z0-9_]+", name):
+            raise ValueError(f"name must be a chapter stem like '01_optimal_policy', got {name!r}")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
         self.name = name
         self.parameters = dict(parameters or {})
         self.output_dir = Path(output_dir) if output_dir else paths.chapter_output_dir(name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.claims = claims.ClaimRecorder(name, self.output_dir)
+        self._inputs: dict[str, str] | None = None
         figures.use_style()
         _CURRENT = self
 
     def claim(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
-        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its tolerance."""
+        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its
+        tolerance."""
         return self.claims.record(claim_id, error, detail=detail)
 
+    def input_hashes(self) -> dict[str, str]:
+        """SHA-256 of what the chapter's results depend on: its source, the library, each data file."""
+        if self._inputs is None:
+            root = paths.repo_root()
+            out = {}
+            source = root / "notebooks" / f"{self.name}.md"
+            if source.is_file():
+                out[f"notebooks/{source.name}"] = _sha256(source.read_bytes())
+            lib = hashlib.sha256()
+            for f in sorted(Path(__file__).parent.rglob("*.py")):
+                lib.update(f.name.encode() + b"\0" + f.read_bytes())
+            out["src/lmalign"] = lib.hexdigest()
+            data = paths.data_dir()
+            for f in sorted(p for p in data.rglob("*") if p.is_file()) if data.is_dir() else []:
+                out[f"data/{f.relative_to(data).as_posix()}"] = _sha256(f.read_bytes())
+            self._inputs = out
+        return self._inputs
+
     def figure(self, fig, name: str, caption: str) -> None:
-        """Save ``fig`` as ``figures/<name>.svg`` with a provenance sidecar, and show it with its caption and a
-        provenance line (chapter, parameters, commit) in the page."""
+        """Save ``fig`` as ``figures/<name>.svg`` with a provenance sidecar ``figures/<name>.json``
+        (chapter, cell, caption, parameters, commit, package versions, input hashes), and display it in the
+        page followed by its caption and a provenance line. Returns ``None``: the figure is already shown,
+        so it is not shown twice when the call is the last expression of its cell."""
         from IPython.display import SVG, Markdown, display
 
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+            raise ValueError(f"name must be letters, digits, '_' or '-', got {name!r}")
+        if not isinstance(caption, str) or not caption.strip():
+            raise ValueError("caption must be a non-empty string")
         provenance = {"chapter": self.name, "cell": _execution_count(), "figure": name, "caption": caption,
                       "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
-                      "commit": git_commit(), "versions": package_versions()}
+                      "commit": git_commit(), "versions": package_versions(), "inputs": self.input_hashes()}
         path = figures.save_figure(fig, self.output_dir / "figures" / f"{name}.svg", provenance)
         display(SVG(data=path.read_text(encoding="utf-8")))
         params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.parameters.items()))
         cell = f", cell [{provenance['cell']}]" if provenance["cell"] is not None else ""
-        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}`{cell} with "
-                         f"parameters ({params}) at commit `{provenance['commit'][:12]}`; provenance in "
-                         f"`_static/figures/{self.name}/{name}.json`.</small>"))
+        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}`{cell} "
+                         f"with parameters ({params}) at commit `{provenance['commit'][:12]}`; "
+                         f"[provenance](../_static/figures/{self.name}/{name}.json).</small>"))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _execution_count() -> int | None:
@@ -65,8 +101,8 @@ def _execution_count() -> int | None:
 def git_commit() -> str:
     """The repository's current commit, or ``"unknown"`` outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.repo_root(), capture_output=True, text=True,
-                             timeout=10)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.repo_root(), capture_output=True,
+                             text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 else "unknown"

@@ -35,8 +35,15 @@ def _pair(p, q, name_p: str = "p", name_q: str = "q") -> tuple[np.ndarray, np.nd
     return lp, lq
 
 
+def _is_nan(x) -> bool:
+    try:
+        return math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def _alpha(alpha) -> float:
-    a = float(alpha)
+    a = _validate.real_scalar(alpha, "alpha", allow_inf=True) if not _is_nan(alpha) else math.nan
     if math.isnan(a) or a <= 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     return a
@@ -100,8 +107,16 @@ def collision_entropy(p) -> float:
 
 def binary_entropy(x):
     """``h(x) = -x log x - (1-x) log(1-x)`` in nats, vectorised; ``x`` in ``[0, 1]``."""
-    arr = np.asarray(x, dtype=float)
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"x must be real numbers in [0, 1], got {x!r}") from None
     if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():
-        raise ValueError("x must lie in [0, 1]")
-    out = -xlogy(arr, arr) - xlogy(1 - arr, 1 - arr)
+        raise ValueError("x must lie in [0, 1] (no NaN)")
+    # -(1-x) log(1-x) written with log1p(-x) near 0, and symmetrically near 1, so neither end loses digits
+    y = 1.0 - arr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = -xlogy(arr, arr) - np.where(arr < 1, y * np.log1p(-arr), 0.0)
+        hi = -xlogy(y, y) - np.where(arr > 0, arr * np.log1p(-y), 0.0)
+    out = np.where(arr <= 0.5, lo, hi)
     return float(out) if out.ndim == 0 else out

@@ -135,8 +135,11 @@ class RewardLaw:
 
     # -- moments and generating functions ----------------------------------------------------------------
     def mean(self) -> float:
-        """``E R``."""
-        return float(np.dot(self.probs, self._values))
+        """``E R``, two-pass and compensated: ``m0 + fsum(p (v - m0))`` with ``m0 = p . v``, so long laws (many
+        levels of large values) keep their mean to rounding of the spread, not of the values."""
+        p = self.probs
+        m0 = float(np.dot(p, self._values))
+        return m0 + math.fsum((p * (self._values - m0)).tolist())
 
     def var(self) -> float:
         """``Var R`` (computed about the mean)."""
@@ -144,11 +147,19 @@ class RewardLaw:
         return float(np.dot(self.probs, c * c))
 
     def cgf(self, t):
-        """``kappa(t) = log E exp(t R)``, vectorised over ``t``; computed by log-sum-exp."""
-        t_arr = np.asarray(t, dtype=float)
-        if np.isnan(t_arr).any():
-            raise ValueError("t contains NaN")
-        out = logsumexp(self._logprobs[None, :] + np.multiply.outer(t_arr.reshape(-1), self._values), axis=1)
+        """``kappa(t) = log E exp(t R)``, vectorised over ``t``; computed by log-sum-exp.
+
+        At ``t = +inf`` (``-inf``) it takes its limit: ``+inf``, ``log p(top)`` or ``-inf`` as the top (bottom)
+        value is positive, zero or negative (for ``-inf``: negative, zero or positive)."""
+        t_arr = _validate.real_array(t, "t")
+        flat = t_arr.reshape(-1)
+        fin = np.isfinite(flat)
+        out = np.empty(flat.size)
+        out[fin] = logsumexp(self._logprobs[None, :] + np.multiply.outer(flat[fin], self._values), axis=1)
+        for i in np.flatnonzero(~fin):
+            end = -1 if flat[i] > 0 else 0
+            edge = self._values[end] * np.sign(flat[i])
+            out[i] = math.inf if edge > 0 else (-math.inf if edge < 0 else self._logprobs[end])
         return float(out[0]) if t_arr.ndim == 0 else out.reshape(t_arr.shape)
 
     def log_cdf(self) -> np.ndarray:
@@ -184,9 +195,7 @@ class RewardLaw:
         ``|lam| max|v - m| <= 1`` (no cancellation), and otherwise by log-sum-exp on values shifted to the
         top (``lam > 0``) or bottom (``lam < 0``) level, so large ``lam`` loses nothing to ``lam |v|``.
         """
-        lam = float(lam)
-        if not math.isfinite(lam):
-            raise ValueError(f"lam must be finite here, got {lam!r}")
+        lam = _validate.real_scalar(lam, "lam")
         if lam == 0.0:
             return np.zeros_like(self._values)
         centred = self._values - self.mean()
@@ -200,9 +209,7 @@ class RewardLaw:
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
         on the top (bottom) level; ``lam = 0`` returns the law itself."""
-        lam = float(lam)
-        if math.isnan(lam):
-            raise ValueError("lam is NaN")
+        lam = _validate.real_scalar(lam, "lam", allow_inf=True)
         if lam == 0.0:
             return self
         if lam == math.inf:

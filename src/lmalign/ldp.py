@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import logsumexp
 
 from lmalign import _validate
 from lmalign.law import RewardLaw
@@ -24,58 +25,73 @@ def _check_law(law) -> None:
 
 
 def _finite(x, name: str) -> float:
-    val = float(x)
-    if not math.isfinite(val):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    return val
+    return _validate.real_scalar(x, name)
+
+
+def _log_gap(scaled: RewardLaw, t: float, upper: bool) -> float:
+    """``log E_{p_t}[1 - V]`` (``upper``) or ``log E_{p_t}[V]`` for a law on ``[0, 1]`` with both ends as
+    levels: the distance of the tilted mean to the near end, kept to full relative precision."""
+    logq = scaled.logprobs + scaled.log_tilt_ratio(t)
+    d = 1.0 - scaled.values if upper else scaled.values
+    pos = d > 0
+    return float(logsumexp(logq[pos] + np.log(d[pos])))
 
 
 def theta_of_mean(law: RewardLaw, x: float) -> float:
-    """``theta`` with ``kappa'(theta) = x`` (mean of the tilt equals ``x``), for ``min < x < max``;
-    ``-inf`` / ``+inf`` at the end levels."""
+    """``theta`` with ``kappa'(theta) = E_{p_theta} R = x``, for ``min <= x <= max``; ``+inf`` (``-inf``) at
+    the top (bottom) level.
+
+    On the law rescaled to ``[0, 1]`` the root is found in ``t = theta * range`` by brentq on
+    ``log(distance of the tilted mean to the nearer end) - log(distance of x to it)``, which is monotone and
+    evaluated in log space, so ``x`` within ``1e-300`` (relative) of an end level is resolved.
+    """
     _check_law(law)
     x = _finite(x, "x")
-    lo_v, hi_v = law.values[0], law.values[-1]
+    lo_v, hi_v = float(law.values[0]), float(law.values[-1])
     if not lo_v <= x <= hi_v or len(law) == 1:
-        raise ValueError(f"x={x!r} must lie strictly inside the support range [{lo_v}, {hi_v}]")
+        raise ValueError(f"x={x!r} must lie inside the support range [{lo_v}, {hi_v}] of a law with "
+                         "at least two levels")
     if x == hi_v:
         return math.inf
     if x == lo_v:
         return -math.inf
     span = hi_v - lo_v
     scaled = RewardLaw._trusted((law.values - lo_v) / span, law.logprobs)
-    xs = (x - lo_v) / span
+    upper = x - lo_v > hi_v - x
+    target = math.log((hi_v - x) / span if upper else (x - lo_v) / span)
+    sign = 1.0 if upper else -1.0  # excess is decreasing in t for the upper gap, increasing for the lower
 
     def excess(t: float) -> float:
-        return scaled.tilt(t).mean() - xs
+        return sign * (_log_gap(scaled, t, upper) - target)
 
     lo, hi = -1.0, 1.0
-    while excess(lo) > 0:
-        hi, lo = lo, lo * 2
-    while excess(hi) < 0:
+    while excess(lo) < 0:
+        lo, hi = lo * 2, lo
+        if lo < -1e300:
+            raise ValueError(f"x={x!r} is too close to the bottom level to resolve theta")
+    while excess(hi) > 0:
         lo, hi = hi, hi * 2
-    return brentq(excess, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500) / span
+        if hi > 1e300:
+            raise ValueError(f"x={x!r} is too close to the top level to resolve theta")
+    return brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=2000) / span
 
 
-def _rate_one(law: RewardLaw, lam: float, x: float, form: str) -> float:
+def _rate_one(law: RewardLaw, tilted: RewardLaw, lam: float, x: float, form: str) -> float:
     vals = law.values
     if x < vals[0] or x > vals[-1]:
         return math.inf
     if len(law) == 1:
         return 0.0
-    tilted = law.tilt(lam)
     if x == vals[-1]:
         return float(-tilted.logprobs[-1])
     if x == vals[0]:
         return float(-tilted.logprobs[0])
     theta = theta_of_mean(law, x)
     if form == "kl":
-        return tilted.tilt(theta - lam).kl(tilted) if lam != theta else 0.0
+        return law.tilt(theta).kl(tilted)
     if form == "legendre":
         return float((theta - lam) * x - law.cgf(theta) + law.cgf(lam))
-    if form == "shift":
-        return float(tilt_kl(law, theta) - lam * x + law.cgf(lam)) if lam != 0 else tilt_kl(law, theta)
-    raise ValueError(f"form must be 'legendre', 'shift' or 'kl', got {form!r}")
+    return float(tilt_kl(law, theta) - lam * x + law.cgf(lam)) if lam != 0 else tilt_kl(law, theta)
 
 
 def aligned_rate(law: RewardLaw, lam: float, x, form: str = "kl"):
@@ -86,10 +102,9 @@ def aligned_rate(law: RewardLaw, lam: float, x, form: str = "kl"):
     lam = _finite(lam, "lam")
     if form not in ("legendre", "shift", "kl"):
         raise ValueError(f"form must be 'legendre', 'shift' or 'kl', got {form!r}")
-    xs = np.asarray(x, dtype=float)
-    if np.isnan(xs).any():
-        raise ValueError("x contains NaN")
-    out = np.array([_rate_one(law, lam, float(xi), form) for xi in xs.reshape(-1)])
+    xs = _validate.real_array(x, "x")
+    tilted = law.tilt(lam)
+    out = np.array([_rate_one(law, tilted, lam, float(xi), form) for xi in xs.reshape(-1)])
     return float(out[0]) if xs.ndim == 0 else out.reshape(xs.shape)
 
 

@@ -34,9 +34,7 @@ def tilt_kl(law: RewardLaw, lam: float) -> float:
     ``g(d) = d e^d - e^d + 1 >= 0``: a sum of non-negative terms, accurate for tiny and large ``lam``.
     ``lam = inf`` gives ``-log p(top)``."""
     _check_law(law)
-    lam = float(lam)
-    if math.isnan(lam):
-        raise ValueError("lam is NaN")
+    lam = _validate.real_scalar(lam, "lam", allow_inf=True)
     if math.isinf(lam):
         return law.tilt(lam).kl(law)
     d = law.log_tilt_ratio(lam)
@@ -84,7 +82,36 @@ def solve_lambda(law: RewardLaw, delta: float) -> float:
         if hi > 700:
             return math.inf  # delta within rounding of D_max: the tilt is numerically the conditioned law
     u = brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
-    return math.exp(u) / span
+    return _polish(law, delta, math.exp(u) / span)
+
+
+def _polish(law: RewardLaw, delta: float, lam: float) -> float:
+    """Refine ``lam`` on the original law down to adjacent floats by bisection, and return the float whose
+    ``D(p_lam || p)`` is closest to ``delta`` (the root in ``log lam`` is only as fine as the ulp of the log).
+    """
+    def excess(x: float) -> float:
+        return tilt_kl(law, x) - delta
+
+    width = 64 * np.finfo(float).eps * lam
+    lo, hi = lam - width, lam + width
+    for _ in range(8):  # widen until the bracket holds the sign change
+        if excess(lo) <= 0 <= excess(hi):
+            break
+        lo, hi = lo - width, hi + width
+        width *= 4
+    else:
+        return lam
+    f_lo, f_hi = excess(lo), excess(hi)
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        f_mid = excess(mid)
+        if f_mid <= 0:
+            lo, f_lo = mid, f_mid
+        else:
+            hi, f_hi = mid, f_mid
+    return lo if abs(f_lo) <= abs(f_hi) else hi
 
 
 def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:

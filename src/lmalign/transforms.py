@@ -51,51 +51,77 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
         RewardLaw.from_logprobs(law.values, lw - logsumexp(lw))
 
 
+_PROBE_OFFSETS = np.array([-32.0, -16.0, -8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0])
+
+
+def _thin(points: np.ndarray, gap: float) -> np.ndarray:
+    """Sorted ``points`` thinned greedily so consecutive kept points are at least ``gap`` apart (both ends
+    kept)."""
+    kept = [points[0]]
+    for pt in points[1:-1]:
+        if pt - kept[-1] >= gap:
+            kept.append(pt)
+    if points.size > 1:
+        if points[-1] - kept[-1] < gap and len(kept) > 1:
+            kept.pop()
+        kept.append(points[-1])
+    return np.array(kept)
+
+
 def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     """Soft best-of-N: draw ``n`` from ``p`` and keep draw ``i`` with probability ``~ exp(r_i / beta)``.
 
     With ``w(v) = exp(v / beta)``, ``pi(v) = n p(v) w(v) E[1 / (w(v) + sum_{j<n} w(R_j))]``; writing
     ``1/x = int_0^inf e^{-tx} dt`` and ``t = sigma / w(v)``,
     ``pi(v) = n p(v) int_0^inf e^{-sigma} M_v(sigma)^{n-1} d sigma`` with
-    ``M_v(sigma) = sum_u p(u) e^{-sigma w(u)/w(v)}``. The integral is taken in ``s = log sigma`` over
-    ``[-745, log 50]`` by adaptive quadrature with a break point
-    at every scale ``w(v)/w(u)``, to a relative accuracy of about 1e-11; the masses are checked to sum to 1
-    within 1e-9. ``beta -> 0`` gives best-of-N;
-    ``n -> inf`` at fixed ``beta`` gives the tilt ``p_{1/beta}``.
+    ``M_v(sigma) = sum_u p(u) e^{-sigma w(u)/w(v)}``. The integral is taken in ``s = log sigma`` by adaptive
+    quadrature, with break points at every scale ``w(v)/w(u)`` and ``(n-1) w(u)/w(v)``, from 40 below the
+    smallest of them (the part below is under ``e^-38`` of the whole, since ``M^(n-1) >= e^-1`` there) to
+    ``log 60``; the integrand is kept in log space and scaled by its largest value, so masses far below the
+    smallest float keep their logarithms. Relative accuracy about 1e-11; the masses are checked to sum to 1
+    within 1e-9. ``beta -> 0`` gives best-of-N; ``n -> inf`` at fixed ``beta`` gives the tilt ``p_{1/beta}``.
     """
     _check_law(law)
     n = _validate.positive_int(n, "n")
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
-    if n == 1:
+    if n == 1 or len(law) == 1:
         return law
     x = (law.values - law.values[-1]) / beta  # log w(v), up to a common constant
+    lp = law.logprobs
     p = law.probs
-    s_lo, s_hi = -745.0, math.log(50.0)
+    s_hi = math.log(60.0)
+    log_n1 = math.log(n - 1)
 
-    def mass_at(i: int) -> float:
-        log_ratio = np.minimum(x - x[i], 700.0)  # log w(u)/w(v)
+    def log_mass(i: int) -> float:
+        log_ratio = x - x[i]  # log w(u)/w(v)
 
-        def f(s: float) -> float:
-            sig = math.exp(s)
-            e = -sig * np.exp(log_ratio)
+        def log_f(s: float) -> float:
+            with np.errstate(over="ignore"):
+                e = -np.exp(s + log_ratio)  # -sigma w(u)/w(v)
             drop = math.fsum((p * np.expm1(e)).tolist())  # M - 1, exact near M = 1
-            m = math.fsum((p * np.exp(e)).tolist())
-            if m == 0.0:
-                return 0.0
-            log_m = math.log1p(drop) if drop > -0.5 else math.log(m)
-            return math.exp(s - sig + (n - 1) * log_m)
+            log_m = math.log1p(drop) if drop > -0.5 else float(logsumexp(lp + e))
+            return s - math.exp(s) + (n - 1) * log_m
 
-        pts = np.unique(np.clip(-log_ratio, s_lo + 1, s_hi - 1))
+        # The integrand has features of width O(1) in s around s = -log(rho_u), -log((n-1) rho_u) and
+        # -log((n-1) rho_u p(u)); probe around each, keep the stretch where it is within e^-60 of its peak.
+        scales = np.concatenate((-log_ratio, -log_ratio - log_n1, -log_ratio - log_n1 - lp))
+        s_lo = min(float(scales.min()), 0.0) - 40.0
+        probes = np.unique(np.clip(np.add.outer(scales, _PROBE_OFFSETS).ravel(), s_lo, s_hi))
+        vals = np.array([log_f(float(g)) for g in probes])
+        shift = float(vals.max())
+        live = np.flatnonzero(vals - shift > -60.0)
+        a, b = max(live[0] - 1, 0), min(live[-1] + 1, probes.size - 1)
+        pts = _thin(probes[a:b + 1], 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)
-            val, _ = quad(f, s_lo, s_hi, points=pts, epsabs=0, epsrel=1e-11, limit=2000)
-        return n * p[i] * val
+            val, _ = quad(lambda s: math.exp(log_f(s) - shift), pts[0], pts[-1],
+                          points=pts[1:-1] if pts.size > 2 else None, epsabs=0, epsrel=1e-11, limit=4000)
+        return math.log(n) + lp[i] + shift + math.log(val)
 
-    mass = np.array([mass_at(i) for i in range(len(law))])
-    total = math.fsum(mass.tolist())
-    if abs(total - 1) > 1e-9:
-        raise ArithmeticError(f"soft best-of-n quadrature lost accuracy (masses sum to {total!r})")
-    with np.errstate(divide="ignore"):
-        return RewardLaw.from_logprobs(law.values, np.log(mass) - math.log(total))
+    logmass = np.array([log_mass(i) for i in range(len(law))])
+    log_total = float(logsumexp(logmass))
+    if abs(math.expm1(log_total)) > 1e-9:
+        raise ArithmeticError(f"soft best-of-n quadrature lost accuracy (masses sum to {math.exp(log_total)!r})")
+    return RewardLaw._trusted(law.values, logmass - log_total)

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -133,3 +134,14 @@ def test_huge_n_tends_to_the_top_level(log_n):
     np.testing.assert_allclose(bon.logprobs[:-1], expected[kept], rtol=1e-13)
     assert bon.values.tolist() == law.values[np.r_[kept, True]].tolist()
     assert bon.kl(law) == pytest.approx(law.max_kl, rel=1e-15)
+
+
+def test_lower_tail_below_the_smallest_float():
+    """CDF within e^-2999 of 0 at the two lowest levels: masses F^N - F_-^N kept in log space, no warning."""
+    law = RewardLaw.from_logprobs([0.0, 1.0, 2.0, 3.0], [-3000.0, -2999.0, math.log(0.5), math.log(0.5)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bon = best_of_n(law, n=3)
+    f1 = np.logaddexp(-3000.0, -2999.0)
+    assert bon.logprobs[0] == pytest.approx(-9000.0, rel=1e-14)
+    assert bon.logprobs[1] == pytest.approx(3 * f1 + math.log(-math.expm1(3 * (-3000.0 - f1))), rel=1e-14)

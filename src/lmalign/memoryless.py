@@ -27,9 +27,10 @@ level, however far in the tails, is computed to a small *relative* error and sto
 * *Dominant-token windows.* If a single token dominates under the tilt, the levels near ``n k*`` are summed
   exactly over the number ``J`` of other tokens, ``P(n k* + s) = sum_{J <= Jmax} C(n, J) p*^{n-J} R_J(s)``
   (``R_J`` an exact log-space convolution power), the omitted ``J`` bounded by a Chernoff bound.
-* *Edges.* Within ``n`` levels of either end, a level no window resolves is computed with J. C. P. Miller's
-  recurrence for the powers of a polynomial, whose terms are all non-negative there (relative error about
-  ``k eps`` at depth ``k``; values carried as mantissa and binary exponent).
+* *Edges.* Within ``(n + 1) j1`` levels of either end (``j1`` the gap from the extreme step to the next one), a
+  level no window resolves is computed with J. C. P. Miller's recurrence for the powers of a polynomial, whose
+  terms are all non-negative there (relative error a few ``eps`` per step of the recurrence; values carried as
+  mantissa and binary exponent).
 * Supports of at most ``DIRECT_MAX_LEVELS`` levels use the direct log-space convolution by repeated squaring
   (sums of positive terms only, exact to rounding, quadratic in the support). If some level is still unresolved
   (tokens of probability around 1e-15 and below next to a dominant one), the law falls back to that direct
@@ -70,6 +71,7 @@ REL_TARGET = 5e-11  # target relative error per level of the tilted windows
 DIRECT_MAX_LEVELS = 4096  # supports up to this size use the exact direct log-space convolution
 CLASS_COUNTS = (1.0, 30.0, 1000.0)  # expected-count thresholds below which tokens count as rare
 MAX_CLASSES = 64  # largest number of residue classes a window is split into
+CHERNOFF_SHIFTS = np.array([-8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0])  # around the tilt
 DOMINANT_MAX_J = 100  # most tokens other than a dominant one that a dominant-token window enumerates
 TINY = 1e-280  # a residue class whose largest tilted value is below this is not resolved by that window
 DIRECT_FALLBACK_MAX_LEVELS = 20_000  # larger supports that the windows cannot resolve fall back to it up to this
@@ -174,17 +176,23 @@ def _log_conv_power_direct(logq: np.ndarray, n: int) -> np.ndarray:
     return result
 
 
+def _edge_depth(logq: np.ndarray, n: int) -> int:
+    """Depth ``(n + 1) j1`` up to which ``_log_power_edge`` sums positive terms only."""
+    return (n + 1) * int(np.flatnonzero(logq[1:] > -np.inf)[0] + 1)
+
+
 def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
-    """First ``depth <= n + 1`` log-coefficients of ``f(x)^n``, ``f(x) = sum_j e^{logq_j} x^j`` with
-    ``logq_0 > -inf``, by J. C. P. Miller's power recurrence
+    """First ``depth`` log-coefficients of ``f(x)^n``, ``f(x) = sum_j e^{logq_j} x^j`` with ``logq_0 > -inf``,
+    by J. C. P. Miller's power recurrence
     ``g_k = sum_{j=1}^{min(k, d)} ((n + 1) j - k) / k * (a_j / a_0) g_{k-j}``, ``g_0 = a_0^n``.
 
-    For ``k <= n + 1`` every coefficient ``(n + 1) j - k`` is non-negative, so each ``g_k`` is a sum of positive
-    terms and its relative error grows only linearly in ``k`` (a few ``k eps``). The values are carried as
-    mantissa and binary exponent (``math.frexp``; rescaling by powers of two is exact), so no error accumulates
-    in the logarithm either; the log is taken once per level."""
-    if not 1 <= depth <= n + 1 or not logq[0] > -np.inf:
-        raise AssertionError("edge recurrence needs 1 <= depth <= n + 1 and a positive lowest coefficient")
+    With ``j1`` the smallest ``j >= 1`` with ``a_j > 0``, every coefficient ``(n + 1) j - k`` with ``a_j > 0`` is
+    non-negative for ``k <= (n + 1) j1``, so up to that depth each ``g_k`` is a sum of positive terms and its
+    relative error grows only linearly, a few ``eps`` per step of the recurrence (``k / j1`` steps). The values
+    are carried as mantissa and binary exponent (``math.frexp``; rescaling by powers of two is exact), so no
+    error accumulates in the logarithm either; the log is taken once per level."""
+    if not 1 <= depth <= _edge_depth(logq, n) or not logq[0] > -np.inf:
+        raise AssertionError("edge recurrence needs 1 <= depth <= (n + 1) j1 and a positive lowest coefficient")
     ln2 = math.log(2.0)
     js, ratio_m, ratio_e = [], [], []
     for j in range(1, logq.size):
@@ -306,7 +314,7 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
             cls = levels % d
         peak = np.zeros(d)
         np.maximum.at(peak, cls, seg)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             err = peak[cls] / seg
             logs = np.log(seg)
         err[~(seg > 0) | (peak[cls] < TINY)] = np.inf
@@ -316,26 +324,34 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     def dominant_window(theta: float, q: np.ndarray):
         """Levels near ``n k*`` for a token ``k*`` that dominates the tilted law: exactly, by the number ``J``
         of other tokens, ``P(n k* + s) = sum_{J <= Jmax} C(n, J) p*^{n-J} R_J(s)`` with ``R_J`` the ``J``-fold
-        log-space convolution of the other tokens' probabilities; the omitted ``J > Jmax`` are bounded by
-        Chernoff, ``R_J(s) <= e^{-theta s} M^J``, ``M = sum_{k != k*} p(k) e^{theta (k - k*)}``."""
+        log-space convolution of the other tokens' probabilities. The omitted ``J > Jmax`` are bounded by
+        Chernoff, ``R_J(s) <= e^{-t s} M(t)^J``, ``M(t) = sum_{k != k*} p(k) e^{t (k - k*)}``, for each ``t`` of a
+        grid around the window's tilt, and each level takes the smallest bound."""
         kstar = int(np.argmax(q))
         lp_star = float(logq[kstar])
         rare = logq[kmin_sup:kmax_sup + 1].copy()
         rare[kstar - kmin_sup] = -np.inf
         off_lo, off_hi = kmin_sup - kstar, kmax_sup - kstar
-        log_m = float(logsumexp(rare + theta * np.arange(off_lo, off_hi + 1)))
+        grid = np.append(theta + CHERNOFF_SHIFTS, 0.0)
+        log_m = logsumexp(rare[None, :] + grid[:, None] * np.arange(off_lo, off_hi + 1)[None, :], axis=1)
+        log_m_window = float(log_m[CHERNOFF_SHIFTS.size // 2])  # the window's own tilt (shift 0)
         log_terms, log_binom = [], 0.0
-        for j in range(min(n, DOMINANT_MAX_J) + 1):  # bound on the J-th term, summed over all s, under the tilt
+        for j in range(min(n, DOMINANT_MAX_J) + 1):  # J-th term summed over all s, under the window's tilt
             if j:
                 log_binom += math.log(n - j + 1) - math.log(j)
-            log_terms.append(log_binom + (n - j) * lp_star + j * log_m)
-            ratio = (n - j) / (j + 1) * math.exp(log_m - lp_star)
-            if j == n or (ratio < 0.5 and log_terms[-1] < max(log_terms) - 60):
+            log_terms.append(log_binom + (n - j) * lp_star + j * log_m_window)
+            ratio = (n - j) / (j + 1) * math.exp(log_m_window - lp_star)
+            if ratio < 0.5 and log_terms[-1] < max(log_terms) - 150:
                 break
-        else:
-            return None
         jmax = len(log_terms) - 1
-        log_tail = -np.inf if jmax == n else log_terms[-1] + math.log(ratio) + math.log(2.0)  # ratio < 1/2
+        if jmax == n:
+            log_tail = np.full(grid.size, -np.inf)
+        else:  # geometric bound on the tail from the first omitted term: the term ratios decrease in J
+            log_binom += math.log(n - jmax) - math.log(jmax + 1)
+            first_omitted = log_binom + (n - jmax - 1) * lp_star + (jmax + 1) * log_m
+            ratios = (n - jmax - 1) / (jmax + 2) * np.exp(log_m - lp_star)
+            # tilts where the ratio is not below 1/2 give no bound
+            log_tail = np.where(ratios < 0.5, first_omitted - np.log1p(-np.minimum(ratios, 0.5)), np.inf)
         width = jmax * (off_hi - off_lo) + 1
         total = np.full(width, -np.inf)  # offsets s = jmax off_lo ... jmax off_hi
         powers = rare_powers.setdefault(kstar, [np.zeros(1)])  # R_J does not depend on the tilt: kept
@@ -353,13 +369,16 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         levels = n * kstar + offsets
         keep = (levels >= first) & (levels <= last)
         levels, total, offsets = levels[keep], total[keep], offsets[keep]
+        log_omitted = np.min(log_tail[:, None] - grid[:, None] * offsets[None, :], axis=0)
         with np.errstate(invalid="ignore", over="ignore"):
-            err = 1.0 + np.exp(log_tail - theta * offsets - total - math.log(n * np.finfo(float).eps))
+            err = 1.0 + np.exp(log_omitted - total - math.log(n * np.finfo(float).eps))
         err[~np.isfinite(total)] = np.inf
         return int(levels[0]), np.where(np.isfinite(err), total, np.nan), err
 
     err_max = math.exp(-log_ratio_min)
     rare_powers: dict[int, list[np.ndarray]] = {}
+    depth_lo = _edge_depth(logq[kmin_sup:kmax_sup + 1], n)
+    depth_hi = _edge_depth(logq[kmin_sup:kmax_sup + 1][::-1], n)
     first = cur = n * kmin_sup  # lowest level not yet covered
     last = n * kmax_sup
     step = 0.5  # distance from ``cur`` to the next window's centre
@@ -388,15 +407,18 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
                 found = True
                 break
         if not found:
-            if min(cur - first, last - cur) <= n:
-                # within n levels of an edge: exact power recurrence (positive terms only) from that edge
-                depth = min(n + 1, last - first + 1)
-                if cur - first <= n:
-                    out[first:first + depth] = _log_power_edge(logq[kmin_sup:kmax_sup + 1], n, depth)
+            if cur - first < depth_lo or last - cur < depth_hi:
+                # near an edge: exact power recurrence (positive terms only) from that edge, to some depth past cur
+                low = cur - first < depth_lo
+                edge_law = logq[kmin_sup:kmax_sup + 1] if low else logq[kmin_sup:kmax_sup + 1][::-1]
+                depth = min(depth_lo if low else depth_hi, last - first + 1,
+                            2 * (cur - first if low else last - cur) + n + 1)
+                block = _log_power_edge(edge_law, n, depth)
+                if low:
+                    out[first:first + depth] = block
                     best_err[first:first + depth] = 0.0
-                    cur = first + depth
+                    cur = max(cur, first + depth)
                 else:
-                    block = _log_power_edge(logq[kmin_sup:kmax_sup + 1][::-1], n, depth)
                     out[last - depth + 1:last + 1] = block[::-1]
                     best_err[last - depth + 1:last + 1] = 0.0
                     cur = last + 1

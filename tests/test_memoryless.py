@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import prob_vectors
 
-from lmalign import RewardLaw
+from lmalign import RewardLaw, memoryless
 from lmalign.memoryless import lattice_steps, law_of_sum, token_tilt
 
 
@@ -146,3 +146,99 @@ def test_strongly_periodic_law_is_exact():
 def test_all_equal_rewards_give_a_certain_total():
     law = law_of_sum(np.full(7, 1 / 7), np.full(7, 0.5), 30)
     assert law.values.tolist() == [15.0] and law.logprobs.tolist() == [0.0] and law.max_kl == 0.0
+
+
+@pytest.fixture
+def windows_only(monkeypatch):
+    """Every law through the windows: no direct convolution, and no fallback to it (a refusal raises)."""
+    monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
+    monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+
+
+def direct_reference(p, steps, n):
+    logq = np.full(int(max(steps)) + 1, -np.inf)
+    logq[np.asarray(steps)] = np.log(p)
+    ref = memoryless._log_conv_power_direct(logq, n)
+    return ref[ref > -np.inf]
+
+
+def test_dominant_token_and_gapped_edges(windows_only):
+    """A token of probability 1 - 4e-4 with rare neighbours on a gapped lattice: the levels near n k* come from
+    the dominant-token windows, those near the bottom from the edge recurrence (first gap 14)."""
+    p = np.array([2.85648338e-04, 9.99634936e-01, 7.94157051e-05])
+    p /= p.sum()
+    law = law_of_sum(p, [0.0, 14.0, 15.0], 173)
+    np.testing.assert_allclose(law.logprobs, direct_reference(p, [0, 14, 15], 173), rtol=0, atol=1e-10)
+    p = np.array([1.36559765e-09, 9.99999060e-01, 1.75388973e-10, 8.95370462e-08, 8.43087274e-07, 6.20217064e-09])
+    p /= p.sum()
+    steps = [0, 2, 5, 8, 11, 15]
+    law = law_of_sum(p, np.array(steps, dtype=float), 101)
+    np.testing.assert_allclose(law.logprobs, direct_reference(p, steps, 101), rtol=0, atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 19), min_size=2, max_size=8, unique=True),
+       st.lists(st.floats(-27.0, 0.0), min_size=8, max_size=8), st.integers(60, 200))
+def test_windows_on_gapped_lattices_with_rare_tokens(steps, log_weights, n):
+    """Random gapped lattices with probabilities down to 1e-12 (rare tokens, dominant tokens, periodic
+    structure), every level through the windows, against the direct log-space convolution."""
+    steps = sorted(steps)
+    steps = [k - steps[0] for k in steps]
+    p = np.exp(np.array(log_weights[: len(steps)]))
+    p /= p.sum()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
+        patch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+        law = law_of_sum(p, np.array(steps, dtype=float), n)
+    ref = direct_reference(p, steps, n)
+    assert len(law) == ref.size
+    np.testing.assert_allclose(law.logprobs, ref, rtol=0, atol=1e-10)
+
+
+def test_ten_values_top_and_bottom_edges_at_length_ten_thousand():
+    """A rare top token (4e-4) makes the top windows strongly tilted (theta about 15): the untilting must not
+    lose the rounding of n m. Closed forms for the extreme levels at each end, by mpmath."""
+    p = np.array([2.57665063e-01, 1.18490298e-01, 2.69385701e-01, 6.06072836e-03, 2.32883612e-06,
+                  8.88060955e-02, 6.66809110e-02, 9.55634382e-02, 9.69198459e-02, 4.25590529e-04])
+    p /= p.sum()
+    n = 10_000
+    law = law_of_sum(p, np.arange(10.0), n)
+    mp.mp.dps = 40
+    P = [mp.mpf(float(x)) for x in p]
+    ref = {0: n * mp.log(P[0]), 1: mp.log(n) + (n - 1) * mp.log(P[0]) + mp.log(P[1]),
+           9 * n: n * mp.log(P[9]), 9 * n - 1: mp.log(n) + (n - 1) * mp.log(P[9]) + mp.log(P[8]),
+           9 * n - 2: mp.log(mp.binomial(n, 2) * P[9] ** (n - 2) * P[8] ** 2 + n * P[9] ** (n - 1) * P[7])}
+    for level, value in ref.items():
+        assert abs(law.logprobs[level] - float(value)) < 2e-11, level
+    assert law.logprobs[9 * n] < -77_000
+
+
+def test_edge_recurrence_is_the_binomial_law():
+    """Miller's recurrence over the whole binomial range (every term positive for a two-point law)."""
+    n = 10_000
+    g = memoryless._log_power_edge(np.log([0.7, 0.3]), n, n + 1)
+    mp.mp.dps = 30
+    ks = list(range(0, n + 1, 53)) + [n]
+    ref = [float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10))
+           for k in ks]
+    assert np.max(np.abs(g[ks] - np.array(ref))) < 1e-11
+    with pytest.raises(AssertionError):  # beyond (n + 1) j1 the recurrence has negative terms
+        memoryless._log_power_edge(np.log([0.7, 0.3]), 10, 12)
+
+
+def test_refuses_rather_than_return_an_inaccurate_level(monkeypatch):
+    """With the FFT windows unable to certify anything (every class peak counted as underflowed), the
+    dominant-token windows disabled and no fallback, the middle levels (beyond the edge recurrences) are
+    refused."""
+    monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
+    monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+    monkeypatch.setattr(memoryless, "TINY", 2.0)
+    monkeypatch.setattr(memoryless, "DOMINANT_MAX_J", 0)
+    with pytest.raises(ArithmeticError, match="rare tokens"):
+        law_of_sum([0.25] * 4, [0.0, 1.0, 2.0, 3.0], 2000)
+
+
+def test_near_equal_rewards_share_a_lattice_level():
+    law = law_of_sum([0.2, 0.3, 0.5], [0.0, 1.0, 1.0 + 1e-13], 3)
+    assert math.fsum(law.probs) == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(law.probs, [0.008, 0.096, 0.384, 0.512], rtol=1e-12)

@@ -222,8 +222,18 @@ def _run_one(layout: BuildLayout, chapter: Path, parameters: dict, digest: str) 
         return str(err)
     stamp.write_text(digest)
     _RUNS[digest] = (layout.outputs / name, layout.executed / f"{name}.ipynb")
-    log(f"{name}: executed in {time.monotonic() - start:.1f} s")
+    seconds = time.monotonic() - start
+    (layout.outputs / f".{name}.seconds").write_text(f"{seconds:.3f}\n")
+    log(f"{name}: executed in {seconds:.1f} s")
     return None
+
+
+def _last_seconds(layout: BuildLayout, name: str) -> float:
+    """How long the chapter's last execution took (infinite when unknown, so that it starts early)."""
+    try:
+        return float((layout.outputs / f".{name}.seconds").read_text())
+    except (OSError, ValueError):
+        return float("inf")
 
 
 def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: dict, force: bool,
@@ -255,6 +265,7 @@ def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: 
             log(f"{name}: unchanged, reused an identical run of this process")
         else:
             todo.append((chapter, digest))
+    todo.sort(key=lambda job: -_last_seconds(layout, job[0].stem))  # longest first: the best finish time
     with ThreadPoolExecutor(max_workers=min(jobs, max(1, len(todo)))) as pool:
         failures = [f for f in pool.map(lambda job: _run_one(layout, job[0], parameters, job[1]), todo) if f]
     if failures:

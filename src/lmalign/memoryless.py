@@ -32,15 +32,22 @@ level, however far in the tails, is computed to a small *relative* error and sto
   terms are all non-negative there (relative error a few ``eps`` per step of the recurrence; values carried as
   mantissa and binary exponent).
 * Supports of at most ``DIRECT_MAX_LEVELS`` levels use the direct log-space convolution by repeated squaring
-  (sums of positive terms only, exact to rounding, quadratic in the support). If some level is still unresolved
-  (tokens of probability around 1e-15 and below next to a dominant one), the law falls back to that direct
-  convolution up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels and raises ``ArithmeticError`` above, rather than
-  return a less accurate level.
+  (sums of positive terms only, exact to rounding, quadratic in the support). If some level were still
+  unresolved, the law falls back to that direct convolution up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels and
+  raises ``ArithmeticError`` above, rather than return a less accurate level (no case was found in the
+  measurements below).
 
-Measured (tests and ``benchmarks/bench_exact.py``): at ``n = 10^4`` with ten token values (90,001 levels, the
-smallest near ``e^-30000``) every level agrees with the direct log-space convolution to 1e-11 in the log, i.e.
-relative error 1e-11 (about the spacing of doubles near 3e4, the size of the logs), in about 0.1 s; the
-binomial law at ``n = 10^4`` agrees with its closed form to 3e-12 in every level.
+At each window position the plain window is tried first, then the class windows, then (away from the edges)
+the dominant-token window (first when fewer than ``DOMINANT_FIRST`` other tokens are expected); if none
+resolves the next level the window moves closer, and near an edge the recurrence takes over.
+
+Measured: at ``n = 10^4`` with ten token values (90,001 levels, the smallest near ``e^-30000``) every level
+agrees with the direct log-space convolution to 1e-11 in the log, i.e. a relative error of 1e-11 (a few
+spacings of doubles near 3e4, the size of the logs), in about 0.08 s; the binomial law at ``n = 10^4`` agrees
+with its closed form to 3e-12 in every level. Over about 1,700 random lattice laws (gapped lattices up to 30
+steps, probabilities down to 1e-12 and Dirichlet(0.1) draws down to 1e-300, lengths 60 to 2,500) forced
+through the windows, the largest error against the direct convolution was 2.2e-11 and none was refused;
+ten gapped values at ``n = 10^4`` take 0.1 to 1 s, up to about 3 s for the most extreme probabilities.
 
 **Other rewards**: multinomial type classes, every count vector ``c`` over the distinct rewards with
 log-probability ``log n! - sum log c_j! + sum c_j log p_j``; each class's total is ``c . r`` (one float per
@@ -73,6 +80,7 @@ CLASS_COUNTS = (1.0, 30.0, 1000.0)  # expected-count thresholds below which toke
 MAX_CLASSES = 64  # largest number of residue classes a window is split into
 CHERNOFF_SHIFTS = np.array([-8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0])  # around the tilt
 DOMINANT_MAX_J = 100  # most tokens other than a dominant one that a dominant-token window enumerates
+DOMINANT_FIRST = 20.0  # dominant-token window tried before the class windows when fewer others are expected
 TINY = 1e-280  # a residue class whose largest tilted value is below this is not resolved by that window
 DIRECT_FALLBACK_MAX_LEVELS = 20_000  # larger supports that the windows cannot resolve fall back to it up to this
 
@@ -144,6 +152,8 @@ def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
 def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays
     (sums of positive terms only), in blocks of rows of ``a`` holding about 2^23 entries each."""
+    if a.size > b.size:  # rows over the shorter array
+        a, b = b, a
     width = a.size + b.size - 1
     block = max(8, min(256, 2**23 // width))
     out = np.full(width, -np.inf)
@@ -233,7 +243,10 @@ def _class_power(q: np.ndarray, d: int, width: int, n: int) -> np.ndarray:
     idx = (np.arange(d)[:, None] - np.arange(d)[None, :]) % d
 
     def mult(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.einsum("cw,rcw->rw", a, b[idx])
+        out = np.empty_like(a)
+        for r in range(d):  # one class at a time: memory d x width, not d^2 x width
+            out[r] = np.einsum("cw,cw->w", a, b[idx[r]])
+        return out
 
     result = None
     power = spectra
@@ -312,8 +325,11 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         else:
             seg = _class_power(q, d, width, n)[levels % d, levels % width]
             cls = levels % d
-        peak = np.zeros(d)
-        np.maximum.at(peak, cls, seg)
+        if d == 1:
+            peak = np.array([seg.max()])
+        else:
+            peak = np.zeros(d)
+            np.maximum.at(peak, cls, seg)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             err = peak[cls] / seg
             logs = np.log(seg)
@@ -391,13 +407,20 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         q, mean, var = tilt(theta)
         sigma = max(math.sqrt(n * var), 1.0)
         classes = [1]  # residue-class counts to try; 0 stands for the dominant-token window, tried last
+        near_edge = cur - first < depth_lo or last - cur < depth_hi  # the exact edge recurrence comes first
         for count in CLASS_COUNTS:  # tokens expected fewer times than this are rare: split by residue class
             main = np.flatnonzero(n * q >= count)
             d = int(np.gcd.reduce(main - main[0])) if main.size > 1 else 0
             if 1 < d <= MAX_CLASSES and d not in classes:
                 classes.append(d)
         found = False
-        for d in [*classes, 0]:
+        if near_edge:
+            order = classes
+        elif n * (1.0 - q.max()) <= DOMINANT_FIRST:  # few other tokens expected: the dominant window is cheapest
+            order = [1, 0, *classes[1:]]
+        else:
+            order = [*classes, 0]
+        for d in order:
             result = fft_window(theta, q, mean, sigma, d) if d else dominant_window(theta, q)
             if result is None:
                 continue
@@ -407,7 +430,7 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
                 found = True
                 break
         if not found:
-            if cur - first < depth_lo or last - cur < depth_hi:
+            if near_edge and step < 1e-3:
                 # near an edge: exact power recurrence (positive terms only) from that edge, to some depth past cur
                 low = cur - first < depth_lo
                 edge_law = logq[kmin_sup:kmax_sup + 1] if low else logq[kmin_sup:kmax_sup + 1][::-1]
@@ -476,8 +499,9 @@ def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
 def law_of_sum(p, r, length: int) -> RewardLaw:
     """Exact law of ``sum_{i<=length} r(y_i)`` with ``y_i`` i.i.d. from the token law ``p``.
 
-    Lattice rewards: tilted FFT windows, every level to a relative error of about ``20 length eps``. Other
-    rewards: multinomial type classes (a ``ValueError`` if there would be more than ``MAX_TYPE_CLASSES``).
+    Lattice rewards: tilted FFT windows with exact edge and rare-token treatments (see the module docstring),
+    every level as a log-probability to a relative error of about 1e-11 at ``length = 10^4``. Other rewards:
+    multinomial type classes (a ``ValueError`` if there would be more than ``MAX_TYPE_CLASSES``).
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")

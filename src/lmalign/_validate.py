@@ -69,13 +69,8 @@ def same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
 
 
 def nonneg_real(x, name: str) -> float:
-    """A finite real >= 0 (``+inf`` is allowed only where the caller checks it separately)."""
-    try:
-        val = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {x!r}") from None
-    if math.isnan(val):
-        raise ValueError(f"{name} is NaN")
+    """A real >= 0 (``+inf`` is allowed only where the caller checks it separately)."""
+    val = real_scalar(x, name, allow_inf=True)
     if val < 0:
         raise ValueError(f"{name} must be >= 0, got {val!r}")
     return val

@@ -198,9 +198,9 @@ class RewardLaw:
         lam = _validate.real_scalar(lam, "lam")
         if lam == 0.0:
             return np.zeros_like(self._values)
-        centred = self._values - self.mean()
-        x = lam * centred
-        if np.abs(x).max() <= 1.0:
+        rough = float(np.dot(self.probs, self._values))  # picks the branch; the exact mean is used inside it
+        if abs(lam) * float(np.abs(self._values - rough).max()) <= 1.0:
+            x = lam * (self._values - self.mean())
             return x - math.log1p(math.fsum((self.probs * np.expm1(x)).tolist()))
         shifted = self._values - (self._values[-1] if lam > 0 else self._values[0])
         x = lam * shifted

@@ -55,7 +55,7 @@ class RewardLaw:
     levels dropped. ``probs`` must be finite, non-negative and sum to 1 within 1e-9.
     """
 
-    __slots__ = ("_values", "_logprobs")
+    __slots__ = ("_values", "_logprobs", "_mean")
 
     def __init__(self, values: Sequence[float] | np.ndarray, probs: Sequence[float] | np.ndarray):
         v = _validate.real_vector(values, "values")
@@ -137,9 +137,12 @@ class RewardLaw:
     def mean(self) -> float:
         """``E R``, two-pass and compensated: ``m0 + fsum(p (v - m0))`` with ``m0 = p . v``, so long laws (many
         levels of large values) keep their mean to rounding of the spread, not of the values."""
-        p = self.probs
-        m0 = float(np.dot(p, self._values))
-        return m0 + math.fsum((p * (self._values - m0)).tolist())
+        cached = getattr(self, "_mean", None)  # a law is immutable: its mean is computed once
+        if cached is None:
+            p = self.probs
+            m0 = float(np.dot(p, self._values))
+            cached = self._mean = m0 + math.fsum((p * (self._values - m0)).tolist())
+        return cached
 
     def var(self) -> float:
         """``Var R`` (computed about the mean)."""

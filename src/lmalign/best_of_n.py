@@ -48,6 +48,32 @@ def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
     return out
 
 
+class BestOfNKernel:
+    """The parts of the best-of-N law that do not depend on ``N``, for evaluating many ``N`` on one law:
+    ``log(-log F(v))`` and ``log log(1 + p(v)/F_-(v))`` at every level."""
+
+    def __init__(self, law: RewardLaw):
+        if not isinstance(law, RewardLaw):
+            raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
+        self.law = law
+        self.log_minus_log_cdf = log_minus_log_cdf(law)
+        self.log_step = np.full(len(law), np.inf)  # log(A_- - A) - log N; +inf at the lowest level (F_- = 0)
+        self.log_step[1:] = log_log1p_exp(law.logprobs[1:] - law.log_cdf()[:-1])
+
+    def log_masses(self, log_n: float) -> np.ndarray:
+        """``log P_BoN(v) = -A(v) + log(1 - e^{-(A_-(v) - A(v))})``, ``A = N (-log F)``, at every level
+        (``-inf`` where the mass is below ``exp(-1.8e308)``)."""
+        with np.errstate(over="ignore"):
+            a = np.exp(log_n + self.log_minus_log_cdf)  # A(v) = -N log F(v), may be inf for tiny F
+            log_gap = log_n + self.log_step
+            gap = np.exp(log_gap)
+        logmass = -a + log_neg_expm1(gap)
+        tiny = log_gap < -30
+        if tiny.any():  # 1 - e^{-g} ~ g for tiny g: keep its log exactly
+            logmass[tiny] = -a[tiny] + log_gap[tiny] - np.exp(log_gap[tiny]) / 2
+        return logmass
+
+
 def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> RewardLaw:
     """Law of the best of ``N`` i.i.d. draws from ``law`` (ties at random); give ``n`` or ``log_n = log N``.
 
@@ -60,18 +86,7 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
     ln = resolve_log_n(n, log_n)
     if ln == 0.0 or len(law) == 1:
         return law
-    with np.errstate(over="ignore"):
-        a = np.exp(ln + log_minus_log_cdf(law))  # A(v) = -N log F(v), may be inf for tiny F
-    log_cdf = law.log_cdf()
-    # log(A_- - A) = log N + log log(1 + p(v)/F_-(v)), for every level above the lowest
-    log_gap = np.full(len(law), np.inf)
-    log_gap[1:] = ln + log_log1p_exp(law.logprobs[1:] - log_cdf[:-1])
-    with np.errstate(over="ignore"):
-        gap = np.exp(log_gap)
-    logmass = -a + log_neg_expm1(gap)
-    if (log_gap < -30).any():  # 1 - e^{-g} ~ g for tiny g: keep its log exactly
-        tiny = log_gap < -30
-        logmass[tiny] = -a[tiny] + log_gap[tiny] - np.exp(log_gap[tiny]) / 2
+    logmass = BestOfNKernel(law).log_masses(ln)
     keep = logmass > -np.inf
     return RewardLaw._trusted(law.values[keep], logmass[keep])
 

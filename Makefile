@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book book-clean test check-claims lint bench clean
+.PHONY: book book-clean test check-claims lint bench data clean
 
 # Reinstalled only when requirements.txt or pyproject.toml changed (the stamp is older than them).
 $(STAMP): requirements.txt pyproject.toml
@@ -38,6 +38,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_exact.py
+
+# Regenerate data/wordmodel/ from the wordfreq and vaderSentiment packages (pinned in requirements-data.txt,
+# installed into .venv only by this target; the book itself builds from the committed files).
+data: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-data.txt
+	$(BIN)/python -m lmalign.wordmodel
 
 clean:
 	rm -rf _build

@@ -127,6 +127,10 @@ def test_command_table_json_and_plot(tmp_path, capsys):
     assert data["samples"] == 2000 and [r["n"] for r in data["rows"]] == [3, 5]
     assert all(r["bon_kl"] <= r["bound"] for r in data["rows"])
 
+    assert cli_main(["frontier", str(path), "--column", "reward", "--max-n", "40", "--all", "--json", "--no-plot",
+                     "--quiet"]) == 0
+    assert [r["n"] for r in json.loads(capsys.readouterr().out)["rows"]] == list(range(1, 41))
+
 
 def test_bad_option_values_are_one_line_errors(tmp_path, capsys):
     path = write(tmp_path, "1\n2\n3\n")

@@ -374,7 +374,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("rewards", help="file of rewards: one number per line, or a CSV with a header row")
     p.add_argument("--column", help="CSV column holding the rewards (needed when there are several)")
     p.add_argument("--max-n", type=int, default=1024, help="largest N (default 1024)")
-    p.add_argument("--n", type=int, nargs="+", metavar="N", help="N of the table rows (default 1, 2, 4, ..., MAX_N)")
+    rows = p.add_mutually_exclusive_group()
+    rows.add_argument("--n", type=int, nargs="+", metavar="N", help="N of the table rows (default 1, 2, 4, ..., MAX_N)")
+    rows.add_argument("--all", action="store_true", help="a table row for every N from 1 to MAX_N")
     p.add_argument("--out", default="frontier.svg", help="plot file, .svg, .png or .pdf (default frontier.svg)")
     p.add_argument("--no-plot", action="store_true", help="do not write a plot")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -387,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     progress = False if args.quiet else None
     try:
         rewards = read_rewards(args.rewards, column=args.column, progress=progress)
-        fr = frontier(rewards, max_n=args.max_n, n=args.n, progress=progress)
+        table_n = list(range(1, args.max_n + 1)) if args.all and args.max_n >= 1 else args.n
+        fr = frontier(rewards, max_n=args.max_n, n=table_n, progress=progress)
         out = None if args.no_plot else plot(fr, args.out)
     except ValueError as exc:  # RewardFileError and bad options: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)

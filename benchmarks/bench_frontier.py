@@ -14,14 +14,13 @@ Absolute times depend on the machine and its load; the ratios are the point. No 
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_exact import median_time  # the benchmarks' folder is on sys.path when a script there is run
 
 from lmalign.frontier import frontier, read_rewards
 
@@ -30,25 +29,16 @@ REPEATS = 3
 SEED = 0
 
 
-def median_time(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     rewards = np.random.default_rng(SEED).gumbel(size=SAMPLES)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rewards.txt"
         np.savetxt(path, rewards, fmt="%.10g")
-        t_read = median_time(lambda: read_rewards(path, progress=False))
+        t_read = median_time(lambda: read_rewards(path, progress=False), repeats=REPEATS)
         t_loadtxt = median_time(lambda: np.loadtxt(path), repeats=1)
         data = read_rewards(path, progress=False)
-        t_frontier = median_time(lambda: frontier(data, progress=False))
-        t_sort = median_time(lambda: np.sort(data))
+        t_frontier = median_time(lambda: frontier(data, progress=False), repeats=REPEATS)
+        t_sort = median_time(lambda: np.sort(data), repeats=REPEATS)
         command = [sys.executable, "-m", "lmalign", "frontier", str(path), "--quiet", "--out", str(Path(tmp) / "f.svg")]
         t_command = median_time(lambda: subprocess.run(command, check=True, capture_output=True), repeats=1)
     fr = frontier(data, progress=False)

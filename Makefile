@@ -39,11 +39,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_exact.py
 
-# Regenerate data/wordmodel/ from the wordfreq and vaderSentiment packages (pinned in requirements-data.txt,
+# Regenerate src/lmalign/data/wordmodel/ from the wordfreq and vaderSentiment packages (pinned in requirements-data.txt,
 # installed into .venv only by this target; the book itself builds from the committed files).
 data: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-data.txt
-	$(BIN)/python -m lmalign.wordmodel
+	$(BIN)/python -m lmalign.book.make_wordmodel
 
 clean:
 	rm -rf _build

@@ -16,6 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def quick_book(tmp_path_factory):
     """The whole book built once from a clean folder, every chapter with quick parameters."""
-    from lmalign import build
+    from lmalign.book import build
 
     return build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), quick=True, clean=True)

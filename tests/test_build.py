@@ -13,7 +13,7 @@ import nbformat
 import pytest
 import yaml
 
-from lmalign import build, claims, report
+from lmalign.book import build, claims, report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))

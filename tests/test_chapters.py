@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmalign import build, claims
+from lmalign.book import build, claims
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.md"))

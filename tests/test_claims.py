@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lmalign import claims, report
+from lmalign.book import claims, report
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import lmalign
-from lmalign import claims, cli
+from lmalign import cli
+from lmalign.book import claims
 from lmalign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,10 +74,19 @@ def test_frontier_dispatches_to_its_module(monkeypatch):
     assert calls == [["rewards.csv", "--log-n", "5", "--help"]]
 
 
-def test_frontier_missing_module_is_a_clear_error(monkeypatch, capsys):
-    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
-    assert main(["frontier", "x.csv"]) == 2
-    assert "lmalign.frontier" in capsys.readouterr().err
+def test_a_verb_whose_module_is_missing_is_a_clear_error(monkeypatch, capsys):
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name!r}", name="papermill")
+
+    monkeypatch.setattr(cli.importlib, "import_module", missing)
+    assert main(["build", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "papermill is not installed" in err and "lmalign[book]" in err
+
+
+def test_no_verb_prints_usage_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "build" in capsys.readouterr().err
 
 
 def _scratch(tmp_path: Path, extra_cell: str = "") -> Path:

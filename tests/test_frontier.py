@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 from lmalign import RewardLaw, best_of_n, kl_constrained
 from lmalign.best_of_n import bon_kl_bound
 from lmalign.cli import main as cli_main
-from lmalign.frontier import RewardFileError, default_ns, example_rewards, frontier, read_rewards, write_example
-from lmalign.paths import data_dir
+from lmalign.frontier import (
+    RewardFileError,
+    default_ns,
+    example_file,
+    example_rewards,
+    frontier,
+    read_rewards,
+    write_example,
+)
 from lmalign.transforms import win_rate
 
 
@@ -148,7 +155,7 @@ def test_help(capsys):
 
 
 def test_committed_example_is_the_generator_output(tmp_path):
-    committed = data_dir() / "example_rewards.csv"
+    committed = example_file()
     assert committed.read_bytes() == write_example(tmp_path / "ex.csv").read_bytes()
     ids, rewards = example_rewards()
     np.testing.assert_array_equal(read_rewards(committed, column="reward"), rewards)

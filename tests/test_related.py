@@ -1,4 +1,4 @@
-"""Closed forms of Part II (lmalign.related) against independent computations: quadrature, enumeration,
+"""Closed forms of Part II against independent computations: quadrature, enumeration,
 high-precision arithmetic, brute-force optimisation."""
 
 import itertools
@@ -14,27 +14,26 @@ from strategies import reward_laws
 
 from lmalign import RewardLaw, best_of_n
 from lmalign.best_of_n import bon_kl_bound
-from lmalign.divergences import collision_entropy
-from lmalign.related import (
+from lmalign.bon_bounds import (
     binary_uniform_bon_kl,
-    bon_frontier_gap,
     bon_kl_estimate,
     bon_kl_gap_bound,
-    bon_log_ratio,
-    bon_tilt_projection,
     bon_win_gap_bound,
     bon_win_rate,
     bon_win_rate_bound,
+)
+from lmalign.bon_vs_tilt import bon_log_ratio, bon_tilt_projection
+from lmalign.divergences import collision_entropy
+from lmalign.subgaussian import subgaussian_gain_bound, subgaussian_variance_proxy
+from lmalign.tilting import tilt_kl
+from lmalign.transforms import log_power_mean_calibration, transform_policy
+from lmalign.win_frontier import (
+    bon_frontier_gap,
     frontier_win,
-    log_power_mean_calibration,
     quantile_tilt_kl,
     quantile_tilt_param,
     quantile_tilt_win,
-    subgaussian_gain_bound,
-    subgaussian_variance_proxy,
 )
-from lmalign.tilting import tilt_kl
-from lmalign.transforms import transform_policy
 
 
 # -- best-of-N relative entropy ---------------------------------------------------------------------------------

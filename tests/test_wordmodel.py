@@ -1,4 +1,4 @@
-"""The English word model under data/wordmodel: loading, checksum, and byte-identical regeneration."""
+"""The English word model shipped in lmalign/data/wordmodel: loading, checksum, byte-identical regeneration."""
 
 import json
 import math
@@ -7,16 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from lmalign.wordmodel import (
-    DEFAULT_TOP,
-    METADATA_FILE,
-    WORDS_FILE,
-    WordModelError,
-    data_requirements,
-    default_dir,
-    load_word_model,
-    main,
-)
+from lmalign.book.make_wordmodel import DEFAULT_TOP, data_requirements, main
+from lmalign.wordmodel import METADATA_FILE, WORDS_FILE, WordModelError, default_dir, load_word_model
 
 
 def test_committed_model_loads_and_is_consistent():
@@ -61,7 +53,7 @@ def test_regeneration_without_the_packages_says_how(monkeypatch, capsys, tmp_pat
     def missing(name):
         raise md.PackageNotFoundError(name)
 
-    monkeypatch.setattr("lmalign.wordmodel.importlib_metadata.version", missing)
+    monkeypatch.setattr("lmalign.book.make_wordmodel.importlib_metadata.version", missing)
     assert main(["--out", str(tmp_path)]) == 2
     assert "make data" in capsys.readouterr().err
     assert not (tmp_path / WORDS_FILE).exists()

@@ -76,6 +76,14 @@ def nonneg_real(x, name: str) -> float:
     return val
 
 
+def nonneg_finite(x, name: str) -> float:
+    """A finite real >= 0."""
+    val = nonneg_real(x, name)
+    if math.isinf(val):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    return val
+
+
 def positive_int(n, name: str) -> int:
     """An integer >= 1."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):

@@ -128,8 +128,15 @@ def _looks_numeric(cell: str) -> bool:
     return True
 
 
+def example_file() -> Path:
+    """The example reward file shipped with the package, ``lmalign/data/example_rewards.csv``."""
+    from importlib import resources
+
+    return Path(str(resources.files("lmalign") / "data" / "example_rewards.csv"))
+
+
 def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 20240402) -> tuple[np.ndarray, np.ndarray]:
-    """The synthetic example of ``data/example_rewards.csv``: ``per_prompt`` responses to each of ``prompts``
+    """The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
     prompts, reward = prompt offset ``N(0, 1)`` + response quality ``Gumbel(0, 0.5)``, rounded to 0.01 (so some
     rewards tie, as scores of a real reward model often do). Returns ``(prompt_id, reward)``."""
     rng = np.random.default_rng(seed)
@@ -328,14 +335,11 @@ def table(fr: Frontier) -> str:
 def draw(fr: Frontier):
     """The frontier figure: expected reward and win rate against the relative entropy, best-of-N points at their
     exact KL, the table rows placed at ``log N - (N-1)/N`` instead, and the KL-constrained optimum's curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lmalign import figures
+    from lmalign.plotstyle import use_style
 
-    figures.use_style()
+    use_style()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, bon, rows, tilt, label in ((axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
                                        (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p")):

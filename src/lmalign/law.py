@@ -3,6 +3,10 @@
 Every policy in the book reweights the reference by a function of the reward value, so KL divergences and
 expectations reduce to computations on this law (see ``DIGEST.md``, "Reduction to the reward line").
 Probabilities are stored as log-probabilities; nothing is clipped or renormalised silently.
+
+``law`` is the bottom of the library: every other module builds on it. The one deliberate exception is two
+conveniences of the public API, :meth:`RewardLaw.from_tokens` (implemented in ``memoryless``) and
+:meth:`RewardLaw.rate` (in ``ldp``), which import their implementation when called.
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ def align(a: RewardLaw, b: RewardLaw) -> tuple[np.ndarray, np.ndarray, np.ndarra
     la[np.searchsorted(vals, a.values)] = a.logprobs
     lb[np.searchsorted(vals, b.values)] = b.logprobs
     return vals, la, lb
+
+
+def require_law(law, name: str = "law") -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``law`` is a :class:`RewardLaw`."""
+    if not isinstance(law, RewardLaw):
+        raise ValueError(f"{name} must be a RewardLaw, got {type(law).__name__}")
 
 
 class RewardLaw:

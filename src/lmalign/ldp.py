@@ -15,13 +15,8 @@ from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from lmalign import _validate
-from lmalign.law import RewardLaw
+from lmalign.law import RewardLaw, require_law
 from lmalign.tilting import tilt_kl
-
-
-def _check_law(law) -> None:
-    if not isinstance(law, RewardLaw):
-        raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
 
 
 def _finite(x, name: str) -> float:
@@ -45,7 +40,7 @@ def theta_of_mean(law: RewardLaw, x: float) -> float:
     ``log(distance of the tilted mean to the nearer end) - log(distance of x to it)``, which is monotone and
     evaluated in log space, so ``x`` within ``1e-300`` (relative) of an end level is resolved.
     """
-    _check_law(law)
+    require_law(law)
     x = _finite(x, "x")
     lo_v, hi_v = float(law.values[0]), float(law.values[-1])
     if not lo_v <= x <= hi_v or len(law) == 1:
@@ -98,7 +93,7 @@ def aligned_rate(law: RewardLaw, lam: float, x, form: str = "kl"):
     """Rate ``I_lam(x)`` of the per-token reward under the tilt ``p_lam`` in one of its three forms:
     ``"legendre"``: ``(theta - lam) x - kappa(theta) + kappa(lam)`` (the sup attained at ``t = theta - lam``);
     ``"shift"``: ``I_0(x) - lam x + kappa(lam)``; ``"kl"``: ``D(p_theta || p_lam)``. Vectorised over ``x``."""
-    _check_law(law)
+    require_law(law)
     lam = _finite(lam, "lam")
     if form not in ("legendre", "shift", "kl"):
         raise ValueError(f"form must be 'legendre', 'shift' or 'kl', got {form!r}")
@@ -116,7 +111,7 @@ def cramer_rate(law: RewardLaw, x):
 
 def scaled_cgf(law: RewardLaw, lam: float, t):
     """``kappa(lam + t) - kappa(lam)``: the CGF of the tilt ``p_lam`` (R5), vectorised over ``t``."""
-    _check_law(law)
+    require_law(law)
     lam = _finite(lam, "lam")
     return law.tilt(lam).cgf(t)
 
@@ -124,7 +119,7 @@ def scaled_cgf(law: RewardLaw, lam: float, t):
 def cgf_derivative(law: RewardLaw, lam: float, k: int):
     """``kappa^{(k)}(lam)``: the ``k``-th cumulant of the tilt ``p_lam`` (``k >= 1``), from its central
     moments by the moment-cumulant recursion ``c_j = m_j - sum_{i<j} C(j-1, i-1) c_i m_{j-i}``."""
-    _check_law(law)
+    require_law(law)
     k = _validate.positive_int(k, "k")
     lam = _finite(lam, "lam")
     tilted = law.tilt(lam)

@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 
 from lmalign import _validate
 from lmalign._logspace import kl_logs
-from lmalign.law import RewardLaw
+from lmalign.law import RewardLaw, require_law
 
 
 @dataclass(frozen=True)
@@ -33,17 +33,13 @@ def tilt_kl(law: RewardLaw, lam: float) -> float:
     """``D(p_lam || p) = lam kappa'(lam) - kappa(lam) = sum_v p(v) g(d_v)``, ``d_v = log p_lam(v)/p(v)``,
     ``g(d) = d e^d - e^d + 1 >= 0``: a sum of non-negative terms, accurate for tiny and large ``lam``.
     ``lam = inf`` gives ``-log p(top)``."""
-    _check_law(law)
+    require_law(law)
     lam = _validate.real_scalar(lam, "lam", allow_inf=True)
     if math.isinf(lam):
         return law.tilt(lam).kl(law)
     d = law.log_tilt_ratio(lam)
     return kl_logs(law.logprobs + d, law.logprobs)
 
-
-def _check_law(law) -> None:
-    if not isinstance(law, RewardLaw):
-        raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
 
 
 def _scale(law: RewardLaw) -> float:
@@ -58,7 +54,7 @@ def solve_lambda(law: RewardLaw, delta: float) -> float:
     doubling; the KL is evaluated on the tilted law itself, so it is accurate for tiny and large budgets.
     A law with a single level (flat reward) returns 0: every policy has the same reward.
     """
-    _check_law(law)
+    require_law(law)
     delta = _validate.nonneg_real(delta, "delta")
     if len(law) == 1 or delta == 0.0:
         return 0.0
@@ -128,6 +124,6 @@ def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:
 
 def kl_regularized(law: RewardLaw, beta: float) -> RewardLaw:
     """Solution ``p_{1/beta}`` of ``max E_phi r - beta D(phi||p)``; ``beta = 0`` conditions on the top."""
-    _check_law(law)
+    require_law(law)
     beta = _validate.nonneg_real(beta, "beta")
     return law.tilt(math.inf if beta == 0 else 1.0 / beta)

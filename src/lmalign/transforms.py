@@ -11,18 +11,14 @@ from scipy.integrate import IntegrationWarning, quad
 from scipy.special import logsumexp
 
 from lmalign import _validate
-from lmalign.law import RewardLaw, align
-
-
-def _check_law(law, name: str = "law") -> None:
-    if not isinstance(law, RewardLaw):
-        raise ValueError(f"{name} must be a RewardLaw, got {type(law).__name__}")
+from lmalign.bon_vs_tilt import bon_log_ratio
+from lmalign.law import RewardLaw, align, require_law
 
 
 def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
     """``P(X > Y) + P(X = Y)/2`` for independent ``X ~ policy``, ``Y ~ reference`` (ties count one half)."""
-    _check_law(policy, "policy")
-    _check_law(reference, "reference")
+    require_law(policy, "policy")
+    require_law(reference, "reference")
     _, lx, ly = align(policy, reference)
     px, py = np.exp(lx), np.exp(ly)
     below = np.concatenate(([0.0], np.cumsum(py)[:-1]))
@@ -32,14 +28,14 @@ def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
 def calibrated_reward(law: RewardLaw) -> np.ndarray:
     """Mid-rank calibrated reward ``u(v) = P(R < v) + P(R = v)/2`` at each level: the win rate of ``v``
     against a fresh draw (with ties one half); uniform on ``(0, 1)`` in the continuous limit."""
-    _check_law(law)
+    require_law(law)
     p = law.probs
     return np.concatenate(([0.0], np.cumsum(p)[:-1])) + p / 2
 
 
 def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarray], beta: float) -> RewardLaw:
     """``pi(v) ~ p(v) exp(transform(v) / beta)``: the KL-regularized optimum for the transformed reward."""
-    _check_law(law)
+    require_law(law)
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
@@ -81,7 +77,7 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     smallest float keep their logarithms. Relative accuracy about 1e-11; the masses are checked to sum to 1
     within 1e-9. ``beta -> 0`` gives best-of-N; ``n -> inf`` at fixed ``beta`` gives the tilt ``p_{1/beta}``.
     """
-    _check_law(law)
+    require_law(law)
     n = _validate.positive_int(n, "n")
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
@@ -125,3 +121,16 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     if abs(math.expm1(log_total)) > 1e-9:
         raise ArithmeticError(f"soft best-of-n quadrature lost accuracy (masses sum to {math.exp(log_total)!r})")
     return RewardLaw._trusted(law.values, logmass - log_total)
+
+
+def log_power_mean_calibration(law: RewardLaw, n: int) -> np.ndarray:
+    """``log u_N(v)`` with ``u_N(v) = (mean of u^(N-1) over the quantile cell (F_-(v), F(v)])^(1/(N-1))``.
+
+    Best-of-N is exactly ``p(v) exp((N-1) log u_N(v) + log N)``: KL-regularized RL with ``beta = 1/(N-1)`` on
+    the reward ``log u_N``; in the continuous limit ``u_N`` is the quantile ``u`` itself. Needs ``n >= 2``.
+    """
+    require_law(law)
+    n = _validate.positive_int(n, "n")
+    if n < 2:
+        raise ValueError(f"n must be >= 2 (beta = 1/(n-1)), got {n}")
+    return (bon_log_ratio(law, n=n) - math.log(n)) / (n - 1)

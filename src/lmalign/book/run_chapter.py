@@ -1,6 +1,6 @@
 """Run one chapter: jupytext conversion and papermill execution; on a failing cell, say which one, exit 1.
 
-Usage: ``python -m lmalign._run_chapter SOURCE.md CONVERTED.ipynb EXECUTED.ipynb PARAMETERS_JSON``.
+Usage: ``python -m lmalign.book.run_chapter SOURCE.md CONVERTED.ipynb EXECUTED.ipynb PARAMETERS_JSON``.
 """
 
 from __future__ import annotations

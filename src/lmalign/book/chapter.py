@@ -2,11 +2,11 @@
 
 Every chapter starts, right after its ``parameters`` cell, with::
 
-    from lmalign.chapter import Chapter
+    from lmalign.book.chapter import Chapter
     ch = Chapter("01_optimal_policy", parameters=dict(seed=seed, vocab=vocab))
 
 then records checks with ``ch.claim("C1", error, detail=...)`` and figures with
-``ch.figure(fig, "frontier", caption="...")``. Outputs go to ``<outputs>/<chapter>/`` (see ``lmalign.paths``).
+``ch.figure(fig, "frontier", caption="...")``. Outputs go to ``<outputs>/<chapter>/`` (see ``lmalign.book.paths``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from lmalign import claims, figures, paths
+from lmalign.book import claims, figures, paths
+from lmalign.book.build import source_files
+from lmalign.plotstyle import use_style
 
 _CURRENT: Chapter | None = None
 
@@ -35,7 +37,7 @@ class Chapter:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.claims = claims.ClaimRecorder(name, self.output_dir)
         self._inputs: dict[str, str] | None = None
-        figures.use_style()
+        use_style()
         _CURRENT = self
 
     def claim(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
@@ -52,8 +54,9 @@ class Chapter:
             if source.is_file():
                 out[f"notebooks/{source.name}"] = _sha256(source.read_bytes())
             lib = hashlib.sha256()
-            for f in sorted(Path(__file__).parent.rglob("*.py")):
-                lib.update(f.name.encode() + b"\0" + f.read_bytes())
+            package = Path(__file__).parents[1]
+            for f in source_files(package):
+                lib.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
             out["src/lmalign"] = lib.hexdigest()
             data = paths.data_dir()
             for f in sorted(p for p in data.rglob("*") if p.is_file()) if data.is_dir() else []:
@@ -130,5 +133,5 @@ def _jsonable(v):
 
 def current() -> Chapter:
     if _CURRENT is None:
-        raise RuntimeError("no chapter is running: create lmalign.chapter.Chapter(name, parameters) first")
+        raise RuntimeError("no chapter is running: create lmalign.book.chapter.Chapter(name, parameters) first")
     return _CURRENT

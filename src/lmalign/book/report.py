@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lmalign import claims, paths
+from lmalign.book import claims, paths
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmalign import paths, report
+from lmalign.book import paths, report
 
 JUPYTEXT_MARKER = "format_name: myst"
 
@@ -98,11 +98,19 @@ def _hash_files(h, files) -> None:
         h.update(f.read_bytes())
 
 
+def source_files(folder: Path) -> list[Path]:
+    """Every file of the package sources (code and package data), sorted; caches and build residue left out."""
+    skip = {"__pycache__", ".pytest_cache"}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not skip & set(p.parts)
+                  and not any(part.endswith(".egg-info") for part in p.parts) and p.suffix != ".pyc")
+
+
 def content_hash(root: Path, chapter: Path, parameters: dict) -> str:
-    """SHA-256 over the chapter source, ``src/``, ``requirements.txt``, ``data/`` and the parameters."""
+    """SHA-256 over the chapter source, ``src/`` (code and package data), ``requirements.txt``, ``data/`` and
+    the parameters."""
     h = hashlib.sha256()
     h.update(chapter.read_bytes())
-    _hash_files(h, sorted((root / "src").rglob("*.py")))
+    _hash_files(h, source_files(root / "src"))
     _hash_files(h, sorted(p for p in (root / "data").rglob("*") if p.is_file()))
     req = root / "requirements.txt"
     if req.exists():
@@ -116,7 +124,7 @@ def _check_outputs(name: str, out_dir: Path) -> None:
     results = out_dir / "claims.json"
     if not results.is_file():
         raise BuildError(f"chapter {name}: no claims.json was written "
-                         "(did it create lmalign.chapter.Chapter?)")
+                         "(did it create lmalign.book.chapter.Chapter?)")
     checks = json.loads(results.read_text())["checks"]
     failed = [c for c in checks if not c["passed"]]
     if failed:
@@ -140,7 +148,7 @@ def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> Non
         # the chapter writes its claims and figures to <tmp>/<name>
         env = dict(os.environ, LMALIGN_OUTPUTS=str(tmp), LMALIGN_ROOT=str(layout.root), MPLBACKEND="Agg",
                    PYTHONHASHSEED="0")
-        cmd = [sys.executable, "-m", "lmalign._run_chapter", str(chapter), str(src_nb), str(run_nb),
+        cmd = [sys.executable, "-m", "lmalign.book.run_chapter", str(chapter), str(src_nb), str(run_nb),
                json.dumps(parameters)]
         proc = subprocess.run(cmd, env=env, cwd=chapter.parent, capture_output=True, text=True)
         if proc.returncode != 0:

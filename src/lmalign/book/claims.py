@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
-from lmalign import paths
+from lmalign._atomic import atomic_write_text
+from lmalign.book import paths
 
 
 class ClaimFailed(AssertionError):
@@ -61,19 +60,6 @@ def load_registry(path: Path | None = None) -> dict[str, Claim]:
     return out
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ClaimRecorder:
     """Collects the checks of one chapter and keeps ``claims.json`` up to date."""
 
@@ -105,9 +91,3 @@ class ClaimRecorder:
         payload = {"chapter": self.chapter, "checks": [asdict(c) for c in self.checks]}
         atomic_write_text(self.path, json.dumps(payload, indent=1, sort_keys=True, allow_nan=True) + "\n")
 
-
-def record(claim_id: str, error: float, *, detail: str = "") -> Check:
-    """Record a check through the current chapter (see :class:`lmalign.chapter.Chapter`)."""
-    from lmalign.chapter import current
-
-    return current().claims.record(claim_id, error, detail=detail)

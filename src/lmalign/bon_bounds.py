@@ -1,0 +1,87 @@
+"""Closed forms and bounds for best-of-N on a finite reward law (Beirami et al., arXiv:2401.01879).
+
+Relative entropy: the binary uniform value ``log 2 - h(2^-N)``, the gap bound
+``log N - (N-1)/N - D <= 2N(N-1) e^{-H_2}`` and the estimator ``D_hat(eps)``. Win rate against the reference
+(ties count 1/2): its value, the bound ``N/(N+1)`` and the gap bound ``(N-1)/2 e^{-H_2}``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lmalign import _validate
+from lmalign.best_of_n import best_of_n, bon_kl_bound, resolve_log_n
+from lmalign.law import RewardLaw, require_law
+from lmalign.transforms import win_rate
+
+__all__ = ["binary_uniform_bon_kl", "bon_kl_gap_bound", "bon_kl_estimate", "bon_win_rate", "bon_win_rate_bound",
+           "bon_win_gap_bound"]
+
+
+
+def _n_from_log(ln: float) -> float:
+    """``N = e^{log N}`` as a float (``inf`` beyond the float range)."""
+    return math.exp(ln) if ln < 709.0 else math.inf
+
+
+
+def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> float:
+    """``D(BoN||p) = log 2 - h(2^-N)`` for the uniform law on two reward levels (``h`` binary entropy, nats)."""
+    ln = resolve_log_n(n, log_n)
+    big_n = _n_from_log(ln)
+    x = math.exp(-big_n * math.log(2.0)) if math.isfinite(big_n) else 0.0  # 2^-N, the bottom level's mass
+    h = 0.0 if x == 0.0 else -x * math.log(x) - (1.0 - x) * math.log1p(-x)
+    return math.log(2.0) - h
+
+
+def bon_kl_gap_bound(h2: float, n: int | None = None, log_n: float | None = None) -> float:
+    """``2 N (N - 1) e^{-H_2}``: bound on ``log N - (N-1)/N - D(BoN||p)``, with ``H_2 = -log sum_v p(v)^2``
+    the collision entropy of the law of the reward (of the levels, not of the responses)."""
+    h2 = _validate.nonneg_finite(h2, "h2")
+    big_n = _n_from_log(resolve_log_n(n, log_n))
+    return 2.0 * big_n * (big_n - 1.0) * math.exp(-h2)
+
+
+def bon_win_rate(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:
+    """Win rate of best-of-N against a fresh draw from ``law``, ``P(X > Y) + P(X = Y)/2`` (ties at random)."""
+    require_law(law)
+    return win_rate(best_of_n(law, n=n, log_n=log_n), law)
+
+
+def bon_win_rate_bound(n: int | None = None, log_n: float | None = None) -> float:
+    """``N/(N+1)``: the win rate of best-of-N in the continuous case, an upper bound for every finite law."""
+    ln = resolve_log_n(n, log_n)
+    return 1.0 / (1.0 + math.exp(-ln))
+
+
+def bon_win_gap_bound(h2: float, n: int | None = None, log_n: float | None = None) -> float:
+    """``(N - 1)/2 e^{-H_2}``: bound on ``N/(N+1)`` minus the win rate of best-of-N (``H_2`` of the levels)."""
+    h2 = _validate.nonneg_finite(h2, "h2")
+    big_n = _n_from_log(resolve_log_n(n, log_n))
+    return (big_n - 1.0) / 2.0 * math.exp(-h2)
+
+
+def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None) -> float:
+    """Beirami et al.'s estimator ``D_hat(eps) = (1-eps)^N (log N + (N-1) log(1-eps) - (N-1)/N)
+    + (1 - (1-eps)^N) log((1 - (1-eps)^N)/eps)``, ``eps`` in ``[0, 1]`` the reference probability of the top.
+
+    It is the exact ``D(BoN||p)`` of a law that is continuous except for one top atom of mass ``eps``.
+    ``eps = 0`` gives ``log N - (N-1)/N`` and ``eps = 1`` gives 0. Computed from ``log a = N log(1 - eps)``.
+    """
+    eps = _validate.nonneg_real(eps, "eps")
+    if eps > 1.0:
+        raise ValueError(f"eps must lie in [0, 1], got {eps!r}")
+    ln = resolve_log_n(n, log_n)
+    if eps == 0.0:
+        return bon_kl_bound(log_n=ln)
+    if eps == 1.0 or ln == 0.0:
+        return 0.0
+    log1m = math.log1p(-eps)  # < 0
+    log_log_a = ln + math.log(-log1m)
+    log_a = -math.exp(log_log_a) if log_log_a < 709.0 else -math.inf  # N log(1 - eps)
+    a = math.exp(log_a)
+    one_minus_a = -math.expm1(log_a)
+    frac = -math.expm1(-ln)  # (N-1)/N
+    cont = 0.0 if a == 0.0 else a * (ln + log_a * frac - frac)  # (N-1) log(1-eps) = log_a (N-1)/N
+    atom = one_minus_a * (math.log(one_minus_a) - math.log(eps))
+    return cont + atom

@@ -1,0 +1,60 @@
+"""How far best-of-N is from the tilted family at finite length: its log density ratio to the reference,
+``log(pi_BoN/p) = log((F^N - F_-^N)/(F - F_-))``, and its information projection on the tilts,
+``min_lam D(pi_BoN || p_lam)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import logsumexp
+
+from lmalign.best_of_n import best_of_n
+from lmalign.law import RewardLaw, require_law
+
+__all__ = ["bon_log_ratio", "bon_tilt_projection"]
+
+
+
+def bon_log_ratio(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> np.ndarray:
+    """``log(pi_BoN(v)/p(v)) = log((F(v)^N - F_-(v)^N)/(F(v) - F_-(v)))`` at every level of ``law``
+    (``-inf`` where the best-of-N mass is below the smallest representable log)."""
+    require_law(law)
+    bon = best_of_n(law, n=n, log_n=log_n)
+    out = np.full(len(law), -np.inf)
+    idx = np.searchsorted(law.values, bon.values)
+    out[idx] = bon.logprobs - law.logprobs[idx]
+    return out
+
+
+def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> tuple[float, float]:
+    """``(lam, D)`` with ``D = min_lam D(BoN || p_lam)``, attained where the tilt's mean equals best-of-N's
+    (``d/dlam D(BoN||p_lam) = kappa'(lam) - E_BoN r``), so that ``D = D(BoN||p) - D(p_lam||p)``.
+
+    The mean is matched through the deficit ``top - mean``, formed in log space on both sides, so it stays exact
+    when best-of-N is within rounding of the top level. ``(inf, 0)`` when best-of-N is the top level itself.
+    """
+    require_law(law)
+    bon = best_of_n(law, n=n, log_n=log_n)
+    if len(law) == 1 or len(bon) == 1:
+        return (0.0 if len(law) == 1 else math.inf), 0.0
+    top = law.values[-1]
+    span = top - law.values[0]
+    below = bon.values < top
+    target = float(logsumexp(bon.logprobs[below] + np.log(top - bon.values[below])))  # log(top - E_BoN r)
+    gaps = np.log(top - law.values[:-1])
+
+    def log_deficit(s: float) -> float:  # log(top - kappa'(lam)), lam = s / span
+        lw = law.logprobs + (s / span) * (law.values - top)
+        return float(logsumexp(lw[:-1] + gaps) - logsumexp(lw))
+
+    if log_deficit(0.0) <= target:
+        return 0.0, bon.kl(law)
+    hi = 1.0
+    while log_deficit(hi) > target:
+        hi *= 2.0
+    s = brentq(lambda x: log_deficit(x) - target, 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
+    lam = s / span
+    return lam, bon.kl(law.tilt(lam))

@@ -1,0 +1,62 @@
+"""Token models the chapters share: random token laws and rewards for the checks, and simple reward laws.
+
+Every random model is drawn from a ``numpy.random.Generator`` passed in, so a chapter's seed fixes all of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lmalign import _validate
+from lmalign.law import RewardLaw
+
+CONCENTRATIONS = (0.3, 1.0, 5.0)  # Dirichlet concentrations: skewed, flat-ish and nearly uniform token laws
+REWARD_KINDS = ("mixed", "lattice", "continuous")
+
+
+def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed", uniform_mix: float = 0.0,
+                       floor: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """A random token law ``p`` on ``k`` tokens and a non-constant token reward ``r``.
+
+    ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from :data:`CONCENTRATIONS`, floored at ``floor`` and mixed
+    with the uniform law: ``p = (1 - uniform_mix) p + uniform_mix / k``, renormalised. ``reward`` is
+    ``"continuous"`` (standard normal), ``"lattice"`` (integers in ``[-1, k // 2 + 1)``, so ties are likely) or
+    ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability 0.4, else normal).
+    """
+    k = _validate.positive_int(k, "k")
+    if k < 2:
+        raise ValueError(f"k must be >= 2 (a reward needs two tokens to vary), got {k}")
+    if reward not in REWARD_KINDS:
+        raise ValueError(f"reward must be one of {', '.join(REWARD_KINDS)}, got {reward!r}")
+    uniform_mix = _validate.real_scalar(uniform_mix, "uniform_mix")
+    if not 0.0 <= uniform_mix <= 1.0:
+        raise ValueError(f"uniform_mix must lie in [0, 1], got {uniform_mix!r}")
+    p = rng.dirichlet(np.full(k, rng.choice(CONCENTRATIONS)))
+    p = np.maximum(p, floor)
+    p = (1.0 - uniform_mix) * p / p.sum() + uniform_mix / k
+    p /= p.sum()
+    for _ in range(1000):  # a non-constant reward; with k >= 2 each draw succeeds with probability >= 1/2
+        if reward == "continuous" or (reward == "mixed" and rng.random() >= 0.4):
+            r = rng.normal(size=k)
+        elif reward == "mixed":
+            r = rng.integers(0, max(2, k // 2), size=k).astype(float)
+        else:
+            r = rng.integers(-1, max(2, k // 2) + 1, size=k).astype(float)
+        if np.unique(r).size > 1:
+            return p, r
+    raise RuntimeError("no non-constant reward in 1000 draws")  # probability below 2^-1000
+
+
+def random_law(k: int, rng: np.random.Generator, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
+    """A random law on ``k`` distinct levels: ``scale`` times sorted standard normal values, with the
+    probabilities of :func:`random_token_model` (flat, skewed, or with a few tiny levels)."""
+    p, _ = random_token_model(k, rng, reward="continuous", floor=floor)
+    return RewardLaw(np.sort(scale * rng.normal(size=k)), p)
+
+
+def uniform_law(levels: int) -> RewardLaw:
+    """The uniform law on the rewards ``0, 1, ..., levels - 1``."""
+    levels = _validate.positive_int(levels, "levels")
+    return RewardLaw.from_logprobs(np.arange(levels, dtype=float), np.full(levels, -math.log(levels)))

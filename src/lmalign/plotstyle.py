@@ -1,0 +1,48 @@
+"""One matplotlib style for every figure of the project, and deterministic SVG bytes.
+
+Used by the book's chapters and by the ``frontier`` command. matplotlib is imported when a function here is
+called, not when ``lmalign`` is imported.
+"""
+
+from __future__ import annotations
+
+import io
+
+STYLE = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
+    "legend.frameon": False,
+    "svg.hashsalt": "lmalign",
+    "svg.fonttype": "path",
+    "path.simplify": False,
+}
+
+
+def use_style() -> None:
+    """Apply :data:`STYLE` (opaque white background, readable in light and dark page themes) to matplotlib,
+    with the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update(STYLE)
+
+
+def svg_bytes(fig) -> bytes:
+    """``fig`` as SVG with fixed metadata and hash salt, so the same figure always gives the same bytes."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "lmalign"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "lmalign"})
+    return buf.getvalue()

@@ -230,3 +230,51 @@ def test_binder_launches_the_myst_source(quick_book):
         binder = "mybinder.org/v2/gh/lmalign/asymptotics-companion/main?urlpath=tree/notebooks"
         assert f"{binder}/{chapter}.md" in page
         assert f"notebooks/{chapter}.ipynb" not in page.split("mybinder.org")[1][:300]
+
+
+def _notebook_with(tmp_path: Path, *outputs) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.execution_count = 3
+    cell.outputs = list(outputs)
+    nb.cells.append(cell)
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("output, what", [
+    (nbformat.v4.new_output("stream", name="stderr", text="progress 10%\n"), "writes to stderr"),
+    (nbformat.v4.new_output("stream", name="stdout", text="x.py:3: RuntimeWarning: overflow\n"), "a warning"),
+    (nbformat.v4.new_output("stream", name="stdout", text="Traceback (most recent call last):\n"), "a traceback"),
+    (nbformat.v4.new_output("execute_result", data={"text/plain": "'/tmp/tmpab12/outputs'"}, execution_count=3),
+     "a machine path"),
+    (nbformat.v4.new_output("execute_result", data={"text/plain": "Check(claim='C1', error=0.0)"},
+                            execution_count=3), "claim check"),
+])
+def test_unpublishable_outputs_are_found(tmp_path, output, what):
+    problem = build.unpublishable(_notebook_with(tmp_path, output), ROOT)
+    assert problem is not None and what in problem and problem.startswith("cell 3 ")
+
+
+def test_clean_outputs_pass(tmp_path):
+    clean = nbformat.v4.new_output("stream", name="stdout", text="largest error 1e-16 (a warning-free line)\n")
+    assert build.unpublishable(_notebook_with(tmp_path, clean), ROOT) is None
+
+
+def test_a_repo_path_is_unpublishable(tmp_path):
+    out = nbformat.v4.new_output("stream", name="stdout", text=f"read {ROOT / 'data' / 'claims.yml'}\n")
+    assert "path of the building machine" in build.unpublishable(_notebook_with(tmp_path, out), ROOT)
+
+
+def test_figures_become_numbered_myst_figures():
+    meta = {"lmalign_figure": {"name": "cgf", "caption": r"The CGF $\kappa$.", "alt": "The CGF kappa."}}
+    svg = nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg/>", "text/plain": "<SVG>"},
+                                 metadata=meta)
+    caption = nbformat.v4.new_output("display_data", data={"text/markdown": "**Figure cgf.** ..."}, metadata=meta)
+    other = nbformat.v4.new_output("stream", name="stdout", text="hello\n")
+    out = build.book_outputs([other, svg, caption], "00_pipeline")
+    assert len(out) == 2 and out[0] == other
+    text = out[1]["data"]["text/markdown"]
+    assert text.startswith(":::{figure} ../_static/figures/00_pipeline/cgf.svg\n:name: fig-cgf\n:alt: The CGF kappa.\n")
+    assert r"The CGF $\kappa$. ([provenance](../_static/figures/00_pipeline/cgf.json))" in text

@@ -45,7 +45,7 @@ def test_recorder_statuses_and_report(tmp_path):
     assert rows["C3"].status == "missing"
     md = report.report_markdown(outputs=tmp_path)
     for cid in reg:
-        assert f"| {cid} |" in md
+        assert f"| {{ref}}`{cid} <claim-{cid.lower()}>` |" in md
     assert "**fail**" in md and "**missing**" in md
     saved = json.loads((tmp_path / "01_optimal_policy" / "claims.json").read_text())
     assert [c["claim"] for c in saved["checks"]] == ["C1", "C2"]
@@ -76,22 +76,44 @@ def test_malformed_registry_entries_are_errors(tmp_path, entry, problem):
 
 
 def test_report_matches_registry_and_results(tmp_path):
-    """Every registered claim is one row of the page, in registry order, with the status of its checks."""
+    """Every registered claim is one row of the summary and one labelled section, in registry order, with the
+    status and the checks its chapter recorded."""
     reg = claims.load_registry()
     rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline", registry=reg)
     rec.record("C0", 3e-16, detail="ok")
-    md = report.report_markdown(outputs=tmp_path)
+    md = report.report_markdown(outputs=tmp_path, build_info="Built from commit `abc`.")
     rows = [[c.strip() for c in re.split(r"(?<!\\)\|", ln)] for ln in md.splitlines()
-            if re.match(r"\| C\d+ \|", ln)]
-    assert all(len(r) == 9 for r in rows), "a statement broke the table"
-    assert [r[1] for r in rows] == list(reg)
+            if re.match(r"\| \{ref\}`C\d+ <claim-c\d+>` \|", ln)]
+    assert all(len(r) == 9 for r in rows), "a row broke the table"
+    assert [re.search(r"`(C\d+) ", r[1]).group(1) for r in rows] == list(reg)
     c0 = rows[0]
-    assert c0[4] == "[00_pipeline](../notebooks/00_pipeline.ipynb)"
-    assert c0[6] == "3.00e-16" and c0[7] == "**pass**"
+    assert c0[3] == "[00_pipeline](../notebooks/00_pipeline.ipynb)"
+    assert c0[4] == "3.00e-16" and c0[6] == f"{reg['C0'].tolerance / 3e-16:.3g}×" and c0[7] == "**pass**"
     for row in rows[1:]:
-        assert row[7] == "**missing**" and row[6] == "—"
-        assert row[4].startswith("`"), "a chapter that has not run cannot be linked"
+        assert row[7] == "**missing**" and row[4] == "—"
+        assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
     assert f"**1 pass, 0 fail, {len(reg) - 1} missing** of {len(reg)} claims." in md
+    assert "Built from commit `abc`." in md
+    sections = re.findall(r"^\(claim-(c\d+)\)=\n### (C\d+): (\w+)$", md, flags=re.MULTILINE)
+    assert [s[1] for s in sections] == list(reg) and all(s[0] == s[1].lower() for s in sections)
+    assert sections[0][2] == "pass" and {s[2] for s in sections[1:]} == {"missing"}
+    assert "| 1 | 3.00e-16 | 1e-12 | yes | ok |" in md
+
+
+def test_check_lines_link_the_report(tmp_path):
+    reg = claims.load_registry()
+    rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline", registry=reg)
+    rec.record("C0", 3e-16)
+    rec.record("C0", 5e-16)
+    subs = report.substitutions(tmp_path)
+    assert set(subs) == {f"check_{c}" for c in reg}
+    assert subs["check_C0"] == ("**Check {ref}`C0 <claim-c0>`** (2 checks): largest error 5.0e-16, "
+                                "tolerance 1e-12: **pass**.")
+    assert subs["check_C1"] == "**Check {ref}`C1 <claim-c1>`**: not run in this build."
+
+
+def test_statements_keep_math_and_escape_the_rest():
+    assert report.statement_markdown("$D(q \\| p) \\le 1$ while a*b|c") == "$D(q \\| p) \\le 1$ while a\\*b\\|c"
 
 
 def test_report_escapes_markdown_in_statements():

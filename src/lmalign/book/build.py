@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmalign.book import paths, report
+from lmalign.book.figures import FIGURE_KEY
 
 JUPYTEXT_MARKER = "format_name: myst"
 
@@ -98,19 +99,12 @@ def _hash_files(h, files) -> None:
         h.update(f.read_bytes())
 
 
-def source_files(folder: Path) -> list[Path]:
-    """Every file of the package sources (code and package data), sorted; caches and build residue left out."""
-    skip = {"__pycache__", ".pytest_cache"}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not skip & set(p.parts)
-                  and not any(part.endswith(".egg-info") for part in p.parts) and p.suffix != ".pyc")
-
-
 def content_hash(root: Path, chapter: Path, parameters: dict) -> str:
     """SHA-256 over the chapter source, ``src/`` (code and package data), ``requirements.txt``, ``data/`` and
     the parameters."""
     h = hashlib.sha256()
     h.update(chapter.read_bytes())
-    _hash_files(h, source_files(root / "src"))
+    _hash_files(h, paths.source_files(root / "src"))
     _hash_files(h, sorted(p for p in (root / "data").rglob("*") if p.is_file()))
     req = root / "requirements.txt"
     if req.exists():
@@ -136,6 +130,38 @@ def _check_outputs(name: str, out_dir: Path) -> None:
             raise BuildError(f"chapter {name}: figure {sidecar.stem} has provenance but no SVG")
 
 
+UNPUBLISHABLE = [
+    (re.compile(r"\b[A-Z][A-Za-z]*Warning\b"), "a warning"),
+    (re.compile(r"Traceback \(most recent call last\)"), "a traceback"),
+    (re.compile(r"(?<![\w.])/(?:tmp|root|home|var/folders|private)/\S*"), "a machine path"),
+    (re.compile(r"\bCheck\(claim="), "the repr of a claim check"),
+]
+
+
+def unpublishable(notebook: Path, root: Path) -> str | None:
+    """The first output a reader should not see, described with its cell: a stream on stderr, a warning, a
+    traceback, a path of the building machine or a raw ``Check`` repr; ``None`` when every output is clean."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    patterns = [*UNPUBLISHABLE, (re.compile(re.escape(str(root))), "a path of the building machine")]
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            where = f"cell {cell.get('execution_count')} (notebook cell index {index})"
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                return f"{where} writes to stderr: {output.get('text', '')[:200].strip()!r}"
+            data = output.get("data", {})
+            texts = [output.get("text", "")] + [data[k] for k in ("text/plain", "text/markdown", "text/html")
+                                                if k in data]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else str(text)
+                for pattern, what in patterns:
+                    found = pattern.search(text)
+                    if found:
+                        return f"{where} shows {what}: {text[max(0, found.start() - 60):found.end() + 60]!r}"
+    return None
+
+
 def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> None:
     """Convert and execute one chapter into a temporary folder, then swap its outputs in atomically."""
     name = chapter.stem
@@ -156,6 +182,9 @@ def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> Non
             raise BuildError(f"chapter {name}: {detail}")
         produced = tmp / name
         _check_outputs(name, produced)
+        problem = unpublishable(run_nb, layout.root)
+        if problem:
+            raise BuildError(f"chapter {name}: {problem}")
         _install(layout, name, produced, run_nb, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -281,13 +310,39 @@ def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: 
     return names
 
 
-DOWNLOADS = ("Download this chapter: {{download}}`the notebook (.ipynb) <{name}.ipynb>` or "
+DOWNLOADS = ("Download this chapter: {{download}}`the notebook (.ipynb) <downloads/{name}.ipynb>` or "
              "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill "
              "as in [How to reproduce](../book/reproduce.md).")
+FIGURE_DIRECTIVE = """:::{{figure}} ../_static/figures/{chapter}/{name}.svg
+:name: fig-{name}
+:alt: {alt}
+
+{caption} ([provenance](../_static/figures/{chapter}/{name}.json))
+:::
+"""
+
+
+def book_outputs(outputs: list, chapter: str) -> list:
+    """A code cell's outputs as the book shows them: each figure of ``Chapter.figure`` (an SVG output and a
+    caption output, both marked with ``FIGURE_KEY``) becomes one numbered MyST figure labelled ``fig-<name>``
+    (rendered from Markdown: ``nb_render_markdown_format: myst``); other outputs are kept as they are."""
+    import nbformat
+
+    out = []
+    for output in outputs:
+        figure = output.get("metadata", {}).get(FIGURE_KEY)
+        if figure is None:
+            out.append(output)
+        elif "image/svg+xml" in output.get("data", {}):
+            text = FIGURE_DIRECTIVE.format(chapter=chapter, name=figure["name"], alt=figure["alt"],
+                                           caption=figure["caption"])
+            out.append(nbformat.v4.new_output("display_data", data={"text/markdown": text}))
+    return out
 
 
 def _stage_notebook(executed: Path, target: Path) -> None:
-    """Copy an executed notebook into the site with a download line after its title cell."""
+    """Stage an executed notebook for rendering: a download line after its title cell, its figures as
+    numbered figures (:func:`book_outputs`); the executed notebook itself is offered for download as it is."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
@@ -295,10 +350,39 @@ def _stage_notebook(executed: Path, target: Path) -> None:
     cell.metadata["tags"] = ["downloads"]
     cell.id = "chapter-downloads"  # fixed, so an unchanged chapter stages byte-identically
     nb.cells.insert(1, cell)
+    # papermill's cell of injected parameters repeats the parameters cell; the report says how the book was built
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs = book_outputs(c.outputs, executed.stem)
     nbformat.write(nb, target)
 
 
-def stage_site(layout: BuildLayout) -> str:
+def _write_substitutions(config: Path, values: dict[str, str]) -> None:
+    """Add ``values`` to the staged ``_config.yml`` as MyST substitutions (``{{ check_C1 }}`` in a chapter)."""
+    import yaml
+
+    conf = yaml.safe_load(config.read_text(encoding="utf-8"))
+    conf.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(values)
+    config.write_text(yaml.safe_dump(conf, sort_keys=True, allow_unicode=True), encoding="utf-8")
+
+
+def build_info(root: Path, quick: bool) -> str:
+    """One line for the report: the commit and its date, and whether the chapters ran with quick parameters."""
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit, date = git("rev-parse", "--short=12", "HEAD") or "unknown", git("log", "-1", "--format=%cs") or "unknown"
+    run = ("**quick parameters** (small sizes: a check of the pipeline, not the book's results)" if quick
+           else "the chapters' full parameters")
+    return f"Built from commit `{commit}` ({date}) with {run}."
+
+
+def stage_site(layout: BuildLayout, quick: bool = False) -> str:
     """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged
     tree."""
     site = layout.site
@@ -314,10 +398,14 @@ def stage_site(layout: BuildLayout) -> str:
         if source.is_file():
             shutil.copy2(source, site / "notebooks" / "sources" / source.name)
             _stage_notebook(nb, site / "notebooks" / nb.name)
+            (site / "notebooks" / "downloads").mkdir(exist_ok=True)
+            shutil.copy2(nb, site / "notebooks" / "downloads" / nb.name)
             src = layout.outputs / nb.stem / "figures"
             if src.is_dir():
                 shutil.copytree(src, site / "_static" / "figures" / nb.stem)
-    (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs), encoding="utf-8")
+    (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs, build_info(layout.root, quick)),
+                                             encoding="utf-8")
+    _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs))
     h = hashlib.sha256()
     for f in sorted(p for p in site.rglob("*") if p.is_file()):
         h.update(str(f.relative_to(site)).encode())
@@ -379,6 +467,6 @@ def build(root: Path | None = None, build_dir: Path | None = None, selected: lis
     names = build_chapters(layout, selected, parameters, force, jobs=jobs)
     if html:
         check_toc(layout.root, names)
-        render(layout, stage_site(layout), clean)
+        render(layout, stage_site(layout, quick), clean)
     log(f"done in {time.monotonic() - start:.1f} s")
     return layout

@@ -18,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 from lmalign.book import claims, figures, paths
-from lmalign.book.build import source_files
 from lmalign.plotstyle import use_style
 
 _CURRENT: Chapter | None = None
@@ -55,7 +54,7 @@ class Chapter:
                 out[f"notebooks/{source.name}"] = _sha256(source.read_bytes())
             lib = hashlib.sha256()
             package = Path(__file__).parents[1]
-            for f in source_files(package):
+            for f in paths.source_files(package):
                 lib.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
             out["src/lmalign"] = lib.hexdigest()
             data = paths.data_dir()
@@ -64,27 +63,40 @@ class Chapter:
             self._inputs = out
         return self._inputs
 
-    def figure(self, fig, name: str, caption: str) -> None:
-        """Save ``fig`` as ``figures/<name>.svg`` with a provenance sidecar ``figures/<name>.json``
-        (chapter, cell, caption, parameters, commit, package versions, input hashes), and display it in the
-        page followed by its caption and a provenance line. Returns ``None``: the figure is already shown,
-        so it is not shown twice when the call is the last expression of its cell."""
+    def figure(self, fig, name: str, caption: str, alt: str | None = None) -> None:
+        """Save ``fig`` as ``figures/<name>.svg`` with a provenance sidecar ``figures/<name>.json`` (chapter,
+        cell, caption, parameters, commit, package versions, input hashes) and display it with its caption.
+
+        ``caption`` is MyST Markdown (math in ``$...$``); ``alt`` is the plain-text description a screen reader
+        gives (by default the caption without its markup). In a notebook the figure shows as an SVG followed by
+        its caption; the book renders it as a numbered figure with the label ``fig-<name>``, so the text refers
+        to it with ``{numref}`fig-<name>```. Returns ``None``: the figure is already shown."""
         from IPython.display import SVG, Markdown, display
 
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
             raise ValueError(f"name must be letters, digits, '_' or '-', got {name!r}")
         if not isinstance(caption, str) or not caption.strip():
             raise ValueError("caption must be a non-empty string")
+        caption = " ".join(caption.split())
+        alt = " ".join((alt if alt is not None else plain_text(caption)).split())
+        if not alt:
+            raise ValueError("alt must be a non-empty description of the figure")
         provenance = {"chapter": self.name, "cell": _execution_count(), "figure": name, "caption": caption,
-                      "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
+                      "alt": alt, "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
                       "commit": git_commit(), "versions": package_versions(), "inputs": self.input_hashes()}
         path = figures.save_figure(fig, self.output_dir / "figures" / f"{name}.svg", provenance)
-        display(SVG(data=path.read_text(encoding="utf-8")))
-        params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.parameters.items()))
-        cell = f", cell [{provenance['cell']}]" if provenance["cell"] is not None else ""
-        display(Markdown(f"**Figure `{name}`.** {caption}\n\n<small>Made by chapter `{self.name}`{cell} "
-                         f"with parameters ({params}) at commit `{provenance['commit'][:12]}`; "
-                         f"[provenance](../_static/figures/{self.name}/{name}.json).</small>"))
+        meta = {figures.FIGURE_KEY: {"name": name, "caption": caption, "alt": alt}}
+        display(SVG(data=path.read_text(encoding="utf-8")), metadata=meta)
+        display(Markdown(f"**Figure {name}.** {caption}"), metadata=meta)
+
+
+def plain_text(markdown: str) -> str:
+    """A plain-text rendering of a short MyST caption for alt text: math delimiters, TeX commands, emphasis and
+    link targets dropped (``$\\lambda_\\delta$`` becomes ``lambda_delta``)."""
+    text = re.sub(r"\[(.*?)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)
+    text = re.sub(r"[$*`{}]", "", text)
+    return " ".join(text.split())
 
 
 def _sha256(data: bytes) -> str:

@@ -31,6 +31,7 @@ class Claim:
     chapter: str
     tolerance: float
     book: bool = False  # a claim about the book itself (e.g. C0, the pipeline), not about the mathematics
+    theorems: tuple[str, ...] = ()  # labels of the numbered results the claim verifies (``thm-...``)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def load_registry(path: Path | None = None) -> dict[str, Claim]:
             raise ValueError(f"claim {cid} in {path}: tolerance must be positive, got {tolerance!r}")
         out[str(cid)] = Claim(id=str(cid), statement=" ".join(str(entry["statement"]).split()),
                               result=str(entry["result"]), chapter=str(entry["chapter"]), tolerance=tolerance,
-                              book=bool(entry.get("book", False)))
+                              book=bool(entry.get("book", False)),
+                              theorems=tuple(str(x) for x in entry.get("theorems") or ()))
     return out
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from lmalign._atomic import atomic_write_bytes, atomic_write_text
 from lmalign.plotstyle import svg_bytes
 
+FIGURE_KEY = "lmalign_figure"  # output metadata marking a figure (its SVG and its caption) for the book build
+
 
 def save_figure(fig, path: Path, provenance: dict) -> Path:
     """Write ``fig`` to ``path`` (``.svg``) atomically and its provenance to ``path.with_suffix('.json')``."""

@@ -130,3 +130,15 @@ def test_max_error_over_checks_is_reported(tmp_path):
         rec.record("C1", err)
     row = next(r for r in report.statuses(outputs=tmp_path, registry=reg) if r.id == "C1")
     assert row.status == "pass" and row.error == 5e-12 and row.checks == 3
+
+
+def test_ablations_must_exceed_the_tolerance_and_do_not_count_as_the_error(tmp_path):
+    reg = claims.load_registry()
+    rec = claims.ClaimRecorder("01_optimal_policy", tmp_path / "01_optimal_policy", registry=reg)
+    rec.record("C1", 1e-15)
+    rec.record("C1", 0.5, ablation=True, detail="without the term")
+    with pytest.raises(claims.ClaimFailed, match="cannot see the term"):
+        rec.record("C1", 1e-14, ablation=True)
+    row = next(r for r in report.statuses(outputs=tmp_path, registry=reg) if r.id == "C1")
+    assert row.error == 1e-15 and row.checks == 1 and row.status == "fail"
+    assert "| 2 (ablation: must exceed) | 5.00e-01 |" in report.report_markdown(outputs=tmp_path)

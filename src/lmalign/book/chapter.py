@@ -44,6 +44,11 @@ class Chapter:
         tolerance."""
         return self.claims.record(claim_id, error, detail=detail)
 
+    def ablation(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
+        """Record the error of a claim's check with the certified term removed; raises ``ClaimFailed``
+        unless it exceeds the claim's tolerance (else the check could not tell the term is there)."""
+        return self.claims.record(claim_id, error, detail=detail, ablation=True)
+
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of what the chapter's results depend on: its source, the library, each data file."""
         if self._inputs is None:

@@ -41,6 +41,8 @@ class Check:
     tolerance: float
     passed: bool
     detail: str
+    kind: str = "check"  # "check": passes when error <= tolerance; "ablation": the same check with the certified
+    #                      term removed, which passes when error > tolerance (the check can tell the term is there)
 
 
 def load_registry(path: Path | None = None) -> dict[str, Claim]:
@@ -72,21 +74,27 @@ class ClaimRecorder:
         self.checks: list[Check] = []
         self._write()
 
-    def record(self, claim_id: str, error: float, *, detail: str = "") -> Check:
-        """Record one check of ``claim_id`` with measured ``error`` (a non-negative number; NaN fails)."""
+    def record(self, claim_id: str, error: float, *, detail: str = "", ablation: bool = False) -> Check:
+        """Record one check of ``claim_id`` with measured ``error`` (a non-negative number; NaN fails).
+
+        With ``ablation=True`` the error is that of the same check with the term the claim certifies removed
+        (e.g. a rate's second-order term): it passes only when it exceeds the tolerance, which shows that the
+        tolerance is tight enough to see the term."""
         if claim_id not in self.registry:
             raise ValueError(f"claim_id {claim_id!r} is not in the registry {paths.claims_registry_path()}")
         claim = self.registry[claim_id]
         if claim.chapter != self.chapter:
             raise ValueError(f"claim {claim_id} belongs to chapter {claim.chapter!r}, not {self.chapter!r}")
         err = float(error)
-        passed = (not math.isnan(err)) and err <= claim.tolerance
-        check = Check(claim=claim_id, error=err, tolerance=claim.tolerance, passed=passed, detail=detail)
+        passed = (not math.isnan(err)) and ((err > claim.tolerance) if ablation else (err <= claim.tolerance))
+        check = Check(claim=claim_id, error=err, tolerance=claim.tolerance, passed=passed, detail=detail,
+                      kind="ablation" if ablation else "check")
         self.checks.append(check)
         self._write()
         if not passed:
-            raise ClaimFailed(f"chapter {self.chapter}: claim {claim_id} failed: error {err:.3e} > tolerance "
-                              f"{claim.tolerance:.1e} ({detail})")
+            what = (f"ablation error {err:.3e} <= tolerance {claim.tolerance:.1e}: the check cannot see the "
+                    "term it certifies" if ablation else f"error {err:.3e} > tolerance {claim.tolerance:.1e}")
+            raise ClaimFailed(f"chapter {self.chapter}: claim {claim_id} failed: {what} ({detail})")
         return check
 
     def _write(self) -> None:

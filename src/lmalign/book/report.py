@@ -37,12 +37,13 @@ def statuses(outputs: Path | None = None,
         by_chapter[chapter] = json.loads(f.read_text())["checks"] if f.is_file() else []
     out = []
     for cid, claim in registry.items():
-        checks = [c for c in by_chapter[claim.chapter] if c["claim"] == cid]
+        recorded = [c for c in by_chapter[claim.chapter] if c["claim"] == cid]
+        checks = [c for c in recorded if c.get("kind", "check") == "check"]
         if not checks:
             status, error = "missing", None
         else:
             error = max(float(c["error"]) for c in checks)
-            status = "pass" if all(c["passed"] for c in checks) else "fail"
+            status = "pass" if all(c["passed"] for c in recorded) else "fail"
         out.append(ClaimStatus(id=cid, statement=claim.statement, result=claim.result, chapter=claim.chapter,
                                tolerance=claim.tolerance, error=error, checks=len(checks), status=status))
     return out
@@ -151,7 +152,8 @@ def report_markdown(outputs: Path | None = None, build_info: str = "") -> str:
         if mine:
             lines += ["| check | error | tolerance | passed | detail |", "|---|---|---|---|---|"]
             for i, c in enumerate(mine, 1):
-                lines.append(f"| {i} | {float(c['error']):.2e} | {float(c['tolerance']):.0e} | "
+                kind = " (ablation: must exceed)" if c.get("kind") == "ablation" else ""
+                lines.append(f"| {i}{kind} | {float(c['error']):.2e} | {float(c['tolerance']):.0e} | "
                              f"{'yes' if c['passed'] else '**no**'} | {escape(c['detail'])} |")
             lines.append("")
     return "\n".join(lines) + "\n"

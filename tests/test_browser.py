@@ -5,8 +5,11 @@ Uses Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them; e
 nothing and every proxied request goes to a closed local port, so only files inside the built book can load.
 """
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -79,3 +82,53 @@ def test_page_renders_offline(browser, quick_book, page):
             "return [...document.querySelectorAll('.admonition-title')].map(t => t.textContent)")
         numbered = [t for t in titles if re.match(r"\s*(Theorem|Lemma|Definition|Proposition|Corollary) \d+", t)]
         assert numbered, f"{page}: no numbered result in {titles[:5]}"
+
+
+VISIBLE_TEXT = """
+const clone = document.body.cloneNode(true);
+clone.querySelectorAll('pre, code, script, style, noscript, svg, textarea, mjx-container, mjx-assistive-mml, '
+                       + '.cell_output, .output, .highlight, .MathJax').forEach(e => e.remove());
+return document.title + '\\n' + clone.textContent;
+"""
+RAW_TEX = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]+")
+
+
+def raw_tex(browser, path: Path) -> list[str]:
+    """TeX a reader would see on the page at ``path`` once MathJax has run: the title and the text outside code,
+    outputs and typeset math, searched for ``$``, ``\\(``, ``\\[`` and backslash commands."""
+    browser.get(path.as_uri())
+    browser.execute_async_script(TYPESET)
+    text = browser.execute_script(VISIBLE_TEXT)
+    return [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
+
+
+def _pages(html: Path) -> list[str]:
+    skip = ("_static", "_sources", "_images", "_downloads")
+    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                  if not any(part in skip for part in p.relative_to(html).parts))
+
+
+def test_no_raw_tex_on_any_page(browser, quick_book):
+    found = {page: raw for page in _pages(quick_book.html) if (raw := raw_tex(browser, quick_book.html / page))}
+    assert found == {}
+
+
+def test_no_raw_tex_in_search_titles(quick_book):
+    text = (quick_book.html / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    titles = list(index.get("titles", [])) + list(index.get("alltitles", {}))
+    assert [t for t in titles if RAW_TEX.search(t)] == []
+
+
+def test_the_raw_tex_check_fails_on_a_wrongly_wrapped_formula(browser, tmp_path):
+    """A page whose inline formula wraps onto a line starting with '- ' (Markdown reads a list item there)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_config.yml").write_text("title: t\nparse:\n  myst_enable_extensions: [dollarmath]\n"
+                                      "sphinx:\n  extra_extensions: [sphinx-mathjax-offline]\n")
+    (site / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (site / "index.md").write_text("# Page\n\nA clean formula $x^2$ and a broken one $a\n- \\frac12$ here.\n")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run([str(jb), "build", str(site)], check=True, capture_output=True, timeout=300)
+    found = raw_tex(browser, site / "_build" / "html" / "index.html")
+    assert any("\\frac" in f for f in found), found

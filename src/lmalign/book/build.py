@@ -151,7 +151,7 @@ def unpublishable(notebook: Path, root: Path) -> str | None:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 return f"{where} writes to stderr: {output.get('text', '')[:200].strip()!r}"
             data = output.get("data", {})
-            texts = [output.get("text", "")] + [data[k] for k in ("text/plain", "text/markdown", "text/html")
+            texts = [output.get("text", "")] + [data[k] for k in ("text/plain", "text/markdown")
                                                 if k in data]
             for text in texts:
                 text = "".join(text) if isinstance(text, list) else str(text)

@@ -181,3 +181,37 @@ def test_bad_inputs_are_clear_errors():
         theta_of_rate(src, 1.5)
     with pytest.raises(ValueError, match="paths"):
         src.path_logprob(np.array([[0, 2]]))
+
+
+def test_period_of_a_chain():
+    from lmalign.markov import period
+
+    assert period(MarkovSource([0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], [0, 1])) == 2
+    cycle3 = np.roll(np.eye(3), 1, axis=1)
+    assert period(MarkovSource(np.ones(3) / 3, cycle3, [0, 1, 2])) == 3
+    # a zero diagonal is not periodicity: cycles of lengths 2 and 3 give gcd 1
+    assert period(MarkovSource([0.5, 0.5], [[0.0, 1.0], [0.5, 0.5]], [0, 1])) == 1
+    with pytest.raises(ValueError, match="irreducible"):
+        period(MarkovSource([0.5, 0.5], [[1.0, 0.0], [0.5, 0.5]], [0, 1]))
+
+
+def test_limit_functions_refuse_a_periodic_chain():
+    # the flip chain alternates states, so log E e^{tR_n} - n Lambda(t) alternates with the parity of n
+    flip = MarkovSource([0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    gaps = [markov_law(flip, n).cgf(2.0) - n * 1.0 for n in (100, 101, 1000, 1001)]  # Lambda(2) = 2/2
+    assert abs(gaps[0] - gaps[1]) > 0.2 and gaps[0] == pytest.approx(gaps[2], abs=1e-9)
+    calls = [lambda: perron(flip, 0.5), lambda: log_spectral_radius(flip, 0.5),
+             lambda: scaled_cgf_mean(flip, 0.5), lambda: scaled_cgf_variance(flip, 0.5),
+             lambda: stationary_doob(flip, 0.5), lambda: asymptotic_partition(flip, 0.5),
+             lambda: doob_kl_rate(flip, 0.5), lambda: markov_rate(flip, 0.7),
+             lambda: theta_of_rate(flip, 0.7)]
+    for call in calls:
+        with pytest.raises(ValueError, match="periodic"):
+            call()
+    # the exact finite-length computations and the stationary law do not need aperiodicity
+    np.testing.assert_allclose(flip.stationary(), [0.5, 0.5], atol=1e-12)
+    assert markov_law(flip, 5).values.tolist() == [2.0, 3.0]
+    assert doob_chain(flip, 0.5, 5).transitions.shape == (4, 2, 2)
+    aperiodic = MarkovSource([0.5, 0.5], [[0.0, 1.0], [0.5, 0.5]], [0, 1])
+    assert markov_law(aperiodic, 400).cgf(0.5) - 400 * log_spectral_radius(aperiodic, 0.5) == pytest.approx(
+        asymptotic_partition(aperiodic, 0.5), abs=1e-9)

@@ -14,6 +14,11 @@ policy of the book reweights ``p`` by a function of ``R``, so all of them are co
 - :func:`log_spectral_radius`: ``Lambda(t) = log rho(P_t) = lim (1/n) log E e^{t R}``, the scaled CGF of the
   Gartner-Ellis theorem, with its derivatives :func:`scaled_cgf_mean` and :func:`scaled_cgf_variance`, and the
   rate function :func:`markov_rate`.
+
+The exact finite-length functions (:func:`markov_law`, :func:`doob_chain`) accept any chain. The limit functions
+(everything built on :func:`perron`) need a *primitive* chain, irreducible and aperiodic: for a periodic chain
+``log E e^{t R_n} - n Lambda(t)`` oscillates with the parity of ``n`` and never converges, and the transitions of
+the Doob chain do not settle, so they raise a ``ValueError`` (see :func:`period`).
 """
 
 from __future__ import annotations
@@ -85,8 +90,9 @@ class MarkovSource:
         return self._log_transition
 
     def stationary(self) -> np.ndarray:
-        """Stationary law ``pi = pi P`` (the left Perron vector of ``P``), normalised to sum to 1."""
-        return perron(self, 0.0).stationary
+        """Stationary law ``pi = pi P`` (the left Perron vector of ``P``), normalised to sum to 1; the chain
+        must be irreducible (it may be periodic)."""
+        return _perron(self, 0.0).stationary
 
     def path_logprob(self, paths) -> np.ndarray:
         """``log p(y)`` for each row of the integer array ``paths`` (shape ``(m, n)``)."""
@@ -226,10 +232,55 @@ def _irreducible(adjacency: np.ndarray) -> bool:
     return bool(reach.all())
 
 
+def period(source: MarkovSource) -> int:
+    """Period of an irreducible chain: the gcd of the lengths of its cycles (1 for an aperiodic chain).
+
+    Computed from breadth-first levels ``d`` from state 0: the period is the gcd of ``d(s) + 1 - d(s')`` over
+    the transitions ``P(s, s') > 0``. A ``ValueError`` if the chain is not irreducible."""
+    _check_source(source)
+    adjacency = source.transition > 0
+    if not _irreducible(adjacency):
+        raise ValueError("source: the chain must be irreducible (every state reachable from every state)")
+    level = np.full(source.states, -1)
+    level[0], frontier = 0, [0]
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for s2 in np.flatnonzero(adjacency[s]):
+                if level[s2] < 0:
+                    level[s2] = level[s] + 1
+                    nxt.append(int(s2))
+        frontier = nxt
+    g = 0
+    for s, s2 in zip(*np.nonzero(adjacency), strict=True):
+        g = math.gcd(g, abs(int(level[s]) + 1 - int(level[s2])))
+    return g
+
+
+def _require_primitive(source: MarkovSource) -> None:
+    """A ``ValueError`` unless the chain is irreducible and aperiodic (cached on the source)."""
+    _check_source(source)
+    if getattr(source, "_primitive", False):
+        return
+    d = period(source)
+    if d > 1:
+        raise ValueError(f"source: the chain is periodic (period {d}); the limit theorems behind this "
+                         "function (scaled CGF, its boundary constant, the stationary Doob chain, the rate "
+                         "function) need an irreducible aperiodic (primitive) chain")
+    object.__setattr__(source, "_primitive", True)
+
+
 def perron(source: MarkovSource, t: float) -> Perron:
     """Perron root and vectors of the tilted matrix, computed on ``P e^{t (r - c)}`` (entries at most 1, with
     ``c`` the largest or smallest reward by the sign of ``t``) so no exponential overflows. The chain must be
-    irreducible (a ``ValueError`` otherwise)."""
+    primitive, irreducible and aperiodic (a ``ValueError`` otherwise): every limit function of this module
+    goes through here."""
+    _require_primitive(source)
+    return _perron(source, t)
+
+
+def _perron(source: MarkovSource, t: float) -> Perron:
+    """:func:`perron` for an irreducible chain, periodic or not (the stationary law needs no more)."""
     _check_source(source)
     t = _validate.real_scalar(t, "t")
     r = source.reward

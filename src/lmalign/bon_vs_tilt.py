@@ -14,8 +14,7 @@ from scipy.special import logsumexp
 from lmalign.best_of_n import best_of_n
 from lmalign.law import RewardLaw, require_law
 
-__all__ = ["bon_log_ratio", "bon_tilt_projection"]
-
+__all__ = ["bon_log_ratio", "bon_tilt_projection", "bon_affine_residual"]
 
 
 def bon_log_ratio(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> np.ndarray:
@@ -58,3 +57,16 @@ def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | Non
     s = brentq(lambda x: log_deficit(x) - target, 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
     lam = s / span
     return lam, bon.kl(law.tilt(lam))
+
+
+def bon_affine_residual(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:
+    """Largest deviation of ``l_k = log(pi_BoN/p)`` (:func:`bon_log_ratio`) from its least-squares affine fit
+    in the reward levels ``v_k``, over the levels where ``l_k`` is finite: 0 (to rounding) exactly when
+    best-of-N is a tilt ``p_lam`` (then ``l_k = lam v_k - kappa(lam)``), so a value far from 0 certifies that it
+    is not one."""
+    ell = bon_log_ratio(law, n=n, log_n=log_n)
+    finite = np.isfinite(ell)
+    v = law.values[finite]
+    design = np.c_[np.ones_like(v), v]
+    coef, *_ = np.linalg.lstsq(design, ell[finite], rcond=None)
+    return float(np.max(np.abs(ell[finite] - design @ coef)))

@@ -1,6 +1,10 @@
 """The optimal sub-Gaussian variance proxy of a finite reward law, and the gain bound it gives (Mroueh,
 arXiv:2406.05883): ``E_phi r - E_p r <= sqrt(2 sigma^2 D(phi||p))`` for every ``phi`` when the reward is
 ``sigma^2``-sub-Gaussian under ``p``, with ``sigma*^2 = sup_t 2 (kappa(t) - t E_p r)/t^2``.
+
+When that supremum is reached at an interior ``t* > 0`` (:func:`subgaussian_optimum` returns it), the tilt at
+``lam = t*`` attains the bound exactly: its gain :func:`tilt_gain` is ``sigma*^2 t*`` and its relative entropy
+``sigma*^2 t*^2 / 2``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from scipy.special import logsumexp
 from lmalign import _validate
 from lmalign.law import RewardLaw, require_law
 
-__all__ = ["subgaussian_variance_proxy", "subgaussian_gain_bound"]
-
-
+__all__ = ["subgaussian_variance_proxy", "subgaussian_optimum", "subgaussian_gain_bound", "tilt_gain",
+           "discretised_gaussian"]
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
@@ -47,13 +50,23 @@ def subgaussian_variance_proxy(law: RewardLaw, side: str = "upper") -> float:
     ``|t| * spread`` in ``[1e-4, 1e4]`` (400 log-spaced points) and the best point refined by bounded scalar
     maximisation; the variance (the ``t -> 0`` limit) is a candidate too.
     """
-    require_law(law)
-    if side not in ("upper", "lower", "both"):
-        raise ValueError(f"side must be 'upper', 'lower' or 'both', got {side!r}")
     if side == "both":
+        require_law(law)
         return max(subgaussian_variance_proxy(law, "upper"), subgaussian_variance_proxy(law, "lower"))
+    return subgaussian_optimum(law, side)[0]
+
+
+def subgaussian_optimum(law: RewardLaw, side: str = "upper") -> tuple[float, float]:
+    """``(sigma*^2, t*)``: the optimal variance proxy of :func:`subgaussian_variance_proxy` (``side`` ``"upper"``
+    or ``"lower"``) and where the supremum of ``2(kappa(t) - t mu)/t^2`` is reached: ``t*`` has the sign of the
+    side, and ``t* = 0.0`` when no ``t`` does better than the variance, the limit at ``t -> 0`` (the supremum is
+    then only approached; on a finite law with two or more levels the ratio tends to 0 as ``|t| -> inf``, so the
+    supremum is either reached at a finite ``t*`` or approached at 0)."""
+    require_law(law)
+    if side not in ("upper", "lower"):
+        raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
     if len(law) == 1:
-        return 0.0
+        return 0.0, 0.0
     sign = 1.0 if side == "upper" else -1.0
     c = sign * (law.values - law.mean())
     p, lp = law.probs, law.logprobs
@@ -67,10 +80,15 @@ def subgaussian_variance_proxy(law: RewardLaw, side: str = "upper") -> float:
     grid = np.linspace(math.log(1e-4), math.log(1e4), 400)
     vals = np.array([ratio(s) for s in grid])
     i = int(np.argmax(vals))
-    best = float(vals[i])
+    best, s_best = float(vals[i]), float(grid[i])
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     res = minimize_scalar(lambda s: -ratio(s), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
-    return max(best, float(-res.fun), law.var())
+    if -res.fun > best:
+        best, s_best = float(-res.fun), float(res.x)
+    var = law.var()
+    if best <= var:
+        return var, 0.0
+    return best, sign * math.exp(s_best) / spread
 
 
 def subgaussian_gain_bound(sigma2: float, kl: float) -> float:
@@ -79,3 +97,25 @@ def subgaussian_gain_bound(sigma2: float, kl: float) -> float:
     sigma2 = _validate.nonneg_finite(sigma2, "sigma2")
     kl = _validate.nonneg_real(kl, "kl")
     return math.sqrt(2.0 * sigma2 * kl)
+
+
+def tilt_gain(law: RewardLaw, lam: float) -> float:
+    """``E_{p_lam} r - E_p r = sum_v p(v) (e^{d(v)} - 1)(v - mean)``, ``d = log(p_lam/p)``: the reward gain of
+    the tilt, with no cancellation for small ``lam`` (the terms are formed from ``expm1``)."""
+    require_law(law)
+    lam = _validate.real_scalar(lam, "lam")
+    d = law.log_tilt_ratio(lam)
+    return math.fsum((law.probs * np.expm1(d) * (law.values - law.mean())).tolist())
+
+
+def discretised_gaussian(sigma: float, step: float = 0.25, width: float = 24.0) -> RewardLaw:
+    """The centred Gaussian of standard deviation ``sigma`` restricted to the lattice ``sigma * step * Z`` cut
+    at ``|x| <= width * sigma``: ``p(x) ~ exp(-x^2 / (2 sigma^2))``. By Poisson summation its CGF differs from
+    ``sigma^2 t^2 / 2`` by about ``exp(-2 pi^2 / step^2)`` (``1e-137`` for the default step) plus the cut-off
+    tails, so it is a Gaussian to double precision for ``|t| sigma`` well below ``width``."""
+    sigma = _validate.nonneg_finite(sigma, "sigma")
+    if sigma == 0.0:
+        raise ValueError("sigma must be positive")
+    x = np.arange(-width, width + step / 2, step) * sigma
+    lp = -0.5 * (x / sigma) ** 2
+    return RewardLaw.from_logprobs(x, lp - logsumexp(lp))

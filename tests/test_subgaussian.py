@@ -1,0 +1,66 @@
+"""The optimal sub-Gaussian proxy's maximiser, the tilt's gain, and the discretised Gaussian."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lmalign import RewardLaw
+from lmalign.models import random_law
+from lmalign.subgaussian import (
+    discretised_gaussian,
+    subgaussian_gain_bound,
+    subgaussian_optimum,
+    subgaussian_variance_proxy,
+    tilt_gain,
+)
+from lmalign.tilting import tilt_kl
+
+
+def test_interior_maximiser_attains_the_bound():
+    law = RewardLaw([0.0, 1.0, 2.0, 4.0], [0.5, 0.3, 0.15, 0.05])
+    s2, t = subgaussian_optimum(law)
+    assert s2 == subgaussian_variance_proxy(law)
+    assert s2 > law.var() and 1.0 < t < 2.0
+    ratio = tilt_gain(law, t) / subgaussian_gain_bound(s2, tilt_kl(law, t))
+    assert ratio == pytest.approx(1.0, abs=1e-13)
+
+
+def test_supremum_at_zero_gives_the_variance_and_a_strict_bound():
+    law = RewardLaw([-4.0, -2.0, -1.0, 0.0], [0.05, 0.15, 0.3, 0.5])  # skewed downwards: kappa_3 < 0
+    s2, t = subgaussian_optimum(law)
+    assert t == 0.0 and s2 == law.var()
+    for lam in (1e-3, 0.1, 1.0, 10.0):
+        assert tilt_gain(law, lam) < subgaussian_gain_bound(s2, tilt_kl(law, lam))
+
+
+def test_lower_side_mirrors_and_degenerate_law():
+    law = RewardLaw([0.0, 1.0, 5.0], [0.5, 0.4, 0.1])
+    s2, t = subgaussian_optimum(law, "upper")
+    s2m, tm = subgaussian_optimum(RewardLaw(-law.values, law.probs), "lower")
+    assert s2m == pytest.approx(s2, rel=1e-12) and tm == pytest.approx(-t, rel=1e-6)
+    assert subgaussian_optimum(RewardLaw([2.0], [1.0])) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        subgaussian_optimum(law, "both")
+
+
+def test_tilt_gain_matches_the_tilted_mean():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        law = random_law(6, rng)
+        for lam in (-2.0, 1e-6, 0.5, 3.0):
+            assert tilt_gain(law, lam) == pytest.approx(law.tilt(lam).mean() - law.mean(), rel=1e-8,
+                                                         abs=1e-14)
+    assert tilt_gain(law, 0.0) == 0.0
+
+
+def test_discretised_gaussian_is_gaussian():
+    for sigma in (0.5, 2.0):
+        law = discretised_gaussian(sigma)
+        assert law.mean() == pytest.approx(0.0, abs=1e-14)
+        assert law.var() == pytest.approx(sigma**2, rel=1e-13)
+        assert float(law.cgf(1.0 / sigma)) == pytest.approx(0.5, rel=1e-13)
+        assert subgaussian_variance_proxy(law) == pytest.approx(sigma**2, rel=1e-12)
+    with pytest.raises(ValueError):
+        discretised_gaussian(0.0)
+    assert math.isfinite(subgaussian_optimum(discretised_gaussian(1.0))[0])

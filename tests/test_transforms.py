@@ -66,3 +66,28 @@ def test_soft_best_of_n_two_levels_closed_form():
     w = math.exp(1.0 / beta)
     low = sum(math.comb(n, k) * a**k * (1 - a) ** (n - k) * k / (k + (n - k) * w) for k in range(n + 1))
     assert soft_best_of_n(law, n, beta).probs[0] == pytest.approx(low, rel=1e-10)
+
+
+def test_log_power_mean_calibration_against_exact_fractions():
+    """u_N(v)^(N-1) = (F^N - F_-^N) / (N p(v)) in exact rational arithmetic, including a tiny top cell
+    and a tiny bottom cell; best-of-N is then the transform policy with beta = 1/(N-1)."""
+    from fractions import Fraction
+
+    from lmalign.transforms import log_power_mean_calibration
+
+    probs = [Fraction(1, 10**9), Fraction(3, 10), Fraction(2, 5), Fraction(3, 10) - Fraction(2, 10**9),
+             Fraction(1, 10**9)]
+    law = RewardLaw([0.0, 1.0, 2.0, 3.0, 4.0], [float(q) for q in probs])
+    for n in (2, 3, 7, 50):
+        exact, below = [], Fraction(0)
+        for q in probs:
+            top = below + q
+            ratio = (top**n - below**n) / (n * q)   # exact; its log from the integers (no underflow)
+            exact.append((math.log(ratio.numerator) - math.log(ratio.denominator)) / (n - 1))
+            below = top
+        got = log_power_mean_calibration(law, n)
+        np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-13)
+        policy = transform_policy(law, lambda v, g=got: g, beta=1.0 / (n - 1))
+        np.testing.assert_allclose(policy.logprobs, best_of_n(law, n=n).logprobs, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="n must be >= 2"):
+        log_power_mean_calibration(law, 1)

@@ -11,7 +11,6 @@ from scipy.integrate import IntegrationWarning, quad
 from scipy.special import logsumexp
 
 from lmalign import _validate
-from lmalign.bon_vs_tilt import bon_log_ratio
 from lmalign.law import RewardLaw, align, require_law
 
 
@@ -126,11 +125,23 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
 def log_power_mean_calibration(law: RewardLaw, n: int) -> np.ndarray:
     """``log u_N(v)`` with ``u_N(v) = (mean of u^(N-1) over the quantile cell (F_-(v), F(v)])^(1/(N-1))``.
 
-    Best-of-N is exactly ``p(v) exp((N-1) log u_N(v) + log N)``: KL-regularized RL with ``beta = 1/(N-1)`` on
-    the reward ``log u_N``; in the continuous limit ``u_N`` is the quantile ``u`` itself. Needs ``n >= 2``.
+    Computed from the integral definition alone, ``u_N^(N-1) = (F^N - F_-^N) / (N (F - F_-))``, with ``F`` and
+    ``F_-`` the law's own cumulative sums (``F - F_- = p(v)``): in log space,
+    ``log(F^N - F_-^N) = N log F + log(-expm1(-N log1p(p / F_-)))``, and ``log F = log1p(-P(R > v))`` near
+    the top, so neither a small cell nor a cell near ``F = 1`` loses precision. It does not call
+    :func:`lmalign.best_of_n`, which makes ``p(v) exp((N-1) log u_N(v) + log N) = best-of-N`` a check rather
+    than a definition. In the continuous limit ``u_N`` is the quantile ``u`` itself. Needs ``n >= 2``.
     """
     require_law(law)
     n = _validate.positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be >= 2 (beta = 1/(n-1)), got {n}")
-    return (bon_log_ratio(law, n=n) - math.log(n)) / (n - 1)
+    p = law.probs
+    log_p = law.logprobs
+    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))  # F_-(v)
+    above = np.concatenate((np.cumsum(p[::-1])[::-1][1:], [0.0]))  # 1 - F(v) = P(R > v)
+    with np.errstate(divide="ignore"):  # F_- = 0 at the lowest level: log1p(p/0) = inf, expm1(-inf) = -1
+        log_f = np.where(above < 0.5, np.log1p(-np.minimum(above, 0.5)),
+                         np.log(np.maximum(below + p, np.finfo(float).tiny)))
+        log_cell = n * log_f + np.log(-np.expm1(-n * np.log1p(p / below)))
+    return (log_cell - math.log(n) - log_p) / (n - 1)

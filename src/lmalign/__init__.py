@@ -2,7 +2,7 @@
 
 Companion library to Yang, Salamatian, Sun, Suresh, Beirami, "Asymptotics of Language Model Alignment"
 (arXiv:2404.01730). Every policy in the book is a reweighting of the reference by a function of the reward,
-so everything is computed exactly on a finite law of one real number, :class:`RewardLaw`.
+so everything is computed exactly on a finite law of one real number, :class:`~lmalign.law.RewardLaw`.
 """
 
 # Bound after the submodule import, so ``lmalign.best_of_n`` is the function (the module stays importable

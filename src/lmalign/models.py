@@ -20,7 +20,7 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
                        floor: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
     """A random token law ``p`` on ``k`` tokens and a non-constant token reward ``r``.
 
-    ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from :data:`CONCENTRATIONS`, floored at ``floor`` and mixed
+    ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from ``CONCENTRATIONS``, floored at ``floor`` and mixed
     with the uniform law: ``p = (1 - uniform_mix) p + uniform_mix / k``, renormalised. ``reward`` is
     ``"continuous"`` (standard normal), ``"lattice"`` (integers in ``[-1, k // 2 + 1)``, so ties are likely) or
     ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability 0.4, else normal).

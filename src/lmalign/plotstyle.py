@@ -30,7 +30,7 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply :data:`STYLE` (opaque white background, readable in light and dark page themes) to matplotlib,
+    """Apply ``STYLE`` (opaque white background, readable in light and dark page themes) to matplotlib,
     with the non-interactive Agg backend."""
     import matplotlib
 

@@ -7,7 +7,7 @@ sentiment lexicon (``vaderSentiment`` package), 0 for a word not in the lexicon.
 
 The vocabulary ships with the package (``lmalign/data/wordmodel/``: ``words.csv`` and ``metadata.json`` with the
 package versions and the file's SHA-256, and ``README.md`` with the sources and licenses), so neither package is
-needed to use it. ``make data`` regenerates it (:mod:`lmalign.book.make_wordmodel`).
+needed to use it. ``make data`` regenerates it (``lmalign.book.make_wordmodel``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmalign.book import paths, report
+from lmalign.book import apidoc, paths, report
 from lmalign.book.figures import FIGURE_KEY
 
 JUPYTEXT_MARKER = "format_name: myst"
@@ -406,6 +406,7 @@ def stage_site(layout: BuildLayout, quick: bool = False) -> str:
     (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs, build_info(layout.root, quick)),
                                              encoding="utf-8")
     _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs))
+    (site / "book" / "api.md").write_text(apidoc.api_markdown(), encoding="utf-8")
     h = hashlib.sha256()
     for f in sorted(p for p in site.rglob("*") if p.is_file()):
         h.update(str(f.relative_to(site)).encode())

@@ -227,15 +227,45 @@ def test_edge_recurrence_is_the_binomial_law():
 
 
 def test_refuses_rather_than_return_an_inaccurate_level(monkeypatch):
-    """With the FFT windows unable to certify anything (every class peak counted as underflowed), the
-    dominant-token windows disabled and no fallback, the middle levels (beyond the edge recurrences) are
-    refused."""
+    """With the certified windows unable to certify anything (their FFT rounding bound inflated), the float
+    windows unable to resolve anything (every class peak counted as underflowed), the dominant-token windows
+    disabled and no fallback, the middle levels (beyond the edge recurrences) are refused."""
+    from lmalign import lattice_power
+
+    monkeypatch.setattr(lattice_power, "FFT_ROUNDING", 1e12)
     monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
     monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
     monkeypatch.setattr(memoryless, "TINY", 2.0)
     monkeypatch.setattr(memoryless, "DOMINANT_MAX_J", 0)
     with pytest.raises(ArithmeticError, match="rare tokens"):
         law_of_sum([0.25] * 4, [0.0, 1.0, 2.0, 3.0], 2000)
+
+
+def test_token_law_is_renormalised():
+    """p summing to 1 + 5e-10 is accepted and renormalised: the law of the sum has mass 1, not (1 + 5e-10)^n."""
+    p = np.array([0.2, 0.15, 0.12, 0.1, 0.1, 0.09, 0.08, 0.07, 0.05, 0.04])
+    p[0] += 5e-10
+    law = RewardLaw.from_tokens(p, np.arange(10.0), 20_000)
+    assert abs(np.logaddexp.reduce(law.logprobs)) < 1e-11
+    RewardLaw.from_logprobs(law.values, law.logprobs)  # accepted by the validated constructor
+
+
+def test_kl_constrained_on_a_token_sum_solves_per_token():
+    from lmalign import kl_constrained
+    from lmalign.tilting import solve_lambda
+
+    p = np.array([0.2, 0.15, 0.12, 0.1, 0.1, 0.09, 0.08, 0.07, 0.05, 0.04])
+    law = RewardLaw.from_tokens(p, np.arange(10.0), 2000)
+    assert law.length == 2000 and len(law.token_law) == 10
+    for delta in (0.0, 1e-6, 3.0, 200.0, 1e5):
+        sol = kl_constrained(law, delta)
+        plain = RewardLaw._trusted(law.values, law.logprobs)  # the same law, without its token law
+        lam = solve_lambda(plain, delta)
+        assert sol.lam == pytest.approx(lam, rel=1e-9)
+        tilted = law.tilt(sol.lam)
+        assert np.array_equal(sol.law.values, tilted.values) and np.array_equal(sol.law.logprobs, tilted.logprobs)
+        if 0 < delta < law.max_kl:
+            assert sol.kl == pytest.approx(delta, rel=1e-9)
 
 
 def test_near_equal_rewards_share_a_lattice_level():

@@ -1,4 +1,4 @@
-"""Log-space primitives shared by the library: stable KL terms and log-of-log1p forms."""
+"""Log-space primitives shared by the library: log-sum-exp, stable KL terms and log-of-log1p forms."""
 
 from __future__ import annotations
 
@@ -7,6 +7,19 @@ import math
 import numpy as np
 
 _SERIES_CUTOFF = 1e-3
+
+
+def log_sum_exp(a, axis: int | None = None):
+    """``log sum exp(a)`` along ``axis`` (all entries if ``None``), shifted by the maximum; ``-inf`` where every
+    entry is ``-inf``. Plain numpy, for the small arrays where ``scipy.special.logsumexp``'s overhead dominates."""
+    a = np.asarray(a)
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    if axis is None:
+        return out.reshape(()).item() if out.dtype == np.float64 else out.reshape(())[()]
+    return np.squeeze(out, axis=axis)
 
 
 def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:

@@ -15,10 +15,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import logsumexp
 
 from lmalign import _validate
-from lmalign._logspace import kl_logs
+from lmalign._logspace import kl_logs, log_sum_exp
 
 
 def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +36,7 @@ def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarr
         merged = np.empty(starts.size)
         for i in range(starts.size):
             a, b = bounds[i], bounds[i + 1]
-            merged[i] = lp[a] if b - a == 1 else logsumexp(lp[a:b])
+            merged[i] = lp[a] if b - a == 1 else log_sum_exp(lp[a:b])
         v, lp = v[starts], merged
     return v, np.minimum(lp, 0.0)
 
@@ -168,7 +167,7 @@ class RewardLaw:
         flat = t_arr.reshape(-1)
         fin = np.isfinite(flat)
         out = np.empty(flat.size)
-        out[fin] = logsumexp(self._logprobs[None, :] + np.multiply.outer(flat[fin], self._values), axis=1)
+        out[fin] = log_sum_exp(self._logprobs[None, :] + np.multiply.outer(flat[fin], self._values), axis=1)
         for i in np.flatnonzero(~fin):
             end = -1 if flat[i] > 0 else 0
             edge = self._values[end] * np.sign(flat[i])
@@ -217,7 +216,7 @@ class RewardLaw:
             return x - math.log1p(math.fsum((self.probs * np.expm1(x)).tolist()))
         shifted = self._values - (self._values[-1] if lam > 0 else self._values[0])
         x = lam * shifted
-        return x - logsumexp(self._logprobs + x)
+        return x - log_sum_exp(self._logprobs + x)
 
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import logsumexp
 
 from lmalign import _validate
+from lmalign._logspace import log_sum_exp
 from lmalign.law import RewardLaw, require_law
 from lmalign.tilting import tilt_kl
 
@@ -29,7 +29,7 @@ def _log_gap(scaled: RewardLaw, t: float, upper: bool) -> float:
     logq = scaled.logprobs + scaled.log_tilt_ratio(t)
     d = 1.0 - scaled.values if upper else scaled.values
     pos = d > 0
-    return float(logsumexp(logq[pos] + np.log(d[pos])))
+    return float(log_sum_exp(logq[pos] + np.log(d[pos])))
 
 
 def theta_of_mean(law: RewardLaw, x: float) -> float:

@@ -66,9 +66,11 @@ from fractions import Fraction
 import numpy as np
 import scipy.fft as sfft
 from scipy.optimize import brentq
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 
 from lmalign import _validate
+from lmalign._logspace import log_sum_exp
+from lmalign.lattice_power import MAX_SPAN, certified_power, tolerance
 from lmalign.law import RewardLaw, merge_sorted_log
 
 LATTICE_RTOL = 1e-12
@@ -92,6 +94,7 @@ def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
     pv = _validate.prob_vector(p, "p")
     rv = _validate.real_vector(r, "r")
     _validate.same_length(pv, rv, "p", "r")
+    pv = pv / math.fsum(pv.tolist())  # renormalised: an excess mass e would become (1 + e)^length in the sum
     with np.errstate(divide="ignore"):
         return merge_sorted_log(rv, np.log(pv))
 
@@ -106,7 +109,7 @@ def token_tilt(p, r, lam: float) -> np.ndarray:
         raise ValueError(f"lam must be finite, got {lam!r}")
     with np.errstate(divide="ignore"):
         lw = np.log(pv) + lam * (rv - rv.max())
-    return np.exp(lw - logsumexp(lw))
+    return np.exp(lw - log_sum_exp(lw))
 
 
 def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
@@ -262,9 +265,11 @@ def _class_power(q: np.ndarray, d: int, width: int, n: int) -> np.ndarray:
     return sfft.irfft(result, width, axis=1)
 
 
-def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
+def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
-    ``0..len(logq)-1`` (entries may be ``-inf``), by tilted FFT windows (see the module docstring)."""
+    ``0..len(logq)-1`` (entries may be ``-inf``), by float tilted FFT windows, residue-class and dominant-token
+    windows and the edge recurrence, over the levels marked in ``todo`` (all if ``None``); and each level's
+    estimated relative error in units of ``n eps`` (0 for the edge recurrence, ``inf`` where not computed)."""
     kmax = logq.size - 1
     size = n * kmax + 1
     ks = np.arange(kmax + 1, dtype=float)
@@ -275,14 +280,16 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
     out[n * kmax_sup + 1:] = -np.inf
     if kmin_sup == kmax_sup:
         out[n * kmin_sup] = 0.0
-        return out
+        return out, np.zeros(size)
     if size <= DIRECT_MAX_LEVELS:
-        return _log_conv_power_direct(logq, n)
+        return _log_conv_power_direct(logq, n), np.zeros(size)
     log_ratio_min = min(math.log(n * np.finfo(float).eps / REL_TARGET), -1.0)
     best_err = np.full(size, np.inf)
     fft_len = sfft.next_fast_len(size, real=True)
     reach = np.ones(size, dtype=bool) if pos.all() else reachable_totals(pos, n)
     out[~reach] = -np.inf
+    if todo is not None:
+        reach &= todo
 
     def tilt(theta: float) -> tuple[np.ndarray, float, float]:
         lw = logq + theta * ks
@@ -307,7 +314,7 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         # near the tilted mean (20 fractional bits), so that n m and K - n m are exact in floating point: an
         # unrounded centre would cost theta * ulp(n m), and theta is large near the edges
         m = round(mean * 2**20) / 2**20
-        shift = logsumexp(logq[pos] + theta * (ks[pos] - m))
+        shift = log_sum_exp(logq[pos] + theta * (ks[pos] - m))
         return log_tilted - theta * (levels - n * m) + n * shift
 
     def fft_window(theta: float, q: np.ndarray, mean: float, sigma: float, d: int):
@@ -351,7 +358,7 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         rare[kstar - kmin_sup] = -np.inf
         off_lo, off_hi = kmin_sup - kstar, kmax_sup - kstar
         grid = np.append(theta + CHERNOFF_SHIFTS, 0.0)
-        log_m = logsumexp(rare[None, :] + grid[:, None] * np.arange(off_lo, off_hi + 1)[None, :], axis=1)
+        log_m = log_sum_exp(rare[None, :] + grid[:, None] * np.arange(off_lo, off_hi + 1)[None, :], axis=1)
         log_m_window = float(log_m[CHERNOFF_SHIFTS.size // 2])  # the window's own tilt (shift 0)
         log_terms, log_binom = [], 0.0
         for j in range(min(n, DOMINANT_MAX_J) + 1):  # J-th term summed over all s, under the window's tilt
@@ -450,7 +457,7 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
                 step = 0.5
                 continue
             if step < 1e-3 and size <= DIRECT_FALLBACK_MAX_LEVELS:
-                return _log_conv_power_direct(logq, n)
+                return _log_conv_power_direct(logq, n), np.zeros(size)
             if step < 1e-3:
                 raise ArithmeticError(
                     f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} "
@@ -468,7 +475,106 @@ def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
         out[local + start] = logvals[local]
         cur = start + stop
         step = 2.0 * sigma
-    return out
+    return out, best_err
+
+
+def _direct_bound(logp: np.ndarray, n: int, size: int) -> np.ndarray:
+    """Rounding bound of the direct log-space power: ``2 (log2 n + 1)`` convolutions, each adding at most two
+    ulps of the logs summed and ``2 u log2(size)`` for its positive sum."""
+    conv = 2 * (math.log2(n) + 1)
+    mag = np.abs(np.where(np.isfinite(logp), logp, 0.0))
+    return conv * (2 * np.spacing(mag) + 2 * U * math.log2(max(size, 2)))
+
+
+U = 2.0**-53
+
+
+def certified_lattice_power(logq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
+    ``0..len(logq)-1`` (entries may be ``-inf``), with an error bound on each log (0 on impossible levels).
+
+    Certified tilted windows first (``lattice_power``); levels they leave go to the float windows (their error
+    model ``2 n u err`` plus ``4 u (n + 1)`` for the edge recurrence); a level neither brings within
+    ``max(1e-10, 4 ulp)`` raises ``ArithmeticError`` naming the length and the levels."""
+    kmax = logq.size - 1
+    size = n * kmax + 1
+    pos = np.flatnonzero(logq > -np.inf)
+    lo_k, hi_k = int(pos[0]), int(pos[-1])
+    out = np.full(size, -np.inf)
+    cert = np.zeros(size)
+    if lo_k == hi_k:
+        out[n * lo_k] = 0.0
+        return out, cert
+    if size <= DIRECT_MAX_LEVELS:
+        out = _log_conv_power_direct(logq, n)
+        return out, _direct_bound(out, n, size)
+    lp = logq[lo_k:hi_k + 1]
+    span = hi_k - lo_k
+    inner = n * span + 1
+    reach = np.ones(inner, dtype=bool) if (lp > -np.inf).all() else reachable_totals(lp > -np.inf, n)
+    vals = np.full(inner, np.nan)
+    bounds = np.full(inner, np.inf)
+    if span <= MAX_SPAN:
+        vals, bounds = certified_power(lp, n, settled=~reach)
+    todo = reach & ~(bounds <= tolerance(vals))
+    if todo.any():
+        fb, fb_err = _float_windows(lp, n, todo)
+        direct = bool((fb_err == 0).all()) and inner <= DIRECT_FALLBACK_MAX_LEVELS
+        fb_bound = _direct_bound(fb, n, inner) if direct else (
+            2 * n * U * fb_err + 4 * U * (n + 1) + 2 * np.spacing(np.abs(np.nan_to_num(fb, posinf=0, neginf=0))))
+        take = todo & np.isfinite(fb) & ((fb_bound <= tolerance(fb)) | direct)
+        vals[take], bounds[take] = fb[take], fb_bound[take]
+        todo &= ~take
+    if todo.any():
+        bad = np.flatnonzero(todo) + n * lo_k
+        raise ArithmeticError(
+            f"length {n}: {bad.size} levels in {bad[0]}..{bad[-1]} cannot be certified to max(1e-10, 4 ulp) in "
+            "the log by any method (they are reached only through rare tokens); use a shorter length or merge "
+            "rewards")
+    vals[~reach] = -np.inf
+    bounds[~reach] = 0.0
+    out[n * lo_k:n * lo_k + inner] = vals
+    cert[n * lo_k:n * lo_k + inner] = bounds
+    return out, cert
+
+
+def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
+    """``log P(K)`` of :func:`certified_lattice_power`, without the bounds."""
+    return certified_lattice_power(logq, n)[0]
+
+
+class TokenSumLaw(RewardLaw):
+    """Law of the total reward of ``length`` i.i.d. tokens. It remembers its token law (so a tilt can be solved
+    per token: the tilt of the sum by ``lam`` is the sum of tokens tilted by ``lam``) and, on lattices, the
+    certified bound on the error of each log-probability (``log_error``)."""
+
+    __slots__ = ("_token_law", "_length", "_log_error")
+
+    @classmethod
+    def _build(cls, values: np.ndarray, logprobs: np.ndarray, token_law: RewardLaw, length: int,
+               log_error: np.ndarray | None) -> TokenSumLaw:
+        law = cls._trusted(values, logprobs)
+        law._token_law, law._length = token_law, length
+        if log_error is not None:
+            log_error = np.ascontiguousarray(log_error, dtype=float)
+            log_error.setflags(write=False)
+        law._log_error = log_error
+        return law
+
+    @property
+    def token_law(self) -> RewardLaw:
+        """The law of one token's reward."""
+        return self._token_law
+
+    @property
+    def length(self) -> int:
+        """Number of tokens summed."""
+        return self._length
+
+    @property
+    def log_error(self) -> np.ndarray | None:
+        """Certified bound on ``|computed - exact|`` of each log-probability (``None`` off lattices)."""
+        return self._log_error
 
 
 def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
@@ -494,7 +600,7 @@ def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
     tol = LATTICE_RTOL * max(float(values[-1] - values[0]), abs(float(values[0])), 1e-300) * n
     group = np.concatenate(([0], np.cumsum(np.diff(totals) > tol)))
     starts = np.flatnonzero(np.r_[True, np.diff(group) != 0])
-    merged = np.array([logsumexp(seg) for seg in np.split(logpmf, starts[1:])])
+    merged = np.array([log_sum_exp(seg) for seg in np.split(logpmf, starts[1:])])
     return RewardLaw._trusted(totals[starts], merged)
 
 
@@ -507,10 +613,11 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")
+    token = RewardLaw._trusted(values, logp)
     if values.size == 1:  # one reward value: the total is certain (its merged log-mass is 0 up to rounding)
-        return RewardLaw._trusted(n * values, np.zeros(1))
+        return TokenSumLaw._build(n * values, np.zeros(1), token, n, np.zeros(1))
     if n == 1:
-        return RewardLaw._trusted(values, logp)
+        return TokenSumLaw._build(values, logp, token, n, np.zeros(values.size))
     lat = lattice_steps(values)
     if lat is not None:
         u0, b, k = lat
@@ -518,8 +625,9 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
         if levels <= MAX_LEVELS:
             logq = np.full(int(k[-1]) + 1, -np.inf)
             np.logaddexp.at(logq, k, logp)  # rewards within the lattice tolerance share a level
-            logP = _log_conv_power_lattice(logq, n)
+            logP, cert = certified_lattice_power(logq, n)
             keep = logP > -np.inf
             kk = np.flatnonzero(keep)
-            return RewardLaw._trusted(n * u0 + b * kk, logP[keep])
-    return _type_class_law(values, logp, n)
+            return TokenSumLaw._build(n * u0 + b * kk, logP[keep], token, n, cert[keep])
+    law = _type_class_law(values, logp, n)
+    return TokenSumLaw._build(law.values, law.logprobs, token, n, None)

@@ -114,9 +114,16 @@ def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:
     """Optimal policy of ``max E_phi r s.t. D(phi||p) <= delta`` on the reward line (R1).
 
     ``delta = 0`` gives ``lam = 0`` and ``p``; ``delta >= -log p(top)`` gives ``lam = inf`` and ``p``
-    conditioned on the top level; a flat reward (one level) gives ``lam = 0``.
+    conditioned on the top level; a flat reward (one level) gives ``lam = 0``. For the law of a sum of ``n``
+    i.i.d. tokens (``RewardLaw.from_tokens``) ``D(p_lam^n || p^n) = n D(p_lam || p)``, so ``lam`` is solved on the
+    token law for ``delta / n``, and the sum's law is tilted once.
     """
-    lam = solve_lambda(law, delta)
+    token, length = getattr(law, "token_law", None), getattr(law, "length", None)
+    if token is not None and length:  # a sum of i.i.d. tokens: the sum tilted by lam is the tokens tilted by lam
+        require_law(law)
+        lam = solve_lambda(token, _validate.nonneg_real(delta, "delta") / length)
+    else:
+        lam = solve_lambda(law, delta)
     tilted = law.tilt(lam)
     return KLConstrainedSolution(delta=float(delta), lam=lam, law=tilted, kl=tilt_kl(law, lam),
                                  mean=tilted.mean())

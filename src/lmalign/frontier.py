@@ -1,131 +1,57 @@
-"""Best-of-N and the KL-constrained frontier for your own reward samples.
+"""Best-of-N and the KL-constrained frontier for reward samples, per prompt or pooled.
 
-``python -m lmalign frontier REWARDS.csv`` reads reward samples of a model (one number per line, or one column
-of a CSV file with a header), forms their empirical law ``p`` and computes, exactly on that law:
+``python -m lmalign frontier REWARDS.csv --column reward --group prompt_id`` reads samples ``r_{g,1..m_g}`` of
+responses to prompts ``g = 1..G`` and, exactly on the empirical law ``p_g`` of each prompt, computes for each ``N``:
 
-- best-of-``N`` for ``N = 1 .. max_n`` (ties at random): mass ``F(v)^N - F_-(v)^N`` on each level ``v``, its
-  relative entropy ``D(BoN||p)`` beside ``log N - (N-1)/N``, its expected reward and its win rate
-  ``P(X > Y) + P(X = Y)/2`` against a fresh sample ``Y ~ p``;
-- the KL-constrained optimum ``p_lam(v) ~ p(v) e^{lam v}`` at the same relative entropy as each best-of-``N``
-  point (the best expected reward any policy can have there), and the whole tilt curve for the plot.
+- best-of-``N`` (ties at random): mass ``F_g(v)^N - F_{g,-}(v)^N`` on each level, its relative entropy
+  ``D(BoN_g||p_g)`` (beside ``log N - (N-1)/N``), its expected reward and its win rate
+  ``P(X > Y) + P(X = Y)/2`` against a fresh ``Y ~ p_g``; each reported number is the average over prompts;
+- the KL-regularized optimum at the same average relative entropy: ``q_g(v) ~ p_g(v) e^{lam v}`` with **one**
+  ``lam`` for all prompts, the policy of KL-regularized RL with ``beta = 1/lam``, which maximizes the average
+  reward ``(1/G) sum_g E_{q_g} r`` subject to ``(1/G) sum_g D(q_g||p_g) <= delta`` (Lagrange: the multiplier of
+  the average budget is shared);
+- on ``m_g`` samples the empirical law is all there is: best-of-``N`` of it is best-of-``N`` *with replacement*
+  from the samples. For ``N <= m_g`` the order-statistics estimator
+  ``sum_{i>=N} C(i-1, N-1)/C(m_g, N) r_(i)`` (as for pass@k) is unbiased for the expected best of ``N`` fresh
+  draws; bootstrap intervals over prompts and the share of the optimum's gain carried by its top ten samples say
+  how far the numbers can be trusted.
 
-:func:`frontier` is the same computation as a function; :func:`read_rewards` the file reader.
+Without groups every sample is pooled into one law (one prompt). :func:`frontier` is the computation;
+:func:`read_rewards` and :func:`read_samples` the reader (:mod:`lmalign.reward_files`); :func:`main` the command
+(:mod:`lmalign.frontier_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.special import gammaln
 
 from lmalign import _validate
-from lmalign._logspace import kl_logs
-from lmalign.best_of_n import BestOfNKernel, bon_kl_bound
+from lmalign._logspace import xexp_minus_expm1
+from lmalign.best_of_n import bon_kl_bound
 from lmalign.law import RewardLaw
-from lmalign.transforms import calibrated_reward
+from lmalign.reward_files import RewardFileError, RewardSamples, read_rewards, read_samples
+
+__all__ = ["Frontier", "RewardFileError", "RewardSamples", "default_ns", "draw", "example_file", "example_rewards",
+           "frontier", "main", "read_rewards", "read_samples", "write_example", "MAX_N"]
 
 PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars (on stderr) by default
-PROGRESS_MIN_BYTES = 4_000_000
-PLOT_POINTS = 40  # best-of-N points (log-spaced N) and tilt-curve points in the plot
+PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot
+MAX_N = 1_000_000  # beyond this, best-of-N of samples says nothing about a model, and --all would not end
+TOP_SAMPLES = 10  # the optimum's gain carried by this many samples is reported (heavy tails)
+_KL_FLOOR = -800.0  # log-ratios below this contribute g(d) = 1 exactly
 
 
-class RewardFileError(ValueError):
-    """A reward file that cannot be read as rewards; the message names the file, line and problem."""
-
-
-# -- reading ------------------------------------------------------------------------------------------------------
-def _progress(total: int, show: bool, desc: str, unit: str):
+def _progress(total: int | None, show: bool, desc: str, unit: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not show, desc=desc, unit=unit, unit_scale=True, leave=False,
                 file=sys.stderr)
-
-
-def _number(text: str, path: Path, lineno: int, where: str) -> float:
-    cell = text.strip()
-    if not cell:
-        raise RewardFileError(f"{path}, line {lineno}: empty {where}")
-    try:
-        value = float(cell)
-    except ValueError:
-        raise RewardFileError(f"{path}, line {lineno}: {where} {cell!r} is not a number") from None
-    if math.isnan(value):
-        raise RewardFileError(f"{path}, line {lineno}: {where} is NaN (not a number); remove or fix that sample")
-    if math.isinf(value):
-        raise RewardFileError(f"{path}, line {lineno}: {where} {cell!r} is infinite; rewards must be finite")
-    return value
-
-
-def read_rewards(path: str | Path, column: str | None = None, progress: bool | None = None) -> np.ndarray:
-    """Rewards from a text file: one number per line, or a CSV file with a header row, from which ``column``
-    is read (a CSV with a single column needs no ``column``). Blank lines and lines starting with ``#`` are
-    skipped. Raises :class:`RewardFileError` naming the line for a missing file, no rewards, a non-numeric or
-    empty cell, a NaN or infinite reward, an unknown column, or several columns and no ``column``."""
-    path = Path(path)
-    if not path.is_file():
-        raise RewardFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    size = path.stat().st_size
-    show = size >= PROGRESS_MIN_BYTES if progress is None else bool(progress)
-    out: list[float] = []
-    with path.open("r", encoding="utf-8-sig", newline="") as fh, _progress(size, show, "reading", "B") as bar:
-        lines = ((i, line) for i, line in enumerate(fh, start=1) if line.strip() and not line.lstrip().startswith("#"))
-        first = next(lines, None)
-        if first is None:
-            raise RewardFileError(f"{path}: the file has no rewards (it is empty or only blank/comment lines)")
-        first_no, first_line = first
-        header = next(csv.reader([first_line]))
-        is_header = not _looks_numeric(header[0]) or column is not None
-        if not is_header and len(header) > 1:
-            raise RewardFileError(f"{path}, line {first_no}: {len(header)} fields but no header row; give one "
-                                  "reward per line, or a CSV with a header and --column NAME")
-        index = 0
-        if is_header:
-            names = [h.strip() for h in header]
-            if column is None:
-                if len(names) > 1:
-                    raise RewardFileError(f"{path}: several columns ({', '.join(names)}); choose one with "
-                                          "--column NAME (column=... in Python)")
-            elif column not in names:
-                raise RewardFileError(f"{path}: no column {column!r}; the header has {', '.join(map(repr, names))}")
-            else:
-                index = names.index(column)
-            where = f"column {names[index]!r}"
-        else:
-            out.append(_number(first_line, path, first_no, "reward"))
-            where = "reward"
-        done = 0
-        for lineno, line in lines:
-            if is_header or "," in line:
-                fields = next(csv.reader([line]))
-                if not is_header and len(fields) > 1:
-                    raise RewardFileError(f"{path}, line {lineno}: {len(fields)} fields where one reward was expected")
-                if index >= len(fields):
-                    raise RewardFileError(f"{path}, line {lineno}: the row has {len(fields)} fields, no {where}")
-                text = fields[index]
-            else:
-                text = line
-            out.append(_number(text, path, lineno, where))
-            done += len(line)
-            if done > 1 << 20:
-                bar.update(done)
-                done = 0
-    if not out:
-        raise RewardFileError(f"{path}: the file has a header but no rewards")
-    return np.asarray(out, dtype=float)
-
-
-def _looks_numeric(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def example_file() -> Path:
@@ -155,66 +81,263 @@ def write_example(path: str | Path) -> Path:
     return path
 
 
-# -- the computation ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TiltPoint:
-    lam: float
-    kl: float
-    mean: float
-    var: float
-    win: float
+# -- the empirical laws, one per prompt -----------------------------------------------------------------------------
+class _Levels:
+    """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
+    each level). Rewards are scaled by a power of two so that every value and spread is finite."""
 
+    def __init__(self, values: np.ndarray, gid: np.ndarray, weight: np.ndarray, logp: np.ndarray, n_groups: int,
+                 scale: float, sorted_samples: tuple[np.ndarray, np.ndarray] | None):
+        self.G = n_groups
+        self.val, self.gid, self.logp, self.scale = values, gid, logp, scale
+        self.p = np.exp(logp)
+        L = values.size
+        self.start = np.searchsorted(gid, np.arange(n_groups))
+        self.top_idx = np.r_[self.start[1:], L] - 1
+        total = np.bincount(gid, weight, n_groups)
+        cum = np.cumsum(weight)
+        before = cum[self.start] - weight[self.start]
+        cum_in = cum - before[gid]
+        rev = np.cumsum(weight[::-1])[::-1]  # sum of weights from each level to the end of the array
+        after = rev - weight - (rev[self.top_idx] - weight[self.top_idx])[gid]  # weight strictly above, in-group
+        after = np.maximum(after, 0.0)
+        m = total[gid]
+        self.log_cdf = np.log1p(-after / m)  # log F, exact near F = 1
+        with np.errstate(divide="ignore"):
+            self.log1m_ratio = np.log1p(-np.minimum(weight / cum_in, 1.0))  # log(F_-/F), -inf at each bottom
+        self.mid = (cum_in - weight / 2) / m  # calibrated reward P(R < v) + P(R = v)/2
+        self.top = values[self.top_idx]
+        self.x = values - self.top[gid]  # reward below the prompt's top, scaled units
+        self.spread = float(np.max(self.top - values[self.start]))
+        self.ref_x = np.add.reduceat(self.p * self.x, self.start)  # E_p r - top, per prompt
+        self.sorted_samples = sorted_samples  # (values, prompt) of every sample, sorted, for order statistics
+        self.sizes = total if sorted_samples is not None else None
 
-def _tilt_point(law: RewardLaw, mid_rank: np.ndarray, lam: float) -> TiltPoint:
-    """KL (a sum of non-negative terms), mean, variance and win rate of ``p_lam`` on ``law``."""
-    d = law.log_tilt_ratio(lam)
-    lq = law.logprobs + d
-    q = np.exp(lq)
-    mean = float(np.dot(q, law.values))
-    var = float(np.dot(q, (law.values - mean) ** 2))
-    # sum q d has terms of size lam |v - mean| summing to about lam^2 var / 2: direct when that loses < 1e-13
-    kl = float(np.dot(q, d)) if lam * lam * var > 1e-4 else kl_logs(lq, law.logprobs)
-    return TiltPoint(lam=lam, kl=max(kl, 0.0), mean=mean, var=var, win=float(np.dot(q, mid_rank)))
-
-
-def _bon_point(kernel: BestOfNKernel, mid_rank: np.ndarray, n: int) -> tuple[float, float, float]:
-    """KL, mean and win rate of best-of-``n`` on ``kernel.law``. For ``n >= 2`` the KL is at least
-    ``0.19`` nats for two levels or more, so ``sum m (log m - log p)`` has no harmful cancellation."""
-    law = kernel.law
-    lm = kernel.log_masses(math.log(n))
-    m = np.exp(lm)
-    pos = m > 0
-    kl = float(np.dot(m[pos], lm[pos] - law.logprobs[pos]))
-    return kl, float(np.dot(m, law.values)), float(np.dot(m, mid_rank))
-
-
-def _solve_tilt(law: RewardLaw, mid_rank: np.ndarray, target: float, lo: TiltPoint, hi: TiltPoint) -> TiltPoint:
-    """``p_lam`` with ``D(p_lam||p) = target``, from a bracket ``lo.kl <= target <= hi.kl``: Newton steps on
-    ``dD/dlam = lam Var_lam``, falling back to bisection in ``log lam`` when a step leaves the bracket."""
-    best = lo if abs(lo.kl - target) <= abs(hi.kl - target) else hi
-    for _ in range(100):
-        if abs(best.kl - target) <= 1e-13 * max(1.0, target) or hi.lam - lo.lam <= 4e-16 * hi.lam:
-            break
-        slope = best.lam * best.var
-        step = best.lam - (best.kl - target) / slope if slope > 0 else math.nan
-        if not (lo.lam < step < hi.lam):
-            step = math.sqrt(lo.lam * hi.lam) if lo.lam > 0 else hi.lam / 2
-        point = _tilt_point(law, mid_rank, step)
-        if point.kl < target:
-            lo = point
+    @classmethod
+    def from_samples(cls, rewards, groups=None) -> _Levels:
+        y = _validate.real_vector(rewards, "rewards")
+        if groups is None:
+            codes = np.zeros(y.size, dtype=np.int64)
+            n_groups = 1
         else:
-            hi = point
-        best = point
-    return best
+            g = np.asarray(groups)
+            if g.shape != y.shape:
+                raise ValueError(f"groups must have one entry per reward ({y.size}), got shape {g.shape}")
+            uniq, codes = np.unique(g, return_inverse=True)
+            codes = codes.astype(np.int64)
+            n_groups = uniq.size
+        big = float(np.max(np.abs(y)))
+        scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
+        y = y / scale
+        order = np.lexsort((y, codes))
+        ys, cs = y[order], codes[order]
+        new = np.empty(ys.size, dtype=bool)
+        new[0] = True
+        new[1:] = (ys[1:] != ys[:-1]) | (cs[1:] != cs[:-1])
+        idx = np.flatnonzero(new)
+        count = np.diff(np.r_[idx, ys.size]).astype(float)
+        gid = cs[idx]
+        sizes = np.bincount(codes, minlength=n_groups).astype(float)
+        logp = np.log(count) - np.log(sizes[gid])
+        return cls(ys[idx], gid, count, logp, n_groups, scale, (ys, cs))
+
+    @classmethod
+    def from_law(cls, law: RewardLaw) -> _Levels:
+        big = float(np.max(np.abs(law.values)))
+        scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
+        gid = np.zeros(len(law), dtype=np.int64)
+        return cls(law.values / scale, gid, law.probs, np.asarray(law.logprobs), 1, scale, None)
+
+    def per_group(self, w: np.ndarray) -> np.ndarray:
+        """Sum of ``w`` over the levels of each prompt (levels of a prompt are contiguous)."""
+        return np.add.reduceat(w, self.start)
+
+    # -- best-of-N ------------------------------------------------------------------------------------------------
+    def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per prompt: ``D(BoN||p)``, ``E_BoN r - top`` (scaled units) and the win rate against ``p``, from
+        ``log m(v) = N log F + log(1 - (F_-/F)^N)`` and ``D = sum p g(log m/p)``, ``g(d) = d e^d - e^d + 1``."""
+        if n == 1:
+            return np.zeros(self.G), self.ref_x.copy(), self.per_group(self.p * self.mid)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            logm = n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio))
+        mass = np.exp(logm)
+        kl = self.per_group(self.p * _g(np.maximum(logm - self.logp, _KL_FLOOR), mass / self.p))
+        return kl, self.per_group(mass * self.x), self.per_group(mass * self.mid)
+
+    def unbiased_best(self, n: int) -> np.ndarray:
+        """Per prompt: ``sum_{i>=N} C(i-1, N-1)/C(m, N) r_(i)``, unbiased for the expected best of ``N`` fresh draws
+        (``nan`` where ``m < N``), as ``E - top`` in scaled units."""
+        if self.sorted_samples is None:
+            return np.full(self.G, np.nan)
+        ys, cs = self.sorted_samples
+        sizes = self.sizes
+        first = np.r_[0, np.cumsum(sizes)[:-1]]
+        rank = np.arange(ys.size) - first[cs] + 1.0
+        mg = sizes[cs]
+        ok = (rank >= n) & (mg >= n)
+        logw = np.full(ys.size, -np.inf)
+        r, m = rank[ok], mg[ok]
+        logw[ok] = math.log(n) + gammaln(r) + gammaln(m - n + 1) - gammaln(r - n + 1) - gammaln(m + 1)
+        est = np.bincount(cs, np.exp(logw) * (ys - self.top[cs]), self.G)
+        est[sizes < n] = np.nan
+        return est
 
 
+@dataclass(frozen=True)
+class _TiltPoint:
+    t: float
+    kl: np.ndarray  # per prompt
+    mean_x: np.ndarray  # E_q r - top, scaled units, per prompt
+    win: np.ndarray
+    slope: float  # d(average KL)/dt
+    q: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def avg_kl(self) -> float:
+        return float(np.mean(self.kl))
+
+
+class _Tilt:
+    """``q_g(v) ~ p_g(v) e^{t s(v)}`` with one ``t`` for all prompts, for a score ``s`` increasing in the reward
+    (the reward rescaled to ``[-1, 0]``, or the calibrated reward). For ``t |s - E_p s| <= 1``, with
+    ``c = s - E_p s``, ``e = expm1(t c)``, ``S = E_p e`` and ``A = E_p[c e] >= 0`` (a sum of non-negative terms):
+    ``D(q||p) = t A/(1 + S) - log(1 + S)``; otherwise exponents are shifted to each prompt's largest and
+    ``D = E_q[t s] - log Z``. ``mean_x`` (the reward, for the reward tilt) is ``span E_q s``."""
+
+    def __init__(self, lv: _Levels, score: np.ndarray, reward_span: float | None):
+        self.lv, self.s, self.s2, self.span = lv, score, score * score, reward_span
+        self.c = score - lv.per_group(lv.p * score)[lv.gid]
+        self.pc = lv.p * self.c
+        self.cmax = float(np.max(np.abs(self.c))) if self.c.size else 0.0
+        self.dmax = -lv.logp[lv.top_idx]
+        self.dmax_avg = float(np.mean(self.dmax))
+        self.var0 = float(np.mean(lv.per_group(self.pc * self.c)))
+
+    def at(self, t: float, keep: bool = False) -> _TiltPoint:
+        lv = self.lv
+        if t == math.inf:
+            q = np.zeros_like(lv.p)
+            q[lv.top_idx] = 1.0
+            return _TiltPoint(t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0,
+                              q if keep else None)
+        if t * self.cmax <= 1.0:
+            e = np.expm1(t * self.c)
+            big_s = lv.per_group(lv.p * e)
+            kl = t * lv.per_group(self.pc * e) / (1.0 + big_s) - np.log1p(big_s)
+            q = lv.p * (1.0 + e) / (1.0 + big_s)[lv.gid]
+        else:
+            a = self.s * t
+            a += lv.logp
+            mx = np.maximum.reduceat(a, lv.start)
+            a -= mx[lv.gid]
+            q = np.exp(a, out=a)
+            z = lv.per_group(q)
+            q /= z[lv.gid]
+            ms = lv.per_group(q * self.s)
+            kl = t * ms - (mx + np.log(z))
+        if t * self.cmax <= 1.0:
+            ms = lv.per_group(q * self.s)
+        kl = np.maximum(kl, 0.0)
+        var = np.maximum(lv.per_group(q * self.s2) - ms * ms, 0.0)
+        mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
+        return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
+
+    def solve(self, target: float, lo: _TiltPoint | None = None) -> _TiltPoint:
+        """The point with average KL ``target``: doubling ``t`` to a bracket (at most 1100 steps), then Newton
+        steps on ``dKL/dt = t Var_q(s)`` safeguarded by bisection in ``log t`` (at most 200 steps). A target
+        within rounding of the largest average KL, ``mean_g -log p_g(top)``, gives ``t = inf``."""
+        if target <= 0.0 or self.cmax == 0.0:
+            return self.at(0.0)
+        if target >= self.dmax_avg * (1 - 1e-13):
+            return self.at(math.inf)
+        lo = self.at(0.0) if lo is None or lo.avg_kl > target or not math.isfinite(lo.t) else lo
+        t = max(1.5 * lo.t, math.sqrt(2.0 * target / self.var0) if self.var0 > 0 else 1.0)
+        hi = None
+        for _ in range(1100):
+            point = self.at(t)
+            if point.avg_kl >= target:
+                hi = point
+                break
+            lo = point
+            t *= 2.0
+            if t > 1e300:
+                break
+        if hi is None:  # numerically at the top of every prompt: the conditioned law
+            return self.at(math.inf)
+        best = lo if abs(lo.avg_kl - target) <= abs(hi.avg_kl - target) else hi
+        for _ in range(200):
+            if abs(best.avg_kl - target) <= 1e-13 * max(1.0, target) or hi.t - lo.t <= 4e-16 * hi.t:
+                break
+            step = best.t - (best.avg_kl - target) / best.slope if best.slope > 0 else math.nan
+            if not (lo.t < step < hi.t):
+                step = math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2
+            point = self.at(step)
+            if point.avg_kl < target:
+                lo = point
+            else:
+                hi = point
+            best = point
+        return best
+
+    def curve(self, top_kl: float, points: int = 40) -> list[_TiltPoint]:
+        """``t = 0``, ``points`` log-spaced ``t`` from average KL about 1e-4 to ``1.2 top_kl`` (or near the
+        largest KL), and ``t = inf``."""
+        if self.cmax == 0.0:
+            return [self.at(0.0)]
+        t_lo = math.sqrt(2e-4 / self.var0) if self.var0 > 0 else 1e-3
+        end = self.solve(min(1.2 * top_kl + 1e-9, self.dmax_avg * (1 - 1e-6)))
+        t_hi = end.t if math.isfinite(end.t) else 1e3 / self.cmax
+        if not t_hi > t_lo:
+            return [self.at(0.0), end, self.at(math.inf)]
+        grid = np.geomspace(t_lo, t_hi, points)
+        return [self.at(0.0)] + [self.at(float(t)) for t in grid] + [self.at(math.inf)]
+
+
+def _g(d: np.ndarray, ed: np.ndarray) -> np.ndarray:
+    """``g(d) = d e^d - (e^d - 1) >= 0`` given ``ed = e^d``; a series for ``|d| < 1e-3``."""
+    out = d * ed - np.expm1(d)
+    small = np.flatnonzero(np.abs(d) < 1e-3)
+    if small.size:
+        out[small] = xexp_minus_expm1(d[small])
+    return out
+
+
+def _top_share(lv: _Levels, point: _TiltPoint) -> float:
+    """Share of the optimum's average gain ``(1/G) sum_g (E_q - E_p) r`` carried by its ``TOP_SAMPLES`` samples
+    of largest contribution ``(q - p)(v - E_p r)`` (per sample of a tied level)."""
+    if point.q is None:
+        return math.nan
+    contrib = (point.q - lv.p) * (lv.x - lv.ref_x[lv.gid])
+    gain = float(np.sum(contrib))
+    if not gain > 0:
+        return math.nan
+    count = np.rint(np.exp(lv.logp) * (lv.sizes[lv.gid] if lv.sizes is not None else 1.0))
+    count = np.maximum(count, 1.0)
+    per = contrib / count
+    k = min(TOP_SAMPLES, per.size)
+    idx = np.argpartition(-per, k - 1)[:k]
+    idx = idx[np.argsort(-per[idx])]
+    left, acc = float(TOP_SAMPLES), 0.0
+    for j in idx:
+        take = min(count[j], left)
+        acc += per[j] * take
+        left -= take
+        if left <= 0:
+            break
+    return min(acc / gain, 1.0)
+
+
+# -- the frontier -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frontier:
-    """Exact best-of-N points and the KL-constrained frontier of an empirical reward law.
+    """Exact best-of-N points and the KL-regularized optimum of empirical reward laws, averaged over prompts.
 
     ``n``: the N of the table rows; ``bon_*``: best-of-N relative entropy, expected reward, win rate; ``bound``:
-    ``log N - (N-1)/N``; ``opt_*``: the KL-constrained optimum at ``bon_kl`` (``opt_lam`` its multiplier).
-    ``curve_*``: best-of-N at ``curve_n`` (log-spaced up to ``max_n``) and the tilt curve ``tilt_*`` for a plot.
+    ``log N - (N-1)/N``; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one for
+    all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
+    samples); ``opt_top_share``: share of the optimum's gain carried by its ten top samples; ``ci``: bootstrap
+    percentile intervals over prompts (``name -> rows x 2``) or ``None``. ``curve_*``: best-of-N at log-spaced
+    ``N``; ``tilt_*``: the optimum's curve; ``winfront_*``: the win-rate frontier (tilt of the calibrated reward).
     """
 
     samples: int
@@ -235,171 +358,206 @@ class Frontier:
     tilt_kl: np.ndarray
     tilt_mean: np.ndarray
     tilt_win: np.ndarray
+    groups: int = 1
+    per_prompt: bool = False
+    min_samples: int = 0
+    bon_mean_unbiased: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    opt_top_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    winfront_kl: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    winfront_win: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ci: dict | None = None
+    bootstrap: int = 0
+    confidence: float = 0.95
 
     def rows(self) -> list[dict]:
-        """The table as a list of dicts (one per N)."""
-        keys = ("bound", "bon_kl", "bon_mean", "bon_win", "opt_lam", "opt_mean", "opt_win")
-        return [{"n": int(n), **{k: float(getattr(self, k)[i]) for k in keys}} for i, n in enumerate(self.n)]
+        """The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``."""
+        keys = ("bound", "bon_kl", "bon_mean", "bon_win", "opt_lam", "opt_mean", "opt_win", "bon_mean_unbiased",
+                "opt_top_share")
+        out = []
+        for i, n in enumerate(self.n):
+            row = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys}}
+            if self.ci is not None:
+                row["ci"] = {k: [_finite(v[i, 0]), _finite(v[i, 1])] for k, v in self.ci.items()}
+            out.append(row)
+        return out
 
     def to_dict(self) -> dict:
-        return {"samples": self.samples, "levels": self.levels, "reference_mean": self.reference_mean,
+        """Everything as JSON-ready Python objects (finite floats or ``None``)."""
+        def arr(a):
+            return [_finite(v) for v in np.asarray(a, dtype=float)]
+
+        return {"samples": self.samples, "levels": self.levels, "groups": self.groups,
+                "per_prompt": self.per_prompt, "min_samples_per_group": self.min_samples,
+                "reference_mean": _finite(self.reference_mean),
+                "bootstrap": self.bootstrap, "confidence": self.confidence if self.bootstrap else None,
                 "rows": self.rows(),
-                "curve": {"n": self.curve_n.tolist(), "kl": self.curve_kl.tolist(),
-                          "mean": self.curve_mean.tolist(), "win": self.curve_win.tolist()},
-                "tilt": {"kl": self.tilt_kl.tolist(), "mean": self.tilt_mean.tolist(),
-                         "win": self.tilt_win.tolist()}}
+                "curve": {"n": [int(v) for v in self.curve_n], "kl": arr(self.curve_kl),
+                          "mean": arr(self.curve_mean), "win": arr(self.curve_win)},
+                "tilt": {"kl": arr(self.tilt_kl), "mean": arr(self.tilt_mean), "win": arr(self.tilt_win)},
+                "win_frontier": {"kl": arr(self.winfront_kl), "win": arr(self.winfront_win)}}
+
+
+def _finite(v) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def default_ns(max_n: int) -> list[int]:
     """``1, 2, 4, ..., max_n`` (``max_n`` included when it is not a power of two)."""
-    out = [2**j for j in range(int(math.log2(max_n)) + 1)]
+    max_n = _validate.positive_int(max_n, "max_n")
+    out = [2**j for j in range(max_n.bit_length())]
     return out if out[-1] == max_n else out + [max_n]
 
 
-def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None) -> Frontier:
-    """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` up to ``max_n`` for
-    the curve) and the KL-constrained optimum at the same relative entropy, on the empirical law of ``rewards``
-    (a sequence of finite numbers or a :class:`RewardLaw`)."""
-    law = rewards if isinstance(rewards, RewardLaw) else RewardLaw.from_samples(rewards)
-    samples = len(rewards) if not isinstance(rewards, RewardLaw) else len(law)
-    max_n = _validate.positive_int(max_n, "max_n")
-    table_n = sorted({_validate.positive_int(k, "n") for k in (default_ns(max_n) if n is None else n)})
+def _check_n(k, name: str) -> int:
+    k = _validate.positive_int(k, name)
+    if k > MAX_N:
+        raise ValueError(f"{name} = {k} is too large: N is at most {MAX_N:,} (best-of-N of samples at larger N "
+                         "only repeats their largest value)")
+    return k
+
+
+def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, groups=None, bootstrap: int = 0,
+             seed: int = 0, confidence: float = 0.95) -> Frontier:
+    """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
+    the KL-regularized optimum at the same average relative entropy.
+
+    ``rewards``: finite numbers (or a :class:`RewardLaw`); ``groups``: a prompt id per reward, or ``None`` to pool
+    every sample into one law. Per prompt ``g``, best-of-N of ``p_g``; every reported number is
+    ``(1/G) sum_g`` of the per-prompt one; the optimum is ``q_g ~ p_g e^{lam r}`` with one ``lam``.
+    ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
+    intervals at level ``confidence``; it needs ``groups``.
+    """
+    if isinstance(rewards, RewardLaw):
+        if groups is not None:
+            raise ValueError("groups need reward samples, not a RewardLaw")
+        lv = _Levels.from_law(rewards)
+        samples = len(rewards)
+    else:
+        lv = _Levels.from_samples(rewards, groups)
+        samples = int(lv.sorted_samples[0].size)
+    max_n = _check_n(max_n, "max_n")
+    table_n = sorted({_check_n(k, "n") for k in (default_ns(max_n) if n is None else n)})
     if not table_n:
         raise ValueError("n is empty")
-    curve_n = sorted(set(np.unique(np.round(np.logspace(0, math.log10(max(table_n[-1], max_n)), PLOT_POINTS))
-                                   .astype(int)).tolist()) | set(table_n))
+    bootstrap = _validate.positive_int(bootstrap, "bootstrap") if bootstrap else 0
+    if bootstrap and groups is None:
+        raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    top_n = max(table_n[-1], max_n)
+    curve_n = sorted(set(np.unique(np.round(np.logspace(0, math.log10(top_n), PLOT_POINTS)).astype(int)).tolist())
+                     | set(table_n))
     show = samples >= PROGRESS_MIN_SAMPLES if progress is None else bool(progress)
-    mid_rank = calibrated_reward(law)
-    kernel = BestOfNKernel(law) if len(law) > 1 else None
-    bon = {}
+    scale = lv.scale
+    bon: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     with _progress(len(curve_n), show, "best-of-N", "N") as bar:
         for k in curve_n:
-            if k == 1 or kernel is None:
-                bon[k] = (0.0, law.mean(), float(np.dot(law.probs, mid_rank)))
-            else:
-                bon[k] = _bon_point(kernel, mid_rank, k)
+            bon[k] = lv.best_of_n(k)
             bar.update(1)
-    # the tilt family: a grid in log lam covering the best-of-N relative entropies, then exact roots per row
-    top_kl = max(v[0] for v in bon.values())
-    base = TiltPoint(lam=0.0, kl=0.0, mean=law.mean(), var=law.var(), win=float(np.dot(law.probs, mid_rank)))
-    grid = [base]
-    span = float(law.values[-1] - law.values[0]) or 1.0
-    lam = 1e-2 / math.sqrt(base.var) if base.var > 0 else 1.0
-    with _progress(None, show, "KL-constrained frontier", "tilts") as bar:
-        while len(law) > 1:
-            point = _tilt_point(law, mid_rank, lam)
-            grid.append(point)
-            bar.update(1)
-            if point.kl >= 1.2 * top_kl + 1e-9 or lam > 1e6 / span or point.kl >= 0.999 * law.max_kl:
-                break
-            lam *= 1.15
-        opt = []
+    avg_kl = {k: float(np.mean(v[0])) for k, v in bon.items()}
+    span = lv.spread
+    tilt = _Tilt(lv, lv.x / span if span > 0 else np.zeros_like(lv.x), span)
+    opt: list[_TiltPoint] = []
+    with _progress(len(table_n), show, "KL-constrained frontier", "N") as bar:
+        prev = None
         for k in table_n:
-            target = bon[k][0]
-            if target <= 0.0 or len(law) == 1:
-                opt.append(base)
-                continue
-            i = next((j for j, g in enumerate(grid) if g.kl >= target), None)
-            if i is None:  # beyond the grid (BoN within rounding of D_max): the optimum conditions on the top
-                opt.append(TiltPoint(lam=math.inf, kl=law.max_kl, mean=float(law.values[-1]), var=0.0,
-                                     win=float(mid_rank[-1])))
-                continue
-            opt.append(_solve_tilt(law, mid_rank, target, grid[i - 1], grid[i]))
+            point = tilt.solve(avg_kl[k], prev)
+            point = tilt.at(point.t, keep=True)
+            opt.append(point)
+            prev = point
             bar.update(1)
+        grid = tilt.curve(max(avg_kl.values()))
+        wf = _Tilt(lv, lv.mid - lv.mid[lv.top_idx][lv.gid], None).curve(max(avg_kl.values()))
+    top = lv.top
+
+    def reward(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
+        return float(np.mean(top) + np.mean(mean_x)) * scale
+
+    unbiased = [reward(lv.unbiased_best(k)) if k <= lv.sizes.min() else math.nan for k in table_n] \
+        if lv.sizes is not None else [math.nan] * len(table_n)
+    lam = [p.t / (span * scale) if span > 0 else 0.0 for p in opt]
+    ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(
-        samples=samples, levels=len(law), reference_mean=law.mean(), n=col(table_n),
+        samples=samples, levels=int(lv.val.size), reference_mean=reward(lv.ref_x), n=col(table_n),
         bound=col([bon_kl_bound(n=k) for k in table_n]),
-        bon_kl=col([bon[k][0] for k in table_n]), bon_mean=col([bon[k][1] for k in table_n]),
-        bon_win=col([bon[k][2] for k in table_n]),
-        opt_lam=col([o.lam for o in opt]), opt_mean=col([o.mean for o in opt]), opt_win=col([o.win for o in opt]),
-        curve_n=col(curve_n), curve_kl=col([bon[k][0] for k in curve_n]),
-        curve_mean=col([bon[k][1] for k in curve_n]), curve_win=col([bon[k][2] for k in curve_n]),
-        tilt_kl=col([g.kl for g in grid]), tilt_mean=col([g.mean for g in grid]), tilt_win=col([g.win for g in grid]))
+        bon_kl=col([avg_kl[k] for k in table_n]), bon_mean=col([reward(bon[k][1]) for k in table_n]),
+        bon_win=col([float(np.mean(bon[k][2])) for k in table_n]),
+        opt_lam=col(lam, dtype=float), opt_mean=col([reward(p.mean_x) for p in opt]),
+        opt_win=col([float(np.mean(p.win)) for p in opt]),
+        curve_n=col(curve_n), curve_kl=col([avg_kl[k] for k in curve_n]),
+        curve_mean=col([reward(bon[k][1]) for k in curve_n]),
+        curve_win=col([float(np.mean(bon[k][2])) for k in curve_n]),
+        tilt_kl=col([g.avg_kl for g in grid]), tilt_mean=col([reward(g.mean_x) for g in grid]),
+        tilt_win=col([float(np.mean(g.win)) for g in grid]),
+        groups=lv.G, per_prompt=groups is not None,
+        min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
+        bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([_top_share(lv, p) for p in opt]),
+        winfront_kl=col([g.avg_kl for g in wf]), winfront_win=col([float(np.mean(g.win)) for g in wf]),
+        ci=ci, bootstrap=bootstrap, confidence=confidence)
 
 
-# -- output -------------------------------------------------------------------------------------------------------
-def table(fr: Frontier) -> str:
-    """The frontier as an aligned text table (KL in nats)."""
-    head = (f"# {fr.samples} reward samples, {fr.levels} distinct values, mean {fr.reference_mean:.6g}\n"
-            f"# best-of-N (ties at random) vs the KL-constrained optimum at the same KL; win rate vs a sample of p\n")
-    cols = f"{'N':>6} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>12} {'win_BoN':>8} " \
-           f"{'lambda':>10} {'E_opt[r]':>12} {'win_opt':>8}"
-    lines = [cols]
-    for row in fr.rows():
-        lines.append(f"{row['n']:>6d} {row['bound']:>13.6f} {row['bon_kl']:>11.6f} {row['bon_mean']:>12.6g} "
-                     f"{row['bon_win']:>8.4f} {row['opt_lam']:>10.4g} {row['opt_mean']:>12.6g} {row['opt_win']:>8.4f}")
-    return head + "\n".join(lines)
+def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: list[_TiltPoint],
+               grid: list[_TiltPoint], reps: int, seed: int, confidence: float) -> dict[str, np.ndarray]:
+    """Percentile intervals over ``reps`` resamples of the prompts (with replacement). Best-of-N and the unbiased
+    estimate are averages of per-prompt numbers, reweighted exactly; the optimum of a resample is read off the
+    per-prompt tilt curves on a fine grid of ``t`` (its own ``lam``), by linear interpolation in the average KL."""
+    rng = np.random.default_rng(seed)
+    G, scale = lv.G, lv.scale
+    points = sorted({p.t: p for p in list(grid) + list(opt)}.items())
+    pts = [p for _, p in points]
+    kl_m = np.stack([p.kl for p in pts], axis=1)  # G x T, increasing along T
+    mx_m = np.stack([p.mean_x for p in pts], axis=1)
+    win_m = np.stack([p.win for p in pts], axis=1)
+    bon_kl = np.stack([bon[k][0] for k in table_n], axis=1)  # G x R
+    bon_mx = np.stack([bon[k][1] for k in table_n], axis=1)
+    bon_win = np.stack([bon[k][2] for k in table_n], axis=1)
+    sizes = lv.sizes
+    unb = np.stack([lv.unbiased_best(k) if k <= sizes.min() else np.full(G, np.nan) for k in table_n], axis=1)
+    top = lv.top
+    out = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased")}
+    chunk = max(1, min(reps, 2_000_000 // max(G, 1)))
+    done = 0
+    while done < reps:
+        b = min(chunk, reps - done)
+        w = rng.multinomial(G, np.full(G, 1.0 / G), size=b) / G  # b x G prompt weights
+        base = w @ top
+        out["bon_kl"].append(w @ bon_kl)
+        out["bon_mean"].append((base[:, None] + w @ bon_mx) * scale)
+        out["bon_win"].append(w @ bon_win)
+        out["bon_mean_unbiased"].append((base[:, None] + w @ np.nan_to_num(unb)) * scale
+                                        + np.where(np.isnan(unb).any(axis=0), np.nan, 0.0))
+        kl_b, mx_b, win_b = w @ kl_m, w @ mx_m, w @ win_m
+        target = w @ bon_kl
+        om = np.empty((b, len(table_n)))
+        ow = np.empty((b, len(table_n)))
+        for i in range(b):
+            om[i] = np.interp(target[i], kl_b[i], mx_b[i])
+            ow[i] = np.interp(target[i], kl_b[i], win_b[i])
+        out["opt_mean"].append((base[:, None] + om) * scale)
+        out["opt_win"].append(ow)
+        done += b
+    q = [50 * (1 - confidence), 50 * (1 + confidence)]
+    res = {}
+    for k, parts in out.items():
+        vals = np.concatenate(parts, axis=0)
+        defined = ~np.isnan(vals).any(axis=0)
+        res[k] = np.full((len(table_n), 2), np.nan)
+        if defined.any():
+            res[k][defined] = np.percentile(vals[:, defined], q, axis=0).T
+    return res
 
 
 def draw(fr: Frontier):
-    """The frontier figure: expected reward and win rate against the relative entropy, best-of-N points at their
-    exact KL, the table rows placed at ``log N - (N-1)/N`` instead, and the KL-constrained optimum's curve."""
-    import matplotlib.pyplot as plt
+    """The frontier figure (see :func:`lmalign.frontier_cli.draw`)."""
+    from lmalign.frontier_cli import draw as _draw
 
-    from lmalign.plotstyle import use_style
-
-    use_style()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, bon, rows, tilt, label in ((axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
-                                       (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p")):
-        ax.plot(fr.tilt_kl, tilt, "k-", lw=1.5, label="KL-constrained optimum")
-        ax.plot(fr.curve_kl, bon, "o", ms=3, label="best-of-N (exact KL)")
-        ax.plot(fr.bound, rows, "|", ms=10, color="C3", label="table rows placed at log N - (N-1)/N")
-        ax.set_xlabel("KL from the reference (nats)")
-        ax.set_ylabel(label)
-    axes[0].legend(loc="lower right", fontsize=8)
-    axes[0].set_title(f"{fr.samples} samples, {fr.levels} distinct rewards, N up to {int(fr.curve_n[-1])}",
-                      fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def plot(fr: Frontier, path: str | Path) -> Path:
-    """Write :func:`draw`'s figure to ``path``: SVG, PNG or PDF by its suffix."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("svg", "png", "pdf"):
-        raise ValueError(f"out must end in .svg, .png or .pdf, got {path.name!r}")
-    fig = draw(fr)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)
-    return path
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m lmalign frontier",
-        description="Exact best-of-N (N = 1..MAX_N) and the KL-constrained frontier for reward samples: a table "
-                    "on stdout and a plot file.")
-    p.add_argument("rewards", help="file of rewards: one number per line, or a CSV with a header row")
-    p.add_argument("--column", help="CSV column holding the rewards (needed when there are several)")
-    p.add_argument("--max-n", type=int, default=1024, help="largest N (default 1024)")
-    rows = p.add_mutually_exclusive_group()
-    rows.add_argument("--n", type=int, nargs="+", metavar="N", help="N of the table rows (default 1, 2, 4, ..., MAX_N)")
-    rows.add_argument("--all", action="store_true", help="a table row for every N from 1 to MAX_N")
-    p.add_argument("--out", default="frontier.svg", help="plot file, .svg, .png or .pdf (default frontier.svg)")
-    p.add_argument("--no-plot", action="store_true", help="do not write a plot")
-    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    return p
+    return _draw(fr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    progress = False if args.quiet else None
-    try:
-        rewards = read_rewards(args.rewards, column=args.column, progress=progress)
-        table_n = list(range(1, args.max_n + 1)) if args.all and args.max_n >= 1 else args.n
-        fr = frontier(rewards, max_n=args.max_n, n=table_n, progress=progress)
-        out = None if args.no_plot else plot(fr, args.out)
-    except ValueError as exc:  # RewardFileError and bad options: one line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(fr.to_dict(), indent=1) if args.json else table(fr))
-    if out is not None:
-        print(f"plot written to {out}", file=sys.stderr)
-    return 0
+    """``python -m lmalign frontier``: see :func:`lmalign.frontier_cli.main`."""
+    from lmalign.frontier_cli import main as _main
+
+    return _main(argv)

@@ -1,0 +1,253 @@
+"""The ``frontier`` command: a table (or JSON) on standard output, warnings on standard error, a plot file.
+
+Every problem is one line ``error: ...`` on standard error naming the file (and line or option) with exit code 2.
+The table is printed before the plot is written; the plot is written atomically (a failed write leaves the
+previous file as it was). With ``--json`` no plot is written unless ``--out`` asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lmalign._atomic import atomic_write_bytes
+from lmalign.frontier import MAX_N, Frontier, frontier
+from lmalign.reward_files import FORMATS, RewardFileError, read_samples
+
+PLOT_FORMATS = ("svg", "png", "pdf")
+HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain
+
+
+def table(fr: Frontier) -> str:
+    """The frontier as an aligned text table (KL in nats)."""
+    if fr.per_prompt:
+        head = (f"# {fr.samples} reward samples in {fr.groups} prompts (at least {fr.min_samples} per prompt), "
+                f"{fr.levels} distinct (prompt, reward) values; average reward {fr.reference_mean:.6g}\n"
+                "# per-prompt best-of-N (ties at random) and the KL-regularized optimum at the same average KL, "
+                "every number averaged over prompts;\n"
+                "# the optimum tilts every prompt by exp(lambda r) with one lambda: KL-regularized RL with "
+                "beta = 1/lambda, the largest average reward\n# within the average KL budget; win rates are "
+                "against a fresh sample of the same prompt\n")
+    else:
+        head = (f"# {fr.samples} reward samples, {fr.levels} distinct values, mean {fr.reference_mean:.6g}; "
+                "pooled into one law\n"
+                "# best-of-N (ties at random) vs the KL-constrained optimum at the same KL; win rate vs a sample "
+                "of p\n")
+    head += ("# E_unb: unbiased order-statistics estimate of the expected best of N fresh draws (N <= samples); "
+             f"top{10}: share of the optimum's gain from its 10 top samples\n")
+    ci = fr.ci is not None
+    cols = (f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'win_BoN':>8} "
+            f"{'lambda':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}")
+    if ci:
+        pct = f"{100 * fr.confidence:g}%"
+        cols += f"  {'E_BoN ' + pct + ' CI':>23}  {'E_opt ' + pct + ' CI':>23}"
+    lines = [cols]
+    for i, row in enumerate(fr.rows()):
+        lines.append(f"{row['n']:>7d} {row['bound']:>13.6f} {row['bon_kl']:>11.6f} {_g(row['bon_mean'])} "
+                     f"{_g(row['bon_mean_unbiased'])} {row['bon_win']:>8.4f} {_lam(row['opt_lam'])} "
+                     f"{_g(row['opt_mean'])} {row['opt_win']:>8.4f} {_share(row['opt_top_share'])}")
+        if ci:
+            lines[-1] += f"  {_interval(fr.ci['bon_mean'][i])}  {_interval(fr.ci['opt_mean'][i])}"
+    return head + "\n".join(lines)
+
+
+def _g(v) -> str:
+    return f"{'-':>11}" if v is None else f"{v:>11.6g}"
+
+
+def _lam(v) -> str:
+    return f"{'inf':>10}" if v is None else f"{v:>10.4g}"
+
+
+def _share(v) -> str:
+    return f"{'-':>6}" if v is None else f"{v:>6.3f}"
+
+
+def _interval(pair) -> str:
+    lo, hi = pair
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{'-':>23}"
+    return f"{f'[{lo:.5g}, {hi:.5g}]':>23}"
+
+
+def warnings_for(fr: Frontier, samples_info) -> list[str]:
+    """Warnings about what the numbers mean: pooled prompts, N beyond the samples, heavy tails."""
+    out = []
+    if samples_info is not None and not fr.per_prompt:
+        like = samples_info.prompt_like_columns()
+        if like:
+            out.append(f"column {like[0]!r} looks like a prompt id, but every sample is pooled into one law; "
+                       f"best-of-N is done per prompt: pass --group {like[0]} for per-prompt numbers")
+    per = fr.min_samples if fr.per_prompt else fr.samples
+    if per and int(fr.n[-1]) > per:
+        what = "some prompt" if fr.per_prompt else "the file"
+        out.append(f"N up to {int(fr.n[-1])} but {what} has only {per} samples: rows with N > {per} are best-of-N "
+                   "drawn with replacement from the samples (their empirical law), not an estimate of best-of-N "
+                   "of the model; E_unb exists only for N <= " + str(per))
+    heavy = [int(k) for k, s in zip(fr.n, fr.opt_top_share, strict=True) if np.isfinite(s) and s > HEAVY_SHARE]
+    if heavy and fr.samples > 10 * 10:
+        out.append(f"from N = {heavy[0]} the optimum's gain rests on its 10 top samples (share > {HEAVY_SHARE}): "
+                   "a heavy upper tail, for which the population tilt may not exist; E_opt describes these samples")
+    return out
+
+
+def draw(fr: Frontier):
+    """The frontier figure: expected reward and win rate against the relative entropy (averaged over prompts);
+    best-of-N points at their exact KL, the table rows placed at ``log N - (N-1)/N`` instead, the optimum's
+    curve, and in the win panel the win-rate frontier of chapter 8 (the tilt of the calibrated reward)."""
+    import matplotlib.pyplot as plt
+
+    from lmalign.plotstyle import use_style
+
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, bon, rows, tilt, label in ((axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
+                                       (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p")):
+        ax.plot(fr.tilt_kl, tilt, "k-", lw=1.5, label="KL-regularized optimum (reward)")
+        if ax is axes[1] and fr.winfront_kl.size:
+            ax.plot(fr.winfront_kl, fr.winfront_win, "--", color="C2", lw=1.5,
+                    label="win-rate frontier (calibrated reward)")
+        ax.plot(fr.curve_kl, bon, "o", ms=3, color="C0", label="best-of-N (exact KL)")
+        ax.plot(fr.bound, rows, "|", ms=10, color="C3", label="rows at log N - (N-1)/N")
+        ax.set_xlabel("KL from the reference (nats)" + (", average over prompts" if fr.per_prompt else ""))
+        ax.set_ylabel(label)
+        ax.set_xlim(left=0, right=max(float(np.max(fr.curve_kl)), float(np.max(fr.bound))) * 1.05 + 1e-9)
+    axes[0].legend(loc="lower right", fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=8)
+    what = f"{fr.groups} prompts, per-prompt" if fr.per_prompt else "pooled"
+    axes[0].set_title(f"{fr.samples} samples ({what}), N up to {int(fr.curve_n[-1])}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bytes(fr: Frontier, fmt: str) -> bytes:
+    """:func:`draw`'s figure as SVG, PNG or PDF bytes (fixed metadata)."""
+    import matplotlib.pyplot as plt
+
+    from lmalign.plotstyle import svg_bytes
+
+    fig = draw(fr)
+    try:
+        if fmt == "svg":
+            return svg_bytes(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, metadata={"CreationDate": None} if fmt == "pdf" else None)
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def plot(fr: Frontier, path: str | Path) -> Path:
+    """Write :func:`draw`'s figure to ``path`` atomically: SVG, PNG or PDF by its suffix."""
+    path = Path(path)
+    atomic_write_bytes(path, plot_bytes(fr, _plot_format(path)))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # the temporary file was private; give the plot the usual permissions
+    return path
+
+
+def _plot_format(path: Path) -> str:
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise ValueError(f"--out {path}: must end in .svg, .png or .pdf, got {path.name!r}")
+    return fmt
+
+
+def _check_out(path: Path) -> None:
+    """Refuse an ``--out`` that cannot be a plot file before any work is done."""
+    _plot_format(path)
+    if path.is_dir():
+        raise ValueError(f"--out {path}: is a directory; give a file name ending in .svg, .png or .pdf")
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"--out {path}: {parent} is not a directory")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m lmalign frontier",
+        description="Exact best-of-N and the KL-regularized frontier for reward samples, per prompt with --group: "
+                    "a table on stdout and a plot file. Every problem is one line on stderr and exit code 2.")
+    p.add_argument("rewards", help="reward file: CSV, TSV, JSON Lines, Parquet, or one number per line; - for stdin")
+    p.add_argument("--column", help="column holding the rewards (needed when there are several)")
+    p.add_argument("--group", metavar="COLUMN",
+                   help="column of prompt ids: best-of-N per prompt, averaged over prompts (without it, every "
+                        "sample is pooled into one law)")
+    p.add_argument("--format", choices=FORMATS, help="file format (default: from the suffix, else the content)")
+    p.add_argument("--max-n", type=int, default=1024, help=f"largest N (default 1024, at most {MAX_N:,})")
+    rows = p.add_mutually_exclusive_group()
+    rows.add_argument("--n", type=int, nargs="+", metavar="N", help="N of the table rows (default 1, 2, 4, ..., MAX_N)")
+    rows.add_argument("--all", action="store_true", help="a table row for every N from 1 to MAX_N (MAX_N <= 4096)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="B bootstrap resamples of the prompts for percentile intervals (needs --group)")
+    p.add_argument("--confidence", type=float, default=0.95, help="level of the bootstrap intervals (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--out", help="plot file, .svg, .png or .pdf (default frontier.svg; none with --json unless given)")
+    p.add_argument("--no-plot", action="store_true", help="do not write a plot")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table (strict: no NaN/Infinity)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no warnings")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    progress = False if args.quiet else None
+    name = "<stdin>" if args.rewards == "-" else args.rewards
+    try:
+        out = None
+        if not args.no_plot and (args.out is not None or not args.json):
+            out = Path(args.out or "frontier.svg")
+            _check_out(out)
+        if not 1 <= args.max_n <= MAX_N:
+            raise ValueError(f"--max-n {args.max_n}: must be between 1 and {MAX_N:,}")
+        if args.all and args.max_n > 4096:
+            raise ValueError(f"--all --max-n {args.max_n}: a row for every N is limited to MAX_N <= 4096; "
+                             "use --n for chosen rows")
+        if args.bootstrap < 0 or args.bootstrap > 100_000:
+            raise ValueError(f"--bootstrap {args.bootstrap}: must be between 0 and 100,000")
+        if args.bootstrap and args.group is None:
+            raise ValueError("--bootstrap resamples prompts: give --group COLUMN")
+        if not 0 < args.confidence < 1:
+            raise ValueError(f"--confidence {args.confidence}: must be between 0 and 1")
+        samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format)
+        table_n = list(range(1, args.max_n + 1)) if args.all else args.n
+        try:
+            fr = frontier(samples.rewards, max_n=args.max_n, n=table_n, progress=progress, groups=samples.groups,
+                          bootstrap=args.bootstrap, seed=args.seed, confidence=args.confidence)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    except RewardFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # bad options: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"error: {name}: not enough memory for this file", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        for w in warnings_for(fr, samples):
+            print(f"warning: {w}", file=sys.stderr)
+    text = json.dumps(fr.to_dict(), indent=1, allow_nan=False) if args.json else table(fr)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the reader went away; nothing more to print
+        return 0
+    if out is not None:
+        try:
+            written = plot(fr, out)
+        except OSError as exc:
+            print(f"error: --out {out}: cannot write the plot ({exc.strerror or exc}); the table above is complete",
+                  file=sys.stderr)
+            return 2
+        print(f"plot written to {written}", file=sys.stderr)
+    return 0

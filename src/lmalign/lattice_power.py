@@ -65,9 +65,10 @@ def tolerance(logp: np.ndarray) -> np.ndarray:
 class TiltFamily:
     """The exponential family ``q_theta(k) ~ q_k e^{theta k}`` of a token law on ``0..D``."""
 
-    def __init__(self, lp: np.ndarray):
+    def __init__(self, lp: np.ndarray, lp_ext: np.ndarray | None = None):
         self.support = np.flatnonzero(lp > -np.inf)
         self.logp = lp[self.support]
+        self.logp_ext = (lp.astype(np.longdouble) if lp_ext is None else lp_ext)[self.support]
         self.k = self.support.astype(float)
         self.span = int(self.support[-1])
         gap_bins = GAP_INTERVALS_PER_STEP * max(self.span, 8)
@@ -242,7 +243,7 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch) -> list[tuple[int, np.nda
     ref_num = wb.ref_num
     theta_ld = wb.theta.astype(np.longdouble)
     steps = fam.support.astype(np.int64)[None, :] * 2**REF_BITS - ref_num[:, None]  # (k - m) 2^REF_BITS, exact
-    expo = fam.logp.astype(np.longdouble)[None, :] + theta_ld[:, None] * (steps.astype(np.longdouble)
+    expo = fam.logp_ext[None, :] + theta_ld[:, None] * (steps.astype(np.longdouble)
                                                                              / np.longdouble(2**REF_BITS))
     top = expo.max(axis=1, keepdims=True)
     log_m = top[:, 0] + np.log(np.exp(expo - top).sum(axis=1))
@@ -328,11 +329,13 @@ def _untilt(n: int, wb: WindowBatch, i: int, y: np.ndarray, err: float, log_m, t
     return lo, logp, bound
 
 
-def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
+                    lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``log P(S_n = K)`` for ``K = 0..n D`` by certified tilted windows, and each level's error bound (``inf``
     where no window certified it, with ``NaN`` there). ``lp[0]`` and ``lp[-1]`` must be finite.
-    ``settled`` marks levels that need no window (unreachable ones)."""
-    fam = TiltFamily(lp)
+    ``settled`` marks levels that need no window (unreachable ones); ``lp_ext`` is the token law in extended
+    precision (``numpy.longdouble``), when known more accurately than its double logs."""
+    fam = TiltFamily(lp, lp_ext)
     size = n * fam.span + 1
     out = np.full(size, np.nan)
     cert = np.full(size, np.inf)

@@ -489,7 +489,8 @@ def _direct_bound(logp: np.ndarray, n: int, size: int) -> np.ndarray:
 U = 2.0**-53
 
 
-def certified_lattice_power(logq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
     ``0..len(logq)-1`` (entries may be ``-inf``), with an error bound on each log (0 on impossible levels).
 
@@ -515,7 +516,11 @@ def certified_lattice_power(logq: np.ndarray, n: int) -> tuple[np.ndarray, np.nd
     vals = np.full(inner, np.nan)
     bounds = np.full(inner, np.inf)
     if span <= MAX_SPAN:
-        vals, bounds = certified_power(lp, n, settled=~reach)
+        lp_ext = None
+        if q_ext is not None:
+            with np.errstate(divide="ignore"):
+                lp_ext = np.log(q_ext[lo_k:hi_k + 1])
+        vals, bounds = certified_power(lp, n, settled=~reach, lp_ext=lp_ext)
     todo = reach & ~(bounds <= tolerance(vals))
     if todo.any():
         fb, fb_err = _float_windows(lp, n, todo)
@@ -625,7 +630,12 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
         if levels <= MAX_LEVELS:
             logq = np.full(int(k[-1]) + 1, -np.inf)
             np.logaddexp.at(logq, k, logp)  # rewards within the lattice tolerance share a level
-            logP, cert = certified_lattice_power(logq, n)
+            # the token law in extended precision, so that its double rounding is not raised to the n-th power
+            pv = _validate.prob_vector(p, "p").astype(np.longdouble)
+            q_ext = np.zeros(int(k[-1]) + 1, dtype=np.longdouble)
+            np.add.at(q_ext, k[np.searchsorted(values, _validate.real_vector(r, "r"))], pv)
+            q_ext /= q_ext.sum()
+            logP, cert = certified_lattice_power(logq, n, q_ext)
             keep = logP > -np.inf
             kk = np.flatnonzero(keep)
             return TokenSumLaw._build(n * u0 + b * kk, logP[keep], token, n, cert[keep])

@@ -5,8 +5,10 @@ These tests execute chapters through jupytext + papermill in temporary folders, 
 """
 
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -278,3 +280,53 @@ def test_figures_become_numbered_myst_figures():
     text = out[1]["data"]["text/markdown"]
     assert text.startswith(":::{figure} ../_static/figures/00_pipeline/cgf.svg\n:name: fig-cgf\n:alt: The CGF kappa.\n")
     assert r"The CGF $\kappa$. ([provenance](../_static/figures/00_pipeline/cgf.json))" in text
+
+
+def test_a_chapter_past_its_timeout_is_stopped_with_its_kernel(tmp_path, monkeypatch):
+    good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
+    marker = tmp_path / "kernel.pid"
+    looping = _with_cell(good, f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+                               "while True:\n    time.sleep(0.5)")
+    root = _scratch_root(tmp_path, {PIPELINE: looping})
+    monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "20")
+    with pytest.raises(build.BuildError, match=r"chapter 00_pipeline: did not finish within the chapter timeout "
+                                               r"of 20 s"):
+        build.build(root=root, build_dir=tmp_path / "build", quick=True, html=False)
+    kernel = int(marker.read_text())
+    with pytest.raises(ProcessLookupError):  # the kernel was killed with the chapter's process group
+        for _ in range(50):
+            os.kill(kernel, 0)
+            time.sleep(0.1)
+    assert not list((tmp_path / "build").glob(f".{PIPELINE}.*")), "a temporary folder was left behind"
+
+
+def test_a_second_build_in_the_same_folder_stops_with_one_line(tmp_path):
+    layout = build.BuildLayout(root=ROOT, build_dir=tmp_path / "build")
+    with build.exclusive(layout):
+        with pytest.raises(build.BuildError, match="another build is running in"):
+            build.build(root=ROOT, build_dir=tmp_path / "build", selected=[PIPELINE], quick=True, html=False)
+
+
+def test_stale_temporary_folders_are_removed(tmp_path):
+    stale = tmp_path / "build" / f".{PIPELINE}.abc123"
+    stale.mkdir(parents=True)
+    (stale / "half-written.ipynb").write_text("{")
+    with build.exclusive(build.BuildLayout(root=ROOT, build_dir=tmp_path / "build")):
+        assert not stale.exists()
+
+
+def test_a_read_only_output_folder_is_one_line(tmp_path):
+    if os.geteuid() == 0:
+        target = Path("/proc/lmalign-build")  # root may write anywhere else: /proc refuses everyone
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    with pytest.raises(build.BuildError, match=r"^cannot write .*lmalign-build|^cannot write .*ro"):
+        build.build(root=ROOT, build_dir=target / "build", selected=[PIPELINE], quick=True, html=False)
+
+
+def test_bad_timeout_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "soon")
+    with pytest.raises(build.BuildError, match="LMALIGN_CHAPTER_TIMEOUT must be a positive number"):
+        build.chapter_timeout()

@@ -15,16 +15,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,9 +166,66 @@ def unpublishable(notebook: Path, root: Path) -> str | None:
     return None
 
 
-def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> None:
+CHAPTER_TIMEOUT = 1800.0  # seconds; --timeout or LMALIGN_CHAPTER_TIMEOUT changes it
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Stop ``proc`` and everything it started (the papermill runner and its kernel share its session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_running_chapters() -> None:
+    """Kill every chapter process group this build started (on a timeout, Ctrl-C or SIGTERM)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        _kill(proc)
+
+
+def run_process(cmd: list[str], env: dict, cwd: Path, timeout: float, name: str) -> tuple[int, str, str]:
+    """Run ``cmd`` in a session of its own; past ``timeout`` seconds kill the whole session and raise a
+    ``BuildError`` naming the chapter. Returns ``(returncode, stdout, stderr)``."""
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise BuildError(f"chapter {name}: did not finish within the chapter timeout of {timeout:g} s; its "
+                         "processes were stopped (raise the limit with --timeout or "
+                         "LMALIGN_CHAPTER_TIMEOUT)") from None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
+    return proc.returncode, out, err
+
+
+def chapter_timeout() -> float:
+    """``LMALIGN_CHAPTER_TIMEOUT`` seconds if set (a positive number), else :data:`CHAPTER_TIMEOUT`."""
+    text = os.environ.get("LMALIGN_CHAPTER_TIMEOUT")
+    if text is None:
+        return CHAPTER_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise BuildError(f"LMALIGN_CHAPTER_TIMEOUT must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict, timeout: float | None = None) -> None:
     """Convert and execute one chapter into a temporary folder, then swap its outputs in atomically."""
     name = chapter.stem
+    timeout = chapter_timeout() if timeout is None else timeout
     layout.outputs.mkdir(parents=True, exist_ok=True)
     layout.executed.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=layout.build_dir))
@@ -176,9 +237,9 @@ def execute_chapter(layout: BuildLayout, chapter: Path, parameters: dict) -> Non
                    PYTHONHASHSEED="0")
         cmd = [sys.executable, "-m", "lmalign.book.run_chapter", str(chapter), str(src_nb), str(run_nb),
                json.dumps(parameters)]
-        proc = subprocess.run(cmd, env=env, cwd=chapter.parent, capture_output=True, text=True)
-        if proc.returncode != 0:
-            detail = proc.stdout.strip() or proc.stderr.strip()[-3000:]
+        returncode, out, err = run_process(cmd, env=env, cwd=chapter.parent, timeout=timeout, name=name)
+        if returncode != 0:
+            detail = out.strip() or err.strip()[-3000:]
             raise BuildError(f"chapter {name}: {detail}")
         produced = tmp / name
         _check_outputs(name, produced)
@@ -456,18 +517,64 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     log(f"html: built in {time.monotonic() - start:.1f} s -> {layout.html / 'index.html'}")
 
 
+@contextmanager
+def exclusive(layout: BuildLayout):
+    """Hold the build folder's lock for the duration: a second build in the same checkout stops at once with
+    one line, instead of racing this one. Temporary folders left by a killed build are removed first."""
+    layout.build_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(layout.build_dir / ".lock", "a+")  # noqa: SIM115 (held open for the duration)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(f"another build is running in {layout.build_dir}; wait for it to finish") from None
+        for stale in layout.build_dir.glob(".[0-9][0-9]_*.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        yield
+    finally:
+        lock.close()
+
+
+@contextmanager
+def stop_on_signals():
+    """Turn SIGTERM into ``KeyboardInterrupt`` and, on either, kill the running chapters before unwinding, so no
+    runner or kernel outlives the build (previous outputs stay in place: nothing was installed)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    if main:
+        signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop_running_chapters()
+        raise BuildError("interrupted: the running chapters were stopped; previous outputs are kept") from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def build(root: Path | None = None, build_dir: Path | None = None, selected: list[str] | None = None,
           quick: bool = False, force: bool = False, clean: bool = False, html: bool = True,
           jobs: int = 2) -> BuildLayout:
-    """The whole build; raises ``BuildError`` naming the chapter and cell on any failure."""
+    """The whole build; raises ``BuildError`` naming the chapter and cell on any failure (a file system error
+    such as a read-only or full output folder is one line naming the file)."""
     root = Path(root).resolve() if root else paths.repo_root()
     layout = BuildLayout(root=root, build_dir=Path(build_dir).resolve() if build_dir else root / "_build")
-    layout.build_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"quick": True} if quick else {}
     start = time.monotonic()
-    names = build_chapters(layout, selected, parameters, force, jobs=jobs)
-    if html:
-        check_toc(layout.root, names)
-        render(layout, stage_site(layout, quick), clean)
+    try:
+        with exclusive(layout), stop_on_signals():
+            names = build_chapters(layout, selected, parameters, force, jobs=jobs)
+            if html:
+                check_toc(layout.root, names)
+                render(layout, stage_site(layout, quick), clean)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        raise BuildError(f"cannot write{where}: {err.strerror or err}") from None
     log(f"done in {time.monotonic() - start:.1f} s")
     return layout

@@ -13,6 +13,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     b = argparse.ArgumentParser(prog="python -m lmalign build",
                                 description="execute changed chapters, write the report, build the HTML book")
@@ -22,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--clean", action="store_true", help="render the HTML from scratch")
     b.add_argument("--no-html", action="store_true", help="execute chapters only")
     b.add_argument("--jobs", type=_positive_int, default=2, help="chapters executed at once (default 2)")
+    b.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                   help="stop a chapter that runs longer (default 1800, or LMALIGN_CHAPTER_TIMEOUT)")
     return b
 
 
@@ -37,8 +49,12 @@ def claims_parser() -> argparse.ArgumentParser:
 def build_main(argv: list[str]) -> int:
     """``python -m lmalign build``: exit 1 with the failing chapter and cell on any failure."""
     args = build_parser().parse_args(argv)
+    import os
+
     from lmalign.book.build import BuildError, build
 
+    if args.timeout is not None:
+        os.environ["LMALIGN_CHAPTER_TIMEOUT"] = repr(args.timeout)
     try:
         build(selected=args.chapters or None, quick=args.quick, force=args.force, clean=args.clean,
               html=not args.no_html, jobs=args.jobs)

@@ -64,6 +64,42 @@ def fft_errors(approx: np.ndarray, exact_log: np.ndarray) -> tuple[float, float,
     return float(rel[normal].max()), float(exact_log[good].min()), int((~good).sum()), int(normal.sum())
 
 
+def interleaved(fns: dict, repeats: int) -> dict:
+    """Median time of each function, the functions called in turn within each repeat."""
+    times: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def scaling() -> None:
+    """from_tokens against the float FFT power (and python-flint's exact integer and arb ball powers where they
+    fit) on p = WEIGHTS / 1024 (exact doubles), r = 0..9, lengths 1e3 to 1e6, interleaved."""
+    import flint
+
+    weights = [205, 154, 123, 102, 102, 92, 82, 72, 51, 41]
+    p = np.array(weights) / 1024
+    r = np.arange(10.0)
+    print("scaling (p = [205,154,123,102,102,92,82,72,51,41]/1024, r = 0..9), interleaved medians:")
+    for n in (1_000, 10_000, 100_000, 1_000_000):
+        fns = {"exact": lambda n=n: RewardLaw.from_tokens(p, r, n), "fft": lambda n=n: plain_fft_law(p, n)}
+        if n <= 10_000:
+            fns["fmpz"] = lambda n=n: flint.fmpz_poly(weights) ** n
+        if n <= 1_000:
+            def arb_power(n=n):
+                flint.ctx.prec = 128
+                return flint.arb_poly([flint.arb(w) / 1024 for w in weights]) ** n
+            fns["arb"] = arb_power
+        t = interleaved(fns, 5 if n <= 100_000 else 1)
+        law = RewardLaw.from_tokens(p, r, n)
+        extra = "".join(f", {k} {t[k]:.4f} s ({t[k] / t['exact']:.2g}x exact)" for k in ("fmpz", "arb") if k in t)
+        print(f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio {t['exact'] / t['fft']:.2f}"
+              f"{extra}; certified max |log error| {law.log_error.max():.2e}")
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     p = rng.dirichlet(np.ones(TOKENS))
@@ -121,3 +157,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    scaling()

@@ -13,6 +13,7 @@ import sys
 VERBS = {
     "build": ("lmalign.book.cli", "build_main", "execute changed chapters, write the report, build the HTML book"),
     "claims": ("lmalign.book.cli", "claims_main", "every registered claim with its status from the last build"),
+    "rerun": ("lmalign.book.rerun", "main", "rerun one chapter with your own parameters into a folder of its own"),
     "frontier": ("lmalign.frontier", "main",
                  "exact best-of-N and KL-constrained frontier for your reward samples"),
 }

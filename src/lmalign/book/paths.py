@@ -27,13 +27,18 @@ def claims_registry_path() -> Path:
 
 
 def outputs_root() -> Path:
-    """Folder of per-chapter outputs (claims results, figures): ``LMALIGN_OUTPUTS`` or ``_build/outputs``."""
+    """Folder of the book's per-chapter outputs that the report and ``claims`` read: ``LMALIGN_OUTPUTS`` or
+    ``_build/outputs`` (written only by the build)."""
     env = os.environ.get("LMALIGN_OUTPUTS")
     return Path(env).resolve() if env else repo_root() / "_build" / "outputs"
 
 
 def chapter_output_dir(chapter: str) -> Path:
-    return outputs_root() / chapter
+    """Where a running chapter writes its claims and figures: ``LMALIGN_OUTPUTS/<chapter>`` when set (the build
+    and ``python -m lmalign rerun`` set it), else ``lmalign-outputs/<chapter>`` in the working folder, so a
+    notebook run by hand never touches the book's results."""
+    env = os.environ.get("LMALIGN_OUTPUTS")
+    return (Path(env).resolve() if env else Path.cwd().resolve() / "lmalign-outputs") / chapter
 
 
 def source_files(folder: Path) -> list[Path]:

@@ -1,0 +1,63 @@
+"""``python -m lmalign rerun``: parameters of any type, checked against the chapter; outputs in a folder of their
+own, never in the book's results."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lmalign.book import paths, rerun
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args, cwd, **env):
+    return subprocess.run([sys.executable, "-m", "lmalign", "rerun", *args], capture_output=True, text=True,
+                          cwd=cwd, env=dict(os.environ, **env), timeout=600)
+
+
+def test_defaults_come_from_the_parameters_cell():
+    d = rerun.defaults(ROOT / "notebooks" / "00_pipeline.md")
+    assert d["levels"] == 5 and d["quick"] is False and isinstance(d["lambdas"], list)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["00_pipeline", "-p", "levls", "3"], "parameter 'levls' is not a parameter of this chapter"),
+    (["00_pipeline", "-p", "levels", "[3, 4]"], "parameter 'levels' must be a int like its default 5"),
+    (["00_pipeline", "-p", "lambdas", "0.5"], "parameter 'lambdas' must be a list"),
+    (["99_nowhere"], "no chapter '99_nowhere'"),
+])
+def test_a_wrong_parameter_is_one_line_and_exit_2(tmp_path, args, message):
+    proc = _run(args, tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_values_are_literals():
+    assert rerun.parse_value("[3, 20]") == [3, 20] and rerun.parse_value("0.5") == 0.5
+    assert rerun.parse_value("true") is True and rerun.parse_value("abc") == "abc"
+    assert rerun.check({"x": 1.0}, {"x": 2}) == {"x": 2}  # an int where a float is expected
+
+
+@pytest.mark.slow
+def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path):
+    book = paths.outputs_root()
+    before = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
+    proc = _run(["00_pipeline", "-p", "lambdas", "[-1.0, 1.0]", "-p", "quick", "True"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "runs" / "00_pipeline-1"
+    assert f"written to {out}" in proc.stdout
+    checks = json.loads((out / "00_pipeline" / "claims.json").read_text())["checks"]
+    assert checks and all(c["passed"] for c in checks)
+    assert (out / "00_pipeline.ipynb").is_file() and (out / "00_pipeline" / "figures" / "cgf_slope.svg").is_file()
+    after = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
+    assert after == before
+
+
+def test_a_chapter_run_by_hand_writes_in_its_working_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("LMALIGN_OUTPUTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert paths.chapter_output_dir("01_optimal_policy") == tmp_path.resolve() / "lmalign-outputs" / "01_optimal_policy"

@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad options: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a read that fails half-way (a device, a vanished network file)
+        print(f"error: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     except MemoryError:
         print(f"error: {name}: not enough memory for this file", file=sys.stderr)
         return 2

@@ -117,8 +117,11 @@ def detect_format(name: str, data: bytes | None, file: Path | None) -> str:
     if fmt is not None:
         return fmt
     if data is None and file is not None:
-        with file.open("rb") as fh:
-            data = fh.read(1 << 16)
+        try:
+            with file.open("rb") as fh:
+                data = fh.read(1 << 16)
+        except OSError as exc:
+            raise RewardFileError(f"{name}: cannot read ({exc.strerror or exc})") from None
     assert data is not None
     if data[:4] == b"PAR1":
         return "parquet"

@@ -1,0 +1,96 @@
+"""Every shell command the README and the book's pages show is checked against the code, so the documentation
+cannot drift from it: short commands run as written (from the repository root, in a scratch copy of the files
+they write); long ones (the whole build, the benchmarks) have their options parsed by the command itself;
+``make`` targets must exist (CI runs ``make test``, ``make data`` and ``make book-clean`` themselves)."""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md")), *sorted((ROOT / "notebooks").glob("*.md"))]
+
+
+def shell_lines() -> list[tuple[str, str]]:
+    """``(page, command)`` for every line of a ```bash block, comments dropped."""
+    out = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
+            for line in block.splitlines():
+                command = re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
+                if command and not command.startswith("#"):
+                    out.append((page.relative_to(ROOT).as_posix(), command))
+    return out
+
+
+COMMANDS = shell_lines()
+MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE))
+
+
+def _synopsis(command: str) -> bool:
+    """A usage line (``[--option]``, ``REWARDS.csv``) or an example on the reader's own file (a data file that
+    does not exist here): its options are checked, it is not run."""
+    data = [w for w in shlex.split(command) if re.search(r"\.(csv|tsv|jsonl|parquet)$", w)]
+    return "[" in command or "REWARDS" in command or any(not (ROOT / w).exists() for w in data)
+
+
+def _lmalign_args(command: str) -> list[str] | None:
+    words = shlex.split(command)
+    if words[:3] in (["python", "-m", "lmalign"], [".venv/bin/python", "-m", "lmalign"]):
+        return words[3:]
+    return None
+
+
+def test_the_pages_show_commands():
+    assert len(COMMANDS) >= 10
+    assert any("rerun" in c for _, c in COMMANDS) and any("papermill" in c for _, c in COMMANDS)
+
+
+@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if pc[1].startswith("make ")],
+                         ids=lambda x: x if " " in x else "")
+def test_make_targets_exist(page, command):
+    assert command.split()[1] in MAKE_TARGETS, f"{page}: `{command}` names no Makefile target"
+
+
+@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if _lmalign_args(pc[1]) is not None],
+                         ids=lambda x: x if " " in x else "")
+def test_lmalign_options_are_real(page, command):
+    """Every verb and option a page shows is accepted by the command's own parser."""
+    args = _lmalign_args(command)
+    verb = args[0]
+    proc = subprocess.run([sys.executable, "-m", "lmalign", verb, "--help"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, f"{page}: `{command}`: {proc.stderr}"
+    for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", command):
+        assert option in proc.stdout, f"{page}: `{command}` shows {option}, which `{verb} --help` does not list"
+
+
+RUN_AS_WRITTEN = ("claims", "rerun", "frontier")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, command",
+                         [pc for pc in COMMANDS if not _synopsis(pc[1]) and (
+                             (_lmalign_args(pc[1]) or [""])[0] in RUN_AS_WRITTEN
+                             or "jupytext" in pc[1] or "papermill" in pc[1])],
+                         ids=lambda x: x if " " in x else "")
+def test_short_commands_run_as_written(page, command, tmp_path):
+    """Run from the repository root; files the command creates there are removed afterwards (the claims table
+    may exit 1 while claims are missing, but never with a traceback)."""
+    before = {p for p in ROOT.iterdir()}
+    try:
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        proc = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=900,
+                              executable="/bin/bash", env=env)
+    finally:
+        for new in {p for p in ROOT.iterdir()} - before:
+            subprocess.run(["rm", "-rf", str(new)], check=False)
+    assert "Traceback" not in proc.stderr, f"{page}: `{command}`:\n{proc.stderr[-2000:]}"
+    allowed = (0, 1) if " claims" in command else (0,)
+    assert proc.returncode in allowed, f"{page}: `{command}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"

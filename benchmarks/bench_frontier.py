@@ -1,51 +1,85 @@
-"""Timing of ``python -m lmalign frontier`` on a million reward samples, as ratios to simple baselines.
+"""Timing of ``python -m lmalign frontier`` on a million rewards in 10,000 prompts, as ratios to reading the file.
 
-Run: ``.venv/bin/python benchmarks/bench_frontier.py``. One million Gumbel(0, 1) rewards (fixed seed, ten
-significant digits, almost all distinct) are written to a temporary file; the script times, as medians over
-repeats:
+Run: ``.venv/bin/python benchmarks/bench_frontier.py``. A CSV ``prompt_id,response,reward`` with 10,000 prompts of
+100 responses each (prompt offset ``N(0, 1)`` plus a ``Gumbel(0, 0.5)`` response quality, six decimals; a short
+quoted response text with a comma) is written to a temporary folder. The script then times, interleaved round by
+round so that the load of a shared machine falls on every quantity alike, and reports medians:
 
-* reading the file (``read_rewards``) against ``numpy.loadtxt`` of the same file;
-* the exact frontier (``frontier``: best-of-N at 41 values of N from 1 to 1024, the tilt curve and the optimum
-  at the KL of each table row) against one ``numpy.sort`` of the samples;
-* the end-to-end command (read, compute, plot) in a subprocess.
+* reading the file (``read_samples`` with ``column`` and ``group``), the unit of every ratio;
+* ``numpy.loadtxt`` of the same rows (a baseline a user would reach for; it cannot read the quoted text column,
+  so it reads a copy without it);
+* the per-prompt frontier (``frontier`` with ``groups``: best-of-N at 41 values of N up to 1024, the optimum with
+  its shared multiplier at the 11 table rows, the unbiased estimates, the tilt and win-rate curves of the plot);
+* the same with ``--bootstrap 200``;
+* the pooled frontier (no groups) of the same million rewards;
+* the whole command (read, compute, table, SVG plot, interpreter start) in a subprocess.
 
 Absolute times depend on the machine and its load; the ratios are the point. No test asserts a time.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
-from bench_exact import median_time  # the benchmarks' folder is on sys.path when a script there is run
 
-from lmalign.frontier import frontier, read_rewards
+from lmalign.frontier import frontier, read_samples
 
-SAMPLES = 1_000_000
-REPEATS = 3
+PROMPTS = 10_000
+PER_PROMPT = 100
+ROUNDS = 3
 SEED = 0
 
 
+def write_files(folder: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(SEED)
+    pid = np.repeat(np.arange(PROMPTS), PER_PROMPT)
+    reward = rng.normal(size=PROMPTS)[pid] + rng.gumbel(0.0, 0.5, size=pid.size)
+    full, plain = folder / "rewards.csv", folder / "plain.csv"
+    lines = [f'{i},"resp, {j % 7}",{r:.6f}\n' for j, (i, r) in enumerate(zip(pid.tolist(), reward.tolist(),
+                                                                                strict=True))]
+    full.write_text("prompt_id,response,reward\n" + "".join(lines))
+    plain.write_text("prompt_id,reward\n" + "".join(f"{i},{r:.6f}\n" for i, r in zip(pid.tolist(), reward.tolist(),
+                                                                                     strict=True)))
+    return full, plain
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main() -> None:
-    rewards = np.random.default_rng(SEED).gumbel(size=SAMPLES)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "rewards.txt"
-        np.savetxt(path, rewards, fmt="%.10g")
-        t_read = median_time(lambda: read_rewards(path, progress=False), repeats=REPEATS)
-        t_loadtxt = median_time(lambda: np.loadtxt(path), repeats=1)
-        data = read_rewards(path, progress=False)
-        t_frontier = median_time(lambda: frontier(data, progress=False), repeats=REPEATS)
-        t_sort = median_time(lambda: np.sort(data), repeats=REPEATS)
-        command = [sys.executable, "-m", "lmalign", "frontier", str(path), "--quiet", "--out", str(Path(tmp) / "f.svg")]
-        t_command = median_time(lambda: subprocess.run(command, check=True, capture_output=True), repeats=1)
-    fr = frontier(data, progress=False)
-    print(f"{SAMPLES} samples, {fr.levels} distinct values")
-    print(f"read_rewards      {t_read:7.2f} s   ({t_read / t_loadtxt:.2f} x numpy.loadtxt, {t_loadtxt:.2f} s)")
-    print(f"frontier          {t_frontier:7.2f} s   ({t_frontier / t_sort:.0f} x one numpy.sort, {t_sort:.3f} s)")
-    print(f"whole command     {t_command:7.2f} s   (read, compute, SVG plot, interpreter start)")
+        full, plain = write_files(Path(tmp))
+        data = read_samples(full, column="reward", group="prompt_id")
+        command = [sys.executable, "-m", "lmalign", "frontier", str(full), "--column", "reward", "--group",
+                   "prompt_id", "--quiet", "--out", str(Path(tmp) / "f.svg")]
+        tasks = {
+            "read_samples (CSV, 3 columns)": lambda: read_samples(full, column="reward", group="prompt_id"),
+            "numpy.loadtxt (2 columns)": lambda: np.loadtxt(plain, delimiter=",", skiprows=1),
+            "frontier per prompt": lambda: frontier(data.rewards, groups=data.groups, progress=False),
+            "frontier per prompt, bootstrap 200": lambda: frontier(data.rewards, groups=data.groups, progress=False,
+                                                                   bootstrap=200),
+            "frontier pooled": lambda: frontier(data.rewards, progress=False),
+            "whole command (subprocess)": lambda: subprocess.run(command, check=True, capture_output=True),
+        }
+        times: dict[str, list[float]] = {k: [] for k in tasks}
+        for _ in range(ROUNDS):  # interleaved: every task once per round
+            for name, fn in tasks.items():
+                times[name].append(timed(fn))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    unit = med["read_samples (CSV, 3 columns)"]
+    print(f"{PROMPTS * PER_PROMPT:,} rewards in {PROMPTS:,} prompts ({PER_PROMPT} each), medians of {ROUNDS} "
+          "interleaved rounds")
+    for name, t in med.items():
+        print(f"{name:<38} {t:7.2f} s   {t / unit:6.1f} x reading the file")
 
 
 if __name__ == "__main__":

@@ -443,6 +443,39 @@ def build_info(root: Path, quick: bool) -> str:
     return f"Built from commit `{commit}` ({date}) with {run}."
 
 
+STATUS_PACKAGES = ("lmalign", "numpy", "scipy", "sympy", "mpmath", "matplotlib", "papermill", "jupytext",
+                   "jupyter-book", "sphinx-proof")
+
+
+def status_markdown(layout: BuildLayout, quick: bool) -> str:
+    """The execution status page: each chapter's last run time and parameters, the commit, and the versions of
+    Python and the key packages the book was executed with; a link to the index of numbered results."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = ["# Execution status", "", build_info(layout.root, quick), "",
+             "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
+             "again. The time is the wall-clock time of the chapter's last execution on the build machine (two "
+             "chapters run at a time). The index of all numbered results is [here](../prf-prf.html).", "",
+             "| chapter | run time (s) | parameters | claims checked |", "|---|---|---|---|"]
+    for nb in sorted(layout.executed.glob("*.ipynb")):
+        name = nb.stem
+        seconds = _last_seconds(layout, name)
+        results = layout.outputs / name / "claims.json"
+        checked = sorted({c["claim"] for c in json.loads(results.read_text())["checks"]}) if results.is_file() else []
+        claims = ", ".join(f"{{ref}}`{c} <{report.label(c)}>`" for c in checked) or "—"
+        when = "—" if seconds == float("inf") else f"{seconds:.1f}"
+        lines.append(f"| [{name}](../notebooks/{name}.ipynb) | {when} | {'quick' if quick else 'full'} | "
+                     f"{claims} |")
+    lines += ["", "| software | version |", "|---|---|",
+              f"| Python | {sys.version.split()[0]} |"]
+    for pkg in STATUS_PACKAGES:
+        try:
+            lines.append(f"| {pkg} | {version(pkg)} |")
+        except PackageNotFoundError:
+            lines.append(f"| {pkg} | not installed |")
+    return "\n".join(lines) + "\n"
+
+
 def stage_site(layout: BuildLayout, quick: bool = False) -> str:
     """Copy the book sources and executed notebooks into ``_build/site``; returns a hash of the staged
     tree."""
@@ -468,6 +501,7 @@ def stage_site(layout: BuildLayout, quick: bool = False) -> str:
                                              encoding="utf-8")
     _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs))
     (site / "book" / "api.md").write_text(apidoc.api_markdown(), encoding="utf-8")
+    (site / "book" / "status.md").write_text(status_markdown(layout, quick), encoding="utf-8")
     h = hashlib.sha256()
     for f in sorted(p for p in site.rglob("*") if p.is_file()):
         h.update(str(f.relative_to(site)).encode())

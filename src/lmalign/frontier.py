@@ -48,7 +48,7 @@ _KL_FLOOR = -800.0  # log-ratios below this contribute g(d) = 1 exactly
 
 
 def _progress(total: int | None, show: bool, desc: str, unit: str):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text on stderr (tqdm.auto warns inside Jupyter without ipywidgets)
 
     return tqdm(total=total, disable=not show, desc=desc, unit=unit, unit_scale=True, leave=False,
                 file=sys.stderr)
@@ -336,7 +336,8 @@ class Frontier:
     ``log N - (N-1)/N``; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one for
     all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
     samples); ``opt_top_share``: share of the optimum's gain carried by its ten top samples; ``ci``: bootstrap
-    percentile intervals over prompts (``name -> rows x 2``) or ``None``. ``curve_*``: best-of-N at log-spaced
+    percentile intervals over prompts (``name -> rows x 2``, also ``bon_gain`` and ``opt_gain``, the rewards
+    above the reference's) or ``None``. ``curve_*``: best-of-N at log-spaced
     ``N``; ``tilt_*``: the optimum's curve; ``winfront_*``: the win-rate frontier (tilt of the calibrated reward).
     """
 
@@ -516,7 +517,8 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
     sizes = lv.sizes
     unb = np.stack([lv.unbiased_best(k) if k <= sizes.min() else np.full(G, np.nan) for k in table_n], axis=1)
     top = lv.top
-    out = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased")}
+    out = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased",
+                           "bon_gain", "opt_gain")}
     chunk = max(1, min(reps, 2_000_000 // max(G, 1)))
     done = 0
     while done < reps:
@@ -536,6 +538,9 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
             om[i] = np.interp(target[i], kl_b[i], mx_b[i])
             ow[i] = np.interp(target[i], kl_b[i], win_b[i])
         out["opt_mean"].append((base[:, None] + om) * scale)
+        ref = (w @ lv.ref_x)[:, None]
+        out["bon_gain"].append((w @ bon_mx - ref) * scale)  # E_BoN r - E_p r, averaged over the resampled prompts
+        out["opt_gain"].append((om - ref) * scale)
         out["opt_win"].append(ow)
         done += b
     q = [50 * (1 - confidence), 50 * (1 + confidence)]

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book book-clean test check-claims lint bench data clean
+.PHONY: book book-clean test check-claims lint bench data pdf clean
 
 # Reinstalled only when requirements.txt or pyproject.toml changed (the stamp is older than them).
 $(STAMP): requirements.txt pyproject.toml
@@ -25,6 +25,11 @@ book: $(STAMP)
 book-clean: $(STAMP)
 	rm -rf _build
 	$(BIN)/python -m lmalign build --clean
+
+# The whole book as one PDF (_build/pdf/book.pdf) from the HTML of the last `make book`: needs Debian's chromium,
+# chromium-driver and poppler-utils.
+pdf: $(STAMP)
+	$(BIN)/python -m lmalign.book.pdf
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -37,8 +37,8 @@ from lmalign.best_of_n import bon_kl_bound
 from lmalign.law import RewardLaw
 from lmalign.reward_files import RewardFileError, RewardSamples, read_rewards, read_samples
 
-__all__ = ["Frontier", "RewardFileError", "RewardSamples", "default_ns", "draw", "example_file", "example_rewards",
-           "frontier", "main", "read_rewards", "read_samples", "write_example", "MAX_N"]
+__all__ = ["Frontier", "RewardFileError", "RewardSamples", "default_ns", "example_file", "example_rewards",
+           "frontier", "read_rewards", "read_samples", "write_example", "MAX_N"]
 
 PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars (on stderr) by default
 PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot
@@ -423,7 +423,8 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
     the KL-regularized optimum at the same average relative entropy.
 
-    ``rewards``: finite numbers (or a :class:`RewardLaw`); ``groups``: a prompt id per reward, or ``None`` to pool
+    ``rewards``: finite numbers (or a :class:`~lmalign.law.RewardLaw`); ``groups``: a prompt id per reward,
+    or ``None`` to pool
     every sample into one law. Per prompt ``g``, best-of-N of ``p_g``; every reported number is
     ``(1/G) sum_g`` of the per-prompt one; the optimum is ``q_g ~ p_g e^{lam r}`` with one ``lam``.
     ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
@@ -552,17 +553,3 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
         if defined.any():
             res[k][defined] = np.percentile(vals[:, defined], q, axis=0).T
     return res
-
-
-def draw(fr: Frontier):
-    """The frontier figure (see :func:`lmalign.frontier_cli.draw`)."""
-    from lmalign.frontier_cli import draw as _draw
-
-    return _draw(fr)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lmalign frontier``: see :func:`lmalign.frontier_cli.main`."""
-    from lmalign.frontier_cli import main as _main
-
-    return _main(argv)

@@ -172,6 +172,7 @@ def _check_out(path: Path) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The options of ``python -m lmalign frontier``."""
     p = argparse.ArgumentParser(
         prog="python -m lmalign frontier",
         description="Exact best-of-N and the KL-regularized frontier for reward samples, per prompt with --group: "
@@ -198,6 +199,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m lmalign frontier``: the table on stdout, warnings and errors on stderr (exit 2 on bad input),
+    then the plot."""
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     progress = False if args.quiet else None
     name = "<stdin>" if args.rewards == "-" else args.rewards

@@ -423,7 +423,7 @@ def read_samples(path: str | Path, column: str | None = None, group: str | None 
                  fmt: str | None = None) -> RewardSamples:
     """Rewards (and prompt groups) from a file: CSV, TSV, JSON Lines, Parquet, or one number per line.
 
-    ``fmt`` is one of :data:`FORMATS` or ``None`` (from the suffix, else from the content). ``column`` names the
+    ``fmt`` is one of ``FORMATS`` or ``None`` (from the suffix, else from the content). ``column`` names the
     reward column (needed when there are several); ``group`` the column of prompt ids. ``path = "-"`` reads
     standard input. Raises :class:`RewardFileError` naming the file and line for every problem."""
     if fmt is not None and fmt not in FORMATS:

@@ -40,3 +40,15 @@ def test_each_trap_is_found(text, message):
 ])
 def test_clean_text_passes(text):
     assert check_text(text) == []
+
+
+def test_no_chapter_defines_a_helper_another_chapter_defines():
+    """A helper two chapters need lives in the library, once."""
+    import re
+    from collections import defaultdict
+
+    where = defaultdict(set)
+    for source in sorted((ROOT / "notebooks").glob("*.md")):
+        for name in re.findall(r"^def ([A-Za-z_][A-Za-z0-9_]*)\(", source.read_text(encoding="utf-8"), re.MULTILINE):
+            where[name].add(source.stem)
+    assert {name: sorted(chs) for name, chs in where.items() if len(chs) > 1} == {}

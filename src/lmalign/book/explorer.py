@@ -31,6 +31,7 @@ NAMES = {"model": "explorer_model", "length": "explorer_length", "budget": "expl
 SUMMARY_COLUMNS = ("m", "i_n", "i_d", "n", "delta", "log_n", "lam", "x_star", "p_mean", "phi_mean", "bon_mean",
                    "d_bon_phi", "d_bon_p", "bound", "gap", "rate_gap", "rate_kl")
 CURVE_POINTS = 61  # points of the optimum's reward-KL curve per model
+WIDTH = 660  # pixels: the width of the book's text column
 
 
 def length_grid(max_length: int, per_decade: int) -> list[int]:
@@ -296,8 +297,7 @@ for (let ii = 0; ii < L; ii++) {
 rates.data = rt;
 rates_now.data = {n: [S.n[row], S.n[row]], value: [S.gap[row], S.d_bon_phi[row]]};
 length.title = `length n = ${S.n[row]}`;
-budget.title = `per-token budget δ = log N / n = ${S.delta[row].toFixed(3)} nats ` +
-               `(${fractions[j].toFixed(2)} of D_max = ${max_kl[m].toFixed(3)})`;
+budget.title = `budget δ = log N / n = ${S.delta[row].toFixed(3)} (${fractions[j].toFixed(2)} D_max)`;
 readout.text = `${names[m]}, n = ${S.n[row]}, δ = ${g(S.delta[row])} (log N = ${g(S.log_n[row])}): ` +
   `E_BoN r/n = ${g(S.bon_mean[row])}, E_φ r/n = ${g(S.phi_mean[row])}, ` +
   `D(BoN‖φ)/n = ${g(S.d_bon_phi[row])}, D(BoN‖p)/n = ${g(S.d_bon_p[row])}, λ_δ = ${g(S.lam[row])}`;
@@ -322,8 +322,7 @@ def samples_readout(data: ExplorerData, k: int) -> str:
 
 
 def _budget_title(data: ExplorerData, m: int, i_d: int) -> str:
-    return (f"per-token budget δ = log N / n = {data.deltas[m][i_d]:.3f} nats "
-            f"({data.fractions[i_d]:.2f} of D_max = {data.max_kl[m]:.3f})")
+    return f"budget δ = log N / n = {data.deltas[m][i_d]:.3f} ({data.fractions[i_d]:.2f} D_max)"
 
 
 def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d: int | None = None):
@@ -337,7 +336,7 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     L, D = len(data.lengths), len(data.fractions)
     i_n = L - 1 if i_n is None else i_n
     i_d = D // 3 if i_d is None else i_d
-    width, height = 370, 300
+    width, height = WIDTH, 290
     s = data.summary
     row0 = data.row(m, i_n, i_d)
 
@@ -367,12 +366,12 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
                                  name=NAMES["rates_now"])
 
     model = Select(title="token model", value=data.models[m], options=data.models, name=NAMES["model"],
-                   width=200)
+                   width=160)
     length = Slider(start=0, end=L - 1, step=1, value=i_n, title=f"length n = {data.lengths[i_n]}",
-                    show_value=False, name=NAMES["length"], width=250)
+                    show_value=False, name=NAMES["length"], width=200)
     budget = Slider(start=0, end=D - 1, step=1, value=i_d, title=_budget_title(data, m, i_d),
-                    show_value=False, name=NAMES["budget"], width=300)
-    text = Div(text=readout(data, m, i_n, i_d), name=NAMES["readout"], width=3 * width, disable_math=True)
+                    show_value=False, name=NAMES["budget"], width=270)
+    text = Div(text=readout(data, m, i_n, i_d), name=NAMES["readout"], width=width, disable_math=True)
 
     laws = figure(width=width, height=height, y_axis_type="log", title="exact laws of the per-token reward r/n",
                   x_axis_label="per-token reward r/n", y_axis_label="probability of the level",
@@ -385,7 +384,7 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
         items.append((label, [line, dots]))
         laws.add_tools(HoverTool(renderers=[dots], tooltips=[("law", label), ("r/n", "@x{0.00000}"),
                                                             ("probability", "@mass{0.000e+0}")]))
-    laws.add_layout(Legend(items=items, label_text_font_size="8pt"), "below")
+    laws.add_layout(Legend(items=items, label_text_font_size="8pt"), "right")
 
     front = figure(width=width, height=height, title="reward-KL frontier, per token",
                    x_axis_label="relative entropy to p per token (nats)", y_axis_label="expected reward per token",
@@ -398,9 +397,9 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
                                                               ("E_BoN r/n", "@mean{0.00000}")]))
     front.add_tools(HoverTool(renderers=[now_dots], tooltips=[("", "@who"), ("KL/n", "@kl{0.00000}"),
                                                               ("reward/n", "@mean{0.00000}")]))
-    front.add_layout(Legend(items=[("optimum φ (exact, every n)", [opt_line]),
-                                   ("best-of-e^(nδ) at this n, every δ", [bon_dots]),
-                                   ("this δ", [now_dots])], label_text_font_size="8pt"), "below")
+    front.add_layout(Legend(items=[("optimum φ (every n)", [opt_line]),
+                                   ("best-of-e^(nδ), this n", [bon_dots]),
+                                   ("this δ", [now_dots])], label_text_font_size="8pt"), "right")
 
     gaps = figure(width=width, height=height, x_axis_type="log", y_axis_type="log",
                   title="gaps per token against n, at this δ", x_axis_label="length n",
@@ -414,11 +413,11 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
                                                            ("D(BoN‖φ)/n", "@d_bon_phi{0.000e+0}"),
                                                            ("log n/(2λn)", "@rate_gap{0.000e+0}"),
                                                            ("log n/(2n)", "@rate_kl{0.000e+0}")]))
-    gaps.add_layout(Legend(items=[("reward gap κ'(λ_δ) − E_BoN r/n", [g1]), ("rate log n / (2 λ_δ n)", [g1l]),
-                                  ("D(BoN‖φ)/n", [g2]), ("rate log n / (2n)", [g2l]), ("this n", [g3])],
-                           label_text_font_size="8pt"), "below")
+    gaps.add_layout(Legend(items=[("κ'(λ_δ) − E_BoN r/n", [g1]), ("log n / (2 λ_δ n)", [g1l]),
+                                  ("D(BoN‖φ)/n", [g2]), ("log n / (2n)", [g2l]), ("this n", [g3])],
+                           label_text_font_size="8pt"), "right")
 
-    args = dict(names=data.models, max_kl=data.max_kl, lengths=data.lengths, fractions=data.fractions,
+    args = dict(names=data.models, lengths=data.lengths, fractions=data.fractions,
                 offsets=data.offsets, model=model, length=length, budget=budget, summary=summary, store=store,
                 curve=curve, p=src_p,
                 phi=src_phi, bon=src_bon, front_bon=front_bon, front_curve=front_curve, front_now=front_now,
@@ -427,8 +426,7 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     model.js_on_change("value", update)
     length.js_on_change("value", update)
     budget.js_on_change("value", update)
-    parts = [row(model, length, budget), text, row(laws, front), row(gaps, _samples_panel(data, width, height))]
-    return column(*parts)
+    return column(row(model, length, budget), text, laws, front, gaps, _samples_panel(data, width, height))
 
 
 def _samples_panel(data: ExplorerData, width: int, height: int):
@@ -458,8 +456,8 @@ def _samples_panel(data: ExplorerData, width: int, height: int):
     fig.add_tools(HoverTool(renderers=[dots], tooltips=[("N", "@n"), ("D(BoN‖p)", "@bon_kl{0.00000}"),
                                                         ("E_BoN r", "@bon_mean{0.00000}"),
                                                         ("optimum at that KL", "@opt_mean{0.00000}")]))
-    fig.add_layout(Legend(items=[("optimum, one λ for all prompts", [opt_line]), ("best-of-N", [dots]),
-                                 ("this N", [mark])], label_text_font_size="8pt"), "below")
+    fig.add_layout(Legend(items=[("optimum, one λ", [opt_line]), ("best-of-N", [dots]),
+                                 ("this N", [mark])], label_text_font_size="8pt"), "right")
     slider.js_on_change("value", CustomJS(args=dict(samples=samples, now=now, slider=slider, out=out),
                                           code=_JS_SAMPLES))
     return column(slider, out, fig)

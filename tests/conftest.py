@@ -19,3 +19,15 @@ def quick_book(tmp_path_factory):
     from lmalign.book import build
 
     return build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), quick=True, clean=True)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Headless Chromium with networking off (skips the test when Debian's chromium is not installed)."""
+    from lmalign.book.browser import available, offline_chromium
+
+    if not available():
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    driver = offline_chromium(tmp_path_factory.mktemp("chromium"))
+    yield driver
+    driver.quit()

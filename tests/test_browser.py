@@ -26,9 +26,6 @@ if not (CHROMIUM and DRIVER):
     pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 
 TYPESET = """
 const done = arguments[arguments.length - 1];
@@ -36,21 +33,6 @@ if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(-1);
 MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length), () => done(-2));
 """
 
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-                "--allow-file-access-from-files"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_script_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def _local_target(base: Path, href: str) -> tuple[Path, str]:

@@ -23,9 +23,6 @@ if not (CHROMIUM and DRIVER):
     pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 # the quick parameters of notebooks/15_explorer.md (three-letter model first; budgets as fractions of D_max)
@@ -52,21 +49,6 @@ return {text: get('explorer_readout').text, bon_x: Array.from(bon.x), bon_mass: 
         rendered: document.querySelectorAll('.bk-Figure, .bk-Column, .bk-Row').length};
 """
 
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-                "--allow-file-access-from-files"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_script_timeout(60)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.book import paths
+from lmalign.book.browser import offline_chromium
 
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 14mm; }
@@ -58,23 +59,14 @@ def print_pages(html: Path, pages: list[str], out: Path) -> Path:
     if not (chromium and driver_path and unite):
         raise PdfError("make pdf needs Debian's chromium, chromium-driver and poppler-utils "
                        "(apt-get install chromium chromium-driver poppler-utils)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.print_page_options import PrintOptions
 
-    opts = Options()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--proxy-server=http://127.0.0.1:9", "--allow-file-access-from-files"):
-        opts.add_argument(arg)
     work = out.parent / ".pages"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver = offline_chromium(script_timeout=120.0)
     parts = []
     try:
-        driver.set_script_timeout(120)
         for i, page in enumerate(pages):
             path = html / f"{page}.html"
             if not path.is_file():

@@ -25,3 +25,5 @@ def test_the_book_as_one_pdf(quick_book):
     assert not re.findall(r"\\(?:frac|lambda|mathbb|kappa|log|sum)\b|\\\(|\$", text)[:5]
     assert re.search(r"Theorem \d+", text) and re.search(r"Fig\. \d+", text)
     assert "Reproduction report" in text and "API reference" in text
+    assert (quick_book.html / "book.pdf").read_bytes() == out.read_bytes()
+    assert 'href="../book.pdf"' in (quick_book.html / "book" / "status.html").read_text()

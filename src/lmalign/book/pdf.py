@@ -2,7 +2,8 @@
 MathJax in headless Chromium and printed by it with a print style sheet (code wraps instead of being cut, the
 navigation is left out); poppler's ``pdfunite`` joins the pages.
 
-``make pdf`` (after ``make book``) writes ``_build/pdf/book.pdf``. Chromium prints exactly what a reader sees in
+``make pdf`` (after ``make book``) writes ``_build/pdf/book.pdf`` and a copy ``_build/html/book.pdf``, which the
+execution status page links. Chromium prints exactly what a reader sees in
 the browser, math, numbered results and figures included, with no LaTeX toolchain; the Sphinx LaTeX builder
 would need one and could not render the notebooks' SVG figures and HTML outputs as the web book does.
 """
@@ -98,7 +99,9 @@ def make_pdf(build_dir: Path | None = None) -> Path:
     site = build_dir / "site"
     if not (site / "_toc.yml").is_file() or not (build_dir / "html" / "index.html").is_file():
         raise PdfError(f"no built book under {build_dir}; run `make book` first")
-    return print_pages(build_dir / "html", toc_pages(site), build_dir / "pdf" / "book.pdf")
+    out = print_pages(build_dir / "html", toc_pages(site), build_dir / "pdf" / "book.pdf")
+    atomic_write_bytes(build_dir / "html" / "book.pdf", out.read_bytes())  # the web book links it
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,7 +148,7 @@ def unpublishable(notebook: Path, root: Path) -> str | None:
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
-    patterns = [*UNPUBLISHABLE, (re.compile(re.escape(str(root))), "a path of the building machine")]
+    patterns = [(re.compile(re.escape(str(root))), "a path of the building machine"), *UNPUBLISHABLE]
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             where = f"cell {cell.get('execution_count')} (notebook cell index {index})"

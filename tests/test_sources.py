@@ -52,3 +52,17 @@ def test_no_chapter_defines_a_helper_another_chapter_defines():
         for name in re.findall(r"^def ([A-Za-z_][A-Za-z0-9_]*)\(", source.read_text(encoding="utf-8"), re.MULTILINE):
             where[name].add(source.stem)
     assert {name: sorted(chs) for name, chs in where.items() if len(chs) > 1} == {}
+
+
+@pytest.mark.parametrize("source", sorted((ROOT / "notebooks").glob("*.md")), ids=lambda p: p.name)
+def test_code_lines_fit_the_page(source):
+    """No code line in a chapter's code cells is wider than the 88 characters the page shows."""
+    wide, inside = [], False
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```{code-cell}"):
+            inside = True
+        elif line.startswith("```"):
+            inside = False
+        elif inside and len(line) > 88:
+            wide.append(number)
+    assert wide == []

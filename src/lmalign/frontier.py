@@ -17,8 +17,8 @@ responses to prompts ``g = 1..G`` and, exactly on the empirical law ``p_g`` of e
   how far the numbers can be trusted.
 
 Without groups every sample is pooled into one law (one prompt). :func:`frontier` is the computation;
-:func:`read_rewards` and :func:`read_samples` the reader (:mod:`lmalign.reward_files`); :func:`main` the command
-(:mod:`lmalign.frontier_cli`).
+``read_rewards`` and ``read_samples`` the reader (:mod:`lmalign.reward_files`); :func:`lmalign.frontier_cli.main`
+the command.
 """
 
 from __future__ import annotations

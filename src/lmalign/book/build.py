@@ -455,8 +455,9 @@ def status_markdown(layout: BuildLayout, quick: bool) -> str:
     lines = ["# Execution status", "", build_info(layout.root, quick), "",
              "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
              "again. The time is the wall-clock time of the chapter's last execution on the build machine (two "
-             "chapters run at a time). The index of all numbered results is [here](../prf-prf.html); the whole "
-             "book as one PDF, made by `make pdf`, is <a href=\"../book.pdf\">book.pdf</a>.", "",
+             "chapters run at a time). The index of all numbered results is "
+             "<a href=\"../prf-prf.html\">here</a>; the whole book as one PDF, made by `make pdf`, is "
+             "<a href=\"../book.pdf\">book.pdf</a>.", "",
              "| chapter | run time (s) | parameters | claims checked |", "|---|---|---|---|"]
     for nb in sorted(layout.executed.glob("*.ipynb")):
         name = nb.stem

@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from lmalign.book.browser import RAW_TEX
+from lmalign.book.browser import raw_tex as page_raw_tex
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,22 +69,10 @@ def test_page_renders_offline(browser, quick_book, page):
         assert numbered, f"{page}: no numbered result in {titles[:5]}"
 
 
-VISIBLE_TEXT = """
-const clone = document.body.cloneNode(true);
-clone.querySelectorAll('pre, code, script, style, noscript, svg, textarea, mjx-container, mjx-assistive-mml, '
-                       + '.cell_output, .output, .highlight, .MathJax').forEach(e => e.remove());
-return document.title + '\\n' + clone.textContent;
-"""
-RAW_TEX = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]+")
-
-
 def raw_tex(browser, path: Path) -> list[str]:
-    """TeX a reader would see on the page at ``path`` once MathJax has run: the title and the text outside code,
-    outputs and typeset math, searched for ``$``, ``\\(``, ``\\[`` and backslash commands."""
+    """TeX left on the page at ``path`` after MathJax ran (see ``lmalign.book.browser.raw_tex``)."""
     browser.get(path.as_uri())
-    browser.execute_async_script(TYPESET)
-    text = browser.execute_script(VISIBLE_TEXT)
-    return [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
+    return page_raw_tex(browser)
 
 
 def _pages(html: Path) -> list[str]:

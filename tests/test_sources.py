@@ -25,6 +25,7 @@ def test_no_tex_traps(source):
     ("```{prf:theorem} The rate of $N$\n:label: thm-x\n\nbody\n```\n", "math in a directive title"),
     ("the slack $1 + $ of the bound\n", "a space just inside"),
     ("an open $x + y\n\nnext paragraph\n", "not closed"),
+    ("```{prf:proof}\nbody\n```\n\nso $x = a\n+ b$ holds\n", "list item or a quote"),
 ])
 def test_each_trap_is_found(text, message):
     assert any(message in t.message for t in check_text(text))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.book import paths
-from lmalign.book.browser import offline_chromium
+from lmalign.book.browser import TYPESET, offline_chromium, raw_tex
 
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 14mm; }
@@ -30,11 +30,6 @@ pre, .highlight pre, code { white-space: pre-wrap !important; word-break: break-
 figure, img, svg, .math, mjx-container[display="true"] { break-inside: avoid; }
 html, body, .bd-container, .bd-container__inner, .bd-main, .bd-page-width, .bd-article-container {
   height: auto !important; min-height: 0 !important; }
-"""
-TYPESET = """
-const done = arguments[arguments.length - 1];
-if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(0); return; }
-MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length), () => done(-2));
 """
 
 
@@ -75,6 +70,9 @@ def print_pages(html: Path, pages: list[str], out: Path) -> Path:
             driver.get(path.resolve().as_uri())
             if driver.execute_async_script(TYPESET) < 0:
                 raise PdfError(f"MathJax failed on {path}")
+            leftover = raw_tex(driver)
+            if leftover:
+                raise PdfError(f"{page}: raw TeX on the page, which the PDF would print: {leftover[:3]}")
             driver.execute_script("const s = document.createElement('style'); s.textContent = arguments[0];"
                                   "document.head.appendChild(s);", PRINT_CSS)
             options = PrintOptions()

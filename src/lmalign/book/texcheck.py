@@ -42,6 +42,7 @@ def check_text(text: str, path: str = "<text>") -> list[Trap]:
     traps: list[Trap] = []
     lines = text.splitlines()
     fence: str | None = None  # the fence of the literal block we are in, if any
+    directives: list[str] = []  # fences of the directive blocks we are in (their bodies are Markdown)
     in_math = False  # inside an inline $...$ span that started on an earlier line
     in_display = False
     prev = ""
@@ -54,18 +55,20 @@ def check_text(text: str, path: str = "<text>") -> list[Trap]:
             continue
         if m:
             info = m.group(3).strip()
-            if info.startswith("{") and not info.startswith("{code-cell}"):
+            if not info and directives and m.group(2)[0] == directives[-1][0] \
+                    and len(m.group(2)) >= len(directives[-1]):
+                directives.pop()  # the end of a directive
+                prev, in_math = "", False
+                continue
+            if info.startswith("{") and not info.startswith(("{code-cell}", "{code}", "{math}")):
                 title = info.split("}", 1)[1] if "}" in info else ""
                 if "$" in title:
                     traps.append(Trap(path, number, "math in a directive title (shown as raw TeX in titles)"))
-                if not info.startswith(("{math}", "{code")):
-                    prev, in_math = "", False
-                    continue  # a directive: its body is Markdown, checked line by line
-            if not info.startswith("{") or info.startswith(("{code-cell}", "{code}", "{math}")):
-                fence = m.group(2)
-                prev, in_math = line, False
+                directives.append(m.group(2))
+                prev, in_math = "", False
                 continue
-            prev, in_math = "", False
+            fence = m.group(2)  # code, a code cell, a math block or a plain literal block
+            prev, in_math = line, False
             continue
         stripped = line.strip()
         if stripped.startswith("$$") or stripped.endswith("$$"):

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from lmalign.book.browser import RAW_TEX
+from lmalign.book.browser import RAW_TEX, TYPESET
 from lmalign.book.browser import raw_tex as page_raw_tex
 
 pytestmark = pytest.mark.browser
@@ -28,13 +28,6 @@ DRIVER = shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):
     pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
-
-
-TYPESET = """
-const done = arguments[arguments.length - 1];
-if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(-1); return; }
-MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length), () => done(-2));
-"""
 
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmalign.book import apidoc, paths, report
+from lmalign.book.chapter import git, package_versions
 from lmalign.book.figures import FIGURE_KEY
 
 JUPYTEXT_MARKER = "format_name: myst"
@@ -430,14 +431,8 @@ def _write_substitutions(config: Path, values: dict[str, str]) -> None:
 
 def build_info(root: Path, quick: bool) -> str:
     """One line for the report: the commit and its date, and whether the chapters ran with quick parameters."""
-    def git(*args: str) -> str:
-        try:
-            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return out.stdout.strip() if out.returncode == 0 else ""
-
-    commit, date = git("rev-parse", "--short=12", "HEAD") or "unknown", git("log", "-1", "--format=%cs") or "unknown"
+    commit = git(root, "rev-parse", "--short=12", "HEAD") or "unknown"
+    date = git(root, "log", "-1", "--format=%cs") or "unknown"
     run = ("**quick parameters** (small sizes: a check of the pipeline, not the book's results)" if quick
            else "the chapters' full parameters")
     return f"Built from commit `{commit}` ({date}) with {run}."
@@ -450,8 +445,6 @@ STATUS_PACKAGES = ("lmalign", "numpy", "scipy", "sympy", "mpmath", "matplotlib",
 def status_markdown(layout: BuildLayout, quick: bool) -> str:
     """The execution status page: each chapter's last run time and parameters, the commit, and the versions of
     Python and the key packages the book was executed with; a link to the index of numbered results."""
-    from importlib.metadata import PackageNotFoundError, version
-
     lines = ["# Execution status", "", build_info(layout.root, quick), "",
              "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
              "again. The time is the wall-clock time of the chapter's last execution on the build machine (two "
@@ -470,11 +463,7 @@ def status_markdown(layout: BuildLayout, quick: bool) -> str:
                      f"{claims} |")
     lines += ["", "| software | version |", "|---|---|",
               f"| Python | {sys.version.split()[0]} |"]
-    for pkg in STATUS_PACKAGES:
-        try:
-            lines.append(f"| {pkg} | {version(pkg)} |")
-        except PackageNotFoundError:
-            lines.append(f"| {pkg} | not installed |")
+    lines += [f"| {pkg} | {v} |" for pkg, v in package_versions(STATUS_PACKAGES).items()]
     return "\n".join(lines) + "\n"
 
 

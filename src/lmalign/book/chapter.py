@@ -118,21 +118,27 @@ def _execution_count() -> int | None:
     return getattr(shell, "execution_count", None) if shell is not None else None
 
 
+def git(root: Path, *args: str) -> str:
+    """The output of ``git ARGS`` in ``root``, or ``""`` outside a git checkout or on failure."""
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def git_commit() -> str:
     """The repository's current commit, or ``"unknown"`` outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.repo_root(), capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
+    return git(paths.repo_root(), "rev-parse", "HEAD") or "unknown"
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(packages: tuple[str, ...] = ("lmalign", "numpy", "scipy", "sympy", "matplotlib"),
+                     ) -> dict[str, str]:
+    """``{package: installed version}``, ``"unknown"`` for one that is not installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("lmalign", "numpy", "scipy", "sympy", "matplotlib"):
+    for pkg in packages:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

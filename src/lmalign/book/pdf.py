@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.book import paths
-from lmalign.book.browser import TYPESET, offline_chromium, raw_tex
+from lmalign.book.browser import TYPESET, available, offline_chromium, raw_tex
 
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 14mm; }
@@ -51,8 +51,8 @@ def toc_pages(root: Path) -> list[str]:
 def print_pages(html: Path, pages: list[str], out: Path) -> Path:
     """Print each page ``html/<page>.html`` with headless Chromium (networking off; MathJax typeset first,
     :data:`PRINT_CSS` applied) and join them into ``out`` (written atomically)."""
-    chromium, driver_path, unite = shutil.which("chromium"), shutil.which("chromedriver"), shutil.which("pdfunite")
-    if not (chromium and driver_path and unite):
+    unite = shutil.which("pdfunite")
+    if not (available() and unite):
         raise PdfError("make pdf needs Debian's chromium, chromium-driver and poppler-utils "
                        "(apt-get install chromium chromium-driver poppler-utils)")
     from selenium.webdriver.common.print_page_options import PrintOptions

@@ -31,10 +31,7 @@ def statuses(outputs: Path | None = None,
     """Status of every registered claim from the ``claims.json`` files under ``outputs``."""
     outputs = Path(outputs) if outputs else paths.outputs_root()
     registry = registry if registry is not None else claims.load_registry()
-    by_chapter: dict[str, list[dict]] = {}
-    for chapter in {claim.chapter for claim in registry.values()}:
-        f = outputs / chapter / "claims.json"
-        by_chapter[chapter] = json.loads(f.read_text())["checks"] if f.is_file() else []
+    by_chapter = recorded_checks(outputs, {claim.chapter for claim in registry.values()})
     out = []
     for cid, claim in registry.items():
         recorded = [c for c in by_chapter[claim.chapter] if c["claim"] == cid]
@@ -99,9 +96,13 @@ def substitutions(outputs: Path | None = None) -> dict[str, str]:
     return {f"check_{r.id}": check_line(r) for r in statuses(outputs)}
 
 
-def _chapter_checks(outputs: Path, chapter: str) -> list[dict]:
-    f = outputs / chapter / "claims.json"
-    return json.loads(f.read_text())["checks"] if f.is_file() else []
+def recorded_checks(outputs: Path, chapters) -> dict[str, list[dict]]:
+    """``{chapter: the checks its claims.json records}`` (an empty list for a chapter that has not run)."""
+    out = {}
+    for chapter in chapters:
+        f = outputs / chapter / "claims.json"
+        out[chapter] = json.loads(f.read_text())["checks"] if f.is_file() else []
+    return out
 
 
 def report_markdown(outputs: Path | None = None, build_info: str = "") -> str:
@@ -137,6 +138,7 @@ def report_markdown(outputs: Path | None = None, build_info: str = "") -> str:
         lines.append(f"| {{ref}}`{r.id} <{label(r.id)}>` | {escape(r.result)} | {chapter} | {err} | "
                      f"{r.tolerance:.0e} | {margin} | **{r.status}** |")
     registry = claims.load_registry()
+    by_chapter = recorded_checks(root, {r.chapter for r in rows})
     lines += ["", "## The claims one by one", ""]
     for r in rows:
         claim = registry[r.id]
@@ -147,8 +149,7 @@ def report_markdown(outputs: Path | None = None, build_info: str = "") -> str:
         where.append(f"checked in chapter [{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran
                      else f"checked in chapter `{r.chapter}` (not run)")
         lines += ["; ".join(where) + ".", ""]
-        checks = _chapter_checks(root, r.chapter)
-        mine = [c for c in checks if c["claim"] == r.id]
+        mine = [c for c in by_chapter[r.chapter] if c["claim"] == r.id]
         if mine:
             lines += ["| check | error | tolerance | passed | detail |", "|---|---|---|---|---|"]
             for i, c in enumerate(mine, 1):

@@ -11,16 +11,22 @@ import numpy as np
 from scipy.special import logsumexp, xlogy
 
 from lmalign import _validate
-from lmalign._logspace import kl_logs
+from lmalign._logspace import kl_logs, log_sum_exp
 from lmalign.law import RewardLaw, align
 
 
 def _logs(p, name: str) -> np.ndarray:
+    """Log-probabilities of a RewardLaw, or of a probability vector normalised exactly in log space:
+    ``log(p_i / sum p) = -log1p(o_i / p_i)`` with ``o_i`` the mass of the other entries (prefix plus suffix
+    sums), so an entry near 1 keeps ``log p_i ~ -o_i`` to full relative precision (a vector sums to 1 only
+    within 1e-9; normalising keeps every divergence >= 0)."""
     if isinstance(p, RewardLaw):
         return np.asarray(p.logprobs)
     arr = _validate.prob_vector(p, name)
+    before = np.concatenate(([0.0], np.cumsum(arr)[:-1]))
+    after = np.concatenate((np.cumsum(arr[::-1])[::-1][1:], [0.0]))
     with np.errstate(divide="ignore"):
-        return np.log(arr)
+        return -np.log1p((before + after) / arr)
 
 
 def _pair(p, q, name_p: str = "p", name_q: str = "q") -> tuple[np.ndarray, np.ndarray]:
@@ -50,13 +56,64 @@ def _alpha(alpha) -> float:
 
 
 def kl(p, q) -> float:
-    """``D(p||q) = sum p log(p/q)``; ``inf`` unless ``p << q``."""
+    """``D(p||q) = sum p log(p/q)``; ``inf`` unless ``p << q``. A sum of non-negative terms
+    (:func:`lmalign._logspace.kl_logs`): relative accuracy about ``1e-14 * size`` at any magnitude."""
     return kl_logs(*_pair(p, q))
 
 
+_K = np.arange(2, 28, dtype=float)  # Taylor orders of psi; |d| <= 1 and |a d| <= 1 make order 27 negligible
+_LOG_FACT = np.array([math.lgamma(k + 1) for k in _K])
+
+
+def _psi(a: float, d: np.ndarray) -> np.ndarray:
+    """``psi_a(d) = a expm1(d) - expm1(a d) = sum_{k>=2} a (1 - a^(k-1)) d^k / k!``: ``>= 0`` for ``a < 1``,
+    ``<= 0`` for ``a > 1``, to a few roundings relative. The Taylor series (``|d|, |a d| <= 1``, ratio of terms
+    below 2/3), near ``a = 1`` the form ``e^d (-expm1(-e d)) - e expm1(d)`` with ``e = 1 - a`` exact, else the
+    definition (where ``|d| > 1`` or ``a`` is far from 1 its two terms differ by a bounded factor)."""
+    out = np.empty_like(d)
+    series = (np.abs(d) <= 1) & (np.abs(a * d) <= 1)
+    ds = d[series][:, None]
+    log_a = math.log(a)
+    with np.errstate(under="ignore", divide="ignore"):  # log 0 = -inf for d = 0: a zero term
+        if a < 1:  # a (1 - a^(k-1)) d^k / k!
+            terms = a * -np.expm1((_K - 1) * log_a) * np.exp(_K * np.log(np.abs(ds)) - _LOG_FACT)
+        else:  # -(a d)^k (1 - a^-(k-1)) / k!, no overflow of a^(k-1)
+            terms = np.expm1(-(_K - 1) * log_a) * np.exp(_K * np.log(np.abs(a * ds)) - _LOG_FACT)
+        out[series] = np.sum(terms * np.where(ds < 0, (-1.0) ** _K, 1.0), axis=1)
+    rest = d[~series]
+    eps = 1.0 - a
+    with np.errstate(over="ignore", invalid="ignore"):
+        if abs(eps) <= 0.5:
+            out[~series] = np.exp(rest) * -np.expm1(-eps * rest) - eps * np.expm1(rest)
+        else:
+            out[~series] = a * np.expm1(rest) - np.expm1(a * rest)
+    return out
+
+
+def _log_s_near(a: float, lp: np.ndarray, lq: np.ndarray, pos: np.ndarray, both: np.ndarray) -> float:
+    """``log S``, ``S = sum p^a q^(1-a)``, as ``log1p(-T)`` (``a < 1``) or ``log1p(T)`` (``a > 1``) with
+    ``T = |1 - S| = |1-a| q(supp q \\ supp p) + [a < 1] a p(supp p \\ supp q) + sum q |psi_a(log p/q)|``,
+    a sum of non-negative terms; ``nan`` when ``T`` is not small enough for this form to be the better one."""
+    d = lp[both] - lq[both]
+    psi = np.abs(_psi(a, d)) * np.exp(lq[both])
+    q_off = np.exp(lq[(lq > -np.inf) & ~pos])
+    t = math.fsum(psi.tolist()) + abs(1.0 - a) * math.fsum(q_off.tolist())
+    if a < 1:
+        t += a * math.fsum(np.exp(lp[pos & ~both]).tolist())
+        return math.log1p(-t) if t <= 0.5 else math.nan
+    return math.log1p(t) if t <= 1.0 else math.nan
+
+
 def renyi_divergence(p, q, alpha: float) -> float:
-    """``D_a(p||q) = 1/(a-1) log sum p^a q^(1-a)`` for ``a > 0``; ``a = 1`` is KL, ``a = inf`` is
-    ``log max p/q``."""
+    """``D_a(p||q) = 1/(a-1) log sum p^a q^(1-a)`` for ``a > 0`` (``>= 0``); ``a = 1`` is KL, ``a = inf``
+    is ``log max p/q``; as ``a -> 0`` it tends to ``-log q(supp p)``, as ``a -> 1`` to KL.
+
+    ``S = sum p^a q^(1-a)`` is formed as ``1 -+ T`` with ``T`` a sum of non-negative terms (see
+    :func:`_psi`), so ``log S = log1p(-+T)`` keeps its relative precision for ``a`` near 0 (``D ~ a``), near 1
+    and for ``p`` near ``q``; where ``|log S| > 0.4`` it is a log-sum-exp, written for ``a > 1`` as
+    ``D = m + (m + log sum q e^(a (d - m)))/(a - 1)`` (``d = log p/q``, ``m = max d``) so huge ``a`` cannot
+    overflow. Relative accuracy about 1e-13 for every ``a`` whose result is a normal float (checked against
+    mpmath at ``a`` from 1e-300 to 1e300)."""
     a = _alpha(alpha)
     lp, lq = _pair(p, q)
     if a == 1.0:
@@ -65,19 +122,28 @@ def renyi_divergence(p, q, alpha: float) -> float:
     if a > 1 and (lq[pos] == -np.inf).any():
         return math.inf
     if math.isinf(a):
-        return float(np.max(lp[pos] - lq[pos]))
+        return max(float(np.max(lp[pos] - lq[pos])), 0.0)
     both = pos & (lq > -np.inf)
     if not both.any():
         return math.inf
-    e = (1 - a) * (lq[both] - lp[both])  # log of (q/p)^(1-a)
-    if np.abs(e).max() <= 1.0:  # near a = 1: log sum p (q/p)^(1-a) = log1p(sum p expm1(e) - p(off supp q))
-        off = math.fsum(np.exp(lp[pos & ~both]).tolist())
-        return float(math.log1p(math.fsum((np.exp(lp[both]) * np.expm1(e)).tolist()) - off) / (a - 1))
-    return float(logsumexp(lp[both] + e) / (a - 1))
+    log_s = _log_s_near(a, lp, lq, pos, both)
+    if math.isnan(log_s):
+        d = lp[both] - lq[both]
+        if a < 1:
+            log_s = float(logsumexp(lq[both] + a * d))
+        else:
+            m = float(d.max())
+            return max(m + (m + float(logsumexp(lq[both] + a * (d - m)))) / (a - 1), 0.0)
+    return max(log_s / (a - 1), 0.0)
 
 
 def renyi_cross_entropy(q, s, alpha: float) -> float:
-    """``H_a(q; s) = 1/(1-a) log sum q s^(a-1)``; ``a = 1`` gives the cross entropy ``-sum q log s``."""
+    """``H_a(q; s) = 1/(1-a) log sum q s^(a-1)`` (``>= 0``); ``a = 1`` gives the cross entropy
+    ``-sum q log s``, ``a = inf`` gives ``-log max_{supp q} s``.
+
+    Every term ``q (s^(a-1) - 1) = q expm1((a-1) log s)`` has the sign of ``1 - a``, so
+    ``log sum q s^(a-1) = log1p(sum of same-sign terms)`` loses nothing near ``a = 1``; far from it a
+    log-sum-exp. Relative accuracy about 1e-13 (checked against mpmath for ``a`` from 1e-300 to 1e300)."""
     a = _alpha(alpha)
     lq, ls = _pair(q, s, "q", "s")
     pos = lq > -np.inf
@@ -85,24 +151,39 @@ def renyi_cross_entropy(q, s, alpha: float) -> float:
         return math.inf
     if a == 1.0:
         return float(-math.fsum((np.exp(lq[pos]) * ls[pos]).tolist()))
+    if math.isinf(a):
+        return max(-float(ls[pos].max()), 0.0)
     keep = pos & (ls > -np.inf)
     e = (a - 1) * ls[keep]
-    if np.abs(e).max() <= 1.0:  # near a = 1: log sum q s^(a-1) = log1p(sum q expm1(e) - q(off supp s))
-        off = math.fsum(np.exp(lq[pos & ~keep]).tolist())
-        return float(math.log1p(math.fsum((np.exp(lq[keep]) * np.expm1(e)).tolist()) - off) / (1 - a))
-    return float(logsumexp(lq[keep] + e) / (1 - a))
+    with np.errstate(over="ignore"):
+        drift = math.fsum((np.exp(lq[keep]) * np.expm1(e)).tolist()) - math.fsum(np.exp(lq[pos & ~keep]).tolist())
+    if -0.5 <= drift <= 1.0:
+        return max(math.log1p(drift) / (1 - a), 0.0)
+    return max(float(logsumexp(lq[keep] + e)) / (1 - a), 0.0)
 
 
 def entropy(p) -> float:
-    """Shannon entropy ``-sum p log p``."""
+    """Shannon entropy ``-sum p log p``: a sum of non-negative terms, relative accuracy about 1e-14."""
     lp = _logs(p, "p")
     pos = lp > -np.inf
     return float(-math.fsum((np.exp(lp[pos]) * lp[pos]).tolist()))
 
 
 def collision_entropy(p) -> float:
-    """Collision (Renyi order 2) entropy ``H_2 = -log sum p^2``."""
-    return float(-logsumexp(2 * _logs(p, "p")))
+    """Collision (Renyi order 2) entropy ``H_2 = -log sum p^2``.
+
+    ``1 - sum p^2 = sum_i p_i (1 - p_i)`` with ``1 - p_i`` the mass of the other levels (a log-sum-exp of
+    the prefix and suffix sums), so a law concentrated on one level (``H_2`` tiny) keeps its relative
+    precision: ``H_2 = -log1p(-c)``. Relative accuracy about 1e-13."""
+    lp = _logs(p, "p")
+    if lp.size == 1:
+        return 0.0
+    before = np.concatenate(([-np.inf], np.logaddexp.accumulate(lp)[:-1]))
+    after = np.concatenate((np.logaddexp.accumulate(lp[::-1])[::-1][1:], [-np.inf]))
+    log_c = log_sum_exp(lp + np.logaddexp(before, after))
+    if log_c < -0.7:
+        return float(-math.log1p(-math.exp(log_c)))
+    return float(-logsumexp(2 * lp))
 
 
 def binary_entropy(x):

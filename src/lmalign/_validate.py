@@ -40,7 +40,17 @@ def prob_vector(p, name: str = "probs") -> np.ndarray:
 
 
 def log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:
-    """1-d vector of log-probabilities (``-inf`` allowed) whose exponentials sum to 1 within tolerance."""
+    """1-d vector of log-probabilities (``-inf`` allowed) whose exponentials sum to 1 within ``PROB_SUM_TOL``
+    (the same tolerance as :func:`prob_vector`; the sum is taken in log space, so no mass underflows)."""
+    arr = _log_prob_array(logp, name)
+    log_total = _log_total(arr)
+    if abs(math.expm1(log_total)) > PROB_SUM_TOL:
+        raise ValueError(f"{name} must exponentiate to probabilities summing to 1 within {PROB_SUM_TOL:g}, "
+                         f"sums to {math.exp(log_total)!r}")
+    return arr
+
+
+def _log_prob_array(logp, name: str) -> np.ndarray:
     try:
         arr = np.asarray(logp, dtype=float).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -51,16 +61,31 @@ def log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:
         raise ValueError(f"{name} contains NaN")
     if (arr == np.inf).any():
         raise ValueError(f"{name} contains +inf")
-    if (arr > 1e-12).any():
+    if (arr > math.log1p(PROB_SUM_TOL)).any():
         raise ValueError(f"{name} contains a log-probability above 0 ({arr.max():.3g})")
-    top = arr.max()
-    if top == -np.inf:
+    if arr.max() == -np.inf:
         raise ValueError(f"{name} puts no mass anywhere")
-    total = math.exp(top) * math.fsum(np.exp(arr - top).tolist())
-    if abs(total - 1.0) > PROB_SUM_TOL:
-        raise ValueError(f"{name} must exponentiate to probabilities summing to 1 within {PROB_SUM_TOL:g}, "
-                         f"sums to {total!r}")
     return arr
+
+
+def _log_total(arr: np.ndarray) -> float:
+    """``log sum exp(arr)`` for a vector with a finite maximum, summed exactly (``fsum``) after the shift."""
+    top = float(arr.max())
+    return top + math.log(math.fsum(np.exp(arr - top).tolist()))
+
+
+def normalised_log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:
+    """:func:`log_prob_vector`, then renormalised exactly in log space: ``logp - log sum exp(logp)``."""
+    arr = log_prob_vector(logp, name)
+    return arr - _log_total(arr)
+
+
+def normalised_logprobs(p, name: str = "probs") -> np.ndarray:
+    """Log-probabilities of a :func:`prob_vector` (sum within ``PROB_SUM_TOL`` of 1), renormalised exactly:
+    ``log p - log sum p`` (``-inf`` for zero mass)."""
+    arr = prob_vector(p, name)
+    with np.errstate(divide="ignore"):
+        return np.log(arr) - math.log(math.fsum(arr.tolist()))
 
 
 def same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:

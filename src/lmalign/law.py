@@ -2,7 +2,12 @@
 
 Every policy in the book reweights the reference by a function of the reward value, so KL divergences and
 expectations reduce to computations on this law (see ``DIGEST.md``, "Reduction to the reward line").
-Probabilities are stored as log-probabilities; nothing is clipped or renormalised silently.
+Probabilities are stored as log-probabilities. Input probabilities that sum to 1 within
+``_validate.PROB_SUM_TOL`` (1e-9) are renormalised exactly in log space; beyond it they are rejected.
+
+Every moment, generating function and tilt is computed on the *scaled, centred* values ``y = (v - mean) / 2**E``
+(``|y| <= 1``, the power of two making the scaling exact) with the scaled multiplier ``tau = lam * 2**E``, so
+rewards near ``+-1.8e308`` or in the subnormal range neither overflow nor underflow in intermediate steps.
 
 ``law`` is the bottom of the library: every other module builds on it. The one deliberate exception is two
 conveniences of the public API, :meth:`RewardLaw.from_tokens` (implemented in ``memoryless``) and
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,15 +29,16 @@ from lmalign._logspace import kl_logs, log_sum_exp
 def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sort by value, merge equal values (log-sum-exp of their log-probabilities), drop zero-mass levels.
 
-    A merged log-probability above 0 can only come from rounding (inputs sum to 1 within 1e-9); it is set to 0.
+    A merged log-probability above 0 can only come from rounding (inputs are normalised); it is set to 0.
     """
     order = np.argsort(values, kind="stable")
     v = values[order]
     lp = logprobs[order]
     keep = lp > -np.inf
     v, lp = v[keep], lp[keep]
-    if v.size > 1 and (np.diff(v) == 0).any():
-        starts = np.flatnonzero(np.r_[True, np.diff(v) != 0])
+    new_level = v[1:] != v[:-1]  # not np.diff: v[i+1] - v[i] overflows for values of opposite sign near 1e308
+    if not new_level.all():
+        starts = np.flatnonzero(np.r_[True, new_level])
         bounds = np.r_[starts, v.size]
         merged = np.empty(starts.size)
         for i in range(starts.size):
@@ -57,21 +64,80 @@ def require_law(law, name: str = "law") -> None:
         raise ValueError(f"{name} must be a RewardLaw, got {type(law).__name__}")
 
 
+class _Frame(NamedTuple):
+    """The law in scaled, centred coordinates: ``values = mean + y * 2**big_e`` and ``values = u * 2**e``."""
+
+    p: np.ndarray  # exp(logprobs)
+    e: int  # values = u * 2**e exactly, max|u| in [0.5, 1)
+    mean_u: float  # the mean in units of 2**e
+    y: np.ndarray  # centred values in units of 2**big_e, max|y| in [0.5, 1) (all 0 for one level)
+    big_e: int
+    resid_y: float  # sum p y: the rounding left in the centre (about eps * E|y|)
+    var_y: float  # sum p y^2 - resid_y^2
+
+
+_G_SERIES = 0.5  # |d| below this: g(d) from its series (18 terms, truncation below 1e-22 relative)
+_G_COEFFS = [(k - 1) / math.factorial(k) for k in range(2, 21)]
+
+
+def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
+    """``g(d) = d e^d - (e^d - 1) = sum_{k>=2} (k-1) d^k / k! >= 0``, within ``1e-15`` relative everywhere
+    (series for ``|d| <= 0.5``, where the closed form cancels; ``g(-inf) = 1``)."""
+    d = np.asarray(d, dtype=float)
+    out = np.empty_like(d)
+    small = np.abs(d) <= _G_SERIES
+    ds = d[small]
+    acc = np.zeros_like(ds)
+    for c in reversed(_G_COEFFS):
+        acc = acc * ds + c
+    out[small] = ds * ds * acc
+    dl = d[~small]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[~small] = np.where(dl == -np.inf, 1.0, np.exp(dl) * (dl - 1.0) + 1.0)
+    return out
+
+
+def _exponent(x: float) -> int:
+    """The ``e`` with ``2**(e-1) <= |x| < 2**e`` (0 for ``x = 0``)."""
+    return math.frexp(x)[1] if x != 0 else 0
+
+
+def _ldexp(x, e: int):
+    """``x * 2**e`` without warnings: exact unless the result overflows (``+-inf``) or is subnormal."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(x, e)
+
+
+def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> _Frame:
+    p = np.exp(logprobs)
+    e = _exponent(float(np.abs(values).max()))
+    u = _ldexp(values, -e)
+    m0 = float(np.dot(p, u))
+    mean_u = m0 + math.fsum((p * (u - m0)).tolist())  # compensated: the rounding of the first pass
+    mean_u = min(max(mean_u, float(u[0])), float(u[-1]))
+    c = u - mean_u
+    f = _exponent(float(np.abs(c).max()))
+    y = _ldexp(c, -f)
+    resid = math.fsum((p * y).tolist())
+    var_y = max(math.fsum((p * y * y).tolist()) - resid * resid, 0.0)
+    return _Frame(p, e, mean_u, y, e + f, resid, var_y)
+
+
 class RewardLaw:
     """Finite law of a real reward.
 
     ``RewardLaw(values, probs)``: equal values are merged, values sorted increasingly, zero-probability
-    levels dropped. ``probs`` must be finite, non-negative and sum to 1 within 1e-9.
+    levels dropped. ``probs`` must be finite, non-negative and sum to 1 within ``PROB_SUM_TOL = 1e-9``; they
+    are then renormalised exactly (in log space: ``log p - log sum p``). Values may be any finite floats,
+    subnormals and ``+-1.7e308`` included.
     """
 
-    __slots__ = ("_values", "_logprobs", "_mean")
+    __slots__ = ("_values", "_logprobs", "_frame_cache")
 
     def __init__(self, values: Sequence[float] | np.ndarray, probs: Sequence[float] | np.ndarray):
         v = _validate.real_vector(values, "values")
-        p = _validate.prob_vector(probs, "probs")
-        _validate.same_length(v, p, "values", "probs")
-        with np.errstate(divide="ignore"):
-            lp = np.log(p)
+        lp = _validate.normalised_logprobs(probs, "probs")
+        _validate.same_length(v, lp, "values", "probs")
         self._values, self._logprobs = merge_sorted_log(v, lp)
         self._values.setflags(write=False)
         self._logprobs.setflags(write=False)
@@ -79,9 +145,10 @@ class RewardLaw:
     # -- constructors ------------------------------------------------------------------------------
     @classmethod
     def from_logprobs(cls, values, logprobs) -> RewardLaw:
-        """Law from log-probabilities (``-inf`` for zero mass); validated like the probability form."""
+        """Law from log-probabilities (``-inf`` for zero mass): their exponentials must sum to 1 within
+        ``PROB_SUM_TOL = 1e-9`` (like the probability form), and are renormalised exactly in log space."""
         v = _validate.real_vector(values, "values")
-        lp = _validate.log_prob_vector(logprobs, "logprobs")
+        lp = _validate.normalised_log_prob_vector(logprobs, "logprobs")
         _validate.same_length(v, lp, "values", "logprobs")
         return cls._trusted(*merge_sorted_log(v, lp))
 
@@ -104,7 +171,8 @@ class RewardLaw:
 
     @classmethod
     def from_samples(cls, rewards) -> RewardLaw:
-        """Empirical law of observed rewards: each distinct value with its relative frequency."""
+        """Empirical law of observed rewards: each distinct value with its relative frequency
+        (``log count - log n``, within an ulp of the exact log-frequency)."""
         x = _validate.real_vector(rewards, "rewards")
         vals, counts = np.unique(x, return_counts=True)
         return cls._trusted(vals, np.log(counts) - math.log(x.size))
@@ -142,40 +210,81 @@ class RewardLaw:
         """``D_max = -log p(top)``: the KL of ``p`` conditioned on its top level (largest tilt KL)."""
         return float(-self._logprobs[-1])
 
+    def _frame(self) -> _Frame:
+        """Scaled, centred coordinates (computed once: a law is immutable)."""
+        frame = getattr(self, "_frame_cache", None)
+        if frame is None:
+            frame = self._frame_cache = _frame_of(self._values, self._logprobs)
+        return frame
+
+    def _tau(self, lam: float) -> float:
+        """``tau = lam * 2**big_e``: the multiplier acting on the scaled centred values ``y`` (may be inf)."""
+        return float(_ldexp(lam, self._frame().big_e))
+
     # -- moments and generating functions ----------------------------------------------------------------
     def mean(self) -> float:
-        """``E R``, two-pass and compensated: ``m0 + fsum(p (v - m0))`` with ``m0 = p . v``, so long laws (many
-        levels of large values) keep their mean to rounding of the spread, not of the values."""
-        cached = getattr(self, "_mean", None)  # a law is immutable: its mean is computed once
-        if cached is None:
-            p = self.probs
-            m0 = float(np.dot(p, self._values))
-            cached = self._mean = m0 + math.fsum((p * (self._values - m0)).tolist())
-        return cached
+        """``E R``, computed on values scaled by a power of two (no overflow at ``+-1.8e308``), two-pass and
+        compensated. Accuracy: within ``1e-15 * E|R|`` of the mean of the stored law (``exp(logprobs)``)."""
+        frame = self._frame()
+        return float(_ldexp(frame.mean_u, frame.e))
 
     def var(self) -> float:
-        """``Var R`` (computed about the mean)."""
-        c = self._values - self.mean()
-        return float(np.dot(self.probs, c * c))
+        """``Var R = sum p (v - m)^2 - (sum p (v - m))^2`` on the scaled centred values, within ``1e-14``
+        relative. A variance beyond the float64 range raises ``ValueError``; one below it rounds to 0."""
+        frame = self._frame()
+        out = float(_ldexp(frame.var_y, 2 * frame.big_e))
+        if math.isinf(out):
+            raise ValueError(f"values: the variance ({frame.var_y:.6g} * 2**{2 * frame.big_e}) exceeds the "
+                             "float64 range")
+        return out
 
     def cgf(self, t):
-        """``kappa(t) = log E exp(t R)``, vectorised over ``t``; computed by log-sum-exp.
+        """``kappa(t) = log E exp(t R)``, vectorised over ``t``.
 
-        At ``t = +inf`` (``-inf``) it takes its limit: ``+inf``, ``log p(top)`` or ``-inf`` as the top (bottom)
-        value is positive, zero or negative (for ``-inf``: negative, zero or positive)."""
+        With ``tau = t * 2**E`` acting on the scaled centred values ``y``: ``kappa(t) = t m + log1p(sum p
+        expm1(tau y))`` for ``|tau| <= 1`` (no cancellation for small ``t``), else ``t v_edge + log sum p
+        exp(t (v - v_edge))`` with ``v_edge`` the top (``t > 0``) or bottom level. Accuracy: absolute error
+        within ``1e-14 * (|t m| + |kappa(t) - t m|)``. A finite ``t`` whose ``kappa(t)`` exceeds the float64
+        range raises ``ValueError``. At ``t = +inf`` (``-inf``) it takes its limit: ``+inf``, ``log p(top)``
+        or ``-inf`` as the top (bottom) value is positive, zero or negative (for ``-inf``: negative, zero or
+        positive)."""
         t_arr = _validate.real_array(t, "t")
         flat = t_arr.reshape(-1)
-        fin = np.isfinite(flat)
-        out = np.empty(flat.size)
-        out[fin] = log_sum_exp(self._logprobs[None, :] + np.multiply.outer(flat[fin], self._values), axis=1)
-        for i in np.flatnonzero(~fin):
-            end = -1 if flat[i] > 0 else 0
-            edge = self._values[end] * np.sign(flat[i])
-            out[i] = math.inf if edge > 0 else (-math.inf if edge < 0 else self._logprobs[end])
+        out = np.array([self._cgf_one(float(s)) for s in flat]) if flat.size else np.empty(0)
         return float(out[0]) if t_arr.ndim == 0 else out.reshape(t_arr.shape)
 
+    def _cgf_one(self, t: float) -> float:
+        if math.isinf(t):
+            end = -1 if t > 0 else 0
+            edge = self._values[end] * math.copysign(1.0, t)
+            return math.inf if edge > 0 else (-math.inf if edge < 0 else float(self._logprobs[end]))
+        if t == 0.0:
+            return 0.0
+        frame = self._frame()
+        tau = self._tau(t)
+        with np.errstate(over="ignore"):
+            if abs(tau) <= 1.0:
+                x = tau * frame.y
+                out = t * self.mean() + math.log1p(math.fsum((frame.p * np.expm1(x)).tolist()))
+            else:
+                end = -1 if t > 0 else 0
+                x = self._edge_exponents(t, tau, end)
+                out = float(t * self._values[end]) + log_sum_exp(self._logprobs + x)
+        if math.isinf(out):
+            raise ValueError(f"t={t!r}: kappa(t) = log E exp(t R) exceeds the float64 range")
+        return out
+
+    def _edge_exponents(self, lam: float, tau: float, end: int) -> np.ndarray:
+        """``lam (v - v_end)`` for every level, without forming ``v - v_end`` (which may overflow)."""
+        frame = self._frame()
+        gap = frame.y - frame.y[end]
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = tau * gap if math.isfinite(tau) else _ldexp(lam * gap, frame.big_e)
+        x[gap == 0] = 0.0
+        return x
+
     def log_cdf(self) -> np.ndarray:
-        """``log P(R <= v_k)`` for every level ``v_k`` (exact in log space; last entry 0)."""
+        """``log P(R <= v_k)`` for every level (exact in log space; last entry 0)."""
         out = np.logaddexp.accumulate(self._logprobs)
         out[-1] = 0.0
         return np.minimum(out, 0.0)
@@ -193,7 +302,8 @@ class RewardLaw:
         """``D(self || other) = sum p log(p/q)`` in nats; ``inf`` if ``self`` is not ``<< other``.
 
         Computed as a sum of non-negative terms (see ``lmalign._logspace.kl_logs``), so small divergences
-        keep their relative precision.
+        keep their relative precision *given the stored log-probabilities*: for a tilt by a tiny ``lam`` use
+        :func:`lmalign.tilting.tilt_kl`, which does not go through the rounded ``logprobs`` of the tilt.
         """
         if not isinstance(other, RewardLaw):
             raise ValueError(f"other must be a RewardLaw, got {type(other).__name__}")
@@ -201,34 +311,76 @@ class RewardLaw:
         return kl_logs(lp, lq)
 
     def log_tilt_ratio(self, lam: float) -> np.ndarray:
-        """``log(p_lam(v)/p(v)) = lam v - kappa(lam)`` for finite ``lam``, accurate even for tiny ``lam``.
+        """``d(v) = log(p_lam(v)/p(v)) = lam v - kappa(lam)`` for finite ``lam``, accurate for tiny and huge
+        ``lam`` and for values up to ``+-1.8e308``.
 
-        Written as ``lam (v - m) - log(1 + sum_j p_j expm1(lam (v_j - m)))`` with ``m`` the mean when
-        ``|lam| max|v - m| <= 1`` (no cancellation), and otherwise by log-sum-exp on values shifted to the
-        top (``lam > 0``) or bottom (``lam < 0``) level, so large ``lam`` loses nothing to ``lam |v|``.
+        With ``tau = lam 2**E`` and the scaled centred values ``y``: ``d = tau y - log(1 + sum p expm1(tau
+        y))`` when ``|tau| <= 1`` (no cancellation), otherwise log-sum-exp on ``lam (v - v_edge)``, shifted
+        to the top (``lam > 0``) or bottom (``lam < 0``) level. Accuracy: each entry within
+        ``1e-14 (|tau y| + |d|)``. Levels whose exponent ``lam (v - v_edge)`` overflows get ``-inf``.
         """
         lam = _validate.real_scalar(lam, "lam")
-        if lam == 0.0:
+        return self._log_ratio(self._tau(lam), lam)
+
+    def _log_ratio(self, tau: float, lam: float) -> np.ndarray:
+        """``log(p_lam / p)`` from the scaled multiplier ``tau`` (``lam`` is used only if ``tau`` is inf)."""
+        if tau == 0.0 or len(self) == 1:
             return np.zeros_like(self._values)
-        rough = float(np.dot(self.probs, self._values))  # picks the branch; the exact mean is used inside it
-        if abs(lam) * float(np.abs(self._values - rough).max()) <= 1.0:
-            x = lam * (self._values - self.mean())
-            return x - math.log1p(math.fsum((self.probs * np.expm1(x)).tolist()))
-        shifted = self._values - (self._values[-1] if lam > 0 else self._values[0])
-        x = lam * shifted
+        frame = self._frame()
+        if abs(tau) <= 1.0:
+            x = tau * frame.y
+            return x - math.log1p(math.fsum((frame.p * np.expm1(x)).tolist()))
+        x = self._edge_exponents(lam, tau, -1 if tau > 0 else 0)
         return x - log_sum_exp(self._logprobs + x)
 
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
-        on the top (bottom) level; ``lam = 0`` returns the law itself."""
+        on the top (bottom) level; ``lam = 0`` returns the law itself. Levels whose tilted mass is 0 in
+        floating point (exponent below ``-1.8e308``) are dropped."""
         lam = _validate.real_scalar(lam, "lam", allow_inf=True)
         if lam == 0.0:
             return self
-        if lam == math.inf:
-            return RewardLaw._trusted(self._values[-1:], np.zeros(1))
-        if lam == -math.inf:
-            return RewardLaw._trusted(self._values[:1], np.zeros(1))
-        return RewardLaw._trusted(self._values, self._logprobs + self.log_tilt_ratio(lam))
+        if math.isinf(lam):
+            return self._edge_law(lam)
+        return self._tilt_by_ratio(self._log_ratio(self._tau(lam), lam))
+
+    def _edge_law(self, sign: float) -> RewardLaw:
+        return RewardLaw._trusted(self._values[-1:] if sign > 0 else self._values[:1], np.zeros(1))
+
+    def _tilt_by_ratio(self, d: np.ndarray) -> RewardLaw:
+        lp = self._logprobs + d
+        keep = lp > -np.inf
+        return RewardLaw._trusted(self._values[keep], np.minimum(lp[keep], 0.0))
+
+    def _tilt_kl_direct(self, tau: float, lam: float) -> float:
+        """``D(p_lam || p) = sum_v p(v) g(d_v)``, ``g(d) = d e^d - e^d + 1 >= 0``, ``d = log p_lam/p``: a sum
+        of non-negative terms (``g(-inf) = 1``; for ``d > 1``, ``p_lam (d - 1) + p``)."""
+        d = self._log_ratio(tau, lam)
+        lq = self._logprobs
+        terms = np.empty_like(d)
+        low = d == -np.inf
+        big = d > 1.0
+        mid = ~low & ~big
+        terms[low] = np.exp(lq[low])
+        terms[big] = np.exp(lq[big] + d[big]) * (d[big] - 1.0) + np.exp(lq[big])
+        terms[mid] = np.exp(lq[mid]) * xexp_minus_expm1(d[mid])
+        return math.fsum(terms.tolist())
+
+    def _cumulants(self, order: int) -> list[float]:
+        """Cumulants ``kappa_1..kappa_order`` of the scaled centred values ``y`` (index 0 unused), from the
+        raw moments about the centre by ``kappa_n = mu_n - sum_{i<n} C(n-1, i-1) kappa_i mu_{n-i}``."""
+        frame = self._frame()
+        p, y = frame.p, frame.y
+        mu = [1.0]
+        power = np.ones_like(y)
+        for _ in range(order):
+            power = power * y
+            mu.append(math.fsum((p * power).tolist()))
+        kappa = [0.0] * (order + 1)
+        for n in range(1, order + 1):
+            kappa[n] = mu[n] - sum(math.comb(n - 1, i - 1) * kappa[i] * mu[n - i] for i in range(1, n))
+        kappa[2] = frame.var_y
+        return kappa
 
     def rate(self, x):
         """Cramer rate function ``I(x) = sup_t [t x - kappa(t)]``: see ``lmalign.ldp.cramer_rate``."""

@@ -35,6 +35,7 @@ from pathlib import Path
 from lmalign.book import apidoc, paths, report
 from lmalign.book.chapter import git, package_versions
 from lmalign.book.figures import FIGURE_KEY
+from lmalign.book.run_chapter import INJECTED, tidy_notebook
 
 JUPYTEXT_MARKER = "format_name: myst"
 
@@ -335,6 +336,19 @@ def _last_seconds(layout: BuildLayout, name: str) -> float:
         return float("inf")
 
 
+TIMINGS = "timings.json"  # under the outputs folder: per-build run times, kept out of the published book
+
+
+def write_timings(layout: BuildLayout, names: list[str]) -> Path:
+    """Write ``outputs/timings.json``: each chapter's last execution time in seconds (``null`` when unknown).
+    They vary from run to run, so the status page points here instead of showing them."""
+    times = {name: _last_seconds(layout, name) for name in names}
+    text = json.dumps({n: (None if t == float("inf") else t) for n, t in times.items()}, indent=1) + "\n"
+    path = layout.outputs / TIMINGS
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: dict, force: bool,
                    jobs: int = 1) -> list[str]:
     """Execute the chapters whose hash changed, ``jobs`` at a time; returns the names of all chapters
@@ -367,6 +381,7 @@ def build_chapters(layout: BuildLayout, selected: list[str] | None, parameters: 
     todo.sort(key=lambda job: -_last_seconds(layout, job[0].stem))  # longest first: the best finish time
     with ThreadPoolExecutor(max_workers=min(jobs, max(1, len(todo)))) as pool:
         failures = [f for f in pool.map(lambda job: _run_one(layout, job[0], parameters, job[1]), todo) if f]
+    write_timings(layout, names)
     if failures:
         raise BuildError("\n".join(failures))
     return names
@@ -402,18 +417,37 @@ def book_outputs(outputs: list, chapter: str) -> list:
     return out
 
 
-def _stage_notebook(executed: Path, target: Path) -> None:
-    """Stage an executed notebook for rendering: a download line after its title cell, its figures as
-    numbered figures (:func:`book_outputs`); the executed notebook itself is offered for download as it is."""
+def _published_notebook(executed: Path):
+    """The executed notebook as the book publishes it (:func:`~lmalign.book.run_chapter.tidy_notebook`: stable
+    cell ids, no timestamps, paths or jupytext pairing) without papermill's cell of injected parameters, which
+    repeats the parameters cell (the report and the status page say how the book was built)."""
     import nbformat
 
-    nb = nbformat.read(executed, as_version=4)
+    nb = tidy_notebook(nbformat.read(executed, as_version=4), executed.stem)
+    nb.cells = [c for c in nb.cells if INJECTED not in c.metadata.get("tags", [])]
+    return nb
+
+
+def download_notebook(executed: Path, target: Path) -> None:
+    """Write the notebook readers download: the executed chapter with its outputs (:func:`_published_notebook`),
+    validated."""
+    import nbformat
+
+    nb = _published_notebook(executed)
+    nbformat.validate(nb)
+    nbformat.write(nb, target)
+
+
+def _stage_notebook(executed: Path, target: Path) -> None:
+    """Stage an executed notebook for rendering (:func:`_published_notebook`): a download line after its title
+    cell, its figures as numbered figures (:func:`book_outputs`)."""
+    import nbformat
+
+    nb = _published_notebook(executed)
     cell = nbformat.v4.new_markdown_cell(DOWNLOADS.format(name=executed.stem))
     cell.metadata["tags"] = ["downloads"]
     cell.id = "chapter-downloads"  # fixed, so an unchanged chapter stages byte-identically
     nb.cells.insert(1, cell)
-    # papermill's cell of injected parameters repeats the parameters cell; the report says how the book was built
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs = book_outputs(c.outputs, executed.stem)
@@ -442,25 +476,31 @@ STATUS_PACKAGES = ("lmalign", "numpy", "scipy", "sympy", "mpmath", "matplotlib",
                    "jupyter-book", "sphinx-proof")
 
 
+def claim_order(claim_id: str) -> tuple:
+    """Sort key of a claim id in numeric order: ``C9`` before ``C10``."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.findall(r"\d+|\D+", claim_id))
+
+
 def status_markdown(layout: BuildLayout, quick: bool) -> str:
-    """The execution status page: each chapter's last run time and parameters, the commit, and the versions of
-    Python and the key packages the book was executed with; a link to the index of numbered results."""
+    """The execution status page: each chapter's parameters and the claims it checked, the commit, and the
+    versions of Python and the key packages the book was executed with; a link to the index of numbered
+    results. Run times vary from build to build: they are in ``outputs/timings.json``, not on the page, so that
+    two builds of the same sources publish the same page."""
     lines = ["# Execution status", "", build_info(layout.root, quick), "",
              "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
-             "again. The time is the wall-clock time of the chapter's last execution on the build machine (two "
-             "chapters run at a time). The index of all numbered results is "
-             "<a href=\"../prf-prf.html\">here</a>; the whole book as one PDF, made by `make pdf`, is "
-             "<a href=\"../book.pdf\">book.pdf</a>.", "",
-             "| chapter | run time (s) | parameters | claims checked |", "|---|---|---|---|"]
+             "again. How long each chapter took varies from run to run, so it is not shown here (two builds of "
+             f"the same sources give the same book): the build writes it to `_build/outputs/{TIMINGS}`. The "
+             "index of all numbered results is <a href=\"../prf-prf.html\">here</a>; the whole book as one "
+             "PDF, made by `make pdf`, is <a href=\"../book.pdf\">book.pdf</a>.", "",
+             "| chapter | parameters | claims checked |", "|---|---|---|"]
     for nb in sorted(layout.executed.glob("*.ipynb")):
         name = nb.stem
-        seconds = _last_seconds(layout, name)
         results = layout.outputs / name / "claims.json"
-        checked = sorted({c["claim"] for c in json.loads(results.read_text())["checks"]}) if results.is_file() else []
+        checks = json.loads(results.read_text())["checks"] if results.is_file() else []
+        checked = sorted({c["claim"] for c in checks}, key=claim_order)
         claims = ", ".join(f"{{ref}}`{c} <{report.label(c)}>`" for c in checked) or "—"
-        when = "—" if seconds == float("inf") else f"{seconds:.1f}"
-        lines.append(f"| [{name}](../notebooks/{name}.ipynb) | {when} | {'quick' if quick else 'full'} | "
-                     f"{claims} |")
+        lines.append(f"| [{name}](../notebooks/{name}.ipynb) | {'quick' if quick else 'full'} | {claims} |")
     lines += ["", "| software | version |", "|---|---|",
               f"| Python | {sys.version.split()[0]} |"]
     lines += [f"| {pkg} | {v} |" for pkg, v in package_versions(STATUS_PACKAGES).items()]
@@ -484,7 +524,7 @@ def stage_site(layout: BuildLayout, quick: bool = False) -> str:
             shutil.copy2(source, site / "notebooks" / "sources" / source.name)
             _stage_notebook(nb, site / "notebooks" / nb.name)
             (site / "notebooks" / "downloads").mkdir(exist_ok=True)
-            shutil.copy2(nb, site / "notebooks" / "downloads" / nb.name)
+            download_notebook(nb, site / "notebooks" / "downloads" / nb.name)
             src = layout.outputs / nb.stem / "figures"
             if src.is_dir():
                 shutil.copytree(src, site / "_static" / "figures" / nb.stem)

@@ -1,6 +1,9 @@
 """Run one chapter: jupytext conversion and papermill execution; on a failing cell, say which one, exit 1.
 
 Usage: ``python -m lmalign.book.run_chapter SOURCE.md CONVERTED.ipynb EXECUTED.ipynb PARAMETERS_JSON``.
+
+The executed notebook is made reproducible (:func:`tidy_notebook`): the same chapter run twice gives the same
+bytes, with no timestamp, no path of the building machine and no random cell id.
 """
 
 from __future__ import annotations
@@ -18,18 +21,62 @@ def describe_failure(err) -> str:
             f"{err.evalue}\n    {head}")
 
 
+INJECTED = "injected-parameters"  # papermill's tag of the cell it adds after the parameters cell
+
+
+def _merge_streams(outputs: list) -> list:
+    """Consecutive stream outputs of the same name as one output (the kernel chunks a stream by timing)."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == output.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
+def tidy_notebook(nb, name: str):
+    """Make an executed notebook reproducible, in place, and return it: cell ids ``<name>-<index>`` (counted
+    without papermill's injected cell, whose id is ``<name>-injected``), consecutive streams merged, and no
+    jupytext pairing metadata (an ``.ipynb`` that is not beside its ``.md`` breaks JupyterLab), no papermill
+    paths or timestamps (its ``parameters`` are kept) and no execution timestamps. Running it twice changes
+    nothing."""
+    nb.metadata.pop("jupytext", None)
+    if "papermill" in nb.metadata:
+        nb.metadata["papermill"] = {"parameters": nb.metadata["papermill"].get("parameters", {})}
+    index = 0
+    for cell in nb.cells:
+        for key in ("papermill", "execution"):
+            cell.metadata.pop(key, None)
+        if INJECTED in cell.metadata.get("tags", []):
+            cell.id = f"{name}-injected"
+        else:
+            cell.id = f"{name}-{index}"
+            index += 1
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
+    return nb
+
+
 def main(argv: list[str]) -> int:
     import jupytext
+    import nbformat
     import papermill as pm
 
     source, converted, executed, params = argv
-    jupytext.write(jupytext.read(source), converted)
+    name = Path(source).stem
+    jupytext.write(tidy_notebook(jupytext.read(source), name), converted)
     try:
         pm.execute_notebook(converted, executed, parameters=json.loads(params), kernel_name="python3",
                             cwd=str(Path(source).parent), progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as err:
         print(describe_failure(err))
         return 1
+    nb = tidy_notebook(nbformat.read(executed, as_version=4), name)
+    nbformat.validate(nb)
+    nbformat.write(nb, executed)
     return 0
 
 

@@ -330,3 +330,71 @@ def test_bad_timeout_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "soon")
     with pytest.raises(build.BuildError, match="LMALIGN_CHAPTER_TIMEOUT must be a positive number"):
         build.chapter_timeout()
+
+
+def test_claims_are_listed_in_numeric_order():
+    ids = ["C10", "C9", "C1", "X98_bad", "C2", "C100"]
+    assert sorted(ids, key=build.claim_order) == ["C1", "C2", "C9", "C10", "C100", "X98_bad"]
+
+
+def _executed_notebook() -> nbformat.NotebookNode:
+    """A notebook as papermill writes it: timestamps, paths, jupytext pairing, random ids, chunked streams."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+                       language_info={"name": "python"}, jupytext={"formats": "md:myst"},
+                       papermill={"input_path": "/tmp/x/a.ipynb", "start_time": "2026-01-01T00:00:00",
+                                  "parameters": {"quick": True}})
+    timing = {"papermill": {"start_time": "2026-01-01T00:00:00"}, "execution": {"iopub.status.busy": "..."}}
+    cells = [nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("quick = False"),
+             nbformat.v4.new_code_cell("quick = True"), nbformat.v4.new_code_cell("print(1); print(2)")]
+    cells[1].metadata["tags"] = ["parameters"]
+    cells[2].metadata["tags"] = ["injected-parameters"]
+    cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+                        nbformat.v4.new_output("stream", name="stderr", text="e\n"),
+                        nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    for cell in cells:
+        cell.metadata.update(timing)
+    nb.cells = cells
+    return nb
+
+
+def test_executed_notebooks_are_tidied_for_reproducible_builds():
+    from lmalign.book.run_chapter import tidy_notebook
+
+    nb = tidy_notebook(_executed_notebook(), "00_pipeline")
+    assert [c.id for c in nb.cells] == ["00_pipeline-0", "00_pipeline-1", "00_pipeline-injected", "00_pipeline-2"]
+    assert "jupytext" not in nb.metadata and nb.metadata["papermill"] == {"parameters": {"quick": True}}
+    assert {"kernelspec", "language_info"} <= set(nb.metadata)
+    assert all(set(c.metadata) <= {"tags"} for c in nb.cells)
+    assert [(o.name, o.text) for o in nb.cells[3].outputs] == [("stdout", "1\n2\n"), ("stderr", "e\n"),
+                                                                ("stdout", "3\n")]
+    again = nbformat.writes(tidy_notebook(nbformat.reads(nbformat.writes(nb), as_version=4), "00_pipeline"))
+    assert again == nbformat.writes(nb)
+
+
+def test_the_download_notebook_drops_the_injected_cell(tmp_path):
+    executed = tmp_path / "00_pipeline.ipynb"
+    nbformat.write(_executed_notebook(), executed)
+    build.download_notebook(executed, tmp_path / "download.ipynb")
+    nb = nbformat.read(tmp_path / "download.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert [c.id for c in nb.cells] == ["00_pipeline-0", "00_pipeline-1", "00_pipeline-2"]
+    assert nb.cells[2].outputs[0].text == "1\n2\n"
+    text = (tmp_path / "download.ipynb").read_text()
+    assert "/tmp/" not in text and "2026-01-01" not in text and "jupytext" not in text
+
+
+def test_status_page_sorts_claims_and_leaves_run_times_out(tmp_path):
+    layout = build.BuildLayout(root=tmp_path, build_dir=tmp_path / "b")
+    layout.executed.mkdir(parents=True)
+    (layout.outputs / "05_x").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), layout.executed / "05_x.ipynb")
+    checks = [{"claim": c, "passed": True} for c in ("C10", "C9", "C10", "C1")]
+    (layout.outputs / "05_x" / "claims.json").write_text(json.dumps({"checks": checks}))
+    (layout.outputs / ".05_x.seconds").write_text("12.345\n")
+    page = build.status_markdown(layout, quick=True)
+    assert re.search(r"`C1 <claim-c1>`.*`C9 <claim-c9>`.*`C10 <claim-c10>`", page)
+    assert "12.3" not in page and "timings.json" in page
+    assert json.loads(build.write_timings(layout, ["05_x", "06_y"]).read_text()) == {"05_x": 12.345,
+                                                                                      "06_y": None}

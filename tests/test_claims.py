@@ -2,11 +2,12 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from lmalign.book import claims, report
+from lmalign.book import build, claims, cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +93,7 @@ def test_report_matches_registry_and_results(tmp_path):
     for row in rows[1:]:
         assert row[7] == "**missing**" and row[4] == "—"
         assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
-    assert f"**1 pass, 0 fail, {len(reg) - 1} missing** of {len(reg)} claims." in md
+    assert f"**1 pass, 0 fail, 0 stale, {len(reg) - 1} missing** of {len(reg)} claims." in md
     assert "Built from commit `abc`." in md
     sections = re.findall(r"^\(claim-(c\d+)\)=\n### (C\d+): (\w+)$", md, flags=re.MULTILINE)
     assert [s[1] for s in sections] == list(reg) and all(s[0] == s[1].lower() for s in sections)
@@ -142,3 +143,109 @@ def test_ablations_must_exceed_the_tolerance_and_do_not_count_as_the_error(tmp_p
     row = next(r for r in report.statuses(outputs=tmp_path, registry=reg) if r.id == "C1")
     assert row.error == 1e-15 and row.checks == 1 and row.status == "fail"
     assert "| 2 (ablation: must exceed) | 5.00e-01 |" in report.report_markdown(outputs=tmp_path)
+
+
+def _passing_results(outputs: Path, chapter: str = "00_pipeline", claim: str = "C0") -> None:
+    claims.ClaimRecorder(chapter, outputs / chapter).record(claim, 0.0, detail="ok")
+
+
+def _scratch_chapter(tmp_path: Path, chapter: str = "00_pipeline") -> Path:
+    """A repository root holding only one chapter's source (enough for its content hash)."""
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "notebooks" / f"{chapter}.md").write_bytes((ROOT / "notebooks" / f"{chapter}.md").read_bytes())
+    return root
+
+
+def _row(outputs: Path, root: Path, claim: str = "C0") -> report.ClaimStatus:
+    rows = report.statuses(outputs=outputs, root=root, content_hash=build.content_hash)
+    return next(r for r in rows if r.id == claim)
+
+
+def test_results_without_a_stamp_or_older_than_the_chapter_are_stale(tmp_path):
+    """A pass counts only for the outputs of a successful run of the chapter as it is now."""
+    root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
+    _passing_results(outputs)
+    row = _row(outputs, root)
+    assert row.status == "stale" and "did not succeed" in row.reason  # no stamp: the last run failed
+    source = root / "notebooks" / "00_pipeline.md"
+    for parameters in report.BUILD_PARAMETERS:  # a build with or without --quick
+        (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, parameters))
+        assert _row(outputs, root).status == "pass"
+    source.write_text(source.read_text() + "\n")  # the chapter changed, not rebuilt
+    row = _row(outputs, root)
+    assert row.status == "stale" and "changed since its results were made" in row.reason
+    assert row.error == 0.0, "a stale claim still shows the error its outdated run measured"
+    (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, {"quick": False}))
+    assert _row(outputs, root).status == "stale", "parameters the build never uses cannot match"
+    source.unlink()
+    assert "no source" in _row(outputs, root).reason
+
+
+def test_a_failed_check_stays_a_failure_and_missing_stays_missing(tmp_path):
+    root, outputs = _scratch_chapter(tmp_path, "01_optimal_policy"), tmp_path / "outputs"
+    rec = claims.ClaimRecorder("01_optimal_policy", outputs / "01_optimal_policy")
+    with pytest.raises(claims.ClaimFailed):
+        rec.record("C1", 1.0)
+    rows = {r.id: r for r in report.statuses(outputs=outputs, root=root, content_hash=build.content_hash)}
+    assert rows["C1"].status == "fail" and rows["C2"].status == "missing" and rows["C0"].status == "missing"
+
+
+def test_stale_is_shown_in_the_report_and_the_check_lines(tmp_path):
+    root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
+    _passing_results(outputs)
+    assert "### C0: pass" in report.report_markdown(outputs=outputs), "no content hash given: no freshness check"
+    md = report.report_markdown(outputs=outputs, content_hash=build.content_hash)  # no stamp: stale
+    assert "### C0: stale" in md and "**0 pass, 0 fail, 1 stale, " in md
+    assert "Not passed: the last run of chapter 00\\_pipeline did not succeed" in md
+    line = report.check_line(_row(outputs, root))
+    assert "**stale**, not passed" in line and "pass**" not in line
+
+
+def _claims(monkeypatch, capsys, root: Path, outputs: Path, *argv: str) -> tuple[int, str, str]:
+    monkeypatch.setenv("LMALIGN_ROOT", str(root))
+    monkeypatch.setenv("LMALIGN_OUTPUTS", str(outputs))
+    code = cli.claims_main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_claims_exits_1_and_names_a_stale_claim(tmp_path, monkeypatch, capsys):
+    root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
+    (root / "data").mkdir()
+    (root / "data" / "claims.yml").write_text(
+        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n")
+    _passing_results(outputs)
+    source = root / "notebooks" / "00_pipeline.md"
+    (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, {"quick": True}))
+    assert _claims(monkeypatch, capsys, root, outputs)[0] == 0
+    source.write_text(source.read_text() + "\n")
+    code, out, err = _claims(monkeypatch, capsys, root, outputs)
+    assert code == 1 and "C0     stale" in out and "stale C0: chapter 00_pipeline changed" in out
+    assert "did not pass: C0 (stale)" in err
+    code, out, _ = _claims(monkeypatch, capsys, root, outputs, "--json")
+    assert code == 1 and json.loads(out)[0]["status"] == "stale"
+    assert _claims(monkeypatch, capsys, root, outputs, "--allow-missing")[0] == 1, "stale is never allowed"
+    assert "stale" in cli.claims_parser().format_help()
+
+
+@pytest.mark.slow
+def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, capsys):
+    """A chapter that built and passed, then fails to build: its claims are no longer reported as passed."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (root / "notebooks").mkdir()
+    source = root / "notebooks" / "00_pipeline.md"
+    good = (ROOT / "notebooks" / "00_pipeline.md").read_text()
+    source.write_text(good)
+    layout = build.build(root=root, build_dir=tmp_path / "build", selected=["00_pipeline"], quick=True, html=False)
+    code, out, _ = _claims(monkeypatch, capsys, root, layout.outputs, "--allow-missing")
+    assert code == 0 and "C0     pass" in out
+    source.write_text(good + '\n```{code-cell} ipython3\nraise RuntimeError("injected fault")\n```\n')
+    with pytest.raises(build.BuildError, match="injected fault"):
+        build.build(root=root, build_dir=tmp_path / "build", selected=["00_pipeline"], quick=True, html=False)
+    assert (layout.outputs / "00_pipeline" / "claims.json").is_file(), "the earlier results are kept"
+    code, out, err = _claims(monkeypatch, capsys, root, layout.outputs, "--allow-missing")
+    assert code == 1 and "C0     stale" in out and "C0 (stale)" in err
+    assert "the last run of chapter 00_pipeline did not succeed" in out

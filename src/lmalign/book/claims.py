@@ -1,4 +1,5 @@
-"""Claims registry (``data/claims.yml``) and the per-chapter results file that chapters write.
+"""Claims registry (``data/claims.yml``, shipped as package data) and the per-chapter results file that chapters
+write.
 
 A chapter records each check with :func:`record`; results go to ``<outputs>/<chapter>/claims.json``,
 rewritten atomically after every record. A claim passes when every check recorded for it has
@@ -46,7 +47,9 @@ class Check:
 
 
 def load_registry(path: Path | None = None) -> dict[str, Claim]:
-    """Read ``data/claims.yml``: ``{id: Claim}`` in registry order; a malformed entry is a ``ValueError``."""
+    """Read the registry (``path``, else :func:`lmalign.book.paths.claims_registry_path`: the clone's
+    ``data/claims.yml`` or the package's copy): ``{id: Claim}`` in registry order; a malformed entry is a
+    ``ValueError``."""
     path = Path(path) if path else paths.claims_registry_path()
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: dict[str, Claim] = {}

@@ -38,11 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def claims_parser() -> argparse.ArgumentParser:
-    c = argparse.ArgumentParser(prog="python -m lmalign claims",
-                                description="every registered claim with its status from the last build")
+    c = argparse.ArgumentParser(
+        prog="python -m lmalign claims",
+        description="every registered claim with its status from the last build: pass; fail (a check exceeded "
+                    "its tolerance); stale (the results are older than the chapter: its last run failed or was "
+                    "interrupted, or its source, src/, data/, the pins or the build parameters changed since); "
+                    "missing (the chapter has not run). Exits 1 unless every claim passed.")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.add_argument("--allow-missing", action="store_true",
-                   help="exit 0 when claims are only missing (chapter not written or not run), not failed")
+                   help="exit 0 when claims are only missing (chapter not written or not run); a failed or "
+                        "stale claim still exits 1")
     return c
 
 
@@ -65,11 +70,16 @@ def build_main(argv: list[str]) -> int:
 
 
 def claims_main(argv: list[str]) -> int:
-    """``python -m lmalign claims``: exit 1 on a failed claim, or a missing one without ``--allow-missing``."""
+    """``python -m lmalign claims``: exit 1 on a failed or stale claim, or a missing one without
+    ``--allow-missing``; the claims that did not pass are named on stderr."""
     args = claims_parser().parse_args(argv)
     from lmalign.book import report
+    from lmalign.book.build import content_hash
 
-    rows = report.statuses()
+    rows = report.statuses(content_hash=content_hash)
     print(report.as_json(rows) if args.json else report.as_text(rows))
-    bad = [r for r in rows if r.status == "fail" or (r.status == "missing" and not args.allow_missing)]
+    bad = [r for r in rows if r.status in ("fail", "stale") or (r.status == "missing" and not args.allow_missing)]
+    if bad:
+        named = ", ".join(f"{r.id} ({r.status})" for r in bad)
+        print(f"python -m lmalign claims: {len(bad)} of {len(rows)} claims did not pass: {named}", file=sys.stderr)
     return 1 if bad else 0

@@ -1,29 +1,53 @@
-"""Where the project's files live: repository root, data, and per-chapter build outputs."""
+"""Where the project's files live: repository root, data, the claims registry and per-chapter build outputs.
+
+The claims registry ships with the package (``lmalign/data/claims.yml``, read with ``importlib.resources``), so
+a chapter notebook runs outside a clone of the repository; in a clone, ``data/claims.yml`` is a link to it and
+is what the build, the tests and outside checks read.
+"""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
+REGISTRY = ("data", "claims.yml")  # the registry's path, relative to the repository root and to the package
 
-def repo_root() -> Path:
-    """Repository root: ``LMALIGN_ROOT`` if set, else the ancestor holding ``data/claims.yml``."""
+
+def find_repo() -> Path | None:
+    """The repository this code runs from: ``LMALIGN_ROOT`` if set, else the ancestor of this file holding
+    ``data/claims.yml``; ``None`` for an installed package outside a clone."""
     env = os.environ.get("LMALIGN_ROOT")
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "data" / "claims.yml").is_file():
+    for parent in Path(__file__).resolve().parents[2:]:  # above the package, whose own data/ holds the registry
+        if parent.joinpath(*REGISTRY).is_file():
             return parent
-    return Path.cwd().resolve()
+    return None
+
+
+def repo_root() -> Path:
+    """Repository root: ``LMALIGN_ROOT`` if set, else the ancestor holding ``data/claims.yml``, else the working
+    folder."""
+    return find_repo() or Path.cwd().resolve()
 
 
 def data_dir() -> Path:
     return repo_root() / "data"
 
 
+def packaged_registry() -> Path:
+    """The claims registry installed with the package (``lmalign/data/claims.yml``)."""
+    return Path(str(resources.files("lmalign").joinpath(*REGISTRY)))
+
+
 def claims_registry_path() -> Path:
-    return data_dir() / "claims.yml"
+    """The claims registry: the repository's ``data/claims.yml`` when running from a clone (or ``LMALIGN_ROOT``),
+    else the copy installed with the package."""
+    repo = find_repo()
+    if repo is not None and repo.joinpath(*REGISTRY).is_file():
+        return repo.joinpath(*REGISTRY)
+    return packaged_registry()
 
 
 def outputs_root() -> Path:

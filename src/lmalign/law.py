@@ -324,14 +324,29 @@ class RewardLaw:
 
     def _log_ratio(self, tau: float, lam: float) -> np.ndarray:
         """``log(p_lam / p)`` from the scaled multiplier ``tau`` (``lam`` is used only if ``tau`` is inf)."""
+        return self._log_tilted(tau, lam)[1]
+
+    def _log_tilted(self, tau: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(log p_lam, d = log p_lam - log p)``. For ``|tau| > 1`` the level ``k`` with the largest ``a_k =
+        log p_k + lam (v_k - v_edge)`` gets ``log p_lam(k) = -log1p(sum_{j != k} e^{a_j - a_k})`` directly, so
+        a tilt concentrated on one level keeps the relative precision of the mass it leaves elsewhere."""
+        lp = self._logprobs
         if tau == 0.0 or len(self) == 1:
-            return np.zeros_like(self._values)
+            return lp.copy(), np.zeros_like(self._values)
         frame = self._frame()
         if abs(tau) <= 1.0:
             x = tau * frame.y
-            return x - math.log1p(math.fsum((frame.p * np.expm1(x)).tolist()))
-        x = self._edge_exponents(lam, tau, -1 if tau > 0 else 0)
-        return x - log_sum_exp(self._logprobs + x)
+            d = x - math.log1p(math.fsum((frame.p * np.expm1(x)).tolist()))
+            return lp + d, d
+        a = lp + self._edge_exponents(lam, tau, -1 if tau > 0 else 0)
+        k = int(np.argmax(a))
+        with np.errstate(invalid="ignore"):
+            rest = np.exp(a - a[k])
+        rest[k] = 0.0
+        log_norm = math.log1p(math.fsum(rest.tolist()))
+        lq = a - a[k] - log_norm
+        lq[k] = -log_norm
+        return lq, lq - lp
 
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
@@ -342,27 +357,26 @@ class RewardLaw:
             return self
         if math.isinf(lam):
             return self._edge_law(lam)
-        return self._tilt_by_ratio(self._log_ratio(self._tau(lam), lam))
+        return self._tilt_by_log(self._log_tilted(self._tau(lam), lam)[0])
 
     def _edge_law(self, sign: float) -> RewardLaw:
         return RewardLaw._trusted(self._values[-1:] if sign > 0 else self._values[:1], np.zeros(1))
 
-    def _tilt_by_ratio(self, d: np.ndarray) -> RewardLaw:
-        lp = self._logprobs + d
-        keep = lp > -np.inf
-        return RewardLaw._trusted(self._values[keep], np.minimum(lp[keep], 0.0))
+    def _tilt_by_log(self, lq: np.ndarray) -> RewardLaw:
+        keep = lq > -np.inf
+        return RewardLaw._trusted(self._values[keep], np.minimum(lq[keep], 0.0))
 
     def _tilt_kl_direct(self, tau: float, lam: float) -> float:
         """``D(p_lam || p) = sum_v p(v) g(d_v)``, ``g(d) = d e^d - e^d + 1 >= 0``, ``d = log p_lam/p``: a sum
         of non-negative terms (``g(-inf) = 1``; for ``d > 1``, ``p_lam (d - 1) + p``)."""
-        d = self._log_ratio(tau, lam)
+        lq_lam, d = self._log_tilted(tau, lam)
         lq = self._logprobs
         terms = np.empty_like(d)
         low = d == -np.inf
         big = d > 1.0
         mid = ~low & ~big
         terms[low] = np.exp(lq[low])
-        terms[big] = np.exp(lq[big] + d[big]) * (d[big] - 1.0) + np.exp(lq[big])
+        terms[big] = np.exp(lq_lam[big]) * (d[big] - 1.0) + np.exp(lq[big])
         terms[mid] = np.exp(lq[mid]) * xexp_minus_expm1(d[mid])
         return math.fsum(terms.tolist())
 

@@ -109,3 +109,109 @@ def test_binary_entropy_in_the_normal_range():
     assert binary_entropy(5e-324) == pytest.approx(5e-324 * (1 - math.log(5e-324)), rel=1e-3)  # subnormal x
     with pytest.raises(ValueError, match="x must lie"):
         binary_entropy(1 + 1e-16 * 3)
+
+
+# -- transforms ------------------------------------------------------------------------------------------------
+from lmalign import best_of_n  # noqa: E402
+from lmalign.transforms import (  # noqa: E402
+    MAX_SOFT_LEVELS,
+    log_power_mean_calibration,
+    soft_best_of_n,
+    transform_policy,
+    win_rate,
+)
+
+HUGE = RewardLaw([-1e308, 0.0, 1e308], [0.2, 0.3, 0.5])
+
+
+def _soft_enumeration(values, probs, n, beta):
+    """Soft best-of-n by enumerating the n-tuples in mpmath (weights exp(v / beta) relative to the top)."""
+    import itertools
+
+    with mp.workdps(50):
+        v = [mp.mpf(float(x)) for x in values]
+        w = [mp.exp((x - v[-1]) / mp.mpf(beta)) for x in v]
+        out = [mp.mpf(0)] * len(v)
+        for idx in itertools.product(range(len(v)), repeat=n):
+            pr = mp.fprod(mp.mpf(float(probs[i])) for i in idx)
+            total = mp.fsum(w[i] for i in idx)
+            for i in idx:
+                out[i] += pr * w[i] / total
+        return out
+
+
+@pytest.mark.parametrize("n, beta", [(2, 1.0), (3, 1e-300), (3, 1e300), (2, 1.7e308), (4, 1e308)])
+def test_soft_best_of_n_with_values_near_the_float_limit(n, beta):
+    # it raised IndexError: (v - top) / beta overflowed to -inf and the log ratios became NaN
+    got = soft_best_of_n(HUGE, n, beta)
+    ref = _soft_enumeration(HUGE.values, HUGE.probs, n, beta)
+    np.testing.assert_allclose(got.probs, [float(x) for x in ref], rtol=1e-9)
+
+
+def test_soft_best_of_n_extreme_n_and_beta():
+    law = RewardLaw([0.0, 1.0, 2.0], [0.2, 0.3, 0.5])
+    assert soft_best_of_n(HUGE, 1, 1.0) is HUGE
+    # n -> inf at fixed beta: the tilt p_{1/beta}, to O(1/n)
+    np.testing.assert_allclose(soft_best_of_n(law, 10**18, 0.5).probs, law.tilt(2.0).probs, rtol=1e-9)
+    # beta -> 0: best-of-N
+    np.testing.assert_allclose(soft_best_of_n(law, 3, 1e-300).probs, best_of_n(law, n=3).probs, rtol=1e-12)
+    # beta -> inf: the reference law itself
+    np.testing.assert_allclose(soft_best_of_n(law, 7, 1e300).probs, law.probs, rtol=1e-12)
+    # n = 1e300 with infinite weight ratios: everything on the top level, the rest e^(-1e300 log 2)
+    top = soft_best_of_n(RewardLaw([-1e308, 1e308], [0.5, 0.5]), 10**300, 1.0)
+    assert top.probs[-1] == 1.0 and top.logprobs[0] == pytest.approx(10**300 * math.log(0.5), rel=1e-9)
+
+
+def test_soft_best_of_n_refuses_what_it_cannot_resolve():
+    with pytest.raises(ValueError, match="n must be at most"):
+        soft_best_of_n(HUGE, 10**301, 1.0)
+    with pytest.raises(ValueError, match="law has"):
+        soft_best_of_n(RewardLaw(np.arange(MAX_SOFT_LEVELS + 1.0), np.full(MAX_SOFT_LEVELS + 1, 1.0 / 101)), 2, 1.0)
+    # the mass of the bottom level, e^(-n log 2) with n = 1e300, lies below the resolution e^(-2e298) of
+    # the weight ratio: a ValueError naming beta, not a wrong logarithm
+    with pytest.raises(ValueError, match="beta"):
+        soft_best_of_n(RewardLaw([-1e308, 1e308], [0.5, 0.5]), 10**300, 1e10)
+
+
+def test_transform_policy_near_the_float_limit():
+    sharp = transform_policy(HUGE, lambda v: v, 1e-300)  # weight ratios exp(1e608): the top level
+    assert sharp.values.tolist() == [1e308] and sharp.probs[0] == 1.0
+    soft = transform_policy(HUGE, lambda v: v, 1e308)  # weight ratios e^(+-1): no overflow of v - max v
+    with mp.workdps(30):
+        w = [mp.mpf(0.2) * mp.e ** -2, mp.mpf(0.3) * mp.e ** -1, mp.mpf(0.5)]
+        ref = [float(x / mp.fsum(w)) for x in w]
+    np.testing.assert_allclose(soft.probs, ref, rtol=1e-14)
+    with pytest.raises(ValueError, match="transform"):
+        transform_policy(HUGE, lambda v: np.full(v.shape, -np.inf), 1.0)
+
+
+def _ref_log_u(log_p_tail, p_cell, n):
+    """log u_N for a cell (F - p, F] with F = 1 - tail, in mpmath: ((F^N - F_-^N) / (N p))^(1/(N-1))."""
+    with mp.workdps(700):
+        F = 1 - mp.exp(mp.mpf(log_p_tail)) if log_p_tail > -math.inf else mp.mpf(1)
+        p = mp.mpf(p_cell)
+        return (mp.log(F**n - (F - p) ** n) - mp.log(n) - mp.log(p)) / (n - 1)
+
+
+@pytest.mark.parametrize("n", [2, 3, 1000, 10**18, 10**300])
+def test_log_power_mean_calibration_top_cell_of_mass_e_minus_700(n):
+    eps = math.exp(-700.0)
+    law = RewardLaw.from_logprobs([0.0, 1.0], [math.log1p(-eps), -700.0])
+    got = log_power_mean_calibration(law, n)
+    # the top cell: log u_N ~ -eps/2 = -5e-305 (it was 0, or +1e-31 at n = 1e18)
+    assert _rel(got[1], _ref_log_u(-math.inf, eps, n)) < 1e-12
+    with mp.workdps(700):
+        ref0 = mp.log(1 - mp.mpf(eps)) - mp.log(n) / (n - 1)
+    assert _rel(got[0], ref0) < 1e-12
+    with pytest.raises(ValueError, match="n must be at most"):
+        log_power_mean_calibration(law, 10**301)
+
+
+def test_win_rate_with_tiny_masses():
+    a = RewardLaw.from_logprobs([0.0, 1.0], [math.log1p(-1e-300), math.log(1e-300)])
+    b = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    with mp.workdps(700):
+        pa = mp.mpf(1e-300)
+        ref = (1 - pa) * mp.mpf(0.25) + pa * mp.mpf(0.75)
+    assert _rel(win_rate(a, b), ref) < 1e-14
+    assert _rel(win_rate(b, a), 1 - ref) < 1e-14

@@ -15,7 +15,10 @@ from lmalign.law import RewardLaw, align, require_law
 
 
 def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
-    """``P(X > Y) + P(X = Y)/2`` for independent ``X ~ policy``, ``Y ~ reference`` (ties count one half)."""
+    """``P(X > Y) + P(X = Y)/2`` for independent ``X ~ policy``, ``Y ~ reference`` (ties count one half).
+
+    A compensated sum of non-negative terms: relative accuracy about 1e-15 (masses below the smallest float
+    count as 0)."""
     require_law(policy, "policy")
     require_law(reference, "reference")
     _, lx, ly = align(policy, reference)
@@ -26,14 +29,29 @@ def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
 
 def calibrated_reward(law: RewardLaw) -> np.ndarray:
     """Mid-rank calibrated reward ``u(v) = P(R < v) + P(R = v)/2`` at each level: the win rate of ``v``
-    against a fresh draw (with ties one half); uniform on ``(0, 1)`` in the continuous limit."""
+    against a fresh draw (with ties one half); uniform on ``(0, 1)`` in the continuous limit. Cumulative sums
+    of non-negative masses: relative accuracy about ``1e-16 * levels``."""
     require_law(law)
     p = law.probs
     return np.concatenate(([0.0], np.cumsum(p)[:-1])) + p / 2
 
 
+def _scaled_gaps(values: np.ndarray, ref: float, beta: float) -> np.ndarray:
+    """``(values - ref) / beta`` without spurious overflow: the difference of two values near +-1.8e308 is
+    taken in halves (``2 ((v/2 - ref/2) / beta)``); a genuinely huge quotient is +-inf (a weight ratio beyond
+    ``exp(1.8e308)``, zero or infinite to every representable precision)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        gap = values - ref
+        halves = 2.0 * ((values / 2 - ref / 2) / beta)
+        return np.where(np.isfinite(gap), gap / beta, halves)
+
+
 def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarray], beta: float) -> RewardLaw:
-    """``pi(v) ~ p(v) exp(transform(v) / beta)``: the KL-regularized optimum for the transformed reward."""
+    """``pi(v) ~ p(v) exp(transform(v) / beta)``: the KL-regularized optimum for the transformed reward.
+
+    Formed as ``log p + (t - max t) / beta`` (the difference taken in halves near +-1.8e308), normalised by
+    log-sum-exp: relative accuracy of every mass about ``1e-15 (1 + |t - max t| / beta)``; levels whose
+    weight ratio is below ``exp(-1.8e308)`` (or with ``t = -inf``) are dropped."""
     require_law(law)
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
@@ -41,9 +59,14 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
     t = np.asarray(transform(law.values), dtype=float)
     if t.shape != law.values.shape or np.isnan(t).any() or (t == np.inf).any():
         raise ValueError("transform must map the values to an array of the same shape, without NaN or +inf")
-    lw = law.logprobs + t / beta
-    return RewardLaw._trusted(law.values, lw - logsumexp(lw)) if (lw > -np.inf).all() else \
-        RewardLaw.from_logprobs(law.values, lw - logsumexp(lw))
+    live = t > -np.inf
+    if not live.any():
+        raise ValueError("transform is -inf at every level: no policy")
+    lw = np.full(t.shape, -np.inf)
+    lw[live] = law.logprobs[live] + _scaled_gaps(t[live], float(t[live].max()), beta)
+    lw = lw - logsumexp(lw)
+    keep = lw > -np.inf
+    return RewardLaw._trusted(law.values[keep], lw[keep])
 
 
 _PROBE_OFFSETS = np.array([-32.0, -16.0, -8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0])
@@ -63,6 +86,52 @@ def _thin(points: np.ndarray, gap: float) -> np.ndarray:
     return np.array(kept)
 
 
+MAX_SOFT_LEVELS = 100  # soft_best_of_n: one quadrature per level, each O(levels); 100 levels take ~30 s
+MAX_SOFT_N = 10**300  # soft_best_of_n: n - 1 must be a float
+_RESOLVED = 2.0**40  # log weight ratios beyond this have features that float s = log sigma cannot resolve
+
+
+def _log_m(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray) -> float:
+    """``log M_v(e^s) = log sum_u p(u) exp(-e^s w(u)/w(v))``, with ``log1p`` near ``M = 1``."""
+    with np.errstate(over="ignore"):
+        e = -np.exp(s + log_ratio)
+    drop = math.fsum((p * np.expm1(e)).tolist())  # M - 1, exact near M = 1
+    return math.log1p(drop) if drop > -0.5 else float(logsumexp(lp + e))
+
+
+def _log_integrand(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray, n1: float) -> float:
+    """``log(sigma e^-sigma M_v(sigma)^(n-1))`` at ``sigma = e^s``."""
+    return s - math.exp(s) + n1 * _log_m(s, log_ratio, lp, p)
+
+
+def _relative_integrand(s0: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray, n1: float):
+    """``(f(s0), s -> f(s) - f(s0))`` for ``f`` = :func:`_log_integrand`, the difference formed without
+    subtracting two large numbers: ``M(s)/M(s0) = 1 + sum_u w_u expm1(-c_u expm1(s - s0))`` with
+    ``w_u = p(u) e^{-c_u} / M(s0)``, ``c_u = e^{s0} w(u)/w(v)``, every term of one sign. So ``(n-1) log M``
+    of size 1e300 still gives the integrand's shape to full precision."""
+    log_m0 = _log_m(s0, log_ratio, lp, p)
+    with np.errstate(over="ignore"):
+        c0 = np.exp(s0 + log_ratio)
+    lw = lp - c0 - log_m0
+    mask = lw > -np.inf
+    c0, lw, w = c0[mask], lw[mask], np.exp(lw[mask])
+    base = s0 - math.exp(s0) + n1 * log_m0
+
+    def rel(s: float) -> float:
+        near = s - s0 <= 1.0
+        gap = math.exp(s0) * math.expm1(s - s0) if near else math.exp(s) - math.exp(s0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = -c0 * math.expm1(s - s0) if near else -(np.exp(s + log_ratio[mask]) - c0)
+            drop = math.fsum((w * np.expm1(t)).tolist())
+        if -0.5 < drop < 1.0:
+            r = math.log1p(drop)
+        else:  # far from s0: |log M(s) / M(s0)| > 0.4, no cancellation to fear
+            r = _log_m(s, log_ratio, lp, p) - log_m0
+        return (s - s0) - gap + n1 * r
+
+    return base, rel
+
+
 def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     """Soft best-of-N: draw ``n`` from ``p`` and keep draw ``i`` with probability ``~ exp(r_i / beta)``.
 
@@ -72,76 +141,140 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     ``M_v(sigma) = sum_u p(u) e^{-sigma w(u)/w(v)}``. The integral is taken in ``s = log sigma`` by adaptive
     quadrature, with break points at every scale ``w(v)/w(u)`` and ``(n-1) w(u)/w(v)``, from 40 below the
     smallest of them (the part below is under ``e^-38`` of the whole, since ``M^(n-1) >= e^-1`` there) to
-    ``log 60``; the integrand is kept in log space and scaled by its largest value, so masses far below the
-    smallest float keep their logarithms. Relative accuracy about 1e-11; the masses are checked to sum to 1
-    within 1e-9. ``beta -> 0`` gives best-of-N; ``n -> inf`` at fixed ``beta`` gives the tilt ``p_{1/beta}``.
+    ``log 60``; the integrand is kept in log space relative to its peak (:func:`_relative_integrand`), so
+    masses far below the smallest float keep their logarithms, even with ``n = 1e300``. Weight ratios
+    ``w(u)/w(v)`` beyond ``exp(+-1.8e308)`` (values near +-1e308, tiny ``beta``) count as infinite or zero,
+    and so do ratios beyond ``exp(2^40)`` when that provably changes no mass by more than ``e^-40`` relative
+    (else a ``ValueError``). Relative accuracy about 1e-11 (1e-9 on the sum of the masses, checked);
+    ``beta -> 0`` gives best-of-N, ``n -> inf`` at fixed ``beta`` the tilt ``p_{1/beta}``.
+    Needs ``1 <= n <= 1e300`` and at most :data:`MAX_SOFT_LEVELS` levels (one quadrature per level).
     """
     require_law(law)
     n = _validate.positive_int(n, "n")
+    if n > MAX_SOFT_N:
+        raise ValueError(f"n must be at most 1e300 (n - 1 is a float in the quadrature), got {float(n):.3g}")
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
     if n == 1 or len(law) == 1:
         return law
-    x = (law.values - law.values[-1]) / beta  # log w(v), up to a common constant
+    if len(law) > MAX_SOFT_LEVELS:
+        raise ValueError(f"law has {len(law)} levels; soft_best_of_n takes at most {MAX_SOFT_LEVELS} "
+                         "(one quadrature per level, each over all levels)")
     lp = law.logprobs
     p = law.probs
     s_hi = math.log(60.0)
+    n1 = float(n - 1)
     log_n1 = math.log(n - 1)
 
     def log_mass(i: int) -> float:
-        log_ratio = x - x[i]  # log w(u)/w(v)
-
-        def log_f(s: float) -> float:
-            with np.errstate(over="ignore"):
-                e = -np.exp(s + log_ratio)  # -sigma w(u)/w(v)
-            drop = math.fsum((p * np.expm1(e)).tolist())  # M - 1, exact near M = 1
-            log_m = math.log1p(drop) if drop > -0.5 else float(logsumexp(lp + e))
-            return s - math.exp(s) + (n - 1) * log_m
-
+        log_ratio = _scaled_gaps(law.values, float(law.values[i]), beta)  # log w(u)/w(v), maybe +-inf
+        huge = log_ratio[log_ratio > _RESOLVED]
+        log_ratio = np.where(np.abs(log_ratio) > _RESOLVED, np.copysign(np.inf, log_ratio), log_ratio)
         # The integrand has features of width O(1) in s around s = -log(rho_u), -log((n-1) rho_u) and
         # -log((n-1) rho_u p(u)); probe around each, keep the stretch where it is within e^-60 of its peak.
+        # An infinite ratio has no feature at finite s (its term of M is 1 or 0 for every sigma > 0).
         scales = np.concatenate((-log_ratio, -log_ratio - log_n1, -log_ratio - log_n1 - lp))
+        scales = scales[np.isfinite(scales)]
         s_lo = min(float(scales.min()), 0.0) - 40.0
         probes = np.unique(np.clip(np.add.outer(scales, _PROBE_OFFSETS).ravel(), s_lo, s_hi))
-        vals = np.array([log_f(float(g)) for g in probes])
-        shift = float(vals.max())
-        live = np.flatnonzero(vals - shift > -60.0)
+        first = np.array([_log_integrand(s, log_ratio, lp, p, n1) for s in probes])
+        if first.max() == -math.inf:  # every other draw outweighs v infinitely
+            return -math.inf
+        s0 = float(probes[np.argmax(first)])
+        base, rel = _relative_integrand(s0, log_ratio, lp, p, n1)
+        vals = np.array([rel(float(g)) for g in probes])
+        s0 = float(probes[np.argmax(vals)])  # the peak, found without the cancellation of huge log values
+        base, rel = _relative_integrand(s0, log_ratio, lp, p, n1)
+        vals = np.array([rel(float(g)) for g in probes])
+        live = np.flatnonzero(vals > -60.0)
         a, b = max(live[0] - 1, 0), min(live[-1] + 1, probes.size - 1)
         pts = _thin(probes[a:b + 1], 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)
-            val, _ = quad(lambda s: math.exp(log_f(s) - shift), pts[0], pts[-1],
+            val, _ = quad(lambda s: math.exp(rel(s)), pts[0], pts[-1],
                           points=pts[1:-1] if pts.size > 2 else None, epsabs=0, epsrel=1e-11, limit=4000)
-        return math.log(n) + lp[i] + shift + math.log(val)
+        out = math.log(n) + lp[i] + base + math.log(val) if val > 0 else -math.inf
+        # treating a ratio e^L > e^(2^40) as infinite drops at most n p(v) e^-L: check that it is negligible
+        if huge.size and math.isfinite(float(huge.min())) and out < math.log(n) + lp[i] - float(huge.min()) + 40:
+            raise ValueError(f"beta={beta!r}: the mass of level {law.values[i]!r} is below the resolution of the "
+                             f"weight ratios exp(|u - v| / beta) >= exp({float(huge.min()):.3g}) in double precision")
+        return out
 
     logmass = np.array([log_mass(i) for i in range(len(law))])
     log_total = float(logsumexp(logmass))
     if abs(math.expm1(log_total)) > 1e-9:
         raise ArithmeticError(f"soft best-of-n quadrature lost accuracy (masses sum to {math.exp(log_total)!r})")
-    return RewardLaw._trusted(law.values, logmass - log_total)
+    keep = logmass > -np.inf
+    return RewardLaw._trusted(law.values[keep], logmass[keep] - log_total)
+
+
+_ODD = np.arange(3, 40, 2, dtype=float)  # sinh(y) - y = sum y^k / k! over odd k >= 3, for |y| <= 1
+_LOG_ODD_FACT = np.array([math.lgamma(k + 1) for k in _ODD])
+_RATIO_K = np.arange(1, 60, dtype=float)  # -log1p(-r)/r - 1 = sum r^k / (k + 1), for r <= 1/2
+
+
+def _log_mean_exp_cell(x: np.ndarray) -> np.ndarray:
+    """``phi(x) = log((1 - e^-x) / x)`` for ``x >= 0``: ``-x/2 + log1p((sinh(y) - y)/y)``, ``y = x/2``, with
+    ``sinh(y) - y`` a series of positive terms for ``y <= 1``; the definition for ``x > 20``."""
+    out = np.zeros_like(x)
+    y = x / 2
+    mid = (x > 0) & (x <= 20)
+    ym = y[mid][:, None]
+    with np.errstate(divide="ignore", under="ignore"):
+        series = np.sum(np.exp(_ODD * np.log(ym) - _LOG_ODD_FACT), axis=1)
+    shy = np.where(y[mid] <= 1, series, np.sinh(y[mid]) - y[mid])
+    out[mid] = -y[mid] + np.log1p(shy / y[mid])
+    big = x > 20
+    with np.errstate(divide="ignore"):
+        out[big] = np.log(-np.expm1(-x[big])) - np.log(x[big])
+    return out
+
+
+def _log_cell_ratio(r: np.ndarray) -> np.ndarray:
+    """``psi(r) = log(-log1p(-r) / r)`` for ``0 <= r < 1``: ``log1p(sum_k r^k / (k + 1))`` (positive terms)
+    for ``r <= 1/2``, the definition above."""
+    out = np.zeros_like(r)
+    small = (r > 0) & (r <= 0.5)
+    rs = r[small][:, None]
+    with np.errstate(divide="ignore", under="ignore"):
+        out[small] = np.log1p(np.sum(np.exp(_RATIO_K * np.log(rs) - np.log(_RATIO_K + 1)), axis=1))
+    big = r > 0.5
+    out[big] = np.log(-np.log1p(-r[big])) - np.log(r[big])
+    return out
 
 
 def log_power_mean_calibration(law: RewardLaw, n: int) -> np.ndarray:
     """``log u_N(v)`` with ``u_N(v) = (mean of u^(N-1) over the quantile cell (F_-(v), F(v)])^(1/(N-1))``.
 
     Computed from the integral definition alone, ``u_N^(N-1) = (F^N - F_-^N) / (N (F - F_-))``, with ``F`` and
-    ``F_-`` the law's own cumulative sums (``F - F_- = p(v)``): in log space,
-    ``log(F^N - F_-^N) = N log F + log(-expm1(-N log1p(p / F_-)))``, and ``log F = log1p(-P(R > v))`` near
-    the top, so neither a small cell nor a cell near ``F = 1`` loses precision. It does not call
+    ``F_-`` the law's own cumulative sums (``F - F_- = p(v)``). With ``r = p/F`` and ``x = -N log1p(-r)``,
+    ``log u_N = log F + (phi(x) + psi(r)) / (N - 1)``, ``phi(x) = log((1 - e^-x)/x)``,
+    ``psi(r) = log(-log1p(-r)/r)``, each by a series of one-signed terms where it is small, and
+    ``log F = log1p(-P(R > v))`` near the top: so ``log u_N`` keeps its relative precision (about 1e-13,
+    checked against mpmath) even when it is ``-5e-305`` (a top cell of mass ``e^-700``) or ``N = 1e300``.
+    At the lowest level (``F_- = 0``) ``log u_N = log F - log N / (N - 1)``. It does not call
     :func:`lmalign.best_of_n`, which makes ``p(v) exp((N-1) log u_N(v) + log N) = best-of-N`` a check rather
-    than a definition. In the continuous limit ``u_N`` is the quantile ``u`` itself. Needs ``n >= 2``.
+    than a definition. In the continuous limit ``u_N`` is the quantile ``u`` itself. Needs
+    ``2 <= n <= 1e300``.
     """
     require_law(law)
     n = _validate.positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be >= 2 (beta = 1/(n-1)), got {n}")
-    p = law.probs
-    log_p = law.logprobs
-    below = np.concatenate(([0.0], np.cumsum(p)[:-1]))  # F_-(v)
-    above = np.concatenate((np.cumsum(p[::-1])[::-1][1:], [0.0]))  # 1 - F(v) = P(R > v)
-    with np.errstate(divide="ignore"):  # F_- = 0 at the lowest level: log1p(p/0) = inf, expm1(-inf) = -1
-        log_f = np.where(above < 0.5, np.log1p(-np.minimum(above, 0.5)),
-                         np.log(np.maximum(below + p, np.finfo(float).tiny)))
-        log_cell = n * log_f + np.log(-np.expm1(-n * np.log1p(p / below)))
-    return (log_cell - math.log(n) - log_p) / (n - 1)
+    if n > MAX_SOFT_N:
+        raise ValueError(f"n must be at most 1e300 (N is a float here), got {float(n):.3g}")
+    nf = float(n)
+    log_sf = law.log_sf()
+    log_f = np.where(log_sf < -0.7, np.log1p(-np.exp(np.minimum(log_sf, -0.7))), law.log_cdf())
+    log_r = np.minimum(law.logprobs - log_f, 0.0)
+    r = np.exp(log_r)
+    out = np.empty(len(law))
+    out[0] = log_f[0] - math.log(n) / (nf - 1)  # F_- = 0: the mean of u^(N-1) over (0, F] is F^(N-1) / N
+    rr = r[1:]
+    if rr.size:
+        rr = np.minimum(rr, np.nextafter(1.0, 0.0))
+        with np.errstate(over="ignore"):
+            x = -nf * np.log1p(-rr)
+        out[1:] = log_f[1:] + (_log_mean_exp_cell(x) + _log_cell_ratio(rr)) / (nf - 1)
+    return out

@@ -150,11 +150,12 @@ def test_tilt_kl_and_tilt_at_extremes(name, lam):
     tilted = law.tilt(lam)
     np.testing.assert_allclose(tilted.probs, [float(x) for x in q], rtol=1e-12, atol=1e-300)
     d = law.log_tilt_ratio(lam)
+    tau_y = np.abs(law._tau(lam) * law._frame().y)  # the promise: within 1e-14 (|tau y| + |d|)
     with mp.workdps(DPS):
         _, ps = mp_law(law)
-        for di, qi, pi in zip(d, q, ps, strict=True):
+        for di, qi, pi, ty in zip(d, q, ps, tau_y, strict=True):
             exact = mp.log(qi / pi)
-            assert abs(mp.mpf(di) - exact) <= 1e-14 * (abs(exact) + abs(lam * law._frame().y.max()) + 1e-300)
+            assert abs(mp.mpf(di) - exact) <= 1e-14 * (abs(exact) + ty) + 2e-323  # plus subnormal rounding
 
 
 def test_huge_multipliers_condition_on_an_edge():
@@ -232,3 +233,13 @@ def test_both_constructors_renormalise_alike_within_the_tolerance():
         RewardLaw([0.0, 1.0], [0.5, 0.5 + 2e-9])
     with pytest.raises(ValueError, match="logprobs must exponentiate to probabilities summing to 1 within 1e-09"):
         RewardLaw.from_logprobs([0.0, 1.0], np.log([0.5, 0.5 + 2e-9]))
+
+
+def test_cdf_and_tail_with_masses_far_below_the_float_range():
+    lp = [math.log1p(-1e-300), -1e300, math.log(1e-300) - 1e-300]  # the middle mass is e^-1e300
+    law = RewardLaw.from_logprobs([-1.7e308, 0.0, 1.7e308], lp)
+    assert law.log_sf()[0] == pytest.approx(math.log(1e-300), rel=1e-15)  # e^-1e300 is lost next to 1e-300
+    assert law.log_sf()[1] == law.logprobs[2] and law.log_sf()[2] == -math.inf
+    assert law.log_cdf()[1] == pytest.approx(-1e-300, rel=1e-12) and law.log_cdf()[2] == 0.0  # not rounded to 0
+    assert law.max_kl == pytest.approx(-math.log(1e-300), rel=1e-15) and law.top == 1.7e308
+    assert tilt_kl(law, 1e-300) == pytest.approx(float(ref_tilt(law, 1e-300)[1]), rel=KL_TOL)

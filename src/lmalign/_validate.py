@@ -69,9 +69,12 @@ def _log_prob_array(logp, name: str) -> np.ndarray:
 
 
 def _log_total(arr: np.ndarray) -> float:
-    """``log sum exp(arr)`` for a vector with a finite maximum, summed exactly (``fsum``) after the shift."""
-    top = float(arr.max())
-    return top + math.log(math.fsum(np.exp(arr - top).tolist()))
+    """``log sum exp(arr) = a_k + log1p(sum_{j != k} e^{a_j - a_k})`` with ``a_k`` the maximum: the other terms
+    are summed exactly (``fsum``) and kept by ``log1p`` even when far below the rounding of 1."""
+    k = int(np.argmax(arr))
+    rest = np.exp(arr - arr[k])
+    rest[k] = 0.0
+    return float(arr[k]) + math.log1p(math.fsum(rest.tolist()))
 
 
 def normalised_log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:

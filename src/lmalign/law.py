@@ -317,7 +317,8 @@ class RewardLaw:
         With ``tau = lam 2**E`` and the scaled centred values ``y``: ``d = tau y - log(1 + sum p expm1(tau
         y))`` when ``|tau| <= 1`` (no cancellation), otherwise log-sum-exp on ``lam (v - v_edge)``, shifted
         to the top (``lam > 0``) or bottom (``lam < 0``) level. Accuracy: each entry within
-        ``1e-14 (|tau y| + |d|)``. Levels whose exponent ``lam (v - v_edge)`` overflows get ``-inf``.
+        ``1e-14 (|tau y| + |d|)`` (plus rounding in the subnormal range). Levels whose exponent
+        ``lam (v - v_edge)`` overflows get ``-inf``.
         """
         lam = _validate.real_scalar(lam, "lam")
         return self._log_ratio(self._tau(lam), lam)

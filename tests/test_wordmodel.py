@@ -62,3 +62,38 @@ def test_regeneration_without_the_packages_says_how(monkeypatch, capsys, tmp_pat
 def test_metadata_is_deterministic_json():
     raw = (default_dir() / METADATA_FILE).read_text(encoding="utf-8")
     assert raw == json.dumps(json.loads(raw), indent=1, sort_keys=True) + "\n"
+
+
+def _with_checksum(folder, words: bytes, meta: dict | None = None):
+    import hashlib
+
+    folder.mkdir(exist_ok=True)
+    (folder / WORDS_FILE).write_bytes(words)
+    meta = {"sha256": hashlib.sha256(words).hexdigest()} if meta is None else meta
+    (folder / METADATA_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("words, meta", [
+    (b"rank,word,frequency,valence\n", None),  # no words
+    (b"rank,word,frequency,valence\n1,a,x,0\n", None),  # a frequency that is not a number
+    (b"rank,word,frequency,valence\n1,a,nan,0\n", None),
+    (b"rank,word,frequency,valence\n1,a,0,0\n", None),  # zero mass: probabilities would be NaN
+    (b"rank,word,frequency,valence\n1,a,1,inf\n", None),
+    (b"\xff\xfe", None),  # not UTF-8
+    (b"rank,word,frequency,valence\n", []),  # metadata not an object
+])
+def test_corrupt_but_checksummed_files_are_word_model_errors(tmp_path, words, meta):
+    """Files that match their checksum but hold no usable model: a WordModelError (a ValueError), never NaN
+    probabilities, an AttributeError or a UnicodeDecodeError."""
+    with pytest.raises(WordModelError):
+        load_word_model(_with_checksum(tmp_path / "wm", words, meta))
+
+
+def test_metadata_that_is_not_json_and_a_directory_that_is_not_a_path(tmp_path):
+    (tmp_path / WORDS_FILE).write_bytes(b"")
+    (tmp_path / METADATA_FILE).write_bytes(b"{not json")
+    with pytest.raises(WordModelError, match="not valid JSON"):
+        load_word_model(tmp_path)
+    with pytest.raises(WordModelError, match="directory must be a path"):
+        load_word_model(3)

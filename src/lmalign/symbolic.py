@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import sympy as sp
+
+MAX_ORDER = 64  # cumulant_series: sympy differentiates symbolically, so the order is kept to what a chapter uses
 
 
 def _symbol(var, name: str) -> None:
@@ -12,11 +15,35 @@ def _symbol(var, name: str) -> None:
         raise ValueError(f"{name} must be a sympy Symbol, got {type(var).__name__}")
 
 
+def _finite_expr(x, name: str) -> sp.Expr:
+    """``x`` as a sympy expression (numbers and strings are sympified strictly), without nan or infinities."""
+    try:
+        e = sp.sympify(x, strict=True)
+    except (sp.SympifyError, TypeError, AttributeError):
+        raise ValueError(f"{name} must be a number or a sympy expression, got {x!r}") from None
+    if not isinstance(e, sp.Expr):
+        raise ValueError(f"{name} must be a sympy expression, got {type(e).__name__}")
+    if e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{name} contains nan or an infinity: {e}")
+    return e
+
+
+def _entries(seq, name: str) -> list[sp.Expr]:
+    """A non-empty sequence (list, tuple or 1-d array) of finite sympy expressions."""
+    if isinstance(seq, (str, bytes)) or not isinstance(seq, (Sequence, np.ndarray)):
+        raise ValueError(f"{name} must be a sequence, got {type(seq).__name__}")
+    out = [_finite_expr(x, f"{name}[{i}]") for i, x in enumerate(seq)]
+    if not out:
+        raise ValueError(f"{name} is empty")
+    return out
+
+
 def symbolic_cgf(probs: Sequence, values: Sequence, var: sp.Symbol) -> sp.Expr:
     """``kappa(l) = log sum_i p_i exp(l v_i)`` for a finite law with symbolic or exact entries."""
     _symbol(var, "var")
-    if len(probs) == 0:
-        raise ValueError("probs is empty")
+    probs, values = _entries(probs, "probs"), _entries(values, "values")
+    if any(p.is_negative for p in probs):
+        raise ValueError(f"probs contains a negative probability: {probs}")
     if len(probs) != len(values):
         raise ValueError(f"probs and values have different lengths ({len(probs)} and {len(values)})")
     return sp.log(sum(p * sp.exp(var * v) for p, v in zip(probs, values, strict=True)))
@@ -25,12 +52,14 @@ def symbolic_cgf(probs: Sequence, values: Sequence, var: sp.Symbol) -> sp.Expr:
 def tilted_probs(probs: Sequence, values: Sequence, var: sp.Symbol) -> list[sp.Expr]:
     """``p_l(v_i) = p_i exp(l v_i - kappa(l))``."""
     kappa = symbolic_cgf(probs, values, var)
+    probs, values = _entries(probs, "probs"), _entries(values, "values")
     return [p * sp.exp(var * v - kappa) for p, v in zip(probs, values, strict=True)]
 
 
 def tilt_kl_expr(kappa: sp.Expr, var: sp.Symbol) -> sp.Expr:
     """``D(p_l||p) = l kappa'(l) - kappa(l)``."""
     _symbol(var, "var")
+    kappa = _finite_expr(kappa, "kappa")
     return var * sp.diff(kappa, var) - kappa
 
 
@@ -38,7 +67,14 @@ def legendre_transform(expr: sp.Expr, t: sp.Symbol, x: sp.Symbol) -> sp.Expr:
     """``sup_t [t x - expr(t)]`` at the stationary point ``expr'(t) = x`` (the unique one when ``expr`` is
     strictly convex); raises if sympy finds no closed-form stationary point."""
     _symbol(t, "t")
-    sols = sp.solve(sp.Eq(sp.diff(expr, t), x), t)
+    _symbol(x, "x")
+    if x == t:
+        raise ValueError("x and t must be different symbols")
+    expr = _finite_expr(expr, "expr")
+    try:
+        sols = sp.solve(sp.Eq(sp.diff(expr, t), x), t)
+    except NotImplementedError:
+        sols = []
     if not sols:
         raise ValueError("no closed-form stationary point found")
     return sp.simplify(t * x - expr).subs(t, sols[0])
@@ -49,8 +85,10 @@ def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list
     ``var`` (the ``k``-th derivative of the CGF at ``l`` is the ``k``-th cumulant of ``p_l``); evaluated at
     ``var = at`` when ``at`` is given."""
     _symbol(var, "var")
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ValueError(f"order must be an integer >= 1, got {order!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {order!r}")
+    kappa = _finite_expr(kappa, "kappa")
+    at = None if at is None else _finite_expr(at, "at")
     out, d = [], kappa
     for _ in range(order):
         d = sp.diff(d, var)
@@ -60,4 +98,5 @@ def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list
 
 def bernoulli_cgf(p, a, b, var: sp.Symbol) -> sp.Expr:
     """CGF of the reward taking value ``b`` with probability ``p`` and ``a`` otherwise."""
+    p = _finite_expr(p, "p")
     return symbolic_cgf([1 - p, p], [a, b], var)

@@ -51,32 +51,58 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _metadata(meta_path: Path) -> dict:
+    """The JSON object in ``metadata.json`` (a ``WordModelError`` if it is not one)."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # invalid UTF-8 or JSON
+        raise WordModelError(f"{meta_path} is not valid JSON ({exc}); regenerate it with `make data`") from None
+    if not isinstance(meta, dict):
+        raise WordModelError(f"{meta_path} must hold a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def _row(words_path: Path, lineno: int, line: str) -> tuple[str, float, float]:
+    """``(word, frequency, valence)`` of one CSV line: a positive finite frequency and a finite valence."""
+    fields = line.split(",")
+    if len(fields) != 4:
+        raise WordModelError(f"{words_path}, line {lineno}: expected 4 fields, got {len(fields)}")
+    _, word, f, v = fields
+    try:
+        freq, val = float(f), float(v)
+    except ValueError:
+        raise WordModelError(f"{words_path}, line {lineno}: frequency and valence must be numbers") from None
+    if not (math.isfinite(freq) and freq > 0 and math.isfinite(val)):
+        raise WordModelError(f"{words_path}, line {lineno}: frequency must be positive and finite, valence finite")
+    return word, freq, val
+
+
 def load_word_model(directory: str | Path | None = None) -> WordModel:
     """Read ``words.csv``, check its SHA-256 against ``metadata.json``, renormalise the frequencies:
     ``p(w) = f(w) / sum_v f(v)``."""
+    if directory is not None and not isinstance(directory, (str, Path)):
+        raise WordModelError(f"directory must be a path, got {type(directory).__name__}")
     directory = Path(directory) if directory is not None else default_dir()
     words_path, meta_path = directory / WORDS_FILE, directory / METADATA_FILE
     for path in (words_path, meta_path):
         if not path.is_file():
             raise WordModelError(f"{path} is missing; regenerate the word model with `make data`")
     raw = words_path.read_bytes()
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _metadata(meta_path)
     if _sha256(raw) != meta.get("sha256"):
         raise WordModelError(f"{words_path} does not match the SHA-256 recorded in {meta_path} "
                              f"({_sha256(raw)[:12]}... vs {str(meta.get('sha256'))[:12]}...); "
                              "restore it or regenerate both with `make data`")
-    lines = raw.decode("utf-8").splitlines()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise WordModelError(f"{words_path} is not UTF-8 text") from None
     if not lines or lines[0] != HEADER:
         raise WordModelError(f"{words_path}: the header must be {HEADER!r}")
-    words, freq, val = [], [], []
-    for lineno, line in enumerate(lines[1:], start=2):
-        fields = line.split(",")
-        if len(fields) != 4:
-            raise WordModelError(f"{words_path}, line {lineno}: expected 4 fields, got {len(fields)}")
-        _, word, f, v = fields
-        words.append(word)
-        freq.append(float(f))
-        val.append(float(v))
+    rows = [_row(words_path, lineno, line) for lineno, line in enumerate(lines[1:], start=2)]
+    if not rows:
+        raise WordModelError(f"{words_path} lists no words")
+    words, freq, val = zip(*rows, strict=True)
     frequency = np.asarray(freq)
     probs = frequency / math.fsum(freq)
     return WordModel(words=tuple(words), frequency=frequency, probs=probs, valence=np.asarray(val), metadata=meta)

@@ -1,0 +1,425 @@
+"""Property-based fuzzing of the public API on adversarial and ordinary inputs.
+
+For every public function (``lmalign.book`` aside): it returns within ``fuzzutil.CALL_SECONDS`` (a SIGALRM time
+limit per call), raises nothing but ``ValueError`` (and its subclasses), never returns NaN, returns laws whose
+probabilities sum to 1 within 1e-12 on finite values, and never a negative divergence, KL or rate. Inputs come
+from ``strategies``: float extremes (±1e308, subnormals, 0), parameters from 1e-300 to 1e300, negative, NaN and
+infinite, huge integers (10**9, 10**18), empty, size-1 and tied laws, wrong types and mismatched lengths.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+from fuzzutil import (
+    REJECTED,
+    CallTimeout,
+    call,
+    check_law,
+    check_nonneg,
+    check_result,
+    describe,
+    reset_time_limit,
+    time_limit,
+)
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from strategies import (
+    WRONG_TYPES,
+    adversarial_counts,
+    adversarial_scalars,
+    extreme_laws,
+    finite_floats,
+    laws_or_junk,
+    n_or_log_n,
+    prob_lists,
+    real_lists,
+)
+
+from lmalign import (
+    RewardLaw,
+    best_of_n,
+    bon_bounds,
+    bon_vs_tilt,
+    divergences,
+    kl_constrained,
+    ldp,
+    markov,
+    memoryless,
+    models,
+    reference,
+    subgaussian,
+    symbolic,
+    tilting,
+    transforms,
+    win_frontier,
+    wordmodel,
+)
+from lmalign import frontier as frontier_mod
+from lmalign.best_of_n import bon_kl_bound, lattice_gumbel, log_minus_log_cdf, resolve_log_n
+
+EXAMPLES = 25
+# LMALIGN_FUZZ_SHRINK=0 skips shrinking (a quick survey of every failing case); one bug reported per case.
+PHASES = [p for p in Phase if p != Phase.shrink or os.environ.get("LMALIGN_FUZZ_SHRINK", "1") != "0"]
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, phases=PHASES,
+                report_multiple_bugs=False,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+X = adversarial_scalars
+L = laws_or_junk
+N = adversarial_counts
+
+
+def args(*strategies, **kw_strategies):
+    """A strategy for ``(args, kwargs)``."""
+    return st.tuples(st.tuples(*strategies), st.fixed_dictionaries(kw_strategies))
+
+
+def with_n(*strategies):
+    """``(args, kwargs)`` with the best-of-N size keywords ``n`` / ``log_n``."""
+    return st.tuples(st.tuples(*strategies), n_or_log_n())
+
+
+def vector_or_scalar(finite_only: bool = False):
+    return st.one_of(X(finite_only), real_lists(0, 5).map(np.asarray), st.sampled_from(WRONG_TYPES))
+
+
+# -- inputs that are objects of the library -----------------------------------------------------------------------
+@st.composite
+def markov_sources(draw):
+    """A valid MarkovSource on 1..3 states (zero transitions, periodic and reducible chains, extreme rewards),
+    or not a source at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from(WRONG_TYPES))
+    k = draw(st.integers(1, 3))
+    kind = draw(st.sampled_from(("random", "cycle", "identity", "memoryless")))
+    if kind == "cycle":
+        P = np.roll(np.eye(k), 1, axis=1)
+    elif kind == "identity":
+        P = np.eye(k)
+    else:
+        w = np.array(draw(st.lists(st.sampled_from((0.0, 1e-300, 0.2, 1.0)) | st.floats(0, 1),
+                                   min_size=k * k, max_size=k * k))).reshape(k, k) + np.eye(k) * 1e-3
+        P = w / w.sum(axis=1, keepdims=True)
+        if kind == "memoryless":
+            P = np.tile(P[0], (k, 1))
+    mu = np.full(k, 1.0 / k)
+    r = draw(st.lists(st.one_of(st.sampled_from((0.0, 1.0, -1.0, 0.5, 2.0)), finite_floats()), min_size=k, max_size=k))
+    return markov.MarkovSource(mu, P, r)
+
+
+def sources():
+    return markov_sources()
+
+
+SYM = sp.Symbol("l")
+
+
+def sym_numbers():
+    return st.one_of(finite_floats(), st.integers(-5, 5), st.sampled_from(
+        (sp.Rational(1, 3), sp.Rational(2, 3), sp.Symbol("p", positive=True), sp.nan, sp.oo, "x", None)))
+
+
+def sym_lists():
+    return st.one_of(st.lists(sym_numbers(), min_size=0, max_size=3), st.sampled_from((None, 3, "ab")))
+
+
+def sym_vars():
+    return st.one_of(st.just(SYM), st.just(SYM), st.sampled_from(("l", None, 1.0, sp.Integer(2))))
+
+
+def sym_exprs():
+    a, b = sp.Rational(1, 2), sp.Rational(1, 3)
+    return st.one_of(st.sampled_from((symbolic.bernoulli_cgf(a, 0, 1, SYM), symbolic.bernoulli_cgf(b, -1, 2, SYM),
+                                      SYM**2 / 2, sp.exp(SYM), sp.Integer(0), sp.log(SYM))),
+                     st.sampled_from(("x", None, 1.0)))
+
+
+TRANSFORMS = (np.tanh, np.negative, lambda v: v**3, lambda v: np.full_like(v, np.nan),
+              lambda v: np.full_like(v, -np.inf), lambda v: v[:-1], lambda v: "x", np.exp)
+
+
+def directories():
+    return st.sampled_from((None, "/nonexistent/wordmodel", "", ".", "/", "tests", 3, b"/tmp"))
+
+
+def frontier_args():
+    rewards = st.one_of(real_lists(0, 12), extreme_laws(), st.lists(st.sampled_from((0.0, 1.0, 2.0, -1e308, 1e308,
+                                                                                      5e-324)), max_size=40))
+    ns = st.one_of(st.none(), st.lists(adversarial_counts(), max_size=3), st.sampled_from(([], "4", [0], [2**40])))
+    return rewards.flatmap(lambda r: args(
+        st.just(r), max_n=st.one_of(st.sampled_from((1, 2, 16, 1024, 10**6, 10**6 + 1, 10**18, 0, -3, 2.5, None)),
+                                    st.integers(1, 64)),
+        n=ns, groups=st.one_of(st.none(), st.just(np.arange(np.size(r)) % 3 if not isinstance(r, RewardLaw) else
+                                                  None), st.sampled_from(([1, 2], "g"))),
+        bootstrap=st.sampled_from((0, 0, 3, -1, 2.5)), confidence=st.sampled_from((0.95, 0.5, 0.0, 1.0, np.nan))))
+
+
+@pytest.fixture(autouse=True)
+def _full_time_limit():
+    reset_time_limit()
+
+
+# -- the cases ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    fn: object
+    inputs: st.SearchStrategy
+    kind: str = "any"  # see fuzzutil.check_result
+    examples: int = EXAMPLES
+
+
+def method(name: str):
+    """``RewardLaw.<name>`` as a function of the law and the method's arguments (named for messages)."""
+    def run(law, *a, **kw):
+        attr = getattr(law, name)
+        return attr(*a, **kw) if callable(attr) else attr
+    run.__qualname__ = f"RewardLaw.{name}"
+    return run
+
+
+def law_method(name: str, *strategies, kind: str = "any") -> Case:
+    return Case(method(name), args(extreme_laws(), *strategies), kind)
+
+
+CASES: dict[str, Case] = {
+    # law.py
+    "RewardLaw": Case(RewardLaw, args(real_lists(0, 6), prob_lists()), "law"),
+    "RewardLaw.from_logprobs": Case(RewardLaw.from_logprobs, args(real_lists(0, 6), real_lists(0, 6)), "law"),
+    "RewardLaw.from_samples": Case(RewardLaw.from_samples, args(st.one_of(real_lists(0, 8),
+                                                                          st.sampled_from(WRONG_TYPES))), "law"),
+    "RewardLaw.from_tokens": Case(RewardLaw.from_tokens, args(prob_lists(4), real_lists(0, 4), N()), "law"),
+    "RewardLaw.mean": law_method("mean"),
+    "RewardLaw.var": law_method("var", kind="nonneg"),
+    "RewardLaw.cgf": law_method("cgf", vector_or_scalar()),
+    "RewardLaw.log_cdf": law_method("log_cdf"),
+    "RewardLaw.log_sf": law_method("log_sf"),
+    "RewardLaw.max_kl": law_method("max_kl", kind="nonneg"),
+    "RewardLaw.kl": law_method("kl", L(), kind="nonneg"),
+    "RewardLaw.tilt": law_method("tilt", X(), kind="law"),
+    "RewardLaw.log_tilt_ratio": law_method("log_tilt_ratio", X()),
+    "RewardLaw.rate": law_method("rate", vector_or_scalar(), kind="nonneg"),
+    # tilting.py
+    "kl_constrained": Case(kl_constrained, args(L(), X())),
+    "kl_regularized": Case(tilting.kl_regularized, args(L(), X()), "law"),
+    "solve_lambda": Case(tilting.solve_lambda, args(L(), X())),
+    "tilt_kl": Case(tilting.tilt_kl, args(L(), X()), "nonneg"),
+    # best_of_n.py
+    "best_of_n": Case(best_of_n, with_n(L()), "law"),
+    "bon_kl_bound": Case(bon_kl_bound, with_n(), "nonneg"),
+    "resolve_log_n": Case(resolve_log_n, with_n(), "nonneg"),
+    "log_minus_log_cdf": Case(log_minus_log_cdf, args(L()), "nonneg"),
+    "lattice_gumbel": Case(lattice_gumbel, args(X(), X(), X(), N(), X(), X())),
+    # divergences.py
+    "kl": Case(divergences.kl, args(prob_lists(), prob_lists()), "nonneg"),
+    "renyi_divergence": Case(divergences.renyi_divergence, args(prob_lists(), prob_lists(), X()), "nonneg"),
+    "renyi_cross_entropy": Case(divergences.renyi_cross_entropy, args(prob_lists(), prob_lists(), X()), "nonneg"),
+    "entropy": Case(divergences.entropy, args(prob_lists()), "nonneg"),
+    "collision_entropy": Case(divergences.collision_entropy, args(prob_lists()), "nonneg"),
+    "binary_entropy": Case(divergences.binary_entropy, args(vector_or_scalar()), "nonneg"),
+    # ldp.py
+    "aligned_rate": Case(ldp.aligned_rate, args(L(), X(), vector_or_scalar(),
+                                                st.sampled_from(("kl", "legendre", "shift", "other"))), "nonneg"),
+    "cramer_rate": Case(ldp.cramer_rate, args(L(), vector_or_scalar()), "nonneg"),
+    "scaled_cgf": Case(ldp.scaled_cgf, args(L(), X(), vector_or_scalar())),
+    "cgf_derivative": Case(ldp.cgf_derivative, args(L(), X(), N())),
+    "theta_of_mean": Case(ldp.theta_of_mean, args(L(), X())),
+    # transforms.py
+    "win_rate": Case(transforms.win_rate, args(L(), L()), "unit"),
+    "calibrated_reward": Case(transforms.calibrated_reward, args(L()), "unit"),
+    "transform_policy": Case(transforms.transform_policy, args(L(), st.sampled_from(TRANSFORMS), X()), "law"),
+    "soft_best_of_n": Case(transforms.soft_best_of_n, args(L(), N(), X()), "law"),
+    "log_power_mean_calibration": Case(transforms.log_power_mean_calibration, args(L(), N())),
+    # markov.py
+    "MarkovSource": Case(markov.MarkovSource, args(prob_lists(3), st.one_of(st.lists(prob_lists(3), max_size=3),
+                                                                           st.sampled_from(WRONG_TYPES)),
+                                                    real_lists(0, 3))),
+    "MarkovSource.memoryless": Case(markov.MarkovSource.memoryless, args(prob_lists(3), real_lists(0, 3))),
+    "markov_law": Case(markov.markov_law, args(sources(), N()), "law"),
+    "markov_laws": Case(markov.markov_laws, args(sources(), st.one_of(st.lists(N(), max_size=3), N()))),
+    "markov_rate": Case(markov.markov_rate, args(sources(), X()), "nonneg"),
+    "doob_kl_rate": Case(markov.doob_kl_rate, args(sources(), X()), "nonneg"),
+    "log_spectral_radius": Case(markov.log_spectral_radius, args(sources(), vector_or_scalar())),
+    "scaled_cgf_mean": Case(markov.scaled_cgf_mean, args(sources(), X())),
+    "scaled_cgf_variance": Case(markov.scaled_cgf_variance, args(sources(), X()), "nonneg"),
+    "theta_of_rate": Case(markov.theta_of_rate, args(sources(), X())),
+    "period": Case(markov.period, args(sources())),
+    "perron": Case(markov.perron, args(sources(), X())),
+    "doob_chain": Case(markov.doob_chain, args(sources(), X(), N())),
+    "stationary_doob": Case(markov.stationary_doob, args(sources(), X())),
+    "asymptotic_partition": Case(markov.asymptotic_partition, args(sources(), X())),
+    "MarkovSource.sample": Case(lambda s, n, m: s.sample(n, m, np.random.default_rng(0)),
+                                args(sources().filter(lambda s: isinstance(s, markov.MarkovSource)), N(), N())),
+    # memoryless.py
+    "law_of_sum": Case(memoryless.law_of_sum, args(prob_lists(4), real_lists(0, 4), N()), "law"),
+    "token_tilt": Case(memoryless.token_tilt, args(prob_lists(4), real_lists(0, 4), X()), "unit"),
+    # bon_bounds.py
+    "binary_uniform_bon_kl": Case(bon_bounds.binary_uniform_bon_kl, with_n(), "nonneg"),
+    "bon_kl_gap_bound": Case(bon_bounds.bon_kl_gap_bound, with_n(X()), "nonneg"),
+    "bon_kl_estimate": Case(bon_bounds.bon_kl_estimate, with_n(st.one_of(X(), st.floats(0, 1))), "nonneg"),
+    "bon_win_rate": Case(bon_bounds.bon_win_rate, with_n(L()), "unit"),
+    "bon_win_rate_bound": Case(bon_bounds.bon_win_rate_bound, with_n(), "unit"),
+    "bon_win_gap_bound": Case(bon_bounds.bon_win_gap_bound, with_n(X()), "nonneg"),
+    # win_frontier.py
+    "quantile_tilt_win": Case(win_frontier.quantile_tilt_win, args(vector_or_scalar()), "unit"),
+    "quantile_tilt_kl": Case(win_frontier.quantile_tilt_kl, args(vector_or_scalar()), "nonneg"),
+    "quantile_tilt_param": Case(win_frontier.quantile_tilt_param, args(X()), "nonneg"),
+    "frontier_win": Case(win_frontier.frontier_win, args(X()), "unit"),
+    "bon_frontier_gap": Case(win_frontier.bon_frontier_gap, with_n()),
+    # subgaussian.py
+    "subgaussian_variance_proxy": Case(subgaussian.subgaussian_variance_proxy,
+                                       args(L(), st.sampled_from(("upper", "lower", "both", "x", None))), "nonneg"),
+    "subgaussian_optimum": Case(subgaussian.subgaussian_optimum, args(L(), st.sampled_from(("upper", "lower", 1)))),
+    "subgaussian_gain_bound": Case(subgaussian.subgaussian_gain_bound, args(X(), X()), "nonneg"),
+    "tilt_gain": Case(subgaussian.tilt_gain, args(L(), X())),
+    "discretised_gaussian": Case(subgaussian.discretised_gaussian, args(X(), st.one_of(st.just(0.25), X()),
+                                                                         st.one_of(st.just(24.0), X())), "law"),
+    # bon_vs_tilt.py
+    "bon_log_ratio": Case(bon_vs_tilt.bon_log_ratio, with_n(L())),
+    "bon_tilt_projection": Case(bon_vs_tilt.bon_tilt_projection, with_n(L())),
+    "bon_affine_residual": Case(bon_vs_tilt.bon_affine_residual, with_n(L()), "nonneg"),
+    # frontier.py
+    "frontier": Case(frontier_mod.frontier, frontier_args(), examples=15),
+    "default_ns": Case(frontier_mod.default_ns, args(N())),
+    "example_rewards": Case(frontier_mod.example_rewards, args(st.sampled_from((1, 3, 0, -1, 10**9, 10**18, 2.5)),
+                                                               st.sampled_from((1, 5, 0, 10**9, None)),
+                                                               st.sampled_from((0, -1, 2**70, "s")))),
+    # models.py
+    "uniform_law": Case(models.uniform_law, args(N()), "law"),
+    "random_law": Case(lambda k, **kw: models.random_law(k, np.random.default_rng(1), **kw),
+                       args(N(), scale=X(), floor=st.one_of(st.just(1e-12), X())), "law"),
+    "random_token_model": Case(lambda k, **kw: models.random_token_model(k, np.random.default_rng(2), **kw),
+                               args(N(), reward=st.sampled_from(("mixed", "lattice", "continuous", "x")),
+                                    uniform_mix=st.one_of(st.just(0.0), X()), floor=st.one_of(st.just(1e-12), X()))),
+    # reference.py
+    "mp_probs": Case(reference.mp_probs, args(prob_lists())),
+    "mp_cgf": Case(reference.mp_cgf, args(prob_lists(4), real_lists(0, 4), X())),
+    # symbolic.py
+    "symbolic_cgf": Case(symbolic.symbolic_cgf, args(sym_lists(), sym_lists(), sym_vars())),
+    "tilted_probs": Case(symbolic.tilted_probs, args(sym_lists(), sym_lists(), sym_vars())),
+    "tilt_kl_expr": Case(symbolic.tilt_kl_expr, args(sym_exprs(), sym_vars())),
+    "legendre_transform": Case(symbolic.legendre_transform, args(sym_exprs(), sym_vars(), sym_vars()), examples=10),
+    "cumulant_series": Case(symbolic.cumulant_series, args(sym_exprs(), sym_vars(), N(),
+                                                           st.sampled_from((None, 0, 1.5, SYM)))),
+    "bernoulli_cgf": Case(symbolic.bernoulli_cgf, args(sym_numbers(), sym_numbers(), sym_numbers(), sym_vars())),
+    # wordmodel.py
+    "load_word_model": Case(wordmodel.load_word_model, args(directories()), examples=5),
+}
+
+
+def _check_special(name: str, result, what: str) -> None:
+    """Properties beyond the generic ones, for results that hold a divergence or a law."""
+    if result is REJECTED:
+        return
+    if name == "kl_constrained":
+        check_law(result.law, what)
+        check_nonneg(result.kl, f"{what}.kl")
+        assert result.lam >= 0, f"{what}: negative lam {result.lam!r}"
+    elif name == "bon_tilt_projection":
+        check_nonneg(result[1], f"{what}[1] (a KL)")
+    elif name == "markov_laws":
+        for law in result.values():
+            check_law(law, what)
+    elif name == "frontier":
+        for key in ("bon_kl", "bound", "curve_kl", "tilt_kl", "winfront_kl"):
+            check_nonneg(getattr(result, key), f"{what}.{key}")
+        for key in ("bon_win", "opt_win", "curve_win", "tilt_win", "winfront_win"):
+            arr = np.asarray(getattr(result, key))
+            assert ((arr >= 0) & (arr <= 1)).all(), f"{what}.{key} outside [0, 1]: {arr}"
+    elif name == "doob_kl_rate" or name == "markov_rate":
+        check_nonneg(result, what)
+
+
+# Documented NaN: the unbiased estimate where N exceeds a prompt's samples, the top share where the gain is 0,
+# and intervals that are undefined; everything else in a Frontier must be a number.
+_FRONTIER_NAN_OK = ("bon_mean_unbiased", "opt_top_share", "ci")
+
+
+def _generic(name: str, result):
+    if name == "frontier" and result is not REJECTED:
+        return {f: getattr(result, f) for f in result.__dataclass_fields__ if f not in _FRONTIER_NAN_OK}
+    return result
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@FUZZ
+@given(data=st.data())
+def test_public_function(name, data):
+    """Every public function: in time, ``ValueError`` or a result without NaN, laws normalised, rates >= 0."""
+    case = CASES[name]
+    a, kw = data.draw(case.inputs, label="arguments")
+    result = call(case.fn, *a, **kw)
+    what = describe(case.fn, a, kw)
+    check_result(_generic(name, result), what, case.kind)
+    _check_special(name, result, what)
+
+
+def test_every_public_function_is_fuzzed():
+    """Each name in a module's ``__all__`` (of the modules that declare it) has a case, so the suite grows with
+    the API."""
+    covered = set(CASES) | {c.split(".")[-1] for c in CASES}
+    data_only = {"Frontier", "RewardFileError", "RewardSamples", "example_file", "write_example", "read_rewards",
+                 "read_samples", "MAX_N", "__version__"}
+    import lmalign
+
+    for mod in (lmalign, bon_bounds, bon_vs_tilt, frontier_mod, subgaussian, win_frontier):
+        missing = set(mod.__all__) - covered - data_only
+        assert not missing, f"{mod.__name__}: no fuzz case for {sorted(missing)}"
+
+
+# -- the time limit itself ------------------------------------------------------------------------------------------
+def _slow(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:  # Python bytecode, so the alarm is delivered
+        pass
+    return "done"
+
+
+def test_time_limit_catches_a_slow_call():
+    """A deliberately slow callable is stopped and the failure names the function and its arguments."""
+    with pytest.raises(CallTimeout, match=r"_slow\(5.0\) did not return within 0.2 s"):
+        with time_limit(0.2, describe(_slow, (5.0,))):
+            _slow(5.0)
+
+
+def test_time_limit_passes_a_quick_call_and_disarms():
+    """A quick call returns its value and leaves no alarm armed behind it."""
+    import signal
+
+    with time_limit(5.0, "quick"):
+        assert _slow(0.0) == "done"
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def _missing(key):
+    return {}[key]
+
+
+def test_call_rejects_value_error_and_fails_on_other_exceptions():
+    assert call(float, "not a number") is REJECTED
+    with pytest.raises(pytest.fail.Exception, match=r"_missing\('k'\) raised KeyError"):
+        call(_missing, "k")  # a KeyError is not a ValueError
+    with pytest.raises(AssertionError, match="NaN"):
+        check_result(float("nan"), "nan", "any")
+    with pytest.raises(AssertionError):
+        check_result(-1e-300, "neg", "nonneg")
+
+
+def test_memory_cap_turns_a_runaway_allocation_into_memory_error():
+    """Inside ``call``, an allocation far beyond the cap fails fast (as a test failure, not a swap storm)."""
+    with pytest.raises(pytest.fail.Exception, match="MemoryError"):
+        call(np.ones, 2**40)
+
+
+def test_word_model_directory_with_garbage(tmp_path: Path):
+    """A folder with a corrupt word list or metadata gives a ValueError (``WordModelError``), nothing else."""
+    for words, meta in ((b"\xff\xfe", b"{}"), (b"rank,word\n", b"not json"), (b"", b"[]")):
+        (tmp_path / "words.csv").write_bytes(words)
+        (tmp_path / "metadata.json").write_bytes(meta)
+        assert call(wordmodel.load_word_model, tmp_path) is REJECTED

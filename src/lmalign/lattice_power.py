@@ -9,10 +9,10 @@ tilted mean, so that ``n m`` and ``K - n m`` are exact),
 levels from ``start`` gives ``P_theta`` by one inverse real FFT,
 ``P_circ(start + i) = (1/W) sum_j X_j e^{-2 pi i j i / W}``, ``X_j = psi(w_j)^n e^{i w_j (n m - start)}``,
 ``psi(w) = E_theta e^{i w (k - m)}``, ``w_j = 2 pi j / W``. Only the *live* bins (those ``|psi|^n`` can exceed
-``e^-LIVE_LOG`` at) are computed, in extended precision (``numpy.longdouble``), with the phase
-``w_j (n m - start)`` reduced exactly in integers; the other bins are dropped.
+``e^-LIVE_LOG`` at, a few dozen per window) are computed, in extended precision (``numpy.longdouble``), with the
+phase ``w_j (n m - start)`` reduced exactly in integers; the other bins are dropped.
 
-**Certificate.** The absolute error of ``P_theta(K)`` over the kept part of a window is at most the sum of
+**Certificate.** The absolute error of ``P_theta(K)`` over the kept part of a window is at most the sum ``E`` of
 
 * *FFT rounding*: ``FFT_ROUNDING u log2(W) ||X||_1 / W`` (componentwise rounding of the inverse FFT);
 * *spectrum*: ``sum_j delta_j |X_j| / W``, ``delta_j`` the relative error bound of each live bin;
@@ -21,12 +21,17 @@ levels from ``start`` gives ``P_theta`` by one inverse real FFT,
   bounded below exactly on each of ``GAP_INTERVALS_PER_STEP D`` intervals of ``[0, pi]``;
 * *aliasing*: ``P_theta(S >= lo + W) + P_theta(S <= hi - W)`` for the kept levels ``lo..hi``, by Chernoff bounds.
 
-With ``E`` that sum and ``y`` the computed ``P_theta(K)``, ``|log P_theta(K) - log y| <= -log(1 - E / y)``; the
-untilt is carried in extended precision and adds a few extended ulps plus the final rounding to double. A level
-is certified when its bound is within ``max(TARGET, ULPS ulp(log P(K)))``.
+With ``y`` the computed ``P_theta(K)``, ``|log P_theta(K) - log y| <= -log(1 - E / y) <= E / (y - E)``. The
+untilt ``log P(K) = log y + A - theta (K - start)``, ``A = n log M - theta (start - n m)``, takes ``A`` from
+extended precision as a double-double and splits ``theta = theta_hi + theta_lo`` so that ``theta_hi (K - start)``
+is exact; two error-free sums (TwoSum) leave one final rounding, half an ulp of the result. A level is certified
+when its bound is within ``max(TARGET, ULPS ulp(log P(K)))``.
 
-Windows are planned from the standard deviation ``sigma(c)`` of the tilted sum centred at ``c``: one every
-``2 PLAN_SIGMAS sigma``, evaluated in batches (one inverse FFT per batch of equal widths).
+**Placement.** The windows tile the levels in the coordinate ``tau(c) = int dc / sigma(c)`` (``sigma(c)`` the
+standard deviation of the tilted sum centred at ``c``, on a grid of tilts): one window every ``2 REACH_SIGMAS`` in
+``tau``, each keeping the levels of its own cell (between the ``tau``-midpoints to its neighbours), so every level
+is computed once, by one inverse FFT per batch of windows of equal width. Levels left uncertified are retried by
+windows centred on them, ``PLAN_SIGMAS`` sigma apart and halving, for up to ``REFINE_ROUNDS - 1`` more rounds.
 """
 
 from __future__ import annotations
@@ -44,22 +49,57 @@ U_LD = float(np.finfo(np.longdouble).eps)  # extended precision (1.1e-19 on x86-
 TWO_PI_LD = 8 * np.arctan(np.longdouble(1))
 REF_BITS = 20
 LIVE_LOG = 80.0  # bins whose |psi|^n may exceed e^-LIVE_LOG are computed
-KEEP_SIGMAS = 5.5  # a window certifies levels within this many sigma of its centre at most
-ALIAS_SIGMAS = 9.5  # window width = (KEEP_SIGMAS + ALIAS_SIGMAS) sigma + margin
-PLAN_SIGMAS = 4.0  # half the spacing of planned windows, in sigma
+REACH_SHARE = 0.25  # share of a level's tolerance the first-round windows leave to FFT rounding (reach_sigmas)
+KEEP_SIGMAS = 5.5  # refinement windows keep the levels within this many sigma of their centre
+ALIAS_SIGMAS = 9.5  # window width = ALIAS_SIGMAS sigma + the farther kept level's distance + margin
+PLAN_SIGMAS = 4.0  # half the spacing of the refinement windows, in sigma (halved each round)
 FFT_ROUNDING = 8.0  # constant of the componentwise FFT rounding bound
-SPECTRUM_ROUNDING = 2.0  # constant of the extended-precision spectrum bound
+SIN_ULPS = 4  # accuracy assumed of numpy's double sin, cos, log1p, atan2, exp (ulps)
+S3_REL = 280 * U  # relative error bound of sin(a) - a (see _sin_minus_id), angle rounding included
 GAP_INTERVALS_PER_STEP = 16
 MAX_SPAN = 512  # token lattices wider than this are left to other methods
 TARGET = 1e-10  # certified absolute error of each log-probability (or ULPS ulp of it, if larger)
 ULPS = 4
-BLOCK = 2**22  # elements per batched inverse FFT
+BLOCK = 2**17  # elements per batched inverse FFT; the levels of a batch are untilted together
 REFINE_ROUNDS = 3
+GRID_POINTS = 2049  # tilts of the placement grid
+SPLIT_BITS = 26  # theta_hi has SPLIT_BITS + 1 bits: theta_hi d exact for offsets d < 2^SPLIT_BITS
+
+
+def ulp(x: np.ndarray) -> np.ndarray:
+    """``ulp(x) = numpy.spacing(|x|)``, ``2^(e - 52)`` for ``2^e <= |x| < 2^(e + 1)`` (NaN for non-finite ``x``)."""
+    return np.spacing(np.abs(x))
 
 
 def tolerance(logp: np.ndarray) -> np.ndarray:
-    """Certified tolerance of each level: ``max(TARGET, ULPS ulp(log P))``."""
-    return np.maximum(TARGET, ULPS * np.spacing(np.abs(np.where(np.isfinite(logp), logp, 0.0))))
+    """Certified tolerance of each level: ``max(TARGET, ULPS ulp(log P))`` (NaN where ``log P`` is not finite)."""
+    return np.maximum(TARGET, ULPS * ulp(logp))
+
+
+def certified(logp: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """``bound <= tolerance(logp)``, with ``numpy.spacing`` only where ``4 u |log P| < bound <= 8 u |log P|``
+    (``ulp(x) > u |x|`` decides the rest)."""
+    mag = np.abs(logp)
+    ok = (bound <= TARGET) | (bound <= ULPS * U * mag)
+    amb = np.flatnonzero(~ok & (bound <= 2 * ULPS * U * mag))
+    ok[amb] = bound[amb] <= tolerance(logp[amb])
+    return ok
+
+
+def reach_sigmas(log_p: np.ndarray, sigma: np.ndarray, skew: np.ndarray) -> np.ndarray:
+    """Distance ``x`` (in sigma) from a window's centre out to which its FFT rounding, about
+    ``FFT_ROUNDING u log2(W) e^{x^2/2 + |skew| x^3 / 6}`` relative (the faster-decaying side of an Edgeworth
+    density), stays within ``REACH_SHARE`` of the tolerance at a level of log-probability near ``log_p``
+    (``W`` about ``(2 x + ALIAS_SIGMAS) sigma``)."""
+    tol = tolerance(log_p)
+    x = np.full(log_p.shape, 4.0)
+    for _ in range(2):
+        log2_w = np.log2(np.maximum((2 * x + ALIAS_SIGMAS) * sigma, 64.0))
+        budget = np.log(np.maximum(REACH_SHARE * tol / (FFT_ROUNDING * U * log2_w), 2.0))
+        x = np.sqrt(2 * budget)
+        for _ in range(3):  # Newton from the right on x^2 / 2 + |skew| x^3 / 6 = budget (convex, increasing)
+            x -= (x * x / 2 + skew * x**3 / 6 - budget) / (x + skew * x * x / 2)
+    return x
 
 
 class TiltFamily:
@@ -75,6 +115,7 @@ class TiltFamily:
         edges = np.linspace(0.0, math.pi, gap_bins + 1)
         self.gap_edges = edges
         self.min_sin2 = _min_sin2_table(edges, np.arange(1, self.span + 1))
+        self._grid: tuple | None = None
 
     def moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean, variance and probabilities (rows) of ``q_theta`` for each ``theta``."""
@@ -86,9 +127,10 @@ class TiltFamily:
         var = np.einsum("tk,tk->t", e, (self.k[None, :] - mean[:, None]) ** 2)
         return mean, var, e
 
-    def theta_for(self, targets: np.ndarray, n: int) -> np.ndarray:
-        """``theta`` with mean of ``q_theta`` near each target in ``(0, D)`` (safeguarded Newton, batched)."""
-        theta = np.zeros(targets.size)
+    def theta_for(self, targets: np.ndarray, n: int, start: np.ndarray | None = None) -> np.ndarray:
+        """``theta`` with mean of ``q_theta`` near each target in ``(0, D)`` (safeguarded Newton, batched, from
+        ``start`` if given)."""
+        theta = np.zeros(targets.size) if start is None else start.astype(float).copy()
         lo = np.full(targets.size, -np.inf)
         hi = np.full(targets.size, np.inf)
         tol = np.minimum(1e-4 * np.minimum(targets, self.span - targets), 0.01 / math.sqrt(n))
@@ -109,17 +151,37 @@ class TiltFamily:
             theta = np.where(done, theta, np.where(ok, newton, fallback))
         return theta
 
-    def sigma_grid(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Centres ``n mean`` and standard deviations ``sqrt(n var)`` of the tilted sums on a grid of means,
-        geometric towards both ends (kept for the family's last ``n``)."""
-        cached = getattr(self, "_grid", None)
-        if cached is None or cached[0] != n:
-            x = np.geomspace(0.5 / n, 0.5 * self.span, 256)
-            means = np.unique(np.concatenate([x, self.span - x[::-1]]))
-            means = means[(means > 0) & (means < self.span)]
-            _, var, _ = self.moments(self.theta_for(means, n))
-            cached = self._grid = (n, n * means, np.sqrt(n * var))
-        return cached[1], cached[2]
+    def grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Tilts ``theta_g`` (uniform, from a centre ``n mean`` below 1/4 to one within 1/4 of ``n D``) with the
+        centres ``c_g``, standard deviations ``s_g`` of the tilted sums and ``tau_g = int dc / (x sigma)``
+        (trapezoids, ``x`` from :func:`reach_sigmas`); kept for the family's last ``n``."""
+        if self._grid is None or self._grid[0] != n:
+            ends = []
+            for sign in (-1.0, 1.0):
+                t = sign
+                for _ in range(64):  # doubling: |theta| up to 2^64
+                    mean = self.moments(np.array([t]))[0][0]
+                    if n * (mean if sign < 0 else self.span - mean) <= 0.25:
+                        break
+                    t *= 2
+                ends.append(t)
+            theta = np.linspace(ends[0], ends[1], GRID_POINTS)
+            mean, var, probs = self.moments(theta)
+            c, s = n * mean, np.sqrt(n * var)
+            keep = np.concatenate([[True], np.diff(c) > 0]) & (s > 0)
+            theta, c, s, mean, var, probs = theta[keep], c[keep], s[keep], mean[keep], var[keep], probs[keep]
+            log_p = n * self.log_mgf(theta, np.zeros_like(theta)) - theta * c - np.log(np.maximum(s, 1.0) * 2.5)
+            skew = np.abs(np.einsum("tk,tk->t", probs, (self.k[None, :] - mean[:, None]) ** 3)) / (
+                np.maximum(var, 1e-300) ** 1.5 * math.sqrt(n))
+            unit = s * reach_sigmas(log_p, s, skew)
+            tau = np.concatenate([[0.0], np.cumsum(np.diff(c) * 0.5 * (1 / unit[1:] + 1 / unit[:-1]))])
+            self._grid = (n, theta, c, s, tau)
+        return self._grid[1:]
+
+    def tilts_at(self, centres: np.ndarray, n: int) -> np.ndarray:
+        """Tilts whose sums are centred near ``centres`` (grid interpolation, then Newton)."""
+        theta_g, c_g, _, _ = self.grid(n)
+        return self.theta_for(centres / n, n, np.interp(centres, c_g, theta_g))
 
     def log_mgf(self, theta: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """``log sum_k q_k e^{theta (k - ref)}``, rows of ``theta`` (any shape ending in the batch)."""
@@ -136,9 +198,15 @@ def _min_sin2_table(edges: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.where(has_zero, 0.0, ends * (1 - 1e-12))
 
 
+def _ranges(first: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenation of ``first_i .. first_i + lens_i - 1`` over ``i``."""
+    offsets = np.cumsum(lens) - lens
+    return np.repeat(first - offsets, lens) + np.arange(int(lens.sum()))
+
+
 @dataclass
 class WindowBatch:
-    """Tilted windows centred at ``centres`` (level units), with their parameters."""
+    """Tilted windows, with their parameters and the levels ``keep_lo..keep_hi`` each one keeps."""
 
     theta: np.ndarray
     ref_num: np.ndarray  # reference mean m = ref_num / 2^REF_BITS (int64)
@@ -150,10 +218,31 @@ class WindowBatch:
     probs: np.ndarray  # tilted token probabilities (double), rows
 
 
+def plan_cells(fam: TiltFamily, n: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tilts and cells ``cell_lo..cell_hi`` tiling levels ``lo..hi``: centres 2 apart in ``tau`` (so each cell
+    reaches about ``reach_sigmas`` sigma either side), cell boundaries at the ``tau``-midpoints of the actual
+    centres."""
+    _, c_g, _, tau_g = fam.grid(n)
+    t_lo, t_hi = np.interp([lo, hi], c_g, tau_g)
+    count = max(1, math.ceil((t_hi - t_lo) / 2))
+    tau_c = t_lo + (np.arange(count) + 0.5) * (t_hi - t_lo) / count
+    theta = fam.tilts_at(np.interp(tau_c, tau_g, c_g), n)
+    centres = n * fam.moments(theta)[0]
+    tau_a = np.interp(centres, c_g, tau_g)
+    bounds = np.floor(np.interp(0.5 * (tau_a[:-1] + tau_a[1:]), tau_g, c_g)).astype(np.int64)
+    cell_lo = np.concatenate([[lo], np.minimum(np.maximum(bounds + 1, lo), hi + 1)])
+    cell_hi = np.concatenate([np.minimum(np.maximum(bounds, lo - 1), hi), [hi]])
+    cell_lo = np.minimum(cell_lo, np.minimum.accumulate(cell_lo[::-1])[::-1])  # monotone, each level once
+    cell_hi = np.maximum.accumulate(cell_hi)
+    cell_lo[1:] = np.maximum(cell_lo[1:], cell_hi[:-1] + 1)
+    used = cell_lo <= cell_hi
+    return theta[used], cell_lo[used], cell_hi[used]
+
+
 def plan(fam: TiltFamily, n: int, lo: int, hi: int, spacing: float = PLAN_SIGMAS) -> np.ndarray:
     """Centres covering levels ``lo..hi``: each about ``spacing sigma`` past the last covered level."""
     last = n * fam.span
-    grid_c, grid_s = fam.sigma_grid(n)
+    _, grid_c, grid_s, _ = fam.grid(n)
     centres = []
     cur = lo
     while cur <= hi:  # each pass advances cur by at least one level
@@ -165,31 +254,40 @@ def plan(fam: TiltFamily, n: int, lo: int, hi: int, spacing: float = PLAN_SIGMAS
     return np.array(centres)
 
 
-def make_windows(fam: TiltFamily, n: int, centres: np.ndarray) -> WindowBatch:
-    """Tilt, reference mean, width and position of the window centred at each centre."""
+def _fast_width(w: np.ndarray) -> np.ndarray:
+    """FFT lengths at least ``w``, from a ladder of 8 per octave (so that few distinct widths are batched)."""
+    step = 2.0 ** np.maximum(np.floor(np.log2(np.maximum(w, 16))) - 3, 0)
+    w = (np.ceil(w / step) * step).astype(np.int64)
+    return np.array([sfft.next_fast_len(int(x), real=True) for x in np.unique(w)])[np.unique(w, return_inverse=True)[1]]
+
+
+def make_windows(fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray | None = None,
+                 keep_hi: np.ndarray | None = None) -> WindowBatch:
+    """Reference mean, width and position of the window of each tilt, keeping ``keep_lo..keep_hi`` (default:
+    the levels within ``KEEP_SIGMAS`` sigma of the centre)."""
     size = n * fam.span + 1
-    theta = fam.theta_for(centres / n, n)
     mean, var, probs = fam.moments(theta)
     ref_num = np.round(mean * 2.0**REF_BITS).astype(np.int64)
     sigma = np.sqrt(n * var)
-    width = np.empty(centres.size, dtype=np.int64)
-    start = np.empty(centres.size, dtype=np.int64)
-    full = sfft.next_fast_len(size, real=True)
-    for i, s in enumerate(sigma):
-        w = sfft.next_fast_len(int(math.ceil((KEEP_SIGMAS + ALIAS_SIGMAS) * s)) + 2 * fam.span + 16, real=True)
-        if w >= size:
-            width[i], start[i] = full, 0
-        else:
-            width[i] = w
-            start[i] = min(max(int(round(n * mean[i])) - w // 2, 0), size - w)
     centre = n * mean
-    keep_lo = np.maximum(np.floor(centre - KEEP_SIGMAS * sigma).astype(np.int64), start)
-    keep_hi = np.minimum(np.ceil(centre + KEEP_SIGMAS * sigma).astype(np.int64), np.minimum(start + width, size) - 1)
+    if keep_lo is None:
+        keep_lo = np.maximum(np.floor(centre - KEEP_SIGMAS * sigma).astype(np.int64), 0)
+        keep_hi = np.minimum(np.ceil(centre + KEEP_SIGMAS * sigma).astype(np.int64), size - 1)
+    # aliasing distances from the centre: at least ALIAS_SIGMAS sigma past the farther kept level
+    reach = np.maximum(centre - keep_lo, keep_hi - centre)
+    width = _fast_width(np.maximum(np.ceil(ALIAS_SIGMAS * sigma + reach), 2 * reach + 2) + 2 * fam.span + 16)
+    full = sfft.next_fast_len(size, real=True)
+    start = np.minimum(np.maximum(np.round(centre).astype(np.int64) - width // 2, keep_hi - width + 1), keep_lo)
+    start = np.clip(start, 0, np.maximum(size - width, 0))
+    whole = width >= size
+    width = np.where(whole, full, width)
+    start = np.where(whole, 0, start)
     return WindowBatch(theta, ref_num, sigma, width, start, keep_lo, keep_hi, probs)
 
 
-def dropped_bound(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[list[np.ndarray], np.ndarray]:
-    """Live bins of each window, and the bound ``sum |psi(w_j)|^n`` over its dropped bins (``1/W`` not applied).
+def dropped_bound(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Live bins (window index and bin, grouped by window) and the bound ``sum |psi(w_j)|^n`` over each window's
+    dropped bins (``1/W`` not applied).
 
     ``1 - |psi|^2 = sum_d 4 a_d sin^2(w d / 2) >= g_I`` on each interval ``I`` of ``[0, pi]``; a bin of ``I`` is
     dropped when ``exp(-n g_I / 2) <= e^-LIVE_LOG`` and contributes at most that."""
@@ -199,21 +297,17 @@ def dropped_bound(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[list[np.nda
     auto = np.stack([np.einsum("tk,tk->t", dense[:, :-d], dense[:, d:]) for d in range(1, span + 1)], axis=1)
     g = 4.0 * (auto * (1 - 4 * (span + 2) * U)) @ fam.min_sin2.T  # (windows, intervals)
     log_bound = -0.5 * n * np.minimum(g, 1.0)
-    live, dropped = [], np.empty(wb.theta.size)
-    edges = fam.gap_edges
-    for i in range(wb.theta.size):
-        w = int(wb.width[i])
-        half = w // 2
-        # bins of each interval: ceil(a W / 2 pi) .. floor(b W / 2 pi), each bin counted in its first interval
-        first = np.ceil(edges[:-1] * w / (2 * math.pi) - 1e-9).astype(np.int64)
-        first = np.minimum(first, half + 1)
-        last = np.append(first[1:] - 1, half)
-        counts = np.maximum(last - first + 1, 0)
-        is_live = log_bound[i] > -LIVE_LOG
-        dropped[i] = float(np.sum(counts[~is_live] * np.exp(log_bound[i][~is_live])))
-        live.append(np.concatenate([np.arange(a, b + 1) for a, b, ok in zip(first, last, is_live, strict=True)
-                                    if ok and b >= a] or [np.zeros(0, dtype=np.int64)]))
-    return live, dropped
+    w = wb.width[:, None]
+    half = w // 2
+    # bins of each interval: ceil(a W / 2 pi) .. floor(b W / 2 pi), each bin counted in its first interval
+    first = np.minimum(np.ceil(fam.gap_edges[None, :-1] * w / (2 * math.pi) - 1e-9).astype(np.int64), half + 1)
+    last = np.concatenate([first[:, 1:] - 1, half], axis=1)
+    counts = np.maximum(last - first + 1, 0)
+    is_live = log_bound > -LIVE_LOG
+    dropped = np.sum(np.where(is_live, 0.0, counts * np.exp(log_bound)), axis=1)
+    rows, cols = np.nonzero(is_live & (counts > 0))
+    lens = counts[rows, cols]
+    return np.repeat(rows, lens), _ranges(first[rows, cols], lens), dropped
 
 
 def chernoff_tail(fam: TiltFamily, n: int, wb: WindowBatch, dist: np.ndarray, upper: bool) -> np.ndarray:
@@ -231,102 +325,203 @@ def chernoff_tail(fam: TiltFamily, n: int, wb: WindowBatch, dist: np.ndarray, up
     return np.exp(np.minimum(log_b, 0.0))
 
 
-def evaluate(fam: TiltFamily, n: int, wb: WindowBatch) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """For each window: first kept level, ``log P`` of the kept levels and their certified error bounds."""
-    size = n * fam.span + 1
-    live, dropped = dropped_bound(fam, n, wb)
-    sizes = np.array([b.size for b in live])
-    win = np.repeat(np.arange(wb.theta.size), sizes)
-    j = np.concatenate(live).astype(np.int64)
-    W = wb.width[win]
-    # tilted token law and its log-mgf about the reference, in extended precision
-    ref_num = wb.ref_num
-    theta_ld = wb.theta.astype(np.longdouble)
-    steps = fam.support.astype(np.int64)[None, :] * 2**REF_BITS - ref_num[:, None]  # (k - m) 2^REF_BITS, exact
-    expo = fam.logp_ext[None, :] + theta_ld[:, None] * (steps.astype(np.longdouble)
-                                                                             / np.longdouble(2**REF_BITS))
+@dataclass
+class Untilt:
+    """Per window: ``A = a_hi + a_lo``, ``theta = th_hi + th_lo``, the absolute error ``err`` of ``P_theta`` and
+    the level-independent part ``const`` of the bound on ``log P``."""
+
+    a_hi: np.ndarray
+    a_lo: np.ndarray
+    th_hi: np.ndarray
+    th_lo: np.ndarray
+    err: np.ndarray
+    const: np.ndarray
+
+
+def _sin_minus_id(a: np.ndarray) -> np.ndarray:
+    """``sin(a) - a`` for ``|a| <= pi``, to a relative error ``S3_REL``: the Taylor series (nested, to
+    ``a^17``) for ``|a| <= 1/2``, else the difference (``|sin a - a| >= 0.02`` there)."""
+    a2 = a * a
+    series = 1.0
+    for m in (272.0, 210.0, 156.0, 110.0, 72.0, 42.0, 20.0):  # (2i)(2i+1) for i = 8 .. 2
+        series = 1.0 - a2 / m * series
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(a) <= 0.5, -a * a2 / 6.0 * series, np.sin(a) - a)
+
+
+def _tilted_law(fam: TiltFamily, n: int, wb: WindowBatch):
+    """Tilted token law of each window in extended precision: ``log M`` (about the reference ``m``), the
+    normalised probabilities, ``S1 = sum_k q_k (k - m) 2^REF_BITS``, the steps ``(k - m) 2^REF_BITS`` (exact
+    integers) and the bound ``token_err`` on the log error its rounding causes in ``P``."""
+    steps = fam.support.astype(np.int64)[None, :] * 2**REF_BITS - wb.ref_num[:, None]
+    expo = fam.logp_ext[None, :] + wb.theta.astype(np.longdouble)[:, None] * (
+        steps.astype(np.longdouble) / np.longdouble(2**REF_BITS))
     top = expo.max(axis=1, keepdims=True)
     log_m = top[:, 0] + np.log(np.exp(expo - top).sum(axis=1))
     q_ld = np.exp(expo - log_m[:, None])
     q_sum = q_ld.sum(axis=1)  # 1 up to rounding; the law powered is q / q_sum, its mass n log q_sum restored
+    qn = q_ld / q_sum[:, None]
     token_err = n * U_LD * (2 * np.abs((expo - log_m[:, None]).astype(float)).max(axis=1) + 2 * fam.k.size + 8)
-    # psi(w_j) - 1 = sum_k q_k (e^{i a_k} - 1), a_k = 2 pi j (k - m) / W reduced exactly to [-pi, pi) in
-    # integers: terms proportional to the angle, so rounding stays relative to |psi - 1|, not to |psi|
+    s1 = np.einsum("wk,wk->w", qn, steps.astype(np.longdouble))
+    return log_m + np.log(q_sum), qn, s1, steps, token_err
+
+
+def _characteristic(fam: TiltFamily, wb: WindowBatch, win: np.ndarray, j: np.ndarray, qn, s1, steps):
+    """``t = psi(w_j) e^{i w_j m} - 1 = t_re + i t_im`` at the live bins, in double, with error bounds.
+
+    ``a_k = 2 pi j (k - m) / W`` is reduced exactly in integers to ``a_k - 2 pi r_k`` in ``[-pi, pi)``;
+    ``t_re = -2 sum_k q_k sin^2(a_k / 2)`` (terms of one sign) and
+    ``t_im = sum_k q_k (sin a_k - a_k) + w_j S1 / 2^REF_BITS - 2 pi sum_k q_k r_k``: the first-order part
+    ``sum q_k a_k``, which cancels to ``w (mean - m)``, is taken exactly from ``S1``, so no error proportional to
+    ``|w|`` remains (it would be multiplied by ``n`` in the phase)."""
+    W = wb.width[win]
     modulus = W * 2**REF_BITS
-    num = (j[:, None] * steps[win]) % modulus[:, None]
+    raw = j[:, None] * steps[win]
+    num = raw % modulus[:, None]
     num = np.where(2 * num >= modulus[:, None], num - modulus[:, None], num)
-    ang = TWO_PI_LD * (num.astype(np.longdouble) / modulus[:, None].astype(np.longdouble))
-    half_sin = np.sin(ang / 2)
-    qw = q_ld[win] / q_sum[win, None]
-    t_re = -2 * np.einsum("lk,lk->l", qw, half_sin * half_sin)
-    t_im = np.einsum("lk,lk->l", qw, np.sin(ang))
-    log_mag = (n / 2) * np.log1p(2 * t_re + t_re * t_re + t_im * t_im)
-    qd = qw.astype(float)
-    b_j = np.einsum("lk,lk->l", qd, 2 * np.abs(half_sin.astype(float)))
-    a_j = np.einsum("lk,lk->l", qd, np.abs(ang.astype(float)))
-    t_abs = np.hypot(t_re.astype(float), t_im.astype(float))
-    # phase of X_j: n arg psi + 2 pi j (n m - start) / W, the second term reduced exactly
-    shift = n * ref_num - wb.start * 2**REF_BITS  # (n m - start) 2^REF_BITS, exact
-    e_w = shift % (wb.width * 2**REF_BITS)
-    e_hi, e_lo = e_w // 2**REF_BITS, e_w % 2**REF_BITS
-    frac_num = (((j * e_hi[win]) % W) * 2**REF_BITS + j * e_lo[win]) % modulus
-    phase = n * np.arctan2(t_im, 1 + t_re) + TWO_PI_LD * (frac_num.astype(np.longdouble)
-                                                           / modulus.astype(np.longdouble))
-    mag = np.exp(log_mag)
-    spec = (mag * np.cos(phase)).astype(float) - 1j * (mag * np.sin(phase)).astype(float)  # conj(X_j)
-    abs_x = mag.astype(float)
+    turns = ((raw - num) // modulus[:, None]).astype(float)
+    ang = (2 * math.pi) * (num / modulus[:, None])
+    qb = qn.astype(float)[win]
+    half_sin = np.sin(0.5 * ang)
+    s3 = _sin_minus_id(ang)
+    k = fam.k.size
+    t_re = -2.0 * np.einsum("lk,lk->l", qb, half_sin * half_sin)
+    lin = (TWO_PI_LD * (j.astype(np.longdouble) * s1[win]) / modulus.astype(np.longdouble)).astype(float)
+    wrap = 2 * math.pi * np.einsum("lk,lk->l", qb, turns)
+    t_im = np.einsum("lk,lk->l", qb, s3) + (lin - wrap)
+    err_re = (k + 24) * U * np.abs(t_re)
+    err_im = ((S3_REL + (k + 3) * U) * np.einsum("lk,lk->l", qb, np.abs(s3))
+              + 2 * math.pi * (k + 3) * U * np.einsum("lk,lk->l", qb, np.abs(turns))
+              + 3 * U * (np.abs(lin) + np.abs(wrap)) + 2 * U * np.abs(t_im))
+    return t_re, t_im, err_re, err_im
+
+
+def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, Untilt]:
+    """Live bins ``(window, j)``, their values ``conj(X_j)`` and each window's untilt terms and error bound.
+
+    ``log|X_j| = (n/2) log1p(2 t_re + t_re^2 + t_im^2)``, ``arg X_j = n atan2(t_im, 1 + t_re) + 2 pi j
+    (n m - start) / W`` (the second term reduced exactly); ``delta_j`` bounds the relative error of ``X_j``
+    from the bounds on ``t`` and ``SIN_ULPS``-ulp transcendental functions."""
+    size = n * fam.span + 1
+    win, j, dropped = dropped_bound(fam, n, wb)
+    W = wb.width[win]
+    log_m, qn, s1, steps, token_err = _tilted_law(fam, n, wb)
+    t_re, t_im, e_re, e_im = _characteristic(fam, wb, win, j, qn, s1, steps)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        arg = 2 * t_re + t_re * t_re + t_im * t_im  # |psi|^2 - 1
+        e_arg = ((2 + 2 * np.abs(t_re)) * e_re + 2 * np.abs(t_im) * e_im + e_re * e_re + e_im * e_im
+                 + 4 * U * (2 * np.abs(t_re) + t_re * t_re + t_im * t_im))
+        lp1 = np.log1p(arg)
+        log_mag = (n / 2) * lp1
+        e_mag = (n / 2) * (e_arg / (1 + arg - e_arg) + 2 * SIN_ULPS * U * np.abs(lp1)) + 2 * U * np.abs(log_mag)
+        x, y = 1 + t_re, t_im
+        at = np.arctan2(y, x)
+        den = x * x + y * y - 2 * (e_re + U * np.abs(x) + e_im) * (np.abs(x) + np.abs(y) + 1)
+        e_at = (e_im * np.abs(x) + (e_re + U * np.abs(x)) * np.abs(y)) / den + 2 * SIN_ULPS * U * np.abs(at)
+        e_at = np.where(den > 0, e_at, np.inf)
+        # phase of X_j: n arg psi + 2 pi j (n m - start) / W, the second term reduced exactly
+        shift = n * wb.ref_num - wb.start * 2**REF_BITS  # (n m - start) 2^REF_BITS, exact
+        e_w = shift % (wb.width * 2**REF_BITS)
+        e_hi, e_lo = e_w // 2**REF_BITS, e_w % 2**REF_BITS
+        modulus = W * 2**REF_BITS
+        frac_num = (((j * e_hi[win]) % W) * 2**REF_BITS + j * e_lo[win]) % modulus
+        phase = n * at + (2 * math.pi) * (frac_num / modulus)
+        e_phase = n * e_at + U * np.abs(n * at) + 8 * math.pi * U + U * np.abs(phase)
+        mag = np.exp(log_mag)
+        spec = mag * np.cos(phase) - 1j * (mag * np.sin(phase))  # conj(X_j)
+        delta = np.expm1(e_mag) + e_phase + 4 * (SIN_ULPS + 2) * U
+    delta = np.where(np.isfinite(delta), delta, np.inf)
     weight = np.where((j == 0) | (2 * j == W), 1.0, 2.0)  # each bin with its Hermitian partner
-    delta = (1.1 * n * U_LD * SPECTRUM_ROUNDING * ((fam.k.size + 6) * b_j + 2 * a_j + 2 * t_abs)
-             + 4 * U_LD * (np.abs(log_mag.astype(float)) + np.abs(phase.astype(float))) + 4 * U)
-    l1 = np.bincount(win, weights=weight * abs_x, minlength=wb.theta.size)
-    spec_err = np.bincount(win, weights=weight * abs_x * delta, minlength=wb.theta.size)
+    l1 = np.bincount(win, weights=weight * mag, minlength=wb.theta.size)
+    with np.errstate(invalid="ignore"):
+        spec_err = np.bincount(win, weights=weight * mag * delta, minlength=wb.theta.size)
+    spec_err = np.where(np.isnan(spec_err), np.inf, spec_err)
     W_all = wb.width.astype(float)
-    err = (FFT_ROUNDING * U * np.log2(W_all) * l1 + spec_err + 2.0 * dropped * (1 + 1e-9)) / W_all
+    err = (FFT_ROUNDING * U * np.log2(W_all) * l1 * (1 + 2 * delta.max(initial=0.0, where=np.isfinite(delta)))
+           + spec_err + 2.0 * dropped * (1 + 1e-9)) / W_all
     # aliasing over the kept levels: P(S >= keep_lo + W) + P(S <= keep_hi - W)
-    centre = n * ref_num / 2.0**REF_BITS
+    centre = n * wb.ref_num / 2.0**REF_BITS
     up = (wb.keep_lo + wb.width).astype(float)
     down = (wb.keep_hi - wb.width).astype(float)
     alias = np.where(up <= size - 1, chernoff_tail(fam, n, wb, np.maximum(up - centre, 1e-300), True), 0.0)
     alias += np.where(down >= 0, chernoff_tail(fam, n, wb, np.maximum(centre - down, 1e-300), False), 0.0)
-    err += alias
-    results: list[tuple[int, np.ndarray, np.ndarray]] = [None] * wb.theta.size  # type: ignore[list-item]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    for w in np.unique(wb.width):
-        rows = np.flatnonzero(wb.width == w)
-        per_block = max(1, BLOCK // int(w))
-        for b0 in range(0, rows.size, per_block):
-            blk = rows[b0:b0 + per_block]
-            x = np.zeros((blk.size, int(w) // 2 + 1), dtype=complex)
-            for r, i in enumerate(blk):
-                x[r, live[i]] = spec[offsets[i]:offsets[i + 1]]
-            y = sfft.irfft(x, int(w), axis=1)
-            for r, i in enumerate(blk):
-                results[i] = _untilt(n, wb, i, y[r], err[i], log_m[i] + np.log(q_sum[i]), token_err[i])
-    return results
+    return win, j, spec, _untilt_terms(n, wb, log_m, (err + alias) * (1 + 8 * U), token_err)
 
 
-def _untilt(n: int, wb: WindowBatch, i: int, y: np.ndarray, err: float, log_m, token_err: float
-            ) -> tuple[int, np.ndarray, np.ndarray]:
-    """Kept levels of window ``i``: ``log P(K) = log y - theta (K - n m) + n log M`` (extended precision) and the
-    bound ``-log(1 - err / y)`` plus the token law's rounding (``token_err``) and the rounding of this sum."""
-    lo, hi = int(wb.keep_lo[i]), int(wb.keep_hi[i])
-    levels = np.arange(lo, hi + 1)
-    yk = y[levels - int(wb.start[i])]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_y = np.log(yk)
-        rel = err / yk
-        bound = np.where((yk > 0) & (rel < 0.5), -np.log1p(-np.minimum(rel, 0.5)), np.inf)
-    dist = (levels * 2**REF_BITS - n * int(wb.ref_num[i])).astype(np.longdouble) / np.longdouble(2**REF_BITS)
-    tilt_term = np.longdouble(wb.theta[i]) * dist
+def _untilt_terms(n: int, wb: WindowBatch, log_m, err: np.ndarray, token_err: np.ndarray) -> Untilt:
+    """``A = n log M - theta (start - n m)`` in extended precision, as ``a_hi + a_lo``; ``theta`` split so that
+    ``th_hi d`` is exact for ``d < 2^SPLIT_BITS``; the constant part of the bound: ``token_err``, the extended
+    rounding of ``A`` and a bound on the rounding of the small terms of the double-double sum."""
+    dist = (wb.start * 2**REF_BITS - n * wb.ref_num).astype(np.longdouble) / np.longdouble(2**REF_BITS)
+    tilt0 = wb.theta.astype(np.longdouble) * dist
     n_log_m = n * log_m
-    total = log_y.astype(np.longdouble) - tilt_term + n_log_m
-    logp = total.astype(float)
-    rounding = (4 * U_LD * (np.abs(tilt_term) + abs(n_log_m) + np.abs(log_y)).astype(float)
-                + 2 * U * np.abs(log_y) + 0.5 * np.spacing(np.abs(logp)))
-    bound = bound + rounding + token_err
-    bad = ~np.isfinite(bound)
+    a = n_log_m - tilt0
+    a_hi = a.astype(float)
+    a_lo = (a - a_hi).astype(float)
+    mant, expo = np.frexp(wb.theta)
+    th_hi = np.ldexp(np.round(np.ldexp(mant, SPLIT_BITS)), expo - SPLIT_BITS)
+    th_lo = wb.theta - th_hi
+    big = np.abs(a_hi) + np.abs(wb.theta) * wb.width + 2100.0  # |log y| < 2100 wherever y > 2 err
+    const = (token_err + 4 * U_LD * (np.abs(tilt0) + np.abs(n_log_m)).astype(float) + 16 * U * U * big)
+    return Untilt(a_hi, a_lo, th_hi, th_lo, err, const)
+
+
+def untilt_levels(y: np.ndarray, d: np.ndarray, lens: np.ndarray, ut: Untilt, rows: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``log P`` and its bound at levels ``start + d`` of windows ``rows`` (``lens`` levels each), from the
+    tilted values ``y``: ``log y + A - theta d`` by two TwoSums, and ``E / (y - E) + 2 u |log y| + u |log P| +
+    const`` (``inf`` and ``NaN`` where ``y <= 2 E``)."""
+    def rep(a: np.ndarray) -> np.ndarray:
+        return np.repeat(a[rows], lens)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_y = np.log(y)
+        df = d.astype(float)
+        a = rep(ut.a_hi)
+        p = rep(ut.th_hi) * df  # exact
+        s1 = a - p
+        bb = s1 - a
+        e1 = (a - (s1 - bb)) - (p + bb)  # TwoSum(a, -p): a - p = s1 + e1 exactly
+        s2 = s1 + log_y
+        bb = s2 - s1
+        e2 = (s1 - (s2 - bb)) + (log_y - bb)  # s1 + log y = s2 + e2 exactly
+        logp = s2 + ((e1 + e2) + (rep(ut.a_lo) - rep(ut.th_lo) * df))
+        err = rep(ut.err)
+        bound = err / (y - err) + 2 * U * np.abs(log_y) + U * np.abs(logp) + rep(ut.const)  # U |x| >= ulp(x) / 2
+    bad = ~(y > 2 * err) | ~np.isfinite(bound)
+    bound[bad] = np.inf
     logp[bad] = np.nan
-    return lo, logp, bound
+    return logp, bound
+
+
+def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np.ndarray, disjoint: bool) -> None:
+    """Compute the kept levels of every window and store them in ``out`` (``log P``) and ``cert`` (bounds):
+    overwritten if the windows keep disjoint levels, else where the new bound is smaller."""
+    win, j, spec, ut = spectrum(fam, n, wb)
+    row_of = np.full(wb.theta.size, -1)
+    for w in np.unique(wb.width):
+        group = np.flatnonzero(wb.width == w)
+        per_block = max(1, BLOCK // int(w))
+        for b0 in range(0, group.size, per_block):
+            blk = group[b0:b0 + per_block]
+            row_of[blk] = np.arange(blk.size)
+            r = row_of[win]
+            sel = r >= 0
+            x = np.zeros((blk.size, int(w) // 2 + 1), dtype=complex)
+            x[r[sel], j[sel]] = spec[sel]
+            row_of[blk] = -1
+            y = sfft.irfft(x, int(w), axis=1)
+            lens = wb.keep_hi[blk] - wb.keep_lo[blk] + 1
+            d = _ranges(wb.keep_lo[blk] - wb.start[blk], lens)
+            yk = y[np.repeat(np.arange(blk.size), lens), d]
+            logp, bound = untilt_levels(yk, d, lens, ut, blk)
+            levels = d + np.repeat(wb.start[blk], lens)
+            if not disjoint:
+                better = bound < cert[levels]
+                order = np.argsort(-bound[better], kind="stable")  # the smallest bound written last
+                levels, logp, bound = levels[better][order], logp[better][order], bound[better][order]
+            out[levels] = logp
+            cert[levels] = bound
 
 
 def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
@@ -339,30 +534,28 @@ def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
     size = n * fam.span + 1
     out = np.full(size, np.nan)
     cert = np.full(size, np.inf)
-    todo = np.ones(size, dtype=bool) if settled is None else ~settled
+    theta, cell_lo, cell_hi = plan_cells(fam, n, 0, size - 1)
+    for s in range(0, theta.size, 4096):
+        part = slice(s, s + 4096)
+        evaluate(fam, n, make_windows(fam, n, theta[part], cell_lo[part], cell_hi[part]), out, cert, True)
     spacing = PLAN_SIGMAS
-    for _ in range(REFINE_ROUNDS):
-        runs = _runs(todo)
+    for _ in range(REFINE_ROUNDS - 1):
+        todo = ~certified(out, cert)
+        if settled is not None:
+            todo &= ~settled
+        runs = _runs(np.flatnonzero(todo))
         if not runs:
             break
         centres = np.concatenate([plan(fam, n, a, b, spacing) for a, b in runs])
-        for start in range(0, centres.size, 4096):
-            wb = make_windows(fam, n, centres[start:start + 4096])
-            for lo, logp, bound in evaluate(fam, n, wb):
-                seg = slice(lo, lo + logp.size)
-                better = bound < cert[seg]
-                out[seg] = np.where(better, logp, out[seg])
-                cert[seg] = np.where(better, bound, cert[seg])
-        todo &= ~(cert <= tolerance(out))
+        for s in range(0, centres.size, 4096):
+            theta = fam.tilts_at(centres[s:s + 4096], n)
+            evaluate(fam, n, make_windows(fam, n, theta), out, cert, False)
         spacing /= 2
     return out, cert
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Maximal runs ``(first, last)`` of ``True`` in ``mask``."""
-    if not mask.any():
-        return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+def _runs(idx: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs ``(first, last)`` of consecutive integers in the sorted ``idx``."""
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    return list(zip(idx[np.r_[0, breaks + 1]].tolist(), idx[np.r_[breaks, idx.size - 1]].tolist(), strict=True)) \
+        if idx.size else []

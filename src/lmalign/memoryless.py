@@ -70,7 +70,7 @@ from scipy.special import gammaln
 
 from lmalign import _validate
 from lmalign._logspace import log_sum_exp
-from lmalign.lattice_power import MAX_SPAN, certified_power, tolerance
+from lmalign.lattice_power import MAX_SPAN, certified, certified_power
 from lmalign.law import RewardLaw, merge_sorted_log
 
 LATTICE_RTOL = 1e-12
@@ -486,6 +486,53 @@ def _direct_bound(logp: np.ndarray, n: int, size: int) -> np.ndarray:
     return conv * (2 * np.spacing(mag) + 2 * U * math.log2(max(size, 2)))
 
 
+def _edge_bound(logq: np.ndarray, n: int, logp: np.ndarray) -> np.ndarray:
+    """Error bound of :func:`_log_power_edge` at levels ``k = 0..len(logp)-1``: level ``k`` takes at most
+    ``s = k / j1`` steps, each adding ``8 u`` to the relative error and one ratio ``a_j / a_0`` whose log carries
+    ``3 u (|log a_j| + |log a_0|)``; then ``u (6 |n log a_0| + 4 |log P| + 4)`` for the logs and the final sum."""
+    j1 = int(np.flatnonzero(logq[1:] > -np.inf)[0] + 1)
+    fin = logq[np.isfinite(logq)]
+    ratio = 3 * U * (float(np.max(np.abs(fin))) + abs(float(logq[0])))
+    steps = np.arange(logp.size) / j1
+    mag = np.abs(np.where(np.isfinite(logp), logp, 0.0))
+    return (8 * U + ratio) * (steps + 1) + U * (6 * n * abs(float(logq[0])) + 4 * mag + 4)
+
+
+def _fill_edges(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds: np.ndarray) -> None:
+    """Levels of ``todo`` within the edge recurrence's range at either end, by the recurrence run only as deep
+    as the deepest of them; taken where its bound certifies them."""
+    for flip in (False, True):
+        law = lp[::-1] if flip else lp
+        idx = np.flatnonzero(todo[::-1] if flip else todo)
+        idx = idx[idx < min(_edge_depth(law, n), vals.size)]
+        if not idx.size:
+            continue
+        depth = int(idx[-1]) + 1
+        block = _log_power_edge(law, n, depth)
+        bound = _edge_bound(law, n, block)
+        pos = (vals.size - 1 - idx) if flip else idx
+        take = certified(block[idx], bound[idx])
+        vals[pos[take]], bounds[pos[take]] = block[idx][take], bound[idx][take]
+
+
+def _fallback(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Levels of ``todo`` the certified windows left: the edge recurrence, then the float windows (their error
+    model ``2 n u err`` plus rounding, or the direct convolution's bound); returns the levels still uncertified."""
+    _fill_edges(lp, n, todo, vals, bounds)
+    todo = todo & ~certified(vals, bounds)
+    if not todo.any():
+        return todo
+    inner = vals.size
+    fb, fb_err = _float_windows(lp, n, todo)
+    direct = bool((fb_err == 0).all()) and inner <= DIRECT_FALLBACK_MAX_LEVELS
+    with np.errstate(invalid="ignore"):
+        fb_bound = _direct_bound(fb, n, inner) if direct else (
+            2 * n * U * fb_err + 4 * U * (n + 1) + 2 * np.spacing(np.abs(np.nan_to_num(fb, posinf=0, neginf=0))))
+    take = todo & np.isfinite(fb) & (certified(fb, fb_bound) | direct)
+    vals[take], bounds[take] = fb[take], fb_bound[take]
+    return todo & ~take
+
+
 U = 2.0**-53
 
 
@@ -494,50 +541,50 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
     ``0..len(logq)-1`` (entries may be ``-inf``), with an error bound on each log (0 on impossible levels).
 
-    Certified tilted windows first (``lattice_power``); levels they leave go to the float windows (their error
-    model ``2 n u err`` plus ``4 u (n + 1)`` for the edge recurrence); a level neither brings within
-    ``max(1e-10, 4 ulp)`` raises ``ArithmeticError`` naming the length and the levels."""
+    Certified tilted windows first (``lattice_power``); levels they leave go to the edge recurrence and then the
+    float windows (see ``_fallback``); a level none brings within ``max(1e-10, 4 ulp)`` raises
+    ``ArithmeticError`` naming the length and the levels."""
     kmax = logq.size - 1
     size = n * kmax + 1
     pos = np.flatnonzero(logq > -np.inf)
     lo_k, hi_k = int(pos[0]), int(pos[-1])
-    out = np.full(size, -np.inf)
-    cert = np.zeros(size)
     if lo_k == hi_k:
+        out = np.full(size, -np.inf)
         out[n * lo_k] = 0.0
-        return out, cert
+        return out, np.zeros(size)
     if size <= DIRECT_MAX_LEVELS:
         out = _log_conv_power_direct(logq, n)
         return out, _direct_bound(out, n, size)
     lp = logq[lo_k:hi_k + 1]
     span = hi_k - lo_k
     inner = n * span + 1
-    reach = np.ones(inner, dtype=bool) if (lp > -np.inf).all() else reachable_totals(lp > -np.inf, n)
-    vals = np.full(inner, np.nan)
-    bounds = np.full(inner, np.inf)
+    reach = None if (lp > -np.inf).all() else reachable_totals(lp > -np.inf, n)
     if span <= MAX_SPAN:
         lp_ext = None
         if q_ext is not None:
             with np.errstate(divide="ignore"):
                 lp_ext = np.log(q_ext[lo_k:hi_k + 1])
-        vals, bounds = certified_power(lp, n, settled=~reach, lp_ext=lp_ext)
-    todo = reach & ~(bounds <= tolerance(vals))
+        vals, bounds = certified_power(lp, n, settled=None if reach is None else ~reach, lp_ext=lp_ext)
+    else:
+        vals, bounds = np.full(inner, np.nan), np.full(inner, np.inf)
+    todo = ~certified(vals, bounds)
+    if reach is not None:
+        todo &= reach
     if todo.any():
-        fb, fb_err = _float_windows(lp, n, todo)
-        direct = bool((fb_err == 0).all()) and inner <= DIRECT_FALLBACK_MAX_LEVELS
-        fb_bound = _direct_bound(fb, n, inner) if direct else (
-            2 * n * U * fb_err + 4 * U * (n + 1) + 2 * np.spacing(np.abs(np.nan_to_num(fb, posinf=0, neginf=0))))
-        take = todo & np.isfinite(fb) & ((fb_bound <= tolerance(fb)) | direct)
-        vals[take], bounds[take] = fb[take], fb_bound[take]
-        todo &= ~take
+        todo = _fallback(lp, n, todo, vals, bounds)
     if todo.any():
         bad = np.flatnonzero(todo) + n * lo_k
         raise ArithmeticError(
             f"length {n}: {bad.size} levels in {bad[0]}..{bad[-1]} cannot be certified to max(1e-10, 4 ulp) in "
             "the log by any method (they are reached only through rare tokens); use a shorter length or merge "
             "rewards")
-    vals[~reach] = -np.inf
-    bounds[~reach] = 0.0
+    if reach is not None:
+        vals[~reach] = -np.inf
+        bounds[~reach] = 0.0
+    if lo_k == 0 and hi_k == kmax:
+        return vals, bounds
+    out = np.full(size, -np.inf)
+    cert = np.zeros(size)
     out[n * lo_k:n * lo_k + inner] = vals
     cert[n * lo_k:n * lo_k + inner] = bounds
     return out, cert

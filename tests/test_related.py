@@ -304,3 +304,34 @@ def test_projection_exact_cases():
     assert bon_tilt_projection(three, n=3)[1] > 1e-5
     lam, d = bon_tilt_projection(three, log_n=5000.0)
     assert lam == math.inf and d == 0.0
+
+
+# -- extreme inputs (found by tests/test_fuzz.py) ------------------------------------------------------------------
+def test_gap_bounds_at_huge_n_and_entropy_are_numbers():
+    """``N = e^1e300`` with ``H_2 = 1e8``: the product ``inf * 0`` was NaN; in logs it is ``e^(1e300 - 1e8)``."""
+    assert bon_win_gap_bound(1e8, log_n=1e300) == math.inf
+    assert bon_kl_gap_bound(1e8, log_n=1e300) == math.inf
+    assert bon_kl_gap_bound(800.0, log_n=10.0) == pytest.approx(2 * math.exp(10) * (math.exp(10) - 1)
+                                                                 * math.exp(-800.0), rel=1e-12)
+    assert bon_win_gap_bound(0.5, n=3) == pytest.approx(math.exp(-0.5), rel=1e-15)
+    assert bon_kl_gap_bound(3.0, n=1) == bon_win_gap_bound(3.0, n=1) == 0.0
+
+
+def test_frontier_beyond_the_float_range_of_c():
+    """``KL > KL(largest float)`` (about 708.4) gives ``c = inf`` and win rate 1, and best-of-N with
+    ``N > e^709`` sits on the frontier to ``O(1/N^3)``; these overflowed ``math.exp`` before."""
+    assert quantile_tilt_param(1e77) == math.inf and frontier_win(1e77) == 1.0
+    assert frontier_win(math.inf) == 1.0
+    assert quantile_tilt_param(700.0) == pytest.approx(math.exp(701.0), rel=1e-3)  # KL(c) = log c - 1 + o(1)
+    assert bon_frontier_gap(log_n=710.0) == 0.0 and bon_frontier_gap(log_n=1e300) == 0.0
+    assert 0 <= bon_frontier_gap(log_n=700.0) < 1e-300
+    assert quantile_tilt_win([math.inf, -math.inf]).tolist() == [1.0, 0.0]
+    assert quantile_tilt_kl(-math.inf) == math.inf
+
+
+@pytest.mark.parametrize("bad", [1j, "a", None, [[1.0], [2.0, 3.0]], math.nan])
+def test_frontier_rejects_non_real_c(bad):
+    with pytest.raises(ValueError, match="c "):
+        quantile_tilt_win(bad)
+    with pytest.raises(ValueError, match="c "):
+        quantile_tilt_kl(bad)

@@ -18,11 +18,19 @@ __all__ = ["binary_uniform_bon_kl", "bon_kl_gap_bound", "bon_kl_estimate", "bon_
            "bon_win_gap_bound"]
 
 
-
 def _n_from_log(ln: float) -> float:
     """``N = e^{log N}`` as a float (``inf`` beyond the float range)."""
     return math.exp(ln) if ln < 709.0 else math.inf
 
+
+def _log_n_minus_1(ln: float) -> float:
+    """``log(N - 1) = log N + log(1 - 1/N)`` for ``log N > 0``, without forming ``N``."""
+    return ln + math.log(-math.expm1(-ln))
+
+
+def _exp_capped(x: float) -> float:
+    """``e^x``, ``inf`` beyond the float range."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> float:
@@ -38,8 +46,10 @@ def bon_kl_gap_bound(h2: float, n: int | None = None, log_n: float | None = None
     """``2 N (N - 1) e^{-H_2}``: bound on ``log N - (N-1)/N - D(BoN||p)``, with ``H_2 = -log sum_v p(v)^2``
     the collision entropy of the law of the reward (of the levels, not of the responses)."""
     h2 = _validate.nonneg_finite(h2, "h2")
-    big_n = _n_from_log(resolve_log_n(n, log_n))
-    return 2.0 * big_n * (big_n - 1.0) * math.exp(-h2)
+    ln = resolve_log_n(n, log_n)
+    if ln == 0.0:
+        return 0.0
+    return _exp_capped(math.log(2.0) + ln + _log_n_minus_1(ln) - h2)  # in logs: no inf * 0 for huge N and H_2
 
 
 def bon_win_rate(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:
@@ -57,8 +67,10 @@ def bon_win_rate_bound(n: int | None = None, log_n: float | None = None) -> floa
 def bon_win_gap_bound(h2: float, n: int | None = None, log_n: float | None = None) -> float:
     """``(N - 1)/2 e^{-H_2}``: bound on ``N/(N+1)`` minus the win rate of best-of-N (``H_2`` of the levels)."""
     h2 = _validate.nonneg_finite(h2, "h2")
-    big_n = _n_from_log(resolve_log_n(n, log_n))
-    return (big_n - 1.0) / 2.0 * math.exp(-h2)
+    ln = resolve_log_n(n, log_n)
+    if ln == 0.0:
+        return 0.0
+    return _exp_capped(_log_n_minus_1(ln) - math.log(2.0) - h2)
 
 
 def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None) -> float:

@@ -23,12 +23,17 @@ _B = bernoulli(2 * _SERIES_TERMS)  # B_0 .. B_24
 _WIN_COEF = np.array([_B[2 * k] / math.factorial(2 * k) for k in range(1, _SERIES_TERMS + 1)])
 _KL_COEF = np.array([(2 * k - 1) / (2 * k) * _B[2 * k] / math.factorial(2 * k) for k in range(1, _SERIES_TERMS + 1)])
 _SERIES_CUT = 1.0
+_LOG_MAX = math.log(np.finfo(float).max)  # log c of the largest float c
 
 
 def _real_array(c, name: str) -> np.ndarray:
-    arr = np.asarray(c, dtype=float)
-    if np.isnan(arr).any() or np.isinf(arr).any():
-        raise ValueError(f"{name} must be finite reals")
+    """``c`` as a float array: reals, ``±inf`` allowed (the limits), NaN and non-numbers refused."""
+    try:
+        arr = np.asarray(c, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be real numbers, got {c!r}") from None
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
     return arr
 
 
@@ -43,21 +48,22 @@ def _series(coef: np.ndarray, x: np.ndarray, first_power: int) -> np.ndarray:
 
 def quantile_tilt_win(c):
     """Win rate ``e^c/(e^c - 1) - 1/c`` of the quantile tilt with density ``c e^{cu}/(e^c - 1)`` on ``(0, 1)``
-    (``1/2`` at ``c = 0``); a power series for ``|c| < 1``, vectorised."""
+    (``1/2`` at ``c = 0``, 1 and 0 at ``c = ±inf``); a power series for ``|c| < 1``, vectorised."""
     arr = _real_array(c, "c")
     a = np.abs(arr)
     out = np.empty_like(a)
     small = a < _SERIES_CUT
     out[small] = 0.5 + _series(_WIN_COEF, a[small], 1)
     big = a[~small]
-    out[~small] = 1.0 / (-np.expm1(-big)) - 1.0 / big
+    out[~small] = 1.0 / (-np.expm1(-big)) - 1.0 / big  # 1 at c = inf
     out = np.where(arr < 0, 1.0 - out, out)  # u -> 1 - u
     return float(out) if out.ndim == 0 else out
 
 
 def quantile_tilt_kl(c):
     """``KL(c) = log(c/(e^c - 1)) + c e^c/(e^c - 1) - 1``, the relative entropy of the quantile tilt to the
-    uniform law (``0`` at ``c = 0``, even in ``c``); a power series for ``|c| < 1``, vectorised."""
+    uniform law (``0`` at ``c = 0``, even in ``c``, ``inf`` at ``c = ±inf``); a power series for ``|c| < 1``,
+    vectorised."""
     arr = _real_array(c, "c")
     a = np.abs(arr)
     out = np.empty_like(a)
@@ -65,25 +71,33 @@ def quantile_tilt_kl(c):
     out[small] = _series(_KL_COEF, a[small], 2)
     big = a[~small]
     one_m = -np.expm1(-big)  # 1 - e^-c
-    out[~small] = np.log(big) - np.log(one_m) + big * np.exp(-big) / one_m - 1.0
+    with np.errstate(invalid="ignore"):  # c = inf: inf * 0 in the middle term, and KL = inf
+        out[~small] = np.log(big) - np.log(one_m) + np.where(np.isinf(big), 0.0, big * np.exp(-big) / one_m) - 1.0
     return float(out) if out.ndim == 0 else out
 
 
 def quantile_tilt_param(kl: float) -> float:
-    """The ``c >= 0`` with ``KL(c) = kl`` (``KL`` increases from 0 to infinity on ``c >= 0``)."""
-    kl = _validate.nonneg_finite(kl, "kl")
+    """The ``c >= 0`` with ``KL(c) = kl`` (``KL`` increases from 0 to infinity on ``c >= 0``), solved in
+    ``s = log c`` between ``log sqrt(24 kl) - 1`` (``KL(c) <= c^2/24``) and ``kl + 2`` (``KL(c) >= log c - 1``);
+    ``inf`` when ``kl`` exceeds ``KL`` at the largest float (about 708.4) or is infinite."""
+    kl = _validate.nonneg_real(kl, "kl")
     if kl == 0.0:
         return 0.0
+    if kl > _KL_AT_MAX:
+        return math.inf
 
     def excess(s: float) -> float:
         return quantile_tilt_kl(math.exp(s)) - kl
 
-    lo, hi = math.log(math.sqrt(24.0 * kl)) - 1.0, max(1.0, kl + 2.0)
-    while excess(lo) > 0:
+    lo, hi = math.log(math.sqrt(24.0 * kl)) - 1.0, min(kl + 2.0, _LOG_MAX)
+    for _ in range(64):  # the bracket holds already; a few halvings of lo cover rounding
+        if excess(lo) <= 0:
+            break
         lo -= 2.0
-    while excess(hi) < 0:
-        hi *= 2.0
     return math.exp(brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+_KL_AT_MAX = float(quantile_tilt_kl(np.finfo(float).max))
 
 
 def frontier_win(kl: float) -> float:
@@ -99,6 +113,8 @@ def bon_frontier_gap(n: int | None = None, log_n: float | None = None) -> float:
     if ln == 0.0:
         return 0.0
     c = quantile_tilt_param(bon_kl_bound(log_n=ln))
+    if math.isinf(c):  # N > e^709: c = N e^{1/N} (1 + O(e^-N)), both losses are 1/N - 1/N^2 + O(1/N^3)
+        return 0.0
     loss_frontier = (1.0 - quantile_tilt_win(c)) if c < 1.0 else 1.0 / c - math.exp(-c) / (-math.expm1(-c))
-    loss_bon = 1.0 / (1.0 + math.exp(ln))
+    loss_bon = math.exp(-ln) / (1.0 + math.exp(-ln))  # 1/(N+1), no overflow of N
     return loss_bon - loss_frontier

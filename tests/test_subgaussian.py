@@ -64,3 +64,40 @@ def test_discretised_gaussian_is_gaussian():
     with pytest.raises(ValueError):
         discretised_gaussian(0.0)
     assert math.isfinite(subgaussian_optimum(discretised_gaussian(1.0))[0])
+
+
+@pytest.mark.parametrize("scale", [1e-300, 2.0**-1060, 1e300, 1e307])
+def test_proxy_and_gain_scale_exactly(scale):
+    """``sigma^2(aR) = a^2 sigma^2(R)``, ``t*(aR) = t*(R)/a`` and ``gain(aR, lam/a) = a gain(R, lam)``, for ``a`` up
+    to values near ``1e308`` (``v - mean`` overflowed and ``t`` became 0: ZeroDivisionError) and down to subnormal."""
+    law = RewardLaw([0.0, 1.0, 2.0, 4.0], [0.5, 0.3, 0.15, 0.05])
+    big = RewardLaw(law.values * scale, law.probs)
+    s2, t = subgaussian_optimum(law)
+    s2_big, t_big = subgaussian_optimum(big)
+    tol = 1e-9 if scale > 1e-300 else 1e-3  # subnormal values keep few bits
+    assert s2_big == pytest.approx(s2 * scale * scale, rel=tol, abs=1e-320)
+    if s2 * scale * scale > 1e-300:
+        assert t_big == pytest.approx(t / scale, rel=tol)
+    if scale >= 1e-300:
+        assert tilt_gain(big, 0.7 / scale) == pytest.approx(tilt_gain(law, 0.7) * scale, rel=tol)
+
+
+def test_extreme_spread_gives_numbers_not_errors():
+    law = RewardLaw([-1e308, 0.0, 3.09769e243, 1e308], [0.25] * 4)
+    s2, t = subgaussian_optimum(law)
+    assert s2 == math.inf and t == 0.0  # the variance, 5e615, is beyond the float range
+    assert subgaussian_variance_proxy(law, "both") == math.inf
+    assert tilt_gain(law, 1e-300) == pytest.approx(1e308, rel=1e-12)  # lam (v - m) = 1e8: all mass on top
+    assert tilt_gain(law, -1e300) == pytest.approx(-1e308, rel=1e-12)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((1.0, 1e-300, 24.0), "lattice points"),  # would allocate 1e301 points
+    ((1e308, 0.25, 24.0), "overflows"),
+    ((1.0, 0.25, {"x": 1}), "width"),
+    ((1.0, -0.25, 24.0), "step"),
+    ((1.0, 0.25, math.inf), "width"),
+])
+def test_discretised_gaussian_rejects_oversized_or_bad_lattices(args, match):
+    with pytest.raises(ValueError, match=match):
+        discretised_gaussian(*args)

@@ -22,6 +22,20 @@ __all__ = ["subgaussian_variance_proxy", "subgaussian_optimum", "subgaussian_gai
            "discretised_gaussian"]
 
 
+MAX_POINTS = 10**6  # discretised_gaussian: lattice points at most
+
+
+def _scaled(law: RewardLaw) -> tuple[RewardLaw, float]:
+    """``(law of R / a, a)`` with ``a`` the power of two with ``max |v| / a`` in ``[1, 2)`` (1 for the zero law): the
+    same law with values in ``(-2, 2)``, so centring and spreads cannot overflow. Exact (a power of two) save for values
+    that become subnormal."""
+    big = float(np.max(np.abs(law.values)))
+    if big == 0.0:
+        return law, 1.0
+    a = math.ldexp(1.0, math.frexp(big)[1] - 1)
+    return RewardLaw._trusted(law.values / a, law.logprobs), a
+
+
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
     """``e^x - 1 - x``, accurate for small ``|x|``."""
     out = np.empty_like(x)
@@ -67,7 +81,13 @@ def subgaussian_optimum(law: RewardLaw, side: str = "upper") -> tuple[float, flo
         raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
     if len(law) == 1:
         return 0.0, 0.0
-    sign = 1.0 if side == "upper" else -1.0
+    scaled, a = _scaled(law)  # sigma^2(R) = a^2 sigma^2(R / a) and t*(R) = t*(R / a) / a
+    s2, t_star = _optimum_unit(scaled, 1.0 if side == "upper" else -1.0)
+    return s2 * a * a, t_star / a
+
+
+def _optimum_unit(law: RewardLaw, sign: float) -> tuple[float, float]:
+    """:func:`subgaussian_optimum` for a law with values in ``(-2, 2)``."""
     c = sign * (law.values - law.mean())
     p, lp = law.probs, law.logprobs
     spread = float(np.abs(c).max())
@@ -104,18 +124,37 @@ def tilt_gain(law: RewardLaw, lam: float) -> float:
     the tilt, with no cancellation for small ``lam`` (the terms are formed from ``expm1``)."""
     require_law(law)
     lam = _validate.real_scalar(lam, "lam")
-    d = law.log_tilt_ratio(lam)
-    return math.fsum((law.probs * np.expm1(d) * (law.values - law.mean())).tolist())
+    scaled, a = _scaled(law)  # gain(R, lam) = a gain(R / a, a lam): no overflow in v - mean
+    lam_a = lam * a
+    if math.isinf(lam_a):  # the tilt is the law conditioned on its top (bottom) level
+        end = -1 if lam_a > 0 else 0
+        d = np.full(len(law), -np.inf)
+        d[end] = -scaled.logprobs[end]
+    else:
+        d = scaled.log_tilt_ratio(lam_a)
+    return a * math.fsum((scaled.probs * np.expm1(d) * (scaled.values - scaled.mean())).tolist())
 
 
 def discretised_gaussian(sigma: float, step: float = 0.25, width: float = 24.0) -> RewardLaw:
     """The centred Gaussian of standard deviation ``sigma`` restricted to the lattice ``sigma * step * Z`` cut
     at ``|x| <= width * sigma``: ``p(x) ~ exp(-x^2 / (2 sigma^2))``. By Poisson summation its CGF differs from
     ``sigma^2 t^2 / 2`` by about ``exp(-2 pi^2 / step^2)`` (``1e-137`` for the default step) plus the cut-off
-    tails, so it is a Gaussian to double precision for ``|t| sigma`` well below ``width``."""
-    sigma = _validate.nonneg_finite(sigma, "sigma")
-    if sigma == 0.0:
-        raise ValueError("sigma must be positive")
-    x = np.arange(-width, width + step / 2, step) * sigma
-    lp = -0.5 * (x / sigma) ** 2
-    return RewardLaw.from_logprobs(x, lp - logsumexp(lp))
+    tails, so it is a Gaussian to double precision for ``|t| sigma`` well below ``width``. At most
+    ``MAX_POINTS`` lattice points; ``sigma * width`` must be a finite float."""
+    sigma = _positive_finite(sigma, "sigma")
+    step = _positive_finite(step, "step")
+    width = _positive_finite(width, "width")
+    if width / step > (MAX_POINTS - 1) / 2:
+        raise ValueError(f"width / step = {width / step:.3g}: more than {MAX_POINTS:,} lattice points")
+    if not math.isfinite(sigma * width):
+        raise ValueError(f"sigma * width = {sigma!r} * {width!r} overflows")
+    u = np.arange(-width, width + step / 2, step)  # in units of sigma
+    lp = -0.5 * u * u
+    return RewardLaw.from_logprobs(u * sigma, lp - logsumexp(lp))
+
+
+def _positive_finite(x, name: str) -> float:
+    x = _validate.nonneg_finite(x, name)
+    if x == 0.0:
+        raise ValueError(f"{name} must be positive")
+    return x

@@ -352,7 +352,8 @@ class RewardLaw:
     def tilt(self, lam: float) -> RewardLaw:
         """Exponential tilt ``p_lam(v) = p(v) exp(lam v - kappa(lam))``; ``lam = +inf`` (``-inf``) conditions
         on the top (bottom) level; ``lam = 0`` returns the law itself. Levels whose tilted mass is 0 in
-        floating point (exponent below ``-1.8e308``) are dropped."""
+        floating point (exponent below ``-1.8e308``) are dropped. Accuracy: each log-probability as in
+        :meth:`log_tilt_ratio`; the level carrying most of the tilted mass gets ``-log1p(rest)`` directly."""
         lam = _validate.real_scalar(lam, "lam", allow_inf=True)
         if lam == 0.0:
             return self

@@ -113,6 +113,21 @@ def test_single_value_and_default_ns():
         frontier([1.0, 2.0], max_n=0)
 
 
+@pytest.mark.parametrize("kwargs, match", [
+    ({"prompts": 10**18}, "at most"),  # tried to allocate 7 EiB (MemoryError) before
+    ({"prompts": 10**4, "per_prompt": 10**4}, "at most"),
+    ({"prompts": 0}, "prompts"),
+    ({"per_prompt": 2.5}, "per_prompt"),
+    ({"seed": "s"}, "seed"),  # TypeError from numpy before
+    ({"seed": -1}, "seed"),
+])
+def test_example_rewards_validates_before_allocating(kwargs, match):
+    from lmalign.frontier import example_rewards
+
+    with pytest.raises(ValueError, match=match):
+        example_rewards(**kwargs)
+
+
 # -- the command -----------------------------------------------------------------------------------------------------
 def test_command_table_json_and_plot(tmp_path, capsys):
     path = write_example(tmp_path / "ex.csv")

@@ -44,6 +44,7 @@ PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars 
 PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot
 MAX_N = 1_000_000  # beyond this, best-of-N of samples says nothing about a model, and --all would not end
 TOP_SAMPLES = 10  # the optimum's gain carried by this many samples is reported (heavy tails)
+MAX_EXAMPLE_SAMPLES = 10**7  # example_rewards: responses at most (80 MB of rewards)
 _KL_FLOOR = -800.0  # log-ratios below this contribute g(d) = 1 exactly
 
 
@@ -64,7 +65,15 @@ def example_file() -> Path:
 def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 20240402) -> tuple[np.ndarray, np.ndarray]:
     """The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
     prompts, reward = prompt offset ``N(0, 1)`` + response quality ``Gumbel(0, 0.5)``, rounded to 0.01 (so some
-    rewards tie, as scores of a real reward model often do). Returns ``(prompt_id, reward)``."""
+    rewards tie, as scores of a real reward model often do). Returns ``(prompt_id, reward)``. At most
+    ``MAX_EXAMPLE_SAMPLES`` responses in all; ``seed`` a non-negative integer."""
+    prompts = _validate.positive_int(prompts, "prompts")
+    per_prompt = _validate.positive_int(per_prompt, "per_prompt")
+    if prompts * per_prompt > MAX_EXAMPLE_SAMPLES:
+        raise ValueError(f"prompts * per_prompt = {prompts * per_prompt:,} responses: at most "
+                         f"{MAX_EXAMPLE_SAMPLES:,}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     offset = rng.normal(0.0, 1.0, size=prompts)
     prompt_id = np.repeat(np.arange(prompts), per_prompt)

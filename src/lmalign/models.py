@@ -14,6 +14,17 @@ from lmalign.law import RewardLaw
 
 CONCENTRATIONS = (0.3, 1.0, 5.0)  # Dirichlet concentrations: skewed, flat-ish and nearly uniform token laws
 REWARD_KINDS = ("mixed", "lattice", "continuous")
+MAX_LEVELS = 10**7  # tokens or levels of a model: beyond this a law no longer fits comfortably in memory
+
+
+def _size(k, name: str, least: int) -> int:
+    """An integer in ``[least, MAX_LEVELS]``."""
+    k = _validate.positive_int(k, name)
+    if k < least:
+        raise ValueError(f"{name} must be >= {least}, got {k}")
+    if k > MAX_LEVELS:
+        raise ValueError(f"{name} = {k} is too large (at most {MAX_LEVELS:,})")
+    return k
 
 
 def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed", uniform_mix: float = 0.0,
@@ -25,9 +36,10 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
     ``"continuous"`` (standard normal), ``"lattice"`` (integers in ``[-1, k // 2 + 1)``, so ties are likely) or
     ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability 0.4, else normal).
     """
-    k = _validate.positive_int(k, "k")
-    if k < 2:
-        raise ValueError(f"k must be >= 2 (a reward needs two tokens to vary), got {k}")
+    k = _size(k, "k (a reward needs two tokens to vary)", 2)
+    floor = _validate.nonneg_finite(floor, "floor")
+    if floor >= 1.0:
+        raise ValueError(f"floor must be < 1, got {floor!r}")
     if reward not in REWARD_KINDS:
         raise ValueError(f"reward must be one of {', '.join(REWARD_KINDS)}, got {reward!r}")
     uniform_mix = _validate.real_scalar(uniform_mix, "uniform_mix")
@@ -52,11 +64,12 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
 def random_law(k: int, rng: np.random.Generator, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
     """A random law on ``k`` distinct levels: ``scale`` times sorted standard normal values, with the
     probabilities of :func:`random_token_model` (flat, skewed, or with a few tiny levels)."""
+    scale = _validate.real_scalar(scale, "scale")
     p, _ = random_token_model(k, rng, reward="continuous", floor=floor)
     return RewardLaw(np.sort(scale * rng.normal(size=k)), p)
 
 
 def uniform_law(levels: int) -> RewardLaw:
     """The uniform law on the rewards ``0, 1, ..., levels - 1``."""
-    levels = _validate.positive_int(levels, "levels")
+    levels = _size(levels, "levels", 1)
     return RewardLaw.from_logprobs(np.arange(levels, dtype=float), np.full(levels, -math.log(levels)))

@@ -7,12 +7,29 @@ the caller, e.g. ``mpmath.mp.dps = 40``), so the reference error is far below th
 from __future__ import annotations
 
 import mpmath
+import numpy as np
+
+
+def _finite_reals(x, name: str) -> list[float]:
+    """``x`` as a non-empty list of finite floats (one-dimensional), or a ``ValueError`` naming ``name``."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of real numbers, got {x!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty one-dimensional sequence, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or an infinity")
+    return arr.tolist()
 
 
 def mp_probs(probs) -> list:
     """``probs`` as mpmath numbers at the current precision, normalised exactly: float inputs sum to 1 only
     to rounding, and ``p_i / sum_j p_j`` removes that before any identity is checked."""
-    vals = [mpmath.mpf(float(x)) for x in probs]
+    p = _finite_reals(probs, "probs")
+    if min(p) < 0:
+        raise ValueError(f"probs contains a negative entry ({min(p)!r})")
+    vals = [mpmath.mpf(x) for x in p]
     total = mpmath.fsum(vals)
     if not total > 0:
         raise ValueError("probs must have a positive sum")
@@ -22,5 +39,13 @@ def mp_probs(probs) -> list:
 def mp_cgf(probs, values, t) -> mpmath.mpf:
     """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first)."""
     p = mp_probs(probs)
-    t = mpmath.mpf(t)
+    values = _finite_reals(values, "values")
+    if len(values) != len(p):
+        raise ValueError(f"probs and values have different lengths ({len(p)} and {len(values)})")
+    try:
+        t = mpmath.mpf(t)
+    except (TypeError, ValueError):
+        raise ValueError(f"t must be a real number, got {t!r}") from None
+    if not mpmath.isfinite(t):
+        raise ValueError(f"t must be finite, got {t!r}")
     return mpmath.log(mpmath.fsum(pi * mpmath.exp(t * mpmath.mpf(float(v))) for pi, v in zip(p, values, strict=True)))

@@ -49,6 +49,7 @@ U_LD = float(np.finfo(np.longdouble).eps)  # extended precision (1.1e-19 on x86-
 TWO_PI_LD = 8 * np.arctan(np.longdouble(1))
 REF_BITS = 20
 LIVE_LOG = 80.0  # bins whose |psi|^n may exceed e^-LIVE_LOG are computed
+TAU_STEP = 1.9  # window spacing in tau (2 would put cell boundaries at exactly the reach)
 REACH_SHARE = 0.25  # share of a level's tolerance the first-round windows leave to FFT rounding (reach_sigmas)
 KEEP_SIGMAS = 5.5  # refinement windows keep the levels within this many sigma of their centre
 ALIAS_SIGMAS = 9.5  # window width = ALIAS_SIGMAS sigma + the farther kept level's distance + margin
@@ -62,7 +63,7 @@ TARGET = 1e-10  # certified absolute error of each log-probability (or ULPS ulp 
 ULPS = 4
 BLOCK = 2**17  # elements per batched inverse FFT; the levels of a batch are untilted together
 REFINE_ROUNDS = 3
-GRID_POINTS = 2049  # tilts of the placement grid
+GRID_POINTS = (257, 2049)  # least and most tilts of the placement grid (about 2 sqrt(n))
 SPLIT_BITS = 26  # theta_hi has SPLIT_BITS + 1 bits: theta_hi d exact for offsets d < 2^SPLIT_BITS
 
 
@@ -165,7 +166,7 @@ class TiltFamily:
                         break
                     t *= 2
                 ends.append(t)
-            theta = np.linspace(ends[0], ends[1], GRID_POINTS)
+            theta = np.linspace(ends[0], ends[1], int(np.clip(2 * math.sqrt(n), *GRID_POINTS)))
             mean, var, probs = self.moments(theta)
             c, s = n * mean, np.sqrt(n * var)
             keep = np.concatenate([[True], np.diff(c) > 0]) & (s > 0)
@@ -219,12 +220,12 @@ class WindowBatch:
 
 
 def plan_cells(fam: TiltFamily, n: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tilts and cells ``cell_lo..cell_hi`` tiling levels ``lo..hi``: centres 2 apart in ``tau`` (so each cell
-    reaches about ``reach_sigmas`` sigma either side), cell boundaries at the ``tau``-midpoints of the actual
-    centres."""
+    """Tilts and cells ``cell_lo..cell_hi`` tiling levels ``lo..hi``: centres ``TAU_STEP`` apart in ``tau`` (so
+    each cell reaches a little less than ``reach_sigmas`` sigma either side), cell boundaries at the
+    ``tau``-midpoints of the actual centres."""
     _, c_g, _, tau_g = fam.grid(n)
     t_lo, t_hi = np.interp([lo, hi], c_g, tau_g)
-    count = max(1, math.ceil((t_hi - t_lo) / 2))
+    count = max(1, math.ceil((t_hi - t_lo) / TAU_STEP))
     tau_c = t_lo + (np.arange(count) + 0.5) * (t_hi - t_lo) / count
     theta = fam.tilts_at(np.interp(tau_c, tau_g, c_g), n)
     centres = n * fam.moments(theta)[0]
@@ -316,7 +317,7 @@ def chernoff_tail(fam: TiltFamily, n: int, wb: WindowBatch, dist: np.ndarray, up
     ref = wb.ref_num / 2.0**REF_BITS
     var = np.maximum(wb.sigma**2 / n, 1e-300)
     t0 = dist / (n * var)
-    scales = np.array([0.125, 0.25, 0.5, 1.0, 2.0, 4.0])
+    scales = 2.0 ** np.arange(-8, 3)
     sign = 1.0 if upper else -1.0
     t = np.minimum(t0[:, None] * scales[None, :], 700.0 / max(fam.span, 1))
     base = fam.log_mgf(wb.theta, ref)

@@ -120,6 +120,10 @@ def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
         return u0, 1.0, np.zeros(1, dtype=np.int64)
     d = values - u0
     span = float(d[-1])
+    if span <= MAX_DENOMINATOR and (d == np.round(d)).all():  # integer steps: the ratios d / span are exact
+        k = d.astype(np.int64)
+        k //= int(np.gcd.reduce(k))
+        return u0, span / float(k[-1]), k
     ratios = [Fraction(float(x) / span).limit_denominator(MAX_DENOMINATOR) for x in d]
     lcm = 1
     for fr in ratios:

@@ -15,6 +15,7 @@ def test_uniform_law_and_random_models_are_valid():
     p, r = random_token_model(6, np.random.default_rng(0), reward="lattice")
     assert p.size == r.size == 6 and np.unique(r).size > 1 and abs(p.sum() - 1) < 1e-12
     assert len(random_law(7, np.random.default_rng(1), scale=1e300)) == 7
+    assert len(random_law(2.0, np.random.default_rng(1))) == 2  # an integral float, as every size argument
 
 
 @pytest.mark.parametrize("call, match", [

@@ -64,6 +64,7 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
 def random_law(k: int, rng: np.random.Generator, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
     """A random law on ``k`` distinct levels: ``scale`` times sorted standard normal values, with the
     probabilities of :func:`random_token_model` (flat, skewed, or with a few tiny levels)."""
+    k = _size(k, "k", 2)
     scale = _validate.real_scalar(scale, "scale")
     p, _ = random_token_model(k, rng, reward="continuous", floor=floor)
     return RewardLaw(np.sort(scale * rng.normal(size=k)), p)

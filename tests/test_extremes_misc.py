@@ -215,3 +215,121 @@ def test_win_rate_with_tiny_masses():
         ref = (1 - pa) * mp.mpf(0.25) + pa * mp.mpf(0.75)
     assert _rel(win_rate(a, b), ref) < 1e-14
     assert _rel(win_rate(b, a), 1 - ref) < 1e-14
+
+
+# -- large deviations ------------------------------------------------------------------------------------------
+from lmalign.ldp import (  # noqa: E402
+    MAX_CUMULANT_ORDER,
+    aligned_rate,
+    cgf_derivative,
+    cramer_rate,
+    scaled_cgf,
+    theta_of_mean,
+)
+
+THREE = RewardLaw([0.0, 1.0, 2.0], [0.2, 0.3, 0.5])
+
+
+def _mp_kappa(law, t):
+    lp = [mp.mpf(float(a)) for a in law.logprobs]
+    v = [mp.mpf(float(b)) for b in law.values]
+    top = max(a + t * b for a, b in zip(lp, v, strict=True))
+    return top + mp.log(mp.fsum(mp.exp(a + t * b - top) for a, b in zip(lp, v, strict=True)))
+
+
+def _ref_rate(law, lam, x):
+    """I_lam(x) = theta x - kappa(theta) - lam x + kappa(lam), theta by bisection on the tilted mean."""
+    with mp.workdps(60):
+        x, lam = mp.mpf(x), mp.mpf(lam)
+
+        def mean(t):
+            w = [mp.exp(mp.mpf(float(a)) + t * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values,
+                                                                                strict=True)]
+            return mp.fsum(wi * float(b) for wi, b in zip(w, law.values, strict=True)) / mp.fsum(w)
+
+        lo, hi = mp.mpf(-1), mp.mpf(1)
+        while mean(lo) > x:
+            lo *= 2
+        while mean(hi) < x:
+            hi *= 2
+        for _ in range(250):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if mean(mid) < x else (lo, mid)
+        th = (lo + hi) / 2
+        return th * x - _mp_kappa(law, th) - lam * x + _mp_kappa(law, lam), th
+
+
+@pytest.mark.parametrize("lam, x", [(0.0, 1.0), (0.0, 2 - 1e-12), (0.0, 2 - 2**-52), (0.0, 1e-12), (3.0, 1.0),
+                                    (-50.0, 1.9)])
+def test_rate_and_theta_against_mpmath(lam, x):
+    ref, theta = _ref_rate(THREE, lam, x)
+    for form in ("kl", "legendre", "shift"):
+        assert _rel(aligned_rate(THREE, lam, x, form=form), ref) < 1e-12, form
+    assert _rel(theta_of_mean(THREE, x), theta) < 1e-12
+
+
+def test_rates_of_values_near_the_float_limit():
+    # "math domain error" before: the span 2e308 overflowed; the rate is invariant under R -> R/2
+    huge = RewardLaw([-1e308, 0.0, 1e308], [0.2, 0.3, 0.5])
+    unit = RewardLaw([-1.0, 0.0, 1.0], [0.2, 0.3, 0.5])
+    for x in (0.0, -0.75, 0.999):
+        assert cramer_rate(huge, x * 1e308) == pytest.approx(cramer_rate(unit, x), rel=1e-13)
+        assert theta_of_mean(huge, x * 1e308) * 1e308 == pytest.approx(theta_of_mean(unit, x), rel=1e-13)
+    assert cramer_rate(huge, 1e308) == pytest.approx(-math.log(0.5), rel=1e-15)
+    assert aligned_rate(huge, 2e-308, 0.0) == pytest.approx(aligned_rate(unit, 2.0, 0.0), rel=1e-13)
+    with pytest.raises(ValueError, match="lam"):
+        aligned_rate(huge, 1e308, 0.0)
+
+
+def test_rates_and_scaled_cgf_at_huge_tilts():
+    # lam = +-1e300: I_lam(x) = I_0(x) - lam x + kappa(lam) ~ lam (top - x) or lam (x - bottom)
+    for lam, x, ref in ((1e300, 0.5, 1.5e300), (1e300, 1.5, 0.5e300), (-1e300, 1.5, 1.5e300)):
+        assert aligned_rate(THREE, lam, x) == pytest.approx(ref, rel=1e-14)
+    # kappa(lam + t) - kappa(lam): lam = -1e300, t = 1e300 is kappa(0) - kappa(-1e300) = -log p(bottom)
+    # (it was 0: the tilted law's log-probabilities had lost their O(1) parts)
+    assert scaled_cgf(THREE, -1e300, 1e300) == pytest.approx(-math.log(0.2), rel=1e-14)
+    assert scaled_cgf(THREE, 1e300, 1.0) == pytest.approx(2.0, rel=1e-15)
+    assert scaled_cgf(THREE, 1e300, -1e300) == pytest.approx(-2e300, rel=1e-15)
+    with mp.workdps(700):
+        for t in (1e-300, -1e-8, 0.3, 5.0):
+            ref = _mp_kappa(THREE, mp.mpf(t)) - _mp_kappa(THREE, 0)
+            assert _rel(scaled_cgf(THREE, 0.0, t), ref) < 1e-14, t
+
+
+def _ref_cumulant(law, lam, k):
+    """k! [h^k] log M(h), M(h) = E_{p_lam} e^{h R} = sum_j a_j h^j, by the log-series recursion
+    l_j = a_j - (1/j) sum_{i<j} i l_i a_{j-i} at 600 digits (another route than the library's)."""
+    with mp.workdps(600):
+        w = [mp.exp(mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values,
+                                                                                      strict=True)]
+        total = mp.fsum(w)
+        a = [mp.fsum(wi * mp.mpf(float(b)) ** j for wi, b in zip(w, law.values, strict=True)) / total
+             / mp.factorial(j) for j in range(k + 1)]
+        ell = [mp.mpf(0)] * (k + 1)
+        for j in range(1, k + 1):
+            ell[j] = a[j] - mp.fsum(i * ell[i] * a[j - i] for i in range(1, j)) / j
+        return ell[k] * mp.factorial(k)
+
+
+@pytest.mark.parametrize("law", [THREE, RewardLaw([0.0, 1.0], [1 - 1e-10, 1e-10]),
+                                 RewardLaw([0.0, 1.0, 100.0], [0.3, 0.3, 0.4])])
+def test_cumulants_of_high_order_against_mpmath(law):
+    # the float recursion returned NaN at k = 400 (inf - inf): now exact to 1e-15 or a ValueError naming k
+    for k in (3, 6, 40, 150):
+        ref = _ref_cumulant(law, 0.7, k)
+        if abs(ref) > 1e308:
+            with pytest.raises(ValueError, match=f"k={k}"):
+                cgf_derivative(law, 0.7, k)
+        else:
+            assert _rel(cgf_derivative(law, 0.7, k), ref) < 1e-13, k
+    with pytest.raises(ValueError, match="k must be at most"):
+        cgf_derivative(law, 0.0, MAX_CUMULANT_ORDER + 1)
+
+
+def test_cumulants_at_huge_tilts_and_values():
+    # at lam = 1e300 the tilt sits on the top level: every cumulant of order >= 2 is ~ e^-1e300
+    assert cgf_derivative(THREE, 1e300, 2) == 0.0 and cgf_derivative(THREE, 1e300, 5) == 0.0
+    symmetric = RewardLaw([-1.0, 0.0, 1.0], [0.25, 0.5, 0.25])
+    assert cgf_derivative(symmetric, 0.0, 7) == 0.0  # odd cumulants of a symmetric law
+    with pytest.raises(ValueError, match="k=2"):
+        cgf_derivative(RewardLaw([-1e308, 1e308], [0.5, 0.5]), 0.0, 2)

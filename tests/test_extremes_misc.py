@@ -333,3 +333,43 @@ def test_cumulants_at_huge_tilts_and_values():
     assert cgf_derivative(symmetric, 0.0, 7) == 0.0  # odd cumulants of a symmetric law
     with pytest.raises(ValueError, match="k=2"):
         cgf_derivative(RewardLaw([-1e308, 1e308], [0.5, 0.5]), 0.0, 2)
+
+
+# -- Markov sources: work-size guards ----------------------------------------------------------------------------
+from lmalign import markov  # noqa: E402
+from lmalign.markov import MarkovSource, doob_chain, markov_law, markov_laws  # noqa: E402
+
+SOURCE = MarkovSource([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], [0.0, 1.0])
+
+
+def test_markov_guards_refuse_before_allocating():
+    # 10**9 steps tried to allocate 30 GiB, 10**7 ran for 825 s; the sample raised an empty MemoryError
+    with pytest.raises(ValueError, match="length.*MAX_PATH_LENGTH"):
+        doob_chain(SOURCE, 1.0, 10**9)
+    with pytest.raises(ValueError, match="length.*MAX_PATH_LENGTH"):
+        doob_chain(SOURCE, 1.0, markov.MAX_PATH_LENGTH + 1)
+    with pytest.raises(ValueError, match="length.*MAX_PATH_LENGTH"):
+        SOURCE.sample(10**9, 10**9, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="size.*MAX_CHAIN_CELLS"):
+        SOURCE.sample(1000, 10**9, np.random.default_rng(0))
+    chain = doob_chain(SOURCE, 1.0, 1000)
+    with pytest.raises(ValueError, match="size.*MAX_CHAIN_CELLS"):
+        chain.sample(10**8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="lengths.*MAX_DP_CELLS|lengths.*limit"):
+        markov_law(SOURCE, 10**9)
+    with pytest.raises(ValueError, match="lengths"):
+        markov_laws(SOURCE, range(1, 10**9))
+    big = MarkovSource.memoryless(np.full(markov.MAX_STATES + 1, 1.0 / (markov.MAX_STATES + 1)),
+                                  np.zeros(markov.MAX_STATES + 1))
+    with pytest.raises(ValueError, match="MAX_STATES"):
+        markov.log_spectral_radius(big, 0.5)
+
+
+def test_markov_guards_allow_what_the_chapter_uses():
+    # chapter 12: laws at 12 lengths up to 4000, the Doob chain at length 4000, sampled paths
+    laws = markov_laws(SOURCE, [10, 100, 4000])
+    assert len(laws[4000]) == 4001
+    chain = doob_chain(SOURCE, 0.5, 4000)
+    assert chain.transitions.shape == (3999, 2, 2)
+    assert chain.sample(50, np.random.default_rng(1)).shape == (50, 4000)
+    assert SOURCE.sample(4000, 100, np.random.default_rng(2)).shape == (100, 4000)

@@ -35,6 +35,22 @@ from lmalign.law import RewardLaw
 from lmalign.memoryless import lattice_steps
 
 MAX_DP_CELLS = 2e9  # states^2 x levels x steps summed over the path: about a minute of work
+MAX_CHAIN_CELLS = 2**24  # entries of any array built from the inputs (1.7e7 floats, 134 MB)
+MAX_PATH_LENGTH = 10**6  # steps of a path walked one at a time in Python (about a minute at 2 states)
+MAX_STATES = 1000  # states of a chain for the O(k^3) Perron and connectivity computations
+
+
+def _check_work(name: str, cells: float, what: str) -> None:
+    """A ``ValueError`` naming ``name`` when an array of ``cells`` entries would exceed ``MAX_CHAIN_CELLS``."""
+    if cells > MAX_CHAIN_CELLS:
+        raise ValueError(f"{name}: {what} would hold {cells:.3g} entries, above the limit MAX_CHAIN_CELLS = "
+                         f"{MAX_CHAIN_CELLS} ({MAX_CHAIN_CELLS * 8 / 2**20:.0f} MiB)")
+
+
+def _check_length(length: int) -> None:
+    if length > MAX_PATH_LENGTH:
+        raise ValueError(f"length: {length} steps exceeds the limit MAX_PATH_LENGTH = {MAX_PATH_LENGTH} "
+                         "(the path is walked one step at a time)")
 
 
 @dataclass(frozen=True)
@@ -107,9 +123,15 @@ class MarkovSource:
         return self.reward[_paths(paths, self.states)].sum(axis=1)
 
     def sample(self, length: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        """``size`` paths of ``length`` states drawn from the source (an integer array ``(size, length)``)."""
-        return _sample_chain(self.initial, [self.transition] * (_validate.positive_int(length, "length") - 1),
-                             _validate.positive_int(size, "size"), rng)
+        """``size`` paths of ``length`` states drawn from the source (an integer array ``(size, length)``).
+
+        Refused with a ``ValueError`` (before allocating) beyond ``MAX_PATH_LENGTH`` steps or
+        ``MAX_CHAIN_CELLS`` entries of ``size x (length + states)``."""
+        length = _validate.positive_int(length, "length")
+        size = _validate.positive_int(size, "size")
+        _check_length(length)
+        _check_work("size", float(size) * (length + self.states), f"{size} paths of length {length}")
+        return _sample_chain(self.initial, [self.transition] * (length - 1), size, rng)
 
 
 def _paths(paths, k: int) -> np.ndarray:
@@ -159,8 +181,12 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     (state, reward level) in log space, ``f_{t+1}(s', v + k(s')) = logsumexp_s [f_t(s, v) + log P(s, s')]``.
 
     Cost ``k^2 K n^2 / 2`` for ``k`` states, rewards on ``K + 1`` lattice levels and longest length ``n``; every
-    level is a log-probability accurate to about ``n`` roundings (no subtraction anywhere)."""
+    level is a log-probability accurate to about ``n`` roundings (no subtraction anywhere). A ``ValueError``
+    naming ``lengths`` (before allocating) when the cost exceeds ``MAX_DP_CELLS`` or an array
+    ``MAX_CHAIN_CELLS``."""
     _check_source(source)
+    if hasattr(lengths, "__len__") and len(lengths) > MAX_CHAIN_CELLS:
+        raise ValueError(f"lengths: {len(lengths)} lengths, above the limit MAX_CHAIN_CELLS = {MAX_CHAIN_CELLS}")
     try:
         wanted = sorted({_validate.positive_int(n, "lengths") for n in np.atleast_1d(lengths).tolist()})
     except TypeError:
@@ -173,6 +199,8 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     if work > MAX_DP_CELLS:
         raise ValueError(f"lengths: the dynamic program would take about {work:.1e} cell updates "
                          f"(limit {MAX_DP_CELLS:.0e}); use shorter lengths or fewer reward levels")
+    _check_work("lengths", float(states) * states * (kmax * n_max + 1), "the dynamic program's step")
+    _check_work("lengths", float(sum(kmax * n + 1 for n in wanted)), "the laws returned")
     log_P = source.log_transition
     f = np.full((states, kmax * n_max + 1), -np.inf)
     f[np.arange(states), k] = source.log_initial
@@ -228,7 +256,7 @@ def _irreducible(adjacency: np.ndarray) -> bool:
     """Whether the directed graph of ``adjacency`` is strongly connected (reachability by repeated squaring)."""
     reach = adjacency | np.eye(adjacency.shape[0], dtype=bool)
     for _ in range(max(1, int(np.ceil(np.log2(adjacency.shape[0]))))):
-        reach = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+        reach = (reach.astype(float) @ reach.astype(float)) > 0  # path counts <= k, exact in floats
     return bool(reach.all())
 
 
@@ -238,6 +266,7 @@ def period(source: MarkovSource) -> int:
     Computed from breadth-first levels ``d`` from state 0: the period is the gcd of ``d(s) + 1 - d(s')`` over
     the transitions ``P(s, s') > 0``. A ``ValueError`` if the chain is not irreducible."""
     _check_source(source)
+    _check_states(source)
     adjacency = source.transition > 0
     if not _irreducible(adjacency):
         raise ValueError("source: the chain must be irreducible (every state reachable from every state)")
@@ -255,6 +284,12 @@ def period(source: MarkovSource) -> int:
     for s, s2 in zip(*np.nonzero(adjacency), strict=True):
         g = math.gcd(g, abs(int(level[s]) + 1 - int(level[s2])))
     return g
+
+
+def _check_states(source: MarkovSource) -> None:
+    if source.states > MAX_STATES:
+        raise ValueError(f"source: {source.states} states, above the limit MAX_STATES = {MAX_STATES} of the "
+                         "O(states^3) Perron and connectivity computations")
 
 
 def _require_primitive(source: MarkovSource) -> None:
@@ -282,6 +317,7 @@ def perron(source: MarkovSource, t: float) -> Perron:
 def _perron(source: MarkovSource, t: float) -> Perron:
     """:func:`perron` for an irreducible chain, periodic or not (the stationary law needs no more)."""
     _check_source(source)
+    _check_states(source)
     t = _validate.real_scalar(t, "t")
     r = source.reward
     c = float(r.max() if t >= 0 else r.min())
@@ -394,17 +430,24 @@ class DoobChain:
         return out
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """``size`` paths drawn from the chain."""
-        return _sample_chain(self.initial, list(self.transitions), _validate.positive_int(size, "size"), rng)
+        """``size`` paths drawn from the chain (a ``ValueError`` beyond ``MAX_CHAIN_CELLS`` entries)."""
+        size = _validate.positive_int(size, "size")
+        length = self.transitions.shape[0] + 1
+        _check_work("size", float(size) * (length + self.initial.size), f"{size} paths of length {length}")
+        return _sample_chain(self.initial, list(self.transitions), size, rng)
 
 
 def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
     """Doob transform of the source at tilt ``lam`` for paths of ``length`` states, in log space:
     ``log h_n = 0``, ``log h_t(s) = logsumexp_s' [log P(s, s') + lam r(s') + log h_{t+1}(s')]``;
-    ``Q_t(s, s') = P(s, s') e^{lam r(s')} h_{t+1}(s') / h_t(s)``, ``q(y_1) = mu e^{lam r} h_1 / Z_n``."""
+    ``Q_t(s, s') = P(s, s') e^{lam r(s')} h_{t+1}(s') / h_t(s)``, ``q(y_1) = mu e^{lam r} h_1 / Z_n``.
+    A ``ValueError`` naming ``length`` (before allocating) beyond ``MAX_PATH_LENGTH`` or ``MAX_CHAIN_CELLS``
+    entries of transition matrices."""
     _check_source(source)
     lam = _validate.real_scalar(lam, "lam")
     n = _validate.positive_int(length, "length")
+    _check_length(n)
+    _check_work("length", float(n - 1) * source.states**2, f"{n - 1} transition matrices")
     step = source.log_transition + lam * source.reward[None, :]   # log P_lam(s, s')
     log_h = np.zeros(source.states)
     transitions = np.empty((n - 1, source.states, source.states))

@@ -48,7 +48,7 @@ U = 2.0**-53  # unit roundoff of double
 U_LD = float(np.finfo(np.longdouble).eps)  # extended precision (1.1e-19 on x86-64; equal to 2 U where absent)
 TWO_PI_LD = 8 * np.arctan(np.longdouble(1))
 REF_BITS = 20
-LIVE_LOG = 80.0  # bins whose |psi|^n may exceed e^-LIVE_LOG are computed
+LIVE_LOG = 60.0  # bins whose |psi|^n may exceed e^-LIVE_LOG are computed
 TAU_STEP = 1.9  # window spacing in tau (2 would put cell boundaries at exactly the reach)
 REACH_SHARE = 0.25  # share of a level's tolerance the first-round windows leave to FFT rounding (reach_sigmas)
 KEEP_SIGMAS = 5.5  # refinement windows keep the levels within this many sigma of their centre
@@ -57,14 +57,14 @@ PLAN_SIGMAS = 4.0  # half the spacing of the refinement windows, in sigma (halve
 FFT_ROUNDING = 8.0  # constant of the componentwise FFT rounding bound
 SIN_ULPS = 4  # accuracy assumed of numpy's double sin, cos, log1p, atan2, exp (ulps)
 S3_REL = 280 * U  # relative error bound of sin(a) - a (see _sin_minus_id), angle rounding included
-GAP_INTERVALS_PER_STEP = 16
+GAP_INTERVALS_PER_STEP = 32
 MAX_SPAN = 512  # token lattices wider than this are left to other methods
 TARGET = 1e-10  # certified absolute error of each log-probability (or ULPS ulp of it, if larger)
 ULPS = 4
-BLOCK = 2**17  # elements per batched inverse FFT; the levels of a batch are untilted together
+BLOCK = 2**17  # elements per batched inverse FFT
+CHUNK = 2**16  # levels untilted together
 REFINE_ROUNDS = 3
 GRID_POINTS = (257, 2049)  # least and most tilts of the placement grid (about 2 sqrt(n))
-SPLIT_BITS = 26  # theta_hi has SPLIT_BITS + 1 bits: theta_hi d exact for offsets d < 2^SPLIT_BITS
 
 
 def ulp(x: np.ndarray) -> np.ndarray:
@@ -256,10 +256,12 @@ def plan(fam: TiltFamily, n: int, lo: int, hi: int, spacing: float = PLAN_SIGMAS
 
 
 def _fast_width(w: np.ndarray) -> np.ndarray:
-    """FFT lengths at least ``w``, from a ladder of 8 per octave (so that few distinct widths are batched)."""
-    step = 2.0 ** np.maximum(np.floor(np.log2(np.maximum(w, 16))) - 3, 0)
-    w = (np.ceil(w / step) * step).astype(np.int64)
-    return np.array([sfft.next_fast_len(int(x), real=True) for x in np.unique(w)])[np.unique(w, return_inverse=True)[1]]
+    """FFT lengths at least ``w`` from the ladder ``{4, 5, 6, 7.5} 2^e`` (ratios at most 1.25), so that few
+    distinct widths are batched."""
+    e = np.floor(np.log2(np.maximum(w, 16) / 4.0))
+    rungs = np.array([4.0, 5.0, 6.0, 7.5, 8.0])
+    pick = np.searchsorted(rungs, w / 2.0**e - 1e-9)
+    return (rungs[np.minimum(pick, 4)] * 2.0**e).astype(np.int64)
 
 
 def make_windows(fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray | None = None,
@@ -450,79 +452,87 @@ def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.n
 
 
 def _untilt_terms(n: int, wb: WindowBatch, log_m, err: np.ndarray, token_err: np.ndarray) -> Untilt:
-    """``A = n log M - theta (start - n m)`` in extended precision, as ``a_hi + a_lo``; ``theta`` split so that
-    ``th_hi d`` is exact for ``d < 2^SPLIT_BITS``; the constant part of the bound: ``token_err``, the extended
-    rounding of ``A`` and a bound on the rounding of the small terms of the double-double sum."""
+    """``A = n log M - theta (start - n m)`` (extended precision) and ``theta`` split on a common grid ``2^-s``:
+    ``a_hi``, ``th_hi`` multiples of ``2^-s`` with ``|A| + |theta| W < 2^(51 - s)``, so that ``th_hi d`` and
+    ``a_hi - th_hi d`` are exact for ``0 <= d < W``; ``a_lo = A - a_hi``, ``th_lo = theta - th_hi`` (at most
+    ``2^-(s+1)``). The constant part of the bound: ``token_err``, the extended rounding of ``A`` and the
+    rounding of the small terms ``a_lo - th_lo d``."""
     dist = (wb.start * 2**REF_BITS - n * wb.ref_num).astype(np.longdouble) / np.longdouble(2**REF_BITS)
     tilt0 = wb.theta.astype(np.longdouble) * dist
     n_log_m = n * log_m
     a = n_log_m - tilt0
-    a_hi = a.astype(float)
+    big = np.abs(a.astype(float)) + np.abs(wb.theta) * wb.width + 1.0
+    scale = 2.0 ** (51 - np.ceil(np.log2(big)))
+    a_hi = np.round(a * scale).astype(float) / scale
     a_lo = (a - a_hi).astype(float)
-    mant, expo = np.frexp(wb.theta)
-    th_hi = np.ldexp(np.round(np.ldexp(mant, SPLIT_BITS)), expo - SPLIT_BITS)
+    th_hi = np.round(wb.theta * scale) / scale
     th_lo = wb.theta - th_hi
-    big = np.abs(a_hi) + np.abs(wb.theta) * wb.width + 2100.0  # |log y| < 2100 wherever y > 2 err
-    const = (token_err + 4 * U_LD * (np.abs(tilt0) + np.abs(n_log_m)).astype(float) + 16 * U * U * big)
+    small = (1 + wb.width) / scale  # >= 2 (|a_lo| + |th_lo| W)
+    const = (token_err + 4 * U_LD * (np.abs(tilt0) + np.abs(n_log_m)).astype(float) + 4 * U * small)
     return Untilt(a_hi, a_lo, th_hi, th_lo, err, const)
 
 
 def untilt_levels(y: np.ndarray, d: np.ndarray, lens: np.ndarray, ut: Untilt, rows: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """``log P`` and its bound at levels ``start + d`` of windows ``rows`` (``lens`` levels each), from the
-    tilted values ``y``: ``log y + A - theta d`` by two TwoSums, and ``E / (y - E) + 2 u |log y| + u |log P| +
-    const`` (``inf`` and ``NaN`` where ``y <= 2 E``)."""
+    tilted values ``y``: ``((a_hi - th_hi d) + log y) + (a_lo - th_lo d)``, the first difference exact, and
+    ``E / (y - E) + 2 u (|log y| + |log P|) + const`` (``inf`` and ``NaN`` where ``y <= 2 E``)."""
     def rep(a: np.ndarray) -> np.ndarray:
         return np.repeat(a[rows], lens)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         log_y = np.log(y)
         df = d.astype(float)
-        a = rep(ut.a_hi)
-        p = rep(ut.th_hi) * df  # exact
-        s1 = a - p
-        bb = s1 - a
-        e1 = (a - (s1 - bb)) - (p + bb)  # TwoSum(a, -p): a - p = s1 + e1 exactly
-        s2 = s1 + log_y
-        bb = s2 - s1
-        e2 = (s1 - (s2 - bb)) + (log_y - bb)  # s1 + log y = s2 + e2 exactly
-        logp = s2 + ((e1 + e2) + (rep(ut.a_lo) - rep(ut.th_lo) * df))
+        logp = ((rep(ut.a_hi) - rep(ut.th_hi) * df) + log_y) + (rep(ut.a_lo) - rep(ut.th_lo) * df)
         err = rep(ut.err)
-        bound = err / (y - err) + 2 * U * np.abs(log_y) + U * np.abs(logp) + rep(ut.const)  # U |x| >= ulp(x) / 2
-    bad = ~(y > 2 * err) | ~np.isfinite(bound)
-    bound[bad] = np.inf
-    logp[bad] = np.nan
-    return logp, bound
+        bound = err / (y - err) + 2 * U * (np.abs(log_y) + np.abs(logp)) + rep(ut.const)
+    good = y > 2 * err
+    return np.where(good, logp, np.nan), np.where(good, bound, np.inf)
 
 
 def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np.ndarray, disjoint: bool) -> None:
     """Compute the kept levels of every window and store them in ``out`` (``log P``) and ``cert`` (bounds):
-    overwritten if the windows keep disjoint levels, else where the new bound is smaller."""
+    overwritten if the windows keep disjoint levels, else where the new bound is smaller. One inverse FFT per
+    block of windows of equal width; the levels are untilted in chunks of about ``CHUNK``."""
     win, j, spec, ut = spectrum(fam, n, wb)
-    row_of = np.full(wb.theta.size, -1)
+    windows = np.arange(wb.theta.size)
+    first_bin = np.searchsorted(win, windows)
+    bin_counts = np.searchsorted(win, windows, side="right") - first_bin
+    lens_all = wb.keep_hi - wb.keep_lo + 1
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        blks, yk, d = (np.concatenate(part) for part in zip(*pending, strict=True))
+        pending.clear()
+        lens = lens_all[blks]
+        logp, bound = untilt_levels(yk, d, lens, ut, blks)
+        levels = d + np.repeat(wb.start[blks], lens)
+        if not disjoint:
+            better = bound < cert[levels]
+            order = np.argsort(-bound[better], kind="stable")  # the smallest bound written last
+            levels, logp, bound = levels[better][order], logp[better][order], bound[better][order]
+        out[levels] = logp
+        cert[levels] = bound
+
+    count = 0
     for w in np.unique(wb.width):
         group = np.flatnonzero(wb.width == w)
         per_block = max(1, BLOCK // int(w))
         for b0 in range(0, group.size, per_block):
             blk = group[b0:b0 + per_block]
-            row_of[blk] = np.arange(blk.size)
-            r = row_of[win]
-            sel = r >= 0
+            bins = _ranges(first_bin[blk], bin_counts[blk])
             x = np.zeros((blk.size, int(w) // 2 + 1), dtype=complex)
-            x[r[sel], j[sel]] = spec[sel]
-            row_of[blk] = -1
+            x[np.repeat(np.arange(blk.size), bin_counts[blk]), j[bins]] = spec[bins]
             y = sfft.irfft(x, int(w), axis=1)
-            lens = wb.keep_hi[blk] - wb.keep_lo[blk] + 1
+            lens = lens_all[blk]
             d = _ranges(wb.keep_lo[blk] - wb.start[blk], lens)
-            yk = y[np.repeat(np.arange(blk.size), lens), d]
-            logp, bound = untilt_levels(yk, d, lens, ut, blk)
-            levels = d + np.repeat(wb.start[blk], lens)
-            if not disjoint:
-                better = bound < cert[levels]
-                order = np.argsort(-bound[better], kind="stable")  # the smallest bound written last
-                levels, logp, bound = levels[better][order], logp[better][order], bound[better][order]
-            out[levels] = logp
-            cert[levels] = bound
+            pending.append((blk, y[np.repeat(np.arange(blk.size), lens), d], d))
+            count += d.size
+            if count >= CHUNK:
+                flush()
+                count = 0
+    if pending:
+        flush()
 
 
 def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,

@@ -398,3 +398,23 @@ def test_status_page_sorts_claims_and_leaves_run_times_out(tmp_path):
     assert "12.3" not in page and "timings.json" in page
     assert json.loads(build.write_timings(layout, ["05_x", "06_y"]).read_text()) == {"05_x": 12.345,
                                                                                       "06_y": None}
+
+
+def test_random_uuids_of_embedded_plots_become_stable():
+    from lmalign.book.run_chapter import tidy_notebook
+
+    def notebook(doc: str, div: str) -> nbformat.NotebookNode:
+        html = f'<div id="{div}"></div><script>render("{doc}", "{div}")</script>'
+        cell = nbformat.v4.new_code_cell("show()")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": doc})]
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell]
+        return tidy_notebook(nb, "15_explorer")
+
+    first = notebook("c31cbd20-3218-482f-b857-1a3a502d187d", "b61bbe2a-9a39-4517-9f49-da53b932da8f")
+    second = notebook("0c6ed69a-20f6-43f9-9983-c858c7df1551", "a26906bb-26e6-4c05-be25-b631d56ff1eb")
+    assert nbformat.writes(first) == nbformat.writes(second)
+    data = first.cells[0].outputs[0].data
+    doc, div = re.findall(r'render\("([^"]+)", "([^"]+)"\)', data["text/html"])[0]
+    assert doc != div and f'id="{div}"' in data["text/html"] and data["text/plain"] == doc
+    assert nbformat.writes(tidy_notebook(first, "15_explorer")) == nbformat.writes(second)

@@ -9,7 +9,9 @@ bytes, with no timestamp, no path of the building machine and no random cell id.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import uuid
 from pathlib import Path
 
 
@@ -37,16 +39,35 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
+UUID4 = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+
+
+def _stable_uuids(outputs: list, name: str, seen: dict[str, str]) -> None:
+    """Random (version 4) UUIDs in displayed data, such as the document and element ids of an embedded Bokeh
+    plot, replaced in place by version-5 UUIDs of ``<name>-<k>`` (the k-th distinct one of the notebook), so
+    references between a plot's ``div`` and its script still match. A version-5 UUID is left as it is."""
+    def stable(match: re.Match) -> str:
+        return seen.setdefault(match.group(), str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}-{len(seen)}")))
+
+    for output in outputs:
+        data = output.get("data", {})
+        for mime, value in data.items():
+            if isinstance(value, str):
+                data[mime] = UUID4.sub(stable, value)
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                data[mime] = [UUID4.sub(stable, v) for v in value]
+
+
 def tidy_notebook(nb, name: str):
     """Make an executed notebook reproducible, in place, and return it: cell ids ``<name>-<index>`` (counted
     without papermill's injected cell, whose id is ``<name>-injected``), consecutive streams merged, and no
     jupytext pairing metadata (an ``.ipynb`` that is not beside its ``.md`` breaks JupyterLab), no papermill
-    paths or timestamps (its ``parameters`` are kept) and no execution timestamps. Running it twice changes
-    nothing."""
+    paths or timestamps (its ``parameters`` are kept), no execution timestamps and no random UUIDs in displayed
+    data (:func:`_stable_uuids`). Running it twice changes nothing."""
     nb.metadata.pop("jupytext", None)
     if "papermill" in nb.metadata:
         nb.metadata["papermill"] = {"parameters": nb.metadata["papermill"].get("parameters", {})}
-    index = 0
+    index, seen = 0, {}
     for cell in nb.cells:
         for key in ("papermill", "execution"):
             cell.metadata.pop(key, None)
@@ -57,6 +78,7 @@ def tidy_notebook(nb, name: str):
             index += 1
         if cell.cell_type == "code":
             cell.outputs = _merge_streams(cell.outputs)
+            _stable_uuids(cell.outputs, name, seen)
     return nb
 
 

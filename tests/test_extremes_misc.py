@@ -47,6 +47,10 @@ def _ref_cross(q, s, a):
 
 
 def _rel(got, ref):
+    """Relative error of a float against an mpmath value; a reference below the smallest normal float must
+    come out below it too (0 is the float's right answer for e^(-3e21))."""
+    if abs(ref) < 2.2250738585072014e-308:
+        return 0.0 if abs(got) < 2.2250738585072014e-308 else math.inf
     return float(abs(mp.mpf(got) - ref) / abs(ref))
 
 
@@ -373,3 +377,89 @@ def test_markov_guards_allow_what_the_chapter_uses():
     assert chain.transitions.shape == (3999, 2, 2)
     assert chain.sample(50, np.random.default_rng(1)).shape == (50, 4000)
     assert SOURCE.sample(4000, 100, np.random.default_rng(2)).shape == (100, 4000)
+
+
+# -- best-of-N --------------------------------------------------------------------------------------------------
+from lmalign.best_of_n import bon_kl_bound, lattice_gumbel, resolve_log_n  # noqa: E402
+
+
+def _ref_bon_logmass(law, log_n):
+    """log(F^N - F_-^N) per level in mpmath, F from the law's log-probabilities, N = e^log_n."""
+    with mp.workdps(700):
+        ps = [mp.exp(mp.mpf(float(a))) for a in law.logprobs]
+        total = mp.fsum(ps)
+        ps = [x / total for x in ps]
+        big_n = mp.exp(mp.mpf(log_n))
+        out, below = [], mp.mpf(0)
+        for p in ps:
+            top = below + p
+            lo = below / top
+            out.append(big_n * mp.log(top) + mp.log(-mp.expm1(big_n * mp.log(lo))) if below > 0
+                       else big_n * mp.log(top))
+            below = top
+        return out
+
+
+@pytest.mark.parametrize("log_n", [1e-300, 1e-9, math.log(2), 50.0, 700.0])
+def test_best_of_n_log_masses_against_mpmath(log_n):
+    tail = RewardLaw.from_logprobs([0.0, 1.0, 2.0], [math.log1p(-2e-300), math.log(1e-300), math.log(1e-300)])
+    for law in (tail, HUGE):
+        got = best_of_n(law, log_n=log_n)
+        ref = _ref_bon_logmass(law, log_n)
+        for v, lp in zip(got.values, got.logprobs, strict=True):
+            assert _rel(lp, ref[int(np.searchsorted(law.values, v))]) < 1e-12, (log_n, v)
+
+
+def test_best_of_n_extremes():
+    single = RewardLaw([3.0], [1.0])
+    assert best_of_n(single, log_n=1e300) is single and best_of_n(HUGE, n=1) is HUGE
+    top = best_of_n(HUGE, log_n=1e300)  # N = e^1e300: every lower mass is below exp(-1.8e308), dropped
+    assert top.values.tolist() == [1e308] and top.logprobs[0] == 0.0
+    assert resolve_log_n(10**400) == pytest.approx(400 * math.log(10), rel=1e-15)
+    with pytest.raises(ValueError, match="log_n must be finite"):
+        resolve_log_n(log_n=math.inf)
+    with pytest.raises(ValueError, match="exactly one"):
+        resolve_log_n(2, 1.0)
+    # log N + expm1(-log N) cancelled for small log N (relative error 1e-6 at log N = 1e-10)
+    with mp.workdps(50):
+        ref = mp.mpf(1e-10) + mp.expm1(-mp.mpf(1e-10))
+    assert _rel(bon_kl_bound(log_n=1e-10), ref) < 1e-14
+
+
+def _ref_gumbel(lam, sigma, step, n, x_star, v0, log_shift=0.0):
+    with mp.workdps(60):
+        lam, sigma, step, x_star, v0 = (mp.mpf(x) for x in (lam, sigma, step, x_star, v0))
+        a = mp.log(sigma * mp.sqrt(2 * mp.pi * n) * -mp.expm1(-lam * step) / step) - log_shift
+        j0 = int(mp.ceil((n * x_star - a / lam - n * v0) / step))
+        width = int(mp.ceil(80 / (lam * step))) + 8
+        mean = ent = mp.mpf(0)
+        for j in range(j0 - width, j0 + width + 1):
+            u = n * v0 + step * j - n * x_star
+            if -lam * (u + step) - a > 1e4:  # G = exp(-e^big) - ... = 0 to any precision
+                continue
+            g = mp.exp(-mp.exp(-lam * (u + step) - a)) - mp.exp(-mp.exp(min(-lam * u - a, mp.mpf(1e4))))
+            if g > 0:
+                mean += g * u
+                ent -= g * mp.log(g)
+        return mean, ent
+
+
+@pytest.mark.parametrize("args", [(1.0, 1.0, 1.0, 1, 0.0, 0.0), (1e300, 1.0, 1.0, 1, 0.0, 0.0),
+                                  (2.0, 0.5, 0.05, 10**300, 0.0, 0.0), (1.0, 1e300, 1.0, 3, 0.25, 0.0),
+                                  (0.7, 1.3, 0.01, 1000, 0.31, 0.01)])
+def test_lattice_gumbel_against_mpmath(args):
+    # lam step = 1e300 gave NaN (inf - inf in the gap of the two exponentials)
+    mean, ent = lattice_gumbel(*args)
+    ref_mean, ref_ent = _ref_gumbel(*args)
+    assert _rel(mean, ref_mean) < 1e-12 and _rel(ent, ref_ent) < 1e-12
+
+
+def test_lattice_gumbel_refuses_what_it_cannot_represent():
+    with pytest.raises(ValueError, match="lam \\* step"):
+        lattice_gumbel(1e-300, 1.0, 1.0, 1, 0.0, 0.0)
+    with pytest.raises(ValueError, match="x_star"):
+        lattice_gumbel(1.0, 1.0, 1.0, 10, 1e308, 0.0)
+    with pytest.raises(ValueError, match="log_shift"):
+        lattice_gumbel(1.0, 1.0, 1.0, 10, 0.5, 0.0, log_shift=1e300)
+    with pytest.raises(ValueError, match="x_star is NaN"):
+        lattice_gumbel(1.0, 1.0, 1.0, 10, math.nan, 0.0)

@@ -31,9 +31,19 @@ def resolve_log_n(n: int | None = None, log_n: float | None = None) -> float:
 
 
 def bon_kl_bound(n: int | None = None, log_n: float | None = None) -> float:
-    """``log N - (N-1)/N``, the best-of-N KL formula (an upper bound on ``D(BoN||p)``)."""
+    """``log N - (N-1)/N``, the best-of-N KL formula (an upper bound on ``D(BoN||p)``).
+
+    ``= log N + expm1(-log N) = sum_{k>=2} (-log N)^k / k!``, summed as that series for ``log N < 1/2`` (no
+    cancellation: ``log_n = 1e-10`` gives ``5e-21``), so relative accuracy about 1e-15 for any ``log N``."""
     ln = resolve_log_n(n, log_n)
-    return ln + math.expm1(-ln)
+    if ln >= 0.5:
+        return ln + math.expm1(-ln)
+    terms, term = [], 1.0
+    for k in range(1, 30):  # |term| <= 0.5^k / k!: below 1e-40 of the first by k = 30
+        term *= -ln / k
+        if k >= 2:
+            terms.append(term)
+    return math.fsum(terms)
 
 
 def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
@@ -79,7 +89,9 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
 
     ``P(level v) = F(v)^N - F_-(v)^N = e^{-A(v)} (1 - e^{-(A_-(v) - A(v))})`` with ``A = -N log F`` and
     ``A_- - A = N log(1 + p(v)/F_-(v))``, both formed in log space. Levels whose mass is below
-    ``exp(-1.8e308)`` (not representable even as a log) are dropped.
+    ``exp(-1.8e308)`` (not representable even as a log) are dropped. ``n = 1`` (``log_n = 0``) or a single
+    level returns the law itself. Every log-mass is accurate to about 1e-14 relative (checked against mpmath
+    for ``log N`` from 1e-300 to 1e300, values near +-1e308 and masses down to 1e-300).
     """
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
@@ -91,6 +103,9 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
     return RewardLaw._trusted(law.values[keep], logmass[keep])
 
 
+MAX_GUMBEL_POINTS = 10**6  # lattice_gumbel: points of the window 2 ceil(60 / (lam step)) + 11
+
+
 def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float, v0: float,
                    log_shift: float = 0.0) -> tuple[float, float]:
     """Mean ``u_bar`` and entropy ``H`` of the discretised Gumbel law that best-of-``e^{n delta}`` follows around
@@ -98,21 +113,46 @@ def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float,
     ``G(u) = exp(-e^{-lam (u + step) - a}) - exp(-e^{-lam u - a})`` for the lattice points ``u = s - n x*``, with
     ``a = log(sigma sqrt(2 pi n) (1 - e^{-lam step}) / step) - log_shift``. ``log_shift`` is
     ``log E e^{lam R} - n kappa(lam)``, zero for a memoryless source, a bounded boundary term for a source with
-    memory. ``log G`` is formed in log space; the window covers ``G`` to 1e-12."""
+    memory. ``log G = -U + log(1 - e^{-U (e^{lam step} - 1)})``, ``U = e^{-lam (u + step) - a}``, formed in log
+    space (no overflow for ``lam step = 1e300``); the window covers ``G`` to 1e-12 and has
+    ``2 ceil(60 / (lam step)) + 11`` points, at most ``MAX_GUMBEL_POINTS``. A ``ValueError`` names the
+    argument when the window is too large or the lattice offset ``n (v0 - x*) / step`` is beyond ``2^52``
+    (its fractional part, which sets the answer, would be lost), or the centre ``a / lam`` is. Accuracy about
+    1e-13 relative (checked against mpmath at ``lam step`` from 1e-4 to 1e300 and ``n`` to 1e300)."""
     lam = _validate.real_scalar(lam, "lam")
     sigma = _validate.real_scalar(sigma, "sigma")
     step = _validate.real_scalar(step, "step")
     if not (lam > 0 and sigma > 0 and step > 0):
         raise ValueError(f"lam, sigma and step must be positive, got {lam!r}, {sigma!r}, {step!r}")
     n = _validate.positive_int(n, "n")
-    a_n = math.log(sigma * math.sqrt(2 * math.pi * n) * -math.expm1(-lam * step) / step) - log_shift
-    j0 = math.ceil((n * x_star - a_n / lam - n * v0) / step)
-    width = math.ceil(60 / (lam * step)) + 5
-    u = n * v0 + step * np.arange(j0 - width, j0 + width + 1) - n * x_star
-    upper = np.exp(-lam * (u + step) - a_n)   # N T(s + step)
-    lower = np.exp(-lam * u - a_n)            # N T(s)
-    log_g = -upper + np.log(-np.expm1(-(lower - upper)))
+    x_star = _validate.real_scalar(x_star, "x_star")
+    v0 = _validate.real_scalar(v0, "v0")
+    log_shift = _validate.real_scalar(log_shift, "log_shift")
+    lam_step = lam * step
+    if not math.isfinite(lam_step) or 60 / lam_step > MAX_GUMBEL_POINTS / 2:
+        raise ValueError(f"lam * step = {lam_step!r}: the lattice window would exceed MAX_GUMBEL_POINTS = "
+                         f"{MAX_GUMBEL_POINTS} points (or overflow)")
+    a_n = (math.log(sigma) + 0.5 * math.log(2 * math.pi) + 0.5 * math.log(n) + math.log(-math.expm1(-lam_step))
+           - math.log(step) - log_shift)
+    with np.errstate(over="ignore", invalid="ignore"):
+        offset = float(n) * (v0 - x_star)  # u = offset + step j
+    if not (math.isfinite(offset) and abs(offset / step) < 2.0**52):
+        raise ValueError(f"n={n}, x_star={x_star!r}, v0={v0!r}: the lattice offset n (v0 - x*) / step is "
+                         "beyond 2^52 steps, its fractional part (which sets the answer) is lost")
+    if not abs(a_n / lam_step) < 2.0**52:
+        raise ValueError(f"log_shift={log_shift!r}, sigma={sigma!r}: the Gumbel centre a / lam is beyond 2^52 "
+                         "steps of the lattice")
+    centre = (-offset - a_n / lam) / step
+    j0 = math.ceil(centre)
+    width = math.ceil(60 / lam_step) + 5
+    u = offset + step * np.arange(j0 - width, j0 + width + 1, dtype=float)
+    log_upper = -lam * (u + step) - a_n          # log N T(s + step)
+    log_gap = -lam * u - a_n + math.log(-math.expm1(-lam_step))   # log (N T(s) - N T(s + step))
+    with np.errstate(over="ignore"):
+        gap = np.exp(log_gap)
+        log_g = -np.exp(log_upper) + np.where(log_gap < -30, log_gap - gap / 2, log_neg_expm1(gap))
     g = np.exp(log_g)
     if abs(g.sum() - 1.0) > 1e-12:
         raise ArithmeticError("the lattice window misses part of the Gumbel law")
-    return float(np.dot(g, u)), float(-np.dot(g, log_g))
+    live = g > 0
+    return float(np.dot(g[live], u[live])), float(-np.dot(g[live], log_g[live]))

@@ -10,6 +10,7 @@ call, on any other exception or on a timeout. ``check_result`` walks a result: n
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import math
@@ -28,6 +29,7 @@ MEMORY_HEADROOM = 6 * 2**30  # bytes of address space a single call may add
 LAW_SUM_TOL = 1e-12
 REJECTED = object()  # the call raised a ValueError: bad input, clearly refused
 _state = {"timed_out": False}
+OUTCOMES: collections.Counter = collections.Counter()  # (case, "ok" or "rejected"): how the inputs fared
 
 
 def reset_time_limit() -> None:

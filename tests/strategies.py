@@ -57,10 +57,28 @@ def finite_floats() -> st.SearchStrategy[float]:
 
 
 def adversarial_scalars(finite_only: bool = False) -> st.SearchStrategy:
-    """A parameter (lambda, beta, delta, alpha, x, ...): finite extremes, NaN and infinities, wrong types."""
+    """A parameter (lambda, beta, delta, alpha, x, ...): finite extremes (two draws in three), NaN and
+    infinities, wrong types."""
     if finite_only:
         return finite_floats()
-    return st.one_of(finite_floats(), st.sampled_from(NONFINITE), st.sampled_from(WRONG_TYPES))
+    return _weighted((finite_floats(), 4), (st.sampled_from(NONFINITE), 1), (st.sampled_from(WRONG_TYPES), 1))
+
+
+def positive_params() -> st.SearchStrategy:
+    """A parameter that must be positive (beta, delta, alpha, sigma): ordinary, tiny, huge, or adversarial."""
+    return _weighted((st.floats(1e-3, 1e3), 2), (st.sampled_from((5e-324, 1e-300, 1e-12, 1e12, 1e300, 1e308)), 1),
+                     (adversarial_scalars(), 1))
+
+
+@st.composite
+def _pick(draw, options: tuple):
+    strategies = [s for s, w in options for _ in range(w)]
+    return draw(strategies[draw(st.integers(0, len(strategies) - 1))])
+
+
+def _weighted(*options: tuple) -> st.SearchStrategy:
+    """``one_of`` with integer weights: ``_weighted((a, 3), (b, 1))`` draws ``a`` three times as often."""
+    return _pick(options)
 
 
 def adversarial_counts() -> st.SearchStrategy:
@@ -110,24 +128,40 @@ def extreme_laws(draw, max_size: int = 6) -> RewardLaw:
 
 
 def laws_or_junk() -> st.SearchStrategy:
-    """Mostly a hard valid law; sometimes an ordinary one, or not a law at all."""
-    return st.one_of(extreme_laws(), extreme_laws(), reward_laws(1, 5), st.sampled_from(WRONG_TYPES + (1.0,)))
+    """Mostly a hard valid law; sometimes an ordinary one, or not a law at all (one draw in nine)."""
+    return _weighted((extreme_laws(), 6), (reward_laws(1, 5), 2), (st.sampled_from(WRONG_TYPES + (1.0,)), 1))
 
 
-def real_lists(min_size: int = 0, max_size: int = 6) -> st.SearchStrategy:
-    """Vectors of reals: extremes, sometimes a NaN or infinity, as lists or arrays."""
-    elem = st.one_of(finite_floats(), finite_floats(), st.sampled_from(NONFINITE))
-    return st.lists(elem, min_size=min_size, max_size=max_size).flatmap(
-        lambda xs: st.sampled_from((xs, np.array(xs, dtype=float))))
+# Most draws are valid, so the computation itself is reached; the rest are broken in one way each.
+_BROKEN_VECTORS = ("nonfinite", "empty", "junk", "longer", "shorter")
 
 
 @st.composite
-def prob_lists(draw, max_size: int = 6):
-    """Probability-like vectors: valid (with zeros and subnormal masses), slightly or badly off, negative, NaN,
-    empty, nested, or not numbers at all."""
-    kind = draw(st.sampled_from(("valid", "valid", "valid", "tiny", "off", "negative", "nan", "empty", "junk")))
-    k = draw(st.integers(1, max_size))
-    if kind in ("valid", "tiny"):
+def real_lists(draw, min_size: int = 0, max_size: int = 6, size: int | None = None, valid: int = 10):
+    """Vectors of reals from the extremes (length ``size`` if given), as lists or arrays; about one draw in
+    ``valid + 1`` is broken: a NaN or infinity, empty, junk, or one entry too many or too few."""
+    k = draw(st.integers(max(min_size, 1), max(max_size, 1))) if size is None else size
+    kind = draw(st.sampled_from(("ok",) * valid + _BROKEN_VECTORS))
+    if kind == "junk":
+        return draw(st.sampled_from(WRONG_TYPES + ([["1.0"]], np.zeros((2, 2)))))
+    if kind == "empty":
+        return draw(st.sampled_from(([], np.zeros(0))))
+    k = k + 1 if kind == "longer" else max(k - 1, 0) if kind == "shorter" else k
+    xs = draw(st.lists(finite_floats(), min_size=k, max_size=k))
+    if kind == "nonfinite" and xs:
+        xs[draw(st.integers(0, len(xs) - 1))] = draw(st.sampled_from(NONFINITE))
+    return draw(st.sampled_from((xs, np.array(xs, dtype=float))))
+
+
+@st.composite
+def prob_lists(draw, max_size: int = 6, size: int | None = None, valid: int = 10):
+    """Probability-like vectors (length ``size`` if given): mostly valid, with zeros, subnormal and tiny masses;
+    else slightly or badly off, negative, NaN, empty, nested, the wrong length or not numbers at all."""
+    kind = draw(st.sampled_from(("valid",) * valid + ("tiny", "off", "negative", "nan", "empty", "junk", "length")))
+    k = draw(st.integers(1, max_size)) if size is None else size
+    if kind == "length":
+        k = k + 1
+    if kind in ("valid", "tiny", "length"):
         w = np.array(draw(st.lists(st.sampled_from((0.0, 1e-320, 1e-300, 1e-12, 0.1, 1.0, 3.0)) | st.floats(0, 1),
                                    min_size=k, max_size=k)))
         if kind == "tiny":
@@ -144,3 +178,32 @@ def prob_lists(draw, max_size: int = 6):
     if kind == "empty":
         return draw(st.sampled_from(([], np.zeros(0), [[]])))
     return draw(st.sampled_from(WRONG_TYPES + ([[0.5, 0.5], [0.5, 0.5]], ["0.5", "0.5"])))
+
+
+@st.composite
+def logprob_lists(draw, size: int):
+    """Log-probabilities of length ``size``: normalised log-weights down to ``-1e4`` and ``-inf`` (mostly), or a
+    vector that is off (positive entries, unnormalised, NaN, all ``-inf``)."""
+    w = np.array(draw(st.lists(st.one_of(st.floats(-5.0, 0.0), st.sampled_from(
+        (0.0, -30.0, -700.0, -745.0, -1e4, -math.inf))), min_size=size, max_size=size)))
+    if np.isneginf(w).all():
+        w[0] = 0.0
+    lp = w - (w.max() + math.log(math.fsum(np.exp(w - w.max()).tolist())))
+    kind = draw(st.sampled_from(("ok",) * 8 + ("plus", "unnormalised", "nan", "allinf")))
+    if kind == "plus":
+        lp = lp + 1e-6
+    elif kind == "unnormalised":
+        lp = lp - 1.0
+    elif kind == "nan":
+        lp[0] = math.nan
+    elif kind == "allinf":
+        lp[:] = -math.inf
+    return lp.tolist()
+
+
+@st.composite
+def values_and_probs(draw, max_size: int = 6, logs: bool = False):
+    """``(values, probs)`` (or log-probabilities) of matching length, each broken now and then."""
+    k = draw(st.integers(1, max_size))
+    vals = draw(real_lists(size=k))
+    return vals, draw(logprob_lists(k) if logs else prob_lists(size=k))

@@ -101,3 +101,12 @@ def test_extreme_spread_gives_numbers_not_errors():
 def test_discretised_gaussian_rejects_oversized_or_bad_lattices(args, match):
     with pytest.raises(ValueError, match=match):
         discretised_gaussian(*args)
+
+
+def test_gain_bound_at_the_float_limits():
+    """``sqrt(2 s2 D)`` as a product of square roots: ``s2 = 1e308`` and ``D = 0`` gave NaN (inf * 0), and
+    ``s2 D`` beyond the float range gave inf for a finite bound."""
+    assert subgaussian_gain_bound(1e308, 0.0) == 0.0
+    assert subgaussian_gain_bound(0.0, math.inf) == 0.0
+    assert subgaussian_gain_bound(1e308, 1e10) == pytest.approx(math.sqrt(2.0) * 1e154 * 1e5, rel=1e-15)
+    assert subgaussian_gain_bound(1.0, math.inf) == math.inf

@@ -113,10 +113,12 @@ def _optimum_unit(law: RewardLaw, sign: float) -> tuple[float, float]:
 
 def subgaussian_gain_bound(sigma2: float, kl: float) -> float:
     """``sqrt(2 sigma2 D)``: the largest reward gain over the reference mean at relative entropy ``D`` when the
-    reward is ``sigma2``-sub-Gaussian (upper tail) under the reference."""
+    reward is ``sigma2``-sub-Gaussian (upper tail) under the reference (0 when either factor is 0)."""
     sigma2 = _validate.nonneg_finite(sigma2, "sigma2")
     kl = _validate.nonneg_real(kl, "kl")
-    return math.sqrt(2.0 * sigma2 * kl)
+    if sigma2 == 0.0 or kl == 0.0:  # 0 * inf = 0: a constant reward gains nothing
+        return 0.0
+    return math.sqrt(2.0) * math.sqrt(sigma2) * math.sqrt(kl)  # no overflow of the product at 1e308
 
 
 def tilt_gain(law: RewardLaw, lam: float) -> float:

@@ -272,3 +272,35 @@ def test_near_equal_rewards_share_a_lattice_level():
     law = law_of_sum([0.2, 0.3, 0.5], [0.0, 1.0, 1.0 + 1e-13], 3)
     assert math.fsum(law.probs) == pytest.approx(1.0, abs=1e-14)
     np.testing.assert_allclose(law.probs, [0.008, 0.096, 0.384, 0.512], rtol=1e-12)
+
+
+def test_sums_that_overflow_float64_are_refused():
+    """Ten rewards near 1e308 sum past the largest double: a ValueError naming r, not inf values and a NaN mean."""
+    with pytest.raises(ValueError, match=r"^r: sums of length=10 rewards overflow float64"):
+        RewardLaw.from_tokens([0.5, 0.5], [1e308, 1.7e308], 10)
+    with pytest.raises(ValueError, match=r"^r: .*overflow"):
+        law_of_sum([0.5, 0.5], [-1.7e308, 1e308], 2)
+    law = RewardLaw.from_tokens([0.5, 0.5], [1e306, 1.7e306], 10)  # sums up to 1.7e307: fine
+    assert np.isfinite(law.values).all() and math.isfinite(law.mean())
+    assert law.mean() == pytest.approx(1.35e307, rel=1e-12)
+    one = RewardLaw.from_tokens([0.5, 0.5], [-1.7e308, 1.7e308], 1)  # a single token never overflows
+    assert one.values.tolist() == [-1.7e308, 1.7e308]
+
+
+@pytest.mark.parametrize("length", [10**9, 10**30])
+def test_lattice_too_large_names_length_and_limit(length):
+    """A lattice sum beyond MAX_LEVELS levels (and too many type classes to enumerate) is a work-size error
+    naming length and the limit, not a message about non-lattice rewards."""
+    with pytest.raises(ValueError, match=rf"^length={length}: .*limit {memoryless.MAX_LEVELS}") as info:
+        RewardLaw.from_tokens([0.5, 0.5], [0, 1], length)
+    assert "non-lattice" not in str(info.value)
+
+
+def test_wide_lattice_with_few_values_uses_type_classes():
+    """Rewards 0, 1/999, 1/998, 1 lie on a lattice of 997,002 steps: at length 21 that is more than MAX_LEVELS
+    levels but only 2,024 count vectors, so the exact type-class law is returned, not an error."""
+    r = [0.0, 1 / 999, 1 / 998, 1.0]
+    assert 21 * int(lattice_steps(np.array(r))[2][-1]) + 1 > memoryless.MAX_LEVELS
+    law = law_of_sum([0.25] * 4, r, 21)
+    assert len(law) == 2024 and math.fsum(law.probs) == pytest.approx(1.0, abs=1e-14)
+    assert law.logprobs[-1] == pytest.approx(21 * math.log(0.25), abs=1e-12)

@@ -498,15 +498,19 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
     windows = np.arange(wb.theta.size)
     first_bin = np.searchsorted(win, windows)
     bin_counts = np.searchsorted(win, windows, side="right") - first_bin
-    lens_all = wb.keep_hi - wb.keep_lo + 1
-    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    lo = (wb.keep_lo - wb.start).tolist()
+    hi = (wb.keep_hi - wb.start + 1).tolist()
+    pending: list[int] = []
+    values: list[np.ndarray] = []
 
     def flush() -> None:
-        blks, yk, d = (np.concatenate(part) for part in zip(*pending, strict=True))
+        rows = np.array(pending)
+        lens = wb.keep_hi[rows] - wb.keep_lo[rows] + 1
+        d = _ranges(wb.keep_lo[rows] - wb.start[rows], lens)
+        logp, bound = untilt_levels(np.concatenate(values), d, lens, ut, rows)
+        levels = d + np.repeat(wb.start[rows], lens)
         pending.clear()
-        lens = lens_all[blks]
-        logp, bound = untilt_levels(yk, d, lens, ut, blks)
-        levels = d + np.repeat(wb.start[blks], lens)
+        values.clear()
         if not disjoint:
             better = bound < cert[levels]
             order = np.argsort(-bound[better], kind="stable")  # the smallest bound written last
@@ -524,10 +528,10 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
             x = np.zeros((blk.size, int(w) // 2 + 1), dtype=complex)
             x[np.repeat(np.arange(blk.size), bin_counts[blk]), j[bins]] = spec[bins]
             y = sfft.irfft(x, int(w), axis=1)
-            lens = lens_all[blk]
-            d = _ranges(wb.keep_lo[blk] - wb.start[blk], lens)
-            pending.append((blk, y[np.repeat(np.arange(blk.size), lens), d], d))
-            count += d.size
+            for r, i in enumerate(blk.tolist()):
+                values.append(y[r, lo[i]:hi[i]])
+                pending.append(i)
+                count += hi[i] - lo[i]
             if count >= CHUNK:
                 flush()
                 count = 0

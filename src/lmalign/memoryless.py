@@ -633,13 +633,33 @@ class TokenSumLaw(RewardLaw):
         return self._log_error
 
 
+def _check_sums_fit(values: np.ndarray, n: int) -> None:
+    """Raise a ``ValueError`` naming ``r`` if a sum of ``n`` rewards can overflow float64 (for ``n >= 2`` this
+    also covers an overflowing reward range ``max r - min r``)."""
+    top = max(abs(float(values[0])), abs(float(values[-1])))
+    if not math.isfinite(float(n) * top):
+        raise ValueError(f"r: sums of length={n} rewards overflow float64 (largest |r| is {top:.3g}); rescale the "
+                         "rewards")
+
+
+def _type_class_count(k: int, n: int) -> int:
+    """Number ``C(n + k - 1, k - 1)`` of count vectors of ``n`` tokens over ``k`` values, capped just above
+    ``MAX_TYPE_CLASSES`` (so that a huge ``n`` costs nothing)."""
+    count = 1
+    for i in range(1, k):  # C(n + i, i) = C(n + i - 1, i - 1) (n + i) / i, exact in integers
+        count = count * (n + i) // i
+        if count > MAX_TYPE_CLASSES:
+            return MAX_TYPE_CLASSES + 1
+    return count
+
+
 def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
     """Exact law by enumerating count vectors (multinomial type classes)."""
     k = values.size
-    count = math.comb(n + k - 1, k - 1)
+    count = _type_class_count(k, n)
     if count > MAX_TYPE_CLASSES:
-        raise ValueError(f"length={n} with {k} non-lattice reward values needs {count} type classes "
-                         f"(limit {MAX_TYPE_CLASSES}); round the rewards to a lattice or shorten the length")
+        raise ValueError(f"length={n} with {k} non-lattice reward values needs more than {MAX_TYPE_CLASSES} type "
+                         "classes; round the rewards to a lattice or shorten the length")
     counts = np.zeros((1, 0), dtype=np.int64)
     for j in range(k - 1):  # build all vectors of k-1 leading counts with sum <= n
         rem = n - counts.sum(axis=1)
@@ -669,6 +689,7 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")
+    _check_sums_fit(values, n)
     token = RewardLaw._trusted(values, logp)
     if values.size == 1:  # one reward value: the total is certain (its merged log-mass is 0 up to rounding)
         return TokenSumLaw._build(n * values, np.zeros(1), token, n, np.zeros(1))
@@ -678,6 +699,11 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
     if lat is not None:
         u0, b, k = lat
         levels = n * int(k[-1]) + 1
+        if levels > MAX_LEVELS and _type_class_count(values.size, n) > MAX_TYPE_CLASSES:
+            raise ValueError(
+                f"length={n}: the law of the sum has {levels} lattice levels (limit {MAX_LEVELS}) and more than "
+                f"{MAX_TYPE_CLASSES} type classes; use length <= {(MAX_LEVELS - 1) // int(k[-1])} with these "
+                "rewards")
         if levels <= MAX_LEVELS:
             logq = np.full(int(k[-1]) + 1, -np.inf)
             np.logaddexp.at(logq, k, logp)  # rewards within the lattice tolerance share a level

@@ -438,6 +438,54 @@ def test_public_function(name, data):
     _check_special(name, result, what)
 
 
+def valid_sizes():
+    """Valid best-of-N sizes: ``n`` from 1 to 10**18 or ``log_n`` from 0 to 1e4 (the documented exact range)."""
+    return st.one_of(st.integers(1, 10**6).map(lambda n: {"n": n}), st.sampled_from(({"n": 10**9}, {"n": 10**18})),
+                     st.floats(0.0, 1e4).map(lambda x: {"log_n": x}),
+                     st.sampled_from(({"log_n": 5e-324}, {"log_n": 1e-300}, {"log_n": 1e4})))
+
+
+def _answered(fn, *a, **kw):
+    result = call(fn, *a, **kw)
+    what = describe(fn, a, kw)
+    assert result is not REJECTED, f"{what} refused valid input"
+    check_result(_generic(getattr(fn, "__name__", ""), result), what)
+    return result
+
+
+@FUZZ
+@given(law=extreme_laws(), size=valid_sizes(), lam=finite_floats(), side=st.sampled_from(("upper", "lower")))
+def test_valid_laws_are_answered(law, size, lam, side):
+    """On every valid law (values to ±1e308 and subnormal, masses to e^-1e4) and valid size, the functions on
+    laws in bon_vs_tilt, bon_bounds, subgaussian and frontier return numbers: no ValueError."""
+    _answered(bon_vs_tilt.bon_log_ratio, law, **size)
+    check_nonneg(_answered(bon_vs_tilt.bon_tilt_projection, law, **size)[1], "bon_tilt_projection D")
+    check_nonneg(_answered(bon_vs_tilt.bon_affine_residual, law, **size), "bon_affine_residual")
+    check_result(_answered(bon_bounds.bon_win_rate, law, **size), "bon_win_rate", "unit")
+    check_nonneg(_answered(subgaussian.subgaussian_optimum, law, side)[0], "subgaussian_optimum")
+    _answered(subgaussian.tilt_gain, law, lam)
+    if size.get("n", 0) <= frontier_mod.MAX_N and "log_n" not in size:
+        _answered(frontier_mod.frontier, law, max_n=max(size["n"], 1), progress=False)
+
+
+@FUZZ
+@given(size=valid_sizes(), x=st.one_of(st.floats(0.0, 1.0), st.sampled_from((0.0, 5e-324, 1e-300, 1.0))),
+       big=st.one_of(st.floats(0.0, 1e308), st.sampled_from((0.0, 5e-324, 1e-300, 708.0, 709.0, 1e308))))
+def test_valid_scalars_are_answered(size, x, big):
+    """The closed forms of bon_bounds and win_frontier answer every valid argument (``eps`` in ``[0, 1]``,
+    ``H_2``, ``KL`` and ``c`` from 0 to 1e308)."""
+    for fn in (bon_bounds.binary_uniform_bon_kl, bon_bounds.bon_win_rate_bound, win_frontier.bon_frontier_gap):
+        _answered(fn, **size)
+    check_nonneg(_answered(bon_bounds.bon_kl_estimate, x, **size), "bon_kl_estimate")
+    check_nonneg(_answered(bon_bounds.bon_kl_gap_bound, big, **size), "bon_kl_gap_bound")
+    check_nonneg(_answered(bon_bounds.bon_win_gap_bound, big, **size), "bon_win_gap_bound")
+    check_nonneg(_answered(win_frontier.quantile_tilt_param, big), "quantile_tilt_param")
+    check_result(_answered(win_frontier.frontier_win, big), "frontier_win", "unit")
+    check_result(_answered(win_frontier.quantile_tilt_win, [big, -big]), "quantile_tilt_win", "unit")
+    check_nonneg(_answered(win_frontier.quantile_tilt_kl, [big, -big]), "quantile_tilt_kl")
+    check_nonneg(_answered(subgaussian.subgaussian_gain_bound, big, big), "subgaussian_gain_bound")
+
+
 def test_every_public_function_is_fuzzed():
     """Each name in a module's ``__all__`` (of the modules that declare it) has a case, so the suite grows with
     the API."""

@@ -13,6 +13,7 @@ from scipy.special import logsumexp
 
 from lmalign.best_of_n import best_of_n
 from lmalign.law import RewardLaw, require_law
+from lmalign.subgaussian import unit_scaled
 
 __all__ = ["bon_log_ratio", "bon_tilt_projection", "bon_affine_residual"]
 
@@ -34,11 +35,22 @@ def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | Non
 
     The mean is matched through the deficit ``top - mean``, formed in log space on both sides, so it stays exact
     when best-of-N is within rounding of the top level. ``(inf, 0)`` when best-of-N is the top level itself.
+    Solved on the law rescaled by a power of two ``a`` (values within ``(-2, 2)``: ``D`` is unchanged and
+    ``lam = lam' / a``, ``inf`` beyond the float range), so values near ``±1e308`` or subnormal spreads do not
+    overflow.
     """
     require_law(law)
-    bon = best_of_n(law, n=n, log_n=log_n)
+    scaled, a = unit_scaled(law)
+    bon = best_of_n(scaled, n=n, log_n=log_n)
     if len(law) == 1 or len(bon) == 1:
         return (0.0 if len(law) == 1 else math.inf), 0.0
+    lam = _projection_lambda(scaled, bon)
+    return lam / a, bon.kl(scaled.tilt(lam))
+
+
+def _projection_lambda(law: RewardLaw, bon: RewardLaw) -> float:
+    """The ``lam >= 0`` with ``kappa'(lam) = E_BoN r``, for a law with values in ``(-2, 2)``: bracket by doubling
+    ``s = lam * span`` (at most 1100 times; ``inf`` if the mean is beyond every finite tilt), then Brent."""
     top = law.values[-1]
     span = top - law.values[0]
     below = bon.values < top
@@ -50,13 +62,16 @@ def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | Non
         return float(logsumexp(lw[:-1] + gaps) - logsumexp(lw))
 
     if log_deficit(0.0) <= target:
-        return 0.0, bon.kl(law)
+        return 0.0
     hi = 1.0
-    while log_deficit(hi) > target:
+    for _ in range(1100):
+        if log_deficit(hi) <= target:
+            break
         hi *= 2.0
+    else:
+        return math.inf
     s = brentq(lambda x: log_deficit(x) - target, 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
-    lam = s / span
-    return lam, bon.kl(law.tilt(lam))
+    return s / span
 
 
 def bon_affine_residual(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:

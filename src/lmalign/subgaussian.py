@@ -19,13 +19,13 @@ from lmalign import _validate
 from lmalign.law import RewardLaw, require_law
 
 __all__ = ["subgaussian_variance_proxy", "subgaussian_optimum", "subgaussian_gain_bound", "tilt_gain",
-           "discretised_gaussian"]
+           "discretised_gaussian", "unit_scaled"]
 
 
 MAX_POINTS = 10**6  # discretised_gaussian: lattice points at most
 
 
-def _scaled(law: RewardLaw) -> tuple[RewardLaw, float]:
+def unit_scaled(law: RewardLaw) -> tuple[RewardLaw, float]:
     """``(law of R / a, a)`` with ``a`` the power of two with ``max |v| / a`` in ``[1, 2)`` (1 for the zero law): the
     same law with values in ``(-2, 2)``, so centring and spreads cannot overflow. Exact (a power of two) save for values
     that become subnormal."""
@@ -81,7 +81,7 @@ def subgaussian_optimum(law: RewardLaw, side: str = "upper") -> tuple[float, flo
         raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
     if len(law) == 1:
         return 0.0, 0.0
-    scaled, a = _scaled(law)  # sigma^2(R) = a^2 sigma^2(R / a) and t*(R) = t*(R / a) / a
+    scaled, a = unit_scaled(law)  # sigma^2(R) = a^2 sigma^2(R / a) and t*(R) = t*(R / a) / a
     s2, t_star = _optimum_unit(scaled, 1.0 if side == "upper" else -1.0)
     return s2 * a * a, t_star / a
 
@@ -126,7 +126,7 @@ def tilt_gain(law: RewardLaw, lam: float) -> float:
     the tilt, with no cancellation for small ``lam`` (the terms are formed from ``expm1``)."""
     require_law(law)
     lam = _validate.real_scalar(lam, "lam")
-    scaled, a = _scaled(law)  # gain(R, lam) = a gain(R / a, a lam): no overflow in v - mean
+    scaled, a = unit_scaled(law)  # gain(R, lam) = a gain(R / a, a lam): no overflow in v - mean
     lam_a = lam * a
     if math.isinf(lam_a):  # the tilt is the law conditioned on its top (bottom) level
         end = -1 if lam_a > 0 else 0

@@ -113,6 +113,16 @@ def test_single_value_and_default_ns():
         frontier([1.0, 2.0], max_n=0)
 
 
+def test_rewards_at_the_float_limits_give_numbers():
+    """Rewards at ``±1e308``: at large N the optimum is the top level (``lam = inf``); ``inf / (span * scale)``
+    with an overflowing ``span * scale`` was NaN."""
+    fr = frontier([-1e308, 1e308], max_n=10**6, progress=False)
+    assert fr.opt_lam[-1] == math.inf and fr.opt_mean[-1] == 1e308
+    assert not np.isnan(fr.opt_lam).any() and (fr.opt_lam[1:] > 0).all()
+    tiny = frontier([0.0, 5e-324, 1e-320], max_n=4, progress=False)
+    assert 0 < tiny.bon_mean[-1] < 1e-320 and (tiny.opt_lam[1:] > 0).all()  # lam ~ 1/1e-320: inf
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"prompts": 10**18}, "at most"),  # tried to allocate 7 EiB (MemoryError) before
     ({"prompts": 10**4, "per_prompt": 10**4}, "at most"),

@@ -469,6 +469,17 @@ def test_valid_laws_are_answered(law, size, lam, side):
 
 
 @FUZZ
+@given(rewards=st.lists(finite_floats(), min_size=1, max_size=30), data=st.data(),
+       max_n=st.one_of(st.integers(1, 64), st.sampled_from((1024, 10**6))), bootstrap=st.sampled_from((0, 2)))
+def test_valid_samples_are_answered(rewards, data, max_n, bootstrap):
+    """frontier answers any finite samples (±1e308, subnormal, ties), pooled or per prompt, with numbers."""
+    groups = data.draw(st.lists(st.integers(0, 3), min_size=len(rewards), max_size=len(rewards)), label="groups") \
+        if bootstrap else None
+    fr = _answered(frontier_mod.frontier, rewards, max_n=max_n, groups=groups, bootstrap=bootstrap, progress=False)
+    _check_special("frontier", fr, "frontier")
+
+
+@FUZZ
 @given(size=valid_sizes(), x=st.one_of(st.floats(0.0, 1.0), st.sampled_from((0.0, 5e-324, 1e-300, 1.0))),
        big=st.one_of(st.floats(0.0, 1e308), st.sampled_from((0.0, 5e-324, 1e-300, 708.0, 709.0, 1e308))))
 def test_valid_scalars_are_answered(size, x, big):

@@ -487,7 +487,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
 
     unbiased = [reward(lv.unbiased_best(k)) if k <= lv.sizes.min() else math.nan for k in table_n] \
         if lv.sizes is not None else [math.nan] * len(table_n)
-    lam = [p.t / (span * scale) if span > 0 else 0.0 for p in opt]
+    lam = [p.t / span / scale if span > 0 else 0.0 for p in opt]  # t = inf: inf, not inf / inf
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(

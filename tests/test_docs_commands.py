@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,11 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md")), *sorted((ROO
 
 
 def shell_lines() -> list[tuple[str, str]]:
-    """``(page, command)`` for every line of a ```bash block, comments dropped."""
+    """``(page, command)`` for every line of a ```bash block (indented ones in lists too), comments dropped."""
     out = []
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
+        for block in re.findall(r"^[ \t]*```bash\n(.*?)^[ \t]*```", text, flags=re.MULTILINE | re.DOTALL):
             for line in block.splitlines():
                 command = re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
                 if command and not command.startswith("#"):
@@ -94,3 +95,55 @@ def test_short_commands_run_as_written(page, command, tmp_path):
     assert "Traceback" not in proc.stderr, f"{page}: `{command}`:\n{proc.stderr[-2000:]}"
     allowed = (0, 1) if " claims" in command else (0,)
     assert proc.returncode in allowed, f"{page}: `{command}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+
+
+EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def _requirements(extra: str, seen: frozenset = frozenset()) -> set[str]:
+    """The distributions an extra installs, its references to other extras (``lmalign[notebook]``) followed."""
+    out = set()
+    for req in EXTRAS[extra]:
+        name = re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower()
+        inner = re.match(r"lmalign\[([a-z,]+)\]", req)
+        if inner:
+            for sub in set(inner.group(1).split(",")) - seen:
+                out |= _requirements(sub, seen | {extra})
+        else:
+            out.add(name)
+    return out
+
+
+def test_indented_blocks_are_checked_too():
+    assert ("book/reproduce.md", "jupyter lab 01_optimal_policy.ipynb") in COMMANDS
+
+
+@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if "pip install" in pc[1]],
+                         ids=lambda x: x if " " in x else "")
+def test_pip_installs_name_real_extras(page, command):
+    """``pip install ".[x]"`` installs this project with an extra that pyproject.toml defines."""
+    targets = [w for w in shlex.split(command)[shlex.split(command).index("install") + 1:] if not w.startswith("-")]
+    assert targets, f"{page}: `{command}` installs nothing"
+    for target in targets:
+        found = re.fullmatch(r"\.(?:\[([a-z,]+)\])?", target)
+        assert found, f"{page}: `{command}`: install the project ('.' or '.[extra]'), not {target!r}"
+        for extra in (found.group(1) or "").split(",") if found.group(1) else []:
+            assert extra in EXTRAS, f"{page}: `{command}`: pyproject.toml has no extra {extra!r}"
+
+
+@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if pc[1].startswith("jupyter ")],
+                         ids=lambda x: x if " " in x else "")
+def test_jupyter_comes_from_an_extra_the_page_installs(page, command):
+    """A page that starts JupyterLab on a notebook says how to install it: an extra with jupyterlab."""
+    words = shlex.split(command)
+    assert words[1] == "lab" and words[2].endswith((".ipynb", ".md")), f"{page}: `{command}`"
+    installed = {e for p, c in COMMANDS if p == page and "pip install" in c
+                 for e in re.findall(r"\[([a-z]+)\]", c)}
+    assert any("jupyterlab" in _requirements(e) for e in installed), f"{page}: no extra of it installs JupyterLab"
+    assert {"jupytext", "papermill", "ipykernel"} <= _requirements("lab")
+
+
+@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if re.match(r"\.venv/bin/python \S+\.py", pc[1])],
+                         ids=lambda x: x if " " in x else "")
+def test_scripts_exist(page, command):
+    assert (ROOT / shlex.split(command)[1]).is_file(), f"{page}: `{command}` runs a script that does not exist"

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from fresh_install import ROOT, clean_env, fresh_install, run
 
-from lmalign.book import build, claims
+from lmalign.book import build, claims, paths
+from lmalign.book.chapter import Chapter, git_commit
 
 CHAPTER = "00_pipeline"  # the fastest chapter
 RUN_TIMEOUT = 900  # seconds for the notebook
@@ -23,6 +24,24 @@ def test_the_registry_is_package_data_and_data_claims_yml_links_to_it():
     real = ROOT / "src" / "lmalign" / "data" / "claims.yml"
     assert link.is_symlink() and not os.path.isabs(os.readlink(link)), "data/claims.yml: a relative link"
     assert link.resolve() == real.resolve() and real.is_file() and not real.is_symlink()
+
+
+def test_outside_a_clone_the_working_folder_is_not_the_chapters(tmp_path, monkeypatch):
+    """A downloaded notebook run in a folder of the reader's own (a git checkout with a data/ folder) records
+    neither that folder's files as its inputs nor its commit as the chapter's."""
+    monkeypatch.delenv("LMALIGN_ROOT", raising=False)
+    monkeypatch.setattr(paths, "find_repo", lambda: None)  # as for an installed package
+    monkeypatch.chdir(tmp_path)
+    for rel in ("data/rewards.csv", f"notebooks/{CHAPTER}.md"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    git = ["git", "-c", "user.name=reader", "-c", "user.email=reader@example.org"]
+    run([*git, "init", "-q"], cwd=tmp_path)
+    run([*git, "commit", "-q", "--allow-empty", "-m", "the reader's own"], cwd=tmp_path)
+    ch = Chapter(CHAPTER, output_dir=tmp_path / "out")
+    assert set(ch.input_hashes()) == {"src/lmalign"}
+    assert git_commit() == "unknown"
+    assert paths.claims_registry_path() == paths.packaged_registry()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +117,9 @@ def test_a_downloaded_notebook_runs_in_an_empty_folder(install, downloaded, tmp_
     results = reader / "lmalign-outputs" / CHAPTER
     checks = json.loads((results / "claims.json").read_text())["checks"]
     assert checks and all(c["passed"] for c in checks)
-    assert (results / "figures" / "cgf_slope.svg").is_file() and (results / "figures" / "cgf_slope.json").is_file()
+    assert (results / "figures" / "cgf_slope.svg").is_file()
+    provenance = json.loads((results / "figures" / "cgf_slope.json").read_text())
+    assert provenance["commit"] == "unknown" and set(provenance["inputs"]) == {"src/lmalign"}
     assert sorted(p.name for p in reader.iterdir()) == sorted([downloaded.name, "executed.ipynb", "lmalign-outputs"])
     # nothing of the chapter's outside its folder: not in the installed environment, the copy or the home folder
     assert {p: listing(p) for p in around} == around

@@ -44,3 +44,15 @@ def test_the_cite_page_matches_citation_cff():
     assert f"year    = {{{str(cff['date-released'])[:4]}}}" in page
     for author in cff["preferred-citation"]["authors"]:
         assert author["family-names"] in page
+
+
+def test_every_shipped_data_file_is_package_data():
+    """Each file under src/lmalign/data (the claims registry, the example rewards, the word model) matches a
+    package-data pattern, so that an installed package, not only a clone, has it."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lmalign"]
+    package = ROOT / "src" / "lmalign"
+    files = [p.relative_to(package) for p in (package / "data").rglob("*") if p.is_file()
+             and "__pycache__" not in p.parts]
+    assert {"data/claims.yml", "data/example_rewards.csv"} <= {f.as_posix() for f in files}
+    unshipped = [f.as_posix() for f in files if not any(f.match(pattern) for pattern in patterns)]
+    assert unshipped == []

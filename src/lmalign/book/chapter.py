@@ -50,20 +50,22 @@ class Chapter:
         return self.claims.record(claim_id, error, detail=detail, ablation=True)
 
     def input_hashes(self) -> dict[str, str]:
-        """SHA-256 of what the chapter's results depend on: its source, the library, each data file."""
+        """SHA-256 of what the chapter's results depend on: its source, the library (with the data it ships),
+        each file of the repository's ``data/``. Outside a clone (a downloaded notebook) only the installed
+        library: the working folder's files are not the chapter's inputs."""
         if self._inputs is None:
-            root = paths.repo_root()
+            root = paths.find_repo()
             out = {}
-            source = root / "notebooks" / f"{self.name}.md"
-            if source.is_file():
+            source = root / "notebooks" / f"{self.name}.md" if root else None
+            if source is not None and source.is_file():
                 out[f"notebooks/{source.name}"] = _sha256(source.read_bytes())
             lib = hashlib.sha256()
             package = Path(__file__).parents[1]
             for f in paths.source_files(package):
                 lib.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
             out["src/lmalign"] = lib.hexdigest()
-            data = paths.data_dir()
-            for f in sorted(p for p in data.rglob("*") if p.is_file()) if data.is_dir() else []:
+            data = root / "data" if root else None
+            for f in sorted(p for p in data.rglob("*") if p.is_file()) if data and data.is_dir() else []:
                 out[f"data/{f.relative_to(data).as_posix()}"] = _sha256(f.read_bytes())
             self._inputs = out
         return self._inputs
@@ -128,8 +130,10 @@ def git(root: Path, *args: str) -> str:
 
 
 def git_commit() -> str:
-    """The repository's current commit, or ``"unknown"`` outside a git checkout."""
-    return git(paths.repo_root(), "rev-parse", "HEAD") or "unknown"
+    """The repository's current commit, or ``"unknown"`` outside a git checkout of it (a downloaded notebook
+    run in a folder of another git repository does not take that repository's commit)."""
+    root = paths.find_repo()
+    return (git(root, "rev-parse", "HEAD") if root else "") or "unknown"
 
 
 def package_versions(packages: tuple[str, ...] = ("lmalign", "numpy", "scipy", "sympy", "matplotlib"),

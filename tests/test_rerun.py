@@ -55,6 +55,10 @@ def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path):
     assert (out / "00_pipeline.ipynb").is_file() and (out / "00_pipeline" / "figures" / "cgf_slope.svg").is_file()
     after = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
     assert after == before
+    # a rerun's results, with other parameters and no build stamp, never count as the book's passes
+    claims = subprocess.run([sys.executable, "-m", "lmalign", "claims", "--allow-missing"], capture_output=True,
+                            text=True, cwd=tmp_path, env=dict(os.environ, LMALIGN_OUTPUTS=str(out)), timeout=600)
+    assert claims.returncode == 1 and "C0 (stale)" in claims.stderr
 
 
 def test_a_chapter_run_by_hand_writes_in_its_working_folder(tmp_path, monkeypatch):

@@ -463,3 +463,17 @@ def test_lattice_gumbel_refuses_what_it_cannot_represent():
         lattice_gumbel(1.0, 1.0, 1.0, 10, 0.5, 0.0, log_shift=1e300)
     with pytest.raises(ValueError, match="x_star is NaN"):
         lattice_gumbel(1.0, 1.0, 1.0, 10, math.nan, 0.0)
+
+
+def test_markov_rates_near_the_mean_and_huge_rewards():
+    zero = MarkovSource([1 / 3] * 3, [[0.0005, 0.4995, 0.5]] * 3, [0.0, 0.0, 0.0])
+    assert 0.0 <= markov.doob_kl_rate(zero, 0.0) < 1e-30  # it was -2.2e-18
+    m0 = markov.scaled_cgf_mean(SOURCE, 0.0)
+    var = markov.scaled_cgf_variance(SOURCE, 0.0)
+    for dx in (1e-9, -1e-7):
+        # I(m + dx) = dx^2 / (2 Lambda'') (1 + O(dx)); theta x - Lambda(theta) gave 9e-17 for 4e-19
+        assert markov.markov_rate(SOURCE, m0 + dx) == pytest.approx(dx * dx / (2 * var), rel=1e-5)
+    scaled = MarkovSource(SOURCE.initial, SOURCE.transition, SOURCE.reward * 2.0**500)
+    assert markov.scaled_cgf_variance(scaled, 0.0) == pytest.approx(var * 2.0**1000, rel=1e-12)
+    with pytest.raises(ValueError, match="exceeds the float range"):
+        markov.scaled_cgf_variance(MarkovSource([0.5, 0.5], SOURCE.transition, [0.0, 1e308]), 0.0)

@@ -187,7 +187,9 @@ def collision_entropy(p) -> float:
 
 
 def binary_entropy(x):
-    """``h(x) = -x log x - (1-x) log(1-x)`` in nats, vectorised; ``x`` in ``[0, 1]``."""
+    """``h(x) = -x log x - (1-x) log(1-x)`` in nats, vectorised; ``x`` in ``[0, 1]``. ``log(1-x)`` is
+    ``log1p(-x)`` near 0 and symmetrically near 1: relative accuracy about 1e-15 wherever ``h`` is a normal
+    float (``x`` from 2.2e-308 to ``1 - 2^-53``; subnormal ``x`` keeps only their own few digits)."""
     try:
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):

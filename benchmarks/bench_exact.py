@@ -67,6 +67,9 @@ def fft_errors(approx: np.ndarray, exact_log: np.ndarray) -> tuple[float, float,
 def interleaved(fns: dict, repeats: int) -> dict:
     """Median time of each function, the functions called in turn within each repeat."""
     times: dict = {k: [] for k in fns}
+    for k in ("exact", "fft"):
+        if k in fns:
+            fns[k]()
     for _ in range(repeats):
         for k, fn in fns.items():
             start = time.perf_counter()
@@ -75,29 +78,127 @@ def interleaved(fns: dict, repeats: int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def scaling() -> None:
-    """from_tokens against the float FFT power (and python-flint's exact integer and arb ball powers where they
-    fit) on p = WEIGHTS / 1024 (exact doubles), r = 0..9, lengths 1e3 to 1e6, interleaved."""
+WEIGHTS = [205, 154, 123, 102, 102, 92, 82, 72, 51, 41]  # p = WEIGHTS / 1024: exact doubles, exact rationals
+BUDGET_S = 10.0  # an exact alternative is skipped at a length where its predicted time per call exceeds this
+SCALING_LENGTHS = (1_000, 10_000, 100_000, 1_000_000)
+
+
+def fmpz_logs(n: int) -> np.ndarray:
+    """Exact ``log P(S_n = K)`` for every ``K``: integer coefficients ``c`` of ``(sum w_k x^k)^n``
+    (python-flint), ``log P = log(top) + m log 2`` with ``top`` the leading 64 bits of ``c`` and the integer
+    ``m = shift - 10 n`` (``1024 = 2^10``), ``m log 2`` in extended precision: error about 1e-14."""
     import flint
 
-    weights = [205, 154, 123, 102, 102, 92, 82, 72, 51, 41]
-    p = np.array(weights) / 1024
+    tops, shifts = [], []
+    for c in (flint.fmpz_poly(WEIGHTS) ** n).coeffs():
+        c = int(c)
+        shift = max(c.bit_length() - 64, 0)
+        tops.append(float(c >> shift))
+        shifts.append(shift - 10 * n)
+    ln2 = np.log(np.longdouble(2))
+    return (np.log(np.array(tops)) + np.array(shifts, dtype=np.longdouble) * ln2).astype(float)
+
+
+def saddle_logs(n: int, levels: list[int]) -> np.ndarray:
+    """``log P(S_n = K)`` at the given levels from a ball-arithmetic saddle-point evaluation (python-flint
+    ``acb.dft`` circular power of the tilted law, aliasing bounded by Chernoff in arb, 128 bits); the same
+    construction as ``tests/test_lattice_power_arb.py``. Returns the midpoints (radii below 1e-20)."""
+    import flint
+
+    flint.ctx.prec = 128
+    k = np.arange(len(WEIGHTS), dtype=float)
+    lw = np.log(np.array(WEIGHTS, dtype=float))
+    span = len(WEIGHTS) - 1
+
+    def tilt(target: float) -> tuple[float, float, float]:
+        lo, hi = -60.0, 60.0
+        target = min(max(target, 0.3 / n), span - 0.3 / n)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            q = np.exp(lw + mid * k - np.max(lw + mid * k))
+            q /= q.sum()
+            lo, hi = (mid, hi) if q @ k < target else (lo, mid)
+        mean = float(q @ k)
+        return mid, mean, float(q @ (k - mean) ** 2)
+
+    def log_mgf(q, s):
+        return sum((w * (s * j).exp() for j, w in enumerate(q)), flint.arb(0)).log()
+
+    out = []
+    for level in levels:
+        theta, mean, var = tilt(level / n)
+        size = max(64, 1 << math.ceil(math.log2(14 * math.sqrt(n * var) + 4 * span + 32)))
+        rho = flint.arb(theta).exp()
+        raw = [flint.arb(w) * rho**j for j, w in enumerate(WEIGHTS)]
+        total = sum(raw, flint.arb(0))
+        q = [x / total for x in raw]
+        spec = flint.acb.dft([flint.acb(x) for x in q] + [flint.acb(0)] * (size - len(q)))
+        value = flint.acb.dft([x**n for x in spec], inverse=True)[level % size]
+        alias = flint.arb(0)
+        for far in (level + size, level - size):
+            if 0 <= far <= n * span:
+                s = flint.arb(tilt(far / n)[0] - theta)
+                alias += (n * (log_mgf(q, s) - log_mgf(q, flint.arb(0))) - s * far).exp()
+        p_theta = flint.arb(value.real.mid(), value.real.rad() + value.imag.rad() + alias.upper())
+        ref = p_theta.log() + n * (total / 1024).log() - level * flint.arb(theta)
+        assert ref.rad() < 1e-20
+        out.append(float(ref.mid()))
+    return np.array(out)
+
+
+def scaling() -> None:
+    """from_tokens against one float FFT power and python-flint's exact alternatives (the integer power
+    ``fmpz_poly ** n`` and the ball power ``arb_poly ** n`` at the precision that resolves the smallest level),
+    interleaved, on p = WEIGHTS / 1024, r = 0..9; each alternative skipped where its predicted time (from the
+    previous length, growing like n^2) exceeds BUDGET_S. Accuracy: the largest certified bound, the largest
+    error against the exact integer law (all levels) or the arb saddle-point reference (sampled levels)."""
+    import flint
+
+    p = np.array(WEIGHTS) / 1024
     r = np.arange(10.0)
-    print("scaling (p = [205,154,123,102,102,92,82,72,51,41]/1024, r = 0..9), interleaved medians:")
-    for n in (1_000, 10_000, 100_000, 1_000_000):
-        fns = {"exact": lambda n=n: RewardLaw.from_tokens(p, r, n), "fft": lambda n=n: plain_fft_law(p, n)}
-        if n <= 10_000:
-            fns["fmpz"] = lambda n=n: flint.fmpz_poly(weights) ** n
-        if n <= 1_000:
-            def arb_power(n=n):
-                flint.ctx.prec = 128
-                return flint.arb_poly([flint.arb(w) / 1024 for w in weights]) ** n
-            fns["arb"] = arb_power
-        t = interleaved(fns, 5 if n <= 100_000 else 1)
+    print(f"scaling (p = {WEIGHTS}/1024, r = 0..9), interleaved medians; exact alternatives skipped above a "
+          f"predicted {BUDGET_S:g} s:")
+    last: dict[str, tuple[int, float]] = {}
+    for n in SCALING_LENGTHS:
         law = RewardLaw.from_tokens(p, r, n)
-        extra = "".join(f", {k} {t[k]:.4f} s ({t[k] / t['exact']:.2g}x exact)" for k in ("fmpz", "arb") if k in t)
-        print(f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio {t['exact'] / t['fft']:.2f}"
-              f"{extra}; certified max |log error| {law.log_error.max():.2e}")
+        prec = 64 + math.ceil(-law.logprobs.min() / math.log(2)) + 2 * math.ceil(math.log2(n))
+
+        def arb_power(n=n, prec=prec):
+            flint.ctx.prec = prec
+            return flint.arb_poly([flint.arb(w) / 1024 for w in WEIGHTS]) ** n
+
+        fns = {"exact": lambda n=n: RewardLaw.from_tokens(p, r, n), "fft": lambda n=n: plain_fft_law(p, n),
+               "fmpz": lambda n=n: flint.fmpz_poly(WEIGHTS) ** n, "arb": arb_power}
+        skipped = {}
+        for name in ("fmpz", "arb"):
+            if name in last:
+                n0, t0 = last[name]
+                predicted = t0 * (n / n0) ** 2
+                if predicted > BUDGET_S:
+                    skipped[name] = predicted
+                    del fns[name]
+        t = interleaved(fns, 5 if n <= 1_000 else 3)
+        flint.ctx.prec = 53
+        for name in ("fmpz", "arb"):
+            if name in t:
+                last[name] = (n, t[name])
+        if "fmpz" in t:
+            ref, where = fmpz_logs(n), "all levels vs exact integers"
+            err = float(np.max(np.abs(law.logprobs - ref)))
+        else:
+            levels = sorted({0, 1, 7, n, 2 * n, 3 * n, 7 * n // 2, 4 * n, 9 * n // 2, 5 * n, 6 * n, 8 * n,
+                             9 * n - 7, 9 * n - 1, 9 * n})
+            ref, where = saddle_logs(n, levels), f"{len(levels)} levels vs arb saddle point"
+            err = float(np.max(np.abs(law.logprobs[levels] - ref)))
+        fft = plain_fft_law(p, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fft_ok = int(np.sum(np.abs(np.log(np.where(fft > 0, fft, np.nan)) - law.logprobs) < 1e-10))
+        alt = "".join(f", {k} {t[k]:.3g} s ({t[k] / t['exact']:.3g}x exact)" for k in ("fmpz", "arb") if k in t)
+        alt += "".join(f", {k} skipped (predicted {v:.0f} s)" for k, v in skipped.items())
+        print(f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio "
+              f"{t['exact'] / t['fft']:.2f}{alt}")
+        print(f"      certified max |log error| {law.log_error.max():.2e}; max |error| {err:.1e} ({where}); "
+              f"float FFT right to 1e-10 on {fft_ok:,} of {len(law):,} levels")
 
 
 def main() -> None:

@@ -269,65 +269,69 @@ def _class_power(q: np.ndarray, d: int, width: int, n: int) -> np.ndarray:
     return sfft.irfft(result, width, axis=1)
 
 
-def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
-    ``0..len(logq)-1`` (entries may be ``-inf``), by float tilted FFT windows, residue-class and dominant-token
-    windows and the edge recurrence, over the levels marked in ``todo`` (all if ``None``); and each level's
-    estimated relative error in units of ``n eps`` (0 for the edge recurrence, ``inf`` where not computed)."""
-    kmax = logq.size - 1
-    size = n * kmax + 1
-    ks = np.arange(kmax + 1, dtype=float)
-    pos = logq > -np.inf
-    out = np.full(size, np.nan)
-    kmin_sup, kmax_sup = int(ks[pos][0]), int(ks[pos][-1])
-    out[: n * kmin_sup] = -np.inf
-    out[n * kmax_sup + 1:] = -np.inf
-    if kmin_sup == kmax_sup:
-        out[n * kmin_sup] = 0.0
-        return out, np.zeros(size)
-    if size <= DIRECT_MAX_LEVELS:
-        return _log_conv_power_direct(logq, n), np.zeros(size)
-    log_ratio_min = min(math.log(n * np.finfo(float).eps / REL_TARGET), -1.0)
-    best_err = np.full(size, np.inf)
-    fft_len = sfft.next_fast_len(size, real=True)
-    reach = np.ones(size, dtype=bool) if pos.all() else reachable_totals(pos, n)
-    out[~reach] = -np.inf
-    if todo is not None:
-        reach &= todo
+class _FloatWindows:
+    """Float tilted windows over the levels ``K = 0..n D`` of ``exp(logq)`` (``logq_0``, ``logq_D`` finite): the
+    fallback for the levels the certified windows leave. Each window is tried as a plain FFT power, by residue
+    classes, or by the dominant token (:meth:`fft_window`, :meth:`dominant_window`); near an edge the exact
+    recurrence takes over (:meth:`edge`). ``out`` holds ``log P``, ``err`` the estimated relative error in units
+    of ``n eps`` (0 for the recurrence, ``inf`` where not computed)."""
 
-    def tilt(theta: float) -> tuple[np.ndarray, float, float]:
-        lw = logq + theta * ks
+    def __init__(self, logq: np.ndarray, n: int, todo: np.ndarray | None):
+        self.logq, self.n = logq, n
+        self.span = logq.size - 1
+        self.size = n * self.span + 1
+        self.ks = np.arange(self.span + 1, dtype=float)
+        self.pos = logq > -np.inf
+        self.fft_len = sfft.next_fast_len(self.size, real=True)
+        reach = np.ones(self.size, dtype=bool) if self.pos.all() else reachable_totals(self.pos, n)
+        self.out = np.where(reach, np.nan, -np.inf)
+        self.err = np.full(self.size, np.inf)
+        self.todo = np.flatnonzero(reach if todo is None else reach & todo)
+        self.reach = reach if todo is None else reach & todo
+        self.err_max = math.exp(-min(math.log(n * np.finfo(float).eps / REL_TARGET), -1.0))
+        self.rare_powers: dict[int, list[np.ndarray]] = {}
+        self.depth = (_edge_depth(logq, n), _edge_depth(logq[::-1], n))
+
+    def tilt(self, theta: float) -> tuple[np.ndarray, float, float]:
+        """Tilted law ``q ~ e^{logq + theta k}``, its mean and variance."""
+        lw = self.logq + theta * self.ks
         q = np.exp(lw - lw.max())
         q /= q.sum()
-        mean = float(np.dot(q, ks))
-        return q, mean, float(np.dot(q, (ks - mean) ** 2))
+        mean = float(np.dot(q, self.ks))
+        return q, mean, float(np.dot(q, (self.ks - mean) ** 2))
 
-    def theta_for(mean_target: float) -> float:
+    def theta_for(self, mean_target: float) -> float:
+        """Tilt whose mean is ``mean_target`` (bracketed by doubling, then Brent)."""
         def f(t: float) -> float:
-            return tilt(t)[1] - mean_target
+            return self.tilt(t)[1] - mean_target
 
         lo, hi = -1.0, 1.0
-        while f(lo) > 0:
+        for _ in range(1100):  # |theta| up to 2^1100 > the largest double
+            if f(lo) <= 0:
+                break
             lo *= 2
-        while f(hi) < 0:
+        for _ in range(1100):
+            if f(hi) >= 0:
+                break
             hi *= 2
         return brentq(f, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=300)
 
-    def untilt(theta: float, mean: float, levels: np.ndarray, log_tilted: np.ndarray) -> np.ndarray:
-        # log P(K) = log P_theta(K) - theta (K - n m) + n log E_p e^{theta (k - m)}, about a dyadic reference m
-        # near the tilted mean (20 fractional bits), so that n m and K - n m are exact in floating point: an
-        # unrounded centre would cost theta * ulp(n m), and theta is large near the edges
+    def untilt(self, theta: float, mean: float, levels: np.ndarray, log_tilted: np.ndarray) -> np.ndarray:
+        """``log P(K) = log P_theta(K) - theta (K - n m) + n log E_p e^{theta (k - m)}`` about a dyadic reference
+        ``m`` near the tilted mean (20 fractional bits), so that ``n m`` and ``K - n m`` are exact (an unrounded
+        centre would cost ``theta ulp(n m)``, and ``theta`` is large near the edges)."""
         m = round(mean * 2**20) / 2**20
-        shift = log_sum_exp(logq[pos] + theta * (ks[pos] - m))
-        return log_tilted - theta * (levels - n * m) + n * shift
+        shift = log_sum_exp(self.logq[self.pos] + theta * (self.ks[self.pos] - m))
+        return log_tilted - theta * (levels - self.n * m) + self.n * shift
 
-    def fft_window(theta: float, q: np.ndarray, mean: float, sigma: float, d: int):
+    def fft_window(self, theta: float, q: np.ndarray, mean: float, sigma: float, d: int):
         """Levels ``start, start + 1, ...`` of a tilted window, their log-probabilities and estimated relative
         errors in units of ``n eps``: ``peak / P_theta(K)``, the peak taken over the residue class of ``K``
         mod ``d`` (``d = 1``: one FFT power; ``d > 1``: the class components, see ``_class_power``)."""
-        base = int(32 * sigma) + 2 * kmax + 64
+        n, size = self.n, self.size
+        base = int(32 * sigma) + 2 * self.span + 64
         if d == 1:
-            width = min(fft_len, sfft.next_fast_len(base, real=True))
+            width = min(self.fft_len, sfft.next_fast_len(base, real=True))
         else:  # a multiple of d, so that the circular wrap keeps residue classes apart
             width = d * sfft.next_fast_len(-(-min(base, size) // d), real=False)
         start = max(0, min(int(n * mean) - width // 2, size - width)) if width < size else 0
@@ -335,12 +339,10 @@ def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> 
         if d == 1:
             seg = sfft.irfft(sfft.rfft(q, width) ** n, width)[levels % width]  # circ[j] = sum_m P(j + m width)
             cls = np.zeros(levels.size, dtype=np.int64)
+            peak = np.array([seg.max()])
         else:
             seg = _class_power(q, d, width, n)[levels % d, levels % width]
             cls = levels % d
-        if d == 1:
-            peak = np.array([seg.max()])
-        else:
             peak = np.zeros(d)
             np.maximum.at(peak, cls, seg)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -348,24 +350,17 @@ def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> 
             logs = np.log(seg)
         err[~(seg > 0) | (peak[cls] < TINY)] = np.inf
         logs[~np.isfinite(err)] = np.nan
-        return start, untilt(theta, mean, levels, logs), err
+        return start, self.untilt(theta, mean, levels, logs), err
 
-    def dominant_window(theta: float, q: np.ndarray):
-        """Levels near ``n k*`` for a token ``k*`` that dominates the tilted law: exactly, by the number ``J``
-        of other tokens, ``P(n k* + s) = sum_{J <= Jmax} C(n, J) p*^{n-J} R_J(s)`` with ``R_J`` the ``J``-fold
-        log-space convolution of the other tokens' probabilities. The omitted ``J > Jmax`` are bounded by
-        Chernoff, ``R_J(s) <= e^{-t s} M(t)^J``, ``M(t) = sum_{k != k*} p(k) e^{t (k - k*)}``, for each ``t`` of a
-        grid around the window's tilt, and each level takes the smallest bound."""
-        kstar = int(np.argmax(q))
-        lp_star = float(logq[kstar])
-        rare = logq[kmin_sup:kmax_sup + 1].copy()
-        rare[kstar - kmin_sup] = -np.inf
-        off_lo, off_hi = kmin_sup - kstar, kmax_sup - kstar
-        grid = np.append(theta + CHERNOFF_SHIFTS, 0.0)
-        log_m = log_sum_exp(rare[None, :] + grid[:, None] * np.arange(off_lo, off_hi + 1)[None, :], axis=1)
+    def _dominant_terms(self, lp_star: float, log_m: np.ndarray) -> tuple[int, np.ndarray]:
+        """Number ``Jmax`` of other tokens enumerated (terms summed over all offsets under the window's tilt,
+        until they fall 150 below the largest and decrease geometrically) and the log bound on the omitted
+        ``J > Jmax`` at each tilt of the grid (geometric from the first omitted term; ``inf`` where the term
+        ratio is not below 1/2)."""
+        n = self.n
         log_m_window = float(log_m[CHERNOFF_SHIFTS.size // 2])  # the window's own tilt (shift 0)
         log_terms, log_binom = [], 0.0
-        for j in range(min(n, DOMINANT_MAX_J) + 1):  # J-th term summed over all s, under the window's tilt
+        for j in range(min(n, DOMINANT_MAX_J) + 1):
             if j:
                 log_binom += math.log(n - j + 1) - math.log(j)
             log_terms.append(log_binom + (n - j) * lp_star + j * log_m_window)
@@ -374,29 +369,41 @@ def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> 
                 break
         jmax = len(log_terms) - 1
         if jmax == n:
-            log_tail = np.full(grid.size, -np.inf)
-        else:  # geometric bound on the tail from the first omitted term: the term ratios decrease in J
-            log_binom += math.log(n - jmax) - math.log(jmax + 1)
-            first_omitted = log_binom + (n - jmax - 1) * lp_star + (jmax + 1) * log_m
-            ratios = (n - jmax - 1) / (jmax + 2) * np.exp(log_m - lp_star)
-            # tilts where the ratio is not below 1/2 give no bound
-            log_tail = np.where(ratios < 0.5, first_omitted - np.log1p(-np.minimum(ratios, 0.5)), np.inf)
-        width = jmax * (off_hi - off_lo) + 1
-        total = np.full(width, -np.inf)  # offsets s = jmax off_lo ... jmax off_hi
-        powers = rare_powers.setdefault(kstar, [np.zeros(1)])  # R_J does not depend on the tilt: kept
+            return jmax, np.full(log_m.size, -np.inf)
+        log_binom += math.log(n - jmax) - math.log(jmax + 1)
+        first_omitted = log_binom + (n - jmax - 1) * lp_star + (jmax + 1) * log_m
+        ratios = (n - jmax - 1) / (jmax + 2) * np.exp(log_m - lp_star)
+        return jmax, np.where(ratios < 0.5, first_omitted - np.log1p(-np.minimum(ratios, 0.5)), np.inf)
+
+    def dominant_window(self, theta: float, q: np.ndarray):
+        """Levels near ``n k*`` for a token ``k*`` that dominates the tilted law: exactly, by the number ``J``
+        of other tokens, ``P(n k* + s) = sum_{J <= Jmax} C(n, J) p*^{n-J} R_J(s)`` with ``R_J`` the ``J``-fold
+        log-space convolution of the other tokens' probabilities. The omitted ``J > Jmax`` are bounded by
+        Chernoff, ``R_J(s) <= e^{-t s} M(t)^J``, ``M(t) = sum_{k != k*} p(k) e^{t (k - k*)}``, for each ``t`` of a
+        grid around the window's tilt, and each level takes the smallest bound."""
+        n = self.n
+        kstar = int(np.argmax(q))
+        lp_star = float(self.logq[kstar])
+        rare = self.logq.copy()
+        rare[kstar] = -np.inf
+        off_lo, off_hi = -kstar, self.span - kstar
+        grid = np.append(theta + CHERNOFF_SHIFTS, 0.0)
+        log_m = log_sum_exp(rare[None, :] + grid[:, None] * np.arange(off_lo, off_hi + 1)[None, :], axis=1)
+        jmax, log_tail = self._dominant_terms(lp_star, log_m)
+        total = np.full(jmax * (off_hi - off_lo) + 1, -np.inf)  # offsets s = jmax off_lo ... jmax off_hi
+        powers = self.rare_powers.setdefault(kstar, [np.zeros(1)])  # R_J does not depend on the tilt: kept
         while len(powers) <= jmax:
             powers.append(_log_convolve(powers[-1], rare))
         log_binom = 0.0
         for j in range(jmax + 1):
-            r_j = powers[j]
             if j:
                 log_binom += math.log(n - j + 1) - math.log(j)
             lo = (jmax - j) * (-off_lo)  # position of offset j off_lo in ``total``
-            seg = slice(lo, lo + r_j.size)
-            total[seg] = np.logaddexp(total[seg], log_binom + (n - j) * lp_star + r_j)
+            seg = slice(lo, lo + powers[j].size)
+            total[seg] = np.logaddexp(total[seg], log_binom + (n - j) * lp_star + powers[j])
         offsets = np.arange(jmax * off_lo, jmax * off_hi + 1)
         levels = n * kstar + offsets
-        keep = (levels >= first) & (levels <= last)
+        keep = (levels >= 0) & (levels < self.size)
         levels, total, offsets = levels[keep], total[keep], offsets[keep]
         log_omitted = np.min(log_tail[:, None] - grid[:, None] * offsets[None, :], axis=0)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -404,82 +411,103 @@ def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> 
         err[~np.isfinite(total)] = np.inf
         return int(levels[0]), np.where(np.isfinite(err), total, np.nan), err
 
-    err_max = math.exp(-log_ratio_min)
-    rare_powers: dict[int, list[np.ndarray]] = {}
-    depth_lo = _edge_depth(logq[kmin_sup:kmax_sup + 1], n)
-    depth_hi = _edge_depth(logq[kmin_sup:kmax_sup + 1][::-1], n)
-    first = cur = n * kmin_sup  # lowest level not yet covered
-    last = n * kmax_sup
-    step = 0.5  # distance from ``cur`` to the next window's centre
-    while cur <= last:
-        if not reach[cur]:
-            cur += 1
-            continue
-        centre = min(max(cur + step, n * kmin_sup + 0.5), last - 0.5)
-        theta = theta_for(centre / n)
-        q, mean, var = tilt(theta)
-        sigma = max(math.sqrt(n * var), 1.0)
-        classes = [1]  # residue-class counts to try; 0 stands for the dominant-token window, tried last
-        near_edge = cur - first < depth_lo or last - cur < depth_hi  # the exact edge recurrence comes first
-        for count in CLASS_COUNTS:  # tokens expected fewer times than this are rare: split by residue class
-            main = np.flatnonzero(n * q >= count)
+    def order(self, q: np.ndarray, near_edge: bool) -> list[int]:
+        """Windows to try at a tilt: residue-class counts ``d`` (1 = plain), 0 for the dominant-token window.
+        Tokens expected fewer than each of ``CLASS_COUNTS`` times are rare; the gcd of the others' steps gives a
+        class count. Near an edge the recurrence comes instead of the dominant window; with few other tokens
+        expected the dominant window is cheapest and comes second."""
+        classes = [1]
+        for count in CLASS_COUNTS:
+            main = np.flatnonzero(self.n * q >= count)
             d = int(np.gcd.reduce(main - main[0])) if main.size > 1 else 0
             if 1 < d <= MAX_CLASSES and d not in classes:
                 classes.append(d)
-        found = False
         if near_edge:
-            order = classes
-        elif n * (1.0 - q.max()) <= DOMINANT_FIRST:  # few other tokens expected: the dominant window is cheapest
-            order = [1, 0, *classes[1:]]
-        else:
-            order = [*classes, 0]
-        for d in order:
-            result = fft_window(theta, q, mean, sigma, d) if d else dominant_window(theta, q)
-            if result is None:
-                continue
-            start, logvals, err = result
-            ok = (err <= err_max) | ~reach[start:start + err.size]
+            return classes
+        if self.n * (1.0 - q.max()) <= DOMINANT_FIRST:
+            return [1, 0, *classes[1:]]
+        return [*classes, 0]
+
+    def edge(self, cur: int) -> int:
+        """Exact power recurrence (positive terms only) from the nearer edge, to some depth past ``cur``;
+        returns the next level to cover."""
+        last = self.size - 1
+        low = cur < self.depth[0]
+        law = self.logq if low else self.logq[::-1]
+        depth = min(self.depth[0] if low else self.depth[1], self.size, 2 * (cur if low else last - cur) + self.n + 1)
+        block = _log_power_edge(law, self.n, depth)
+        if low:
+            self.out[:depth], self.err[:depth] = block, 0.0
+            return max(cur, depth)
+        self.out[last - depth + 1:], self.err[last - depth + 1:] = block[::-1], 0.0
+        return last + 1
+
+    def keep(self, start: int, logvals: np.ndarray, err: np.ndarray) -> None:
+        """Store a window's levels where its estimated error beats the current one."""
+        local = np.flatnonzero(self.reach[start:start + err.size] & np.isfinite(err))
+        local = local[err[local] < self.err[local + start]]
+        self.err[local + start] = err[local]
+        self.out[local + start] = logvals[local]
+
+    def window_at(self, cur: int, step: float):
+        """The first window (in :meth:`order`) centred ``step`` past ``cur`` that resolves ``cur``: its start,
+        values, errors, accepted mask and sigma; ``None`` if none does."""
+        n, last = self.n, self.size - 1
+        theta = self.theta_for(min(max(cur + step, 0.5), last - 0.5) / n)
+        q, mean, var = self.tilt(theta)
+        sigma = max(math.sqrt(n * var), 1.0)
+        for d in self.order(q, cur < self.depth[0] or last - cur < self.depth[1]):
+            start, logvals, err = self.fft_window(theta, q, mean, sigma, d) if d else self.dominant_window(theta, q)
+            ok = (err <= self.err_max) | ~self.reach[start:start + err.size]
             if start <= cur < start + err.size and ok[cur - start]:
-                found = True
-                break
-        if not found:
-            if near_edge and step < 1e-3:
-                # near an edge: exact power recurrence (positive terms only) from that edge, to some depth past cur
-                low = cur - first < depth_lo
-                edge_law = logq[kmin_sup:kmax_sup + 1] if low else logq[kmin_sup:kmax_sup + 1][::-1]
-                depth = min(depth_lo if low else depth_hi, last - first + 1,
-                            2 * (cur - first if low else last - cur) + n + 1)
-                block = _log_power_edge(edge_law, n, depth)
-                if low:
-                    out[first:first + depth] = block
-                    best_err[first:first + depth] = 0.0
-                    cur = max(cur, first + depth)
-                else:
-                    out[last - depth + 1:last + 1] = block[::-1]
-                    best_err[last - depth + 1:last + 1] = 0.0
-                    cur = last + 1
-                step = 0.5
-                continue
-            if step < 1e-3 and size <= DIRECT_FALLBACK_MAX_LEVELS:
-                return _log_conv_power_direct(logq, n), np.zeros(size)
-            if step < 1e-3:
+                return start, logvals, err, ok, sigma
+        return None
+
+    def run(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cover every level of ``todo`` from the lowest up: a window about ``2 sigma`` past the last covered
+        level; where none resolves the next level the centre moves closer (halving the step), down to the edge
+        recurrence, the direct convolution (up to ``DIRECT_FALLBACK_MAX_LEVELS``) or an ``ArithmeticError``."""
+        last = self.size - 1
+        step = 0.5  # distance from ``cur`` to the next window's centre
+        i = 0  # index into the levels to do
+        while i < self.todo.size:
+            cur = int(self.todo[i])
+            found = self.window_at(cur, step)
+            if found is None:
+                near_edge = cur < self.depth[0] or last - cur < self.depth[1]
+                if step >= 1e-3:
+                    step /= 2  # move the next centre closer
+                    continue
+                if near_edge:
+                    i = int(np.searchsorted(self.todo, self.edge(cur)))
+                    step = 0.5
+                    continue
+                if self.size <= DIRECT_FALLBACK_MAX_LEVELS:
+                    return _log_conv_power_direct(self.logq, self.n), np.zeros(self.size)
                 raise ArithmeticError(
-                    f"level {cur} of the length-{n} sum stays below the relative accuracy {REL_TARGET:g} "
+                    f"level {cur} of the length-{self.n} sum stays below the relative accuracy {REL_TARGET:g} "
                     "under every tilt (it is reached only through rare tokens); use a shorter length or merge "
                     "rewards")
-            step /= 2  # move the next centre closer
-            continue
-        stop = cur - start
-        while stop < ok.size and ok[stop]:
-            stop += 1
-        local = np.flatnonzero(reach[start:start + err.size] & np.isfinite(err))
-        better = err[local] < best_err[local + start]
-        local = local[better]
-        best_err[local + start] = err[local]
-        out[local + start] = logvals[local]
-        cur = start + stop
-        step = 2.0 * sigma
-    return out, best_err
+            start, logvals, err, ok, sigma = found
+            self.keep(start, logvals, err)
+            stop = cur - start
+            while stop < ok.size and ok[stop]:
+                stop += 1
+            i = int(np.searchsorted(self.todo, start + stop))
+            step = 2.0 * sigma
+        return self.out, self.err
+
+
+def _float_windows(logq: np.ndarray, n: int, todo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
+    ``0..len(logq)-1`` (``logq_0``, ``logq_D`` finite, inner entries may be ``-inf``) by :class:`_FloatWindows`
+    over the levels marked in ``todo`` (all if ``None``), with each level's estimated relative error in units
+    of ``n eps`` (0 for the edge recurrence and the direct convolution, ``inf`` where not computed)."""
+    if logq.size - 1 == 0:
+        return np.zeros(1), np.zeros(1)
+    if n * (logq.size - 1) + 1 <= DIRECT_MAX_LEVELS:
+        return _log_conv_power_direct(logq, n), np.zeros(n * (logq.size - 1) + 1)
+    return _FloatWindows(logq, n, todo).run()
 
 
 def _direct_bound(logp: np.ndarray, n: int, size: int) -> np.ndarray:

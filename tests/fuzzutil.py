@@ -42,7 +42,7 @@ class CallTimeout(pytest.fail.Exception):
     under test cannot swallow it, and hypothesis still treats it as a failure and shrinks it."""
 
 
-def _short(x, width: int = 160) -> str:
+def _short(x, width: int = 400) -> str:
     with np.printoptions(threshold=8, edgeitems=3, precision=17):
         text = repr(x)
     return text if len(text) <= width else text[:width - 3] + "..."

@@ -352,6 +352,7 @@ CASES: dict[str, Case] = {
     "subgaussian_optimum": Case(subgaussian.subgaussian_optimum, args(L(), st.sampled_from(("upper", "lower", 1)))),
     "subgaussian_gain_bound": Case(subgaussian.subgaussian_gain_bound, args(P(), P()), "nonneg"),
     "tilt_gain": Case(subgaussian.tilt_gain, args(L(), X())),
+    "unit_scaled": Case(subgaussian.unit_scaled, args(L())),
     "discretised_gaussian": Case(subgaussian.discretised_gaussian, args(st.one_of(st.floats(1e-3, 1e3), X()),
                                                                          st.one_of(st.just(0.25), X()),
                                                                          st.one_of(st.just(24.0), X())), "law"),

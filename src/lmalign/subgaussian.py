@@ -29,6 +29,7 @@ def unit_scaled(law: RewardLaw) -> tuple[RewardLaw, float]:
     """``(law of R / a, a)`` with ``a`` the power of two with ``max |v| / a`` in ``[1, 2)`` (1 for the zero law): the
     same law with values in ``(-2, 2)``, so centring and spreads cannot overflow. Exact (a power of two) save for values
     that become subnormal."""
+    require_law(law)
     big = float(np.max(np.abs(law.values)))
     if big == 0.0:
         return law, 1.0

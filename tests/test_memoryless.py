@@ -304,3 +304,10 @@ def test_wide_lattice_with_few_values_uses_type_classes():
     law = law_of_sum([0.25] * 4, r, 21)
     assert len(law) == 2024 and math.fsum(law.probs) == pytest.approx(1.0, abs=1e-14)
     assert law.logprobs[-1] == pytest.approx(21 * math.log(0.25), abs=1e-12)
+
+
+def test_zero_probability_token_with_an_outlying_reward():
+    """A token of probability 0 whose reward lies outside the others' range does not enter the lattice."""
+    law = RewardLaw.from_tokens([0.5, 0.5, 0.0], [0.0, 1.0, 5.0], 3000)
+    assert len(law) == 3001 and law.values[-1] == 3000.0
+    assert law.logprobs[0] == pytest.approx(3000 * math.log(0.5), abs=1e-10)

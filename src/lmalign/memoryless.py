@@ -1,55 +1,35 @@
 """Memoryless token models with a linear reward: the exact law of the total reward ``sum_i r(y_i)`` (R3).
 
-``law_of_sum(p, r, n)`` first merges tokens of equal reward and drops zero-probability tokens. Then:
+``law_of_sum(p, r, n)`` first merges tokens of equal reward and drops zero-probability tokens; sums of ``n``
+rewards that would overflow float64 raise a ``ValueError`` naming ``r``. Then:
 
 **Lattice rewards** (every distinct reward equals ``u0 + b k``, ``k`` a non-negative integer, ``gcd(k) = 1``,
 with step ratios of denominator at most ``MAX_DENOMINATOR`` and up to a relative ``LATTICE_RTOL`` of the reward
 range; rewards closer than that share a level) give the law of ``K = sum_i k(y_i)`` on ``0 .. n kmax``. Every
-level, however far in the tails, is computed to a small *relative* error and stored as a log-probability:
+level, however far in the tails, is a log-probability with a certified bound on its error
+(``TokenSumLaw.log_error``) within ``max(1e-10, 4 ulp)`` of the log (``certified_lattice_power``):
 
-* *Tilted FFT windows.* For a tilt ``theta`` the tilted token law ``q(k) ~ p(k) e^{theta k}`` has its ``n``-fold
-  sum concentrated near ``n m(theta)``. One real FFT of a circular window of about 32 standard deviations gives
-  ``P_theta(K)`` with an absolute error of about ``n eps`` times the window's peak (the mass folded in from
-  outside the window is far below rounding). A level is kept where the estimated relative error
-  ``n eps peak / P_theta(K)`` is below ``REL_TARGET`` (so ``P_theta(K)`` within about ``e^-3`` of the peak at
-  ``n = 10^4``) and untilted exactly in log space,
-  ``log P(K) = log P_theta(K) - theta (K - n m) + n log E_p e^{theta (k - m)}``, about a reference ``m`` near the
-  tilted mean with 20 fractional bits, so that ``n m`` and ``K - n m`` carry no rounding (an unrounded centre
-  would cost ``theta ulp(n m)``, which exceeds 1e-10 at the top edge where ``theta`` is large). Windows are
-  placed greedily from the lowest level upwards, each centred about two standard deviations past the last
-  covered level; each level keeps the value of the window with the smallest estimated error.
-* *Residue-class windows.* If tokens that are rare under the tilt (expected fewer than ``CLASS_COUNTS`` times)
-  are the only way to leave the sublattice ``d Z`` spanned by the common ones, ``P_theta`` alternates by large
-  factors between residue classes mod ``d`` and the plain window cannot resolve the small classes. The window
-  is then computed class by class (``_class_power``: repeated squaring of the class components' spectra,
-  ``C_r = sum_c A_c B_{r-c}``, sums of spectra of positive sequences, never differences), each class accurate
-  relative to its own peak.
-* *Dominant-token windows.* If a single token dominates under the tilt, the levels near ``n k*`` are summed
-  exactly over the number ``J`` of other tokens, ``P(n k* + s) = sum_{J <= Jmax} C(n, J) p*^{n-J} R_J(s)``
-  (``R_J`` an exact log-space convolution power), the omitted ``J`` bounded by a Chernoff bound.
-* *Edges.* Within ``(n + 1) j1`` levels of either end (``j1`` the gap from the extreme step to the next one), a
-  level no window resolves is computed with J. C. P. Miller's recurrence for the powers of a polynomial, whose
-  terms are all non-negative there (relative error a few ``eps`` per step of the recurrence; values carried as
-  mantissa and binary exponent).
+* *Certified tilted windows* (:func:`lmalign.lattice_power.certified_power`): the levels are tiled by windows
+  of tilted FFT powers, each level computed once by the window whose cell holds it, with a bound summing FFT
+  rounding, spectrum error, dropped bins and aliasing. For ordinary laws they certify every level.
+* *Edge recurrence*: a level they leave within ``(n + 1) j1`` levels of either end (``j1`` the gap from the
+  extreme step to the next one) is computed by J. C. P. Miller's recurrence for the powers of a polynomial,
+  whose terms are all non-negative there, run only as deep as needed (bound ``_edge_bound``).
+* *Float windows* (``_FloatWindows``): levels still left (lattices where only rare tokens leave a sublattice,
+  so that ``P_theta`` alternates by large factors between residue classes) are computed by plain, residue-class
+  (``_class_power``) and dominant-token windows, with the error model ``2 n u`` times the estimated relative
+  error; and up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels by the direct convolution.
 * Supports of at most ``DIRECT_MAX_LEVELS`` levels use the direct log-space convolution by repeated squaring
-  (sums of positive terms only, exact to rounding, quadratic in the support). If some level were still
-  unresolved, the law falls back to that direct convolution up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels and
-  raises ``ArithmeticError`` above, rather than return a less accurate level (no case was found in the
-  measurements below).
+  (sums of positive terms only; bound ``_direct_bound``).
 
-At each window position the plain window is tried first, then the class windows, then (away from the edges)
-the dominant-token window (first when fewer than ``DOMINANT_FIRST`` other tokens are expected); if none
-resolves the next level the window moves closer, and near an edge the recurrence takes over.
+A level no method certifies raises ``ArithmeticError`` naming the length and the levels, rather than return a
+less accurate value. More than ``MAX_LEVELS`` lattice levels are summed by type classes when there are few
+(below), else a ``ValueError`` names ``length`` and the limit.
 
-Measured: at ``n = 10^4`` with ten token values (90,001 levels, the smallest near ``e^-30000``) every level
-agrees with the direct log-space convolution to 1e-11 in the log, i.e. a relative error of 1e-11 (a few
-spacings of doubles near 3e4, the size of the logs), in about 0.08 s; the binomial law at ``n = 10^4`` agrees
-with its closed form to 3e-12 in every level. Over about 1,500 random lattice laws (gapped lattices up to 30
-steps, probabilities down to 1e-12 and Dirichlet(0.1) draws down to 1e-300, lengths 60 to 10,000) computed
-through the windows, the largest error against the direct convolution was 2.9e-11 in the log (at a
-log-probability near -77,600, two spacings of doubles there) and none was refused. Ten gapped values at
-``n = 10^4`` take 0.1 to 1 s, up to about 3 s for the most extreme probabilities (a token of probability
-0.9986 among others down to 1e-9).
+Measured (``benchmarks/bench_exact.py``, ``p = [205, 154, 123, 102, 102, 92, 82, 72, 51, 41] / 1024``, rewards
+0..9): every level agrees with the exact integer law (python-flint) at lengths 1,500 and 10,000, and with an arb
+saddle-point reference at sampled levels over both tails at length 10^5, within its certificate; the time is
+about one to two float FFT powers of the same law from length 10^4 to 10^6.
 
 **Other rewards**: multinomial type classes, every count vector ``c`` over the distinct rewards with
 log-probability ``log n! - sum log c_j! + sum c_j log p_j``; each class's total is ``c . r`` (one float per
@@ -711,9 +691,10 @@ def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
 def law_of_sum(p, r, length: int) -> RewardLaw:
     """Exact law of ``sum_{i<=length} r(y_i)`` with ``y_i`` i.i.d. from the token law ``p``.
 
-    Lattice rewards: tilted FFT windows with exact edge and rare-token treatments (see the module docstring),
-    every level as a log-probability to a relative error of about 1e-11 at ``length = 10^4``. Other rewards:
-    multinomial type classes (a ``ValueError`` if there would be more than ``MAX_TYPE_CLASSES``).
+    Lattice rewards: certified tilted windows with edge and rare-token fallbacks (see the module docstring),
+    every level a log-probability within its certified bound ``log_error``, at most ``max(1e-10, 4 ulp)``.
+    Other rewards: multinomial type classes (a ``ValueError`` if there would be more than
+    ``MAX_TYPE_CLASSES``). Sums overflowing float64 raise a ``ValueError`` naming ``r``.
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")
@@ -736,13 +717,16 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
             logq = np.full(int(k[-1]) + 1, -np.inf)
             np.logaddexp.at(logq, k, logp)  # rewards within the lattice tolerance share a level
             # the token law in extended precision, so that its double rounding is not raised to the n-th power
-            pv = _validate.prob_vector(p, "p").astype(np.longdouble)
+            pv = _validate.prob_vector(p, "p")
+            used = pv > 0  # zero-probability tokens were dropped from values
             q_ext = np.zeros(int(k[-1]) + 1, dtype=np.longdouble)
-            np.add.at(q_ext, k[np.searchsorted(values, _validate.real_vector(r, "r"))], pv)
+            np.add.at(q_ext, k[np.searchsorted(values, _validate.real_vector(r, "r")[used])],
+                      pv[used].astype(np.longdouble))
             q_ext /= q_ext.sum()
             logP, cert = certified_lattice_power(logq, n, q_ext)
-            keep = logP > -np.inf
-            kk = np.flatnonzero(keep)
-            return TokenSumLaw._build(n * u0 + b * kk, logP[keep], token, n, cert[keep])
+            if logP[0] > -np.inf and logP[-1] > -np.inf and bool(np.all(logq > -np.inf)):  # every level reached
+                return TokenSumLaw._build(n * u0 + b * np.arange(logP.size), logP, token, n, cert)
+            kk = np.flatnonzero(logP > -np.inf)
+            return TokenSumLaw._build(n * u0 + b * kk, logP[kk], token, n, cert[kk])
     law = _type_class_law(values, logp, n)
     return TokenSumLaw._build(law.values, law.logprobs, token, n, None)

@@ -477,3 +477,16 @@ def test_markov_rates_near_the_mean_and_huge_rewards():
     assert markov.scaled_cgf_variance(scaled, 0.0) == pytest.approx(var * 2.0**1000, rel=1e-12)
     with pytest.raises(ValueError, match="exceeds the float range"):
         markov.scaled_cgf_variance(MarkovSource([0.5, 0.5], SOURCE.transition, [0.0, 1e308]), 0.0)
+
+
+def test_more_refusals_found_by_fuzzing():
+    from lmalign.best_of_n import log_minus_log_cdf
+
+    with pytest.raises(ValueError, match="lam \\* step"):
+        lattice_gumbel(0.5, 1.0, 5e-324, 1, 0.0, 0.0)  # lam step underflows to 0 (ZeroDivisionError before)
+    with pytest.raises(ValueError, match="law must be a RewardLaw"):
+        log_minus_log_cdf("a")
+    one = MarkovSource([1.0], [[1.0]], [1e308])
+    assert markov_law(one, 1).values.tolist() == [1e308]
+    with pytest.raises(ValueError, match="lengths: the total reward"):
+        markov_laws(one, 2)  # the law's value 2e308 was inf

@@ -48,6 +48,8 @@ def bon_kl_bound(n: int | None = None, log_n: float | None = None) -> float:
 
 def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
     """``log(-log F(v))`` at every level (``-inf`` at the top, where ``F = 1``)."""
+    if not isinstance(law, RewardLaw):
+        raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
     log_cdf = law.log_cdf()
     log_sf = law.log_sf()
     out = np.full(len(law), -np.inf)
@@ -129,7 +131,7 @@ def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float,
     v0 = _validate.real_scalar(v0, "v0")
     log_shift = _validate.real_scalar(log_shift, "log_shift")
     lam_step = lam * step
-    if not math.isfinite(lam_step) or 60 / lam_step > MAX_GUMBEL_POINTS / 2:
+    if not (0 < lam_step < math.inf) or 60 / lam_step > MAX_GUMBEL_POINTS / 2:
         raise ValueError(f"lam * step = {lam_step!r}: the lattice window would exceed MAX_GUMBEL_POINTS = "
                          f"{MAX_GUMBEL_POINTS} points (or overflow)")
     a_n = (math.log(sigma) + 0.5 * math.log(2 * math.pi) + 0.5 * math.log(n) + math.log(-math.expm1(-lam_step))

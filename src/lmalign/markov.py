@@ -201,6 +201,11 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
         raise ValueError("lengths is empty")
     u0, h, k = _lattice(source)
     kmax, n_max, states = int(k.max()), wanted[-1], source.states
+    with np.errstate(over="ignore"):
+        ends = (n_max * u0, n_max * u0 + h * (kmax * n_max))
+    if not all(math.isfinite(e) for e in ends):
+        raise ValueError(f"lengths: the total reward over {n_max} tokens overflows a float "
+                         f"(token rewards up to {float(np.abs(source.reward).max()):.3g})")
     work = states * states * max(kmax, 1) * n_max * n_max / 2
     if work > MAX_DP_CELLS:
         raise ValueError(f"lengths: the dynamic program would take about {work:.1e} cell updates "

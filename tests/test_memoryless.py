@@ -311,3 +311,23 @@ def test_zero_probability_token_with_an_outlying_reward():
     law = RewardLaw.from_tokens([0.5, 0.5, 0.0], [0.0, 1.0, 5.0], 3000)
     assert len(law) == 3001 and law.values[-1] == 3000.0
     assert law.logprobs[0] == pytest.approx(3000 * math.log(0.5), abs=1e-10)
+
+
+@pytest.mark.parametrize("vector_terms", [1, 10**9])
+def test_edge_recurrence_blocks_and_levels_agree_within_the_bound(monkeypatch, vector_terms):
+    """A gapped law (first step 14): the recurrence by numpy blocks of 14 levels and level by level in Python
+    floats both match the direct log-space convolution within _edge_bound."""
+    monkeypatch.setattr(memoryless, "EDGE_VECTOR_TERMS", vector_terms)
+    p = np.array([2.85648338e-04, 9.99634936e-01, 7.94157051e-05])
+    p /= p.sum()
+    logq = np.full(16, -np.inf)
+    logq[[0, 14, 15]] = np.log(p)
+    n = 173
+    depth = memoryless._edge_depth(logq, n)
+    g = memoryless._log_power_edge(logq, n, depth)
+    ref = memoryless._log_conv_power_direct(logq, n)[:depth]
+    reach = np.isfinite(ref)
+    assert (np.isfinite(g) == reach).all() and depth == 14 * 174
+    err = np.abs(g[reach] - ref[reach])
+    assert (err <= memoryless._edge_bound(logq, n, g)[reach] + 2 * np.spacing(np.abs(ref[reach]))).all()
+    assert err.max() < 1e-11

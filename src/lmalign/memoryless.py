@@ -67,6 +67,8 @@ DOMINANT_MAX_J = 100  # most tokens other than a dominant one that a dominant-to
 DOMINANT_FIRST = 20.0  # dominant-token window tried before the class windows when fewer others are expected
 TINY = 1e-280  # a residue class whose largest tilted value is below this is not resolved by that window
 DIRECT_FALLBACK_MAX_LEVELS = 20_000  # larger supports that the windows cannot resolve fall back to it up to this
+U = 2.0**-53  # unit roundoff of double
+EDGE_VECTOR_TERMS = 32  # the edge recurrence runs in numpy blocks when j1 levels times the steps reach this
 
 
 def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
@@ -187,39 +189,70 @@ def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
 
     With ``j1`` the smallest ``j >= 1`` with ``a_j > 0``, every coefficient ``(n + 1) j - k`` with ``a_j > 0`` is
     non-negative for ``k <= (n + 1) j1``, so up to that depth each ``g_k`` is a sum of positive terms and its
-    relative error grows only linearly, a few ``eps`` per step of the recurrence (``k / j1`` steps). The values
-    are carried as mantissa and binary exponent (``math.frexp``; rescaling by powers of two is exact), so no
-    error accumulates in the logarithm either; the log is taken once per level."""
+    relative error grows only linearly (``k / j1`` steps, each a product and a pairwise sum, see
+    ``_edge_bound``). Levels ``k0 .. k0 + j1 - 1`` depend only on levels below ``k0``: each such block is one
+    vectorised step over its levels and all terms ``j`` (``_edge_blocks``), or, for small blocks, a loop in
+    Python floats (``_edge_levels``). Values are carried as mantissa and binary exponent
+    (``numpy.frexp``; rescaling by powers of two is exact), so no error accumulates in the logarithm either; the
+    log is taken once per level. The recurrence itself is sequential in the blocks."""
     if not 1 <= depth <= _edge_depth(logq, n) or not logq[0] > -np.inf:
         raise AssertionError("edge recurrence needs 1 <= depth <= (n + 1) j1 and a positive lowest coefficient")
     ln2 = math.log(2.0)
-    js, ratio_m, ratio_e = [], [], []
-    for j in range(1, logq.size):
-        if logq[j] > -np.inf:
-            d = float(logq[j] - logq[0])
-            e = round(d / ln2)
-            js.append(j)
-            ratio_e.append(e)
-            ratio_m.append(math.exp(d - e * ln2))  # a_j / a_0 = ratio_m 2^ratio_e
-    mant = [1.0]  # g_k / g_0 = mant[k] 2^expo[k]
-    expo = [0]
-    for k in range(1, depth):
+    js = np.flatnonzero(logq[1:] > -np.inf) + 1
+    lr = logq[js] - logq[0]
+    ratio_e = np.round(lr / ln2).astype(np.int64)
+    ratio_m = np.exp(lr - ratio_e * ln2)  # a_j / a_0 = ratio_m 2^ratio_e
+    mant = np.zeros(depth)  # g_k / g_0 = mant[k] 2^expo[k]
+    expo = np.zeros(depth, dtype=np.int64)
+    mant[0] = 1.0
+    if int(js[0]) * js.size >= EDGE_VECTOR_TERMS:
+        _edge_blocks(n, js, ratio_m, ratio_e, mant, expo)
+    else:
+        _edge_levels(n, js, ratio_m, ratio_e, mant, expo)
+    with np.errstate(divide="ignore"):
+        return n * float(logq[0]) + (np.log(mant) + expo * ln2)
+
+
+def _edge_blocks(n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray,
+                 expo: np.ndarray) -> None:
+    """Miller's recurrence in blocks of ``j1`` levels, each one numpy step over its levels and terms (the
+    pairwise sum of positive terms)."""
+    j1, lowest = int(js[0]), np.iinfo(np.int64).min
+    for k0 in range(1, mant.size, j1):
+        ks = np.arange(k0, min(k0 + j1, mant.size))
+        src = ks[:, None] - js[None, :]
+        coef = ((n + 1) * js[None, :] - ks[:, None]).astype(float)
+        use = (src >= 0) & (coef > 0)
+        src = np.where(use, src, 0)
+        terms = np.where(use, coef * ratio_m * mant[src], 0.0)
+        exps = ratio_e + expo[src]
+        top = np.max(np.where(terms > 0, exps, lowest), axis=1)
+        top = np.where(top == lowest, 0, top)
+        m, e = np.frexp(np.sum(np.ldexp(terms, exps - top[:, None]), axis=1) / ks)
+        mant[ks], expo[ks] = m, np.where(m > 0, e + top, 0)
+
+
+def _edge_levels(n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray,
+                 expo: np.ndarray) -> None:
+    """Miller's recurrence level by level in Python floats (``math.fsum``), for lattices whose blocks hold
+    fewer than ``EDGE_VECTOR_TERMS`` terms (there a numpy step costs more than it saves)."""
+    steps = list(zip(js.tolist(), ratio_m.tolist(), ratio_e.tolist(), strict=True))
+    ms, es = [1.0], [0]
+    for k in range(1, mant.size):
         terms, exps = [], []
-        for j, rm, re in zip(js, ratio_m, ratio_e, strict=True):
-            if j <= k and (n + 1) * j > k and mant[k - j] > 0.0:
-                terms.append(((n + 1) * j - k) * rm * mant[k - j])
-                exps.append(re + expo[k - j])
+        for j, rm, re in steps:
+            if j <= k and (n + 1) * j > k and ms[k - j] > 0.0:
+                terms.append(((n + 1) * j - k) * rm * ms[k - j])
+                exps.append(re + es[k - j])
         if not terms:
-            mant.append(0.0)
-            expo.append(0)
+            ms.append(0.0)
+            es.append(0)
             continue
         top = max(exps)
         m, e = math.frexp(math.fsum(math.ldexp(t, x - top) for t, x in zip(terms, exps, strict=True)) / k)
-        mant.append(m)
-        expo.append(e + top)
-    m_arr = np.array(mant)
-    with np.errstate(divide="ignore"):
-        return n * float(logq[0]) + (np.log(m_arr) + np.array(expo, dtype=float) * ln2)
+        ms.append(m)
+        es.append(e + top)
+    mant[:], expo[:] = ms, es
 
 
 def _class_power(q: np.ndarray, d: int, width: int, n: int) -> np.ndarray:
@@ -500,14 +533,16 @@ def _direct_bound(logp: np.ndarray, n: int, size: int) -> np.ndarray:
 
 def _edge_bound(logq: np.ndarray, n: int, logp: np.ndarray) -> np.ndarray:
     """Error bound of :func:`_log_power_edge` at levels ``k = 0..len(logp)-1``: level ``k`` takes at most
-    ``s = k / j1`` steps, each adding ``8 u`` to the relative error and one ratio ``a_j / a_0`` whose log carries
+    ``s = k / j1`` steps, each adding ``(8 + log2 J) u`` to the relative error (products, the pairwise sum of
+    ``J`` positive terms, the division by ``k``) and one ratio ``a_j / a_0`` whose log carries
     ``3 u (|log a_j| + |log a_0|)``; then ``u (6 |n log a_0| + 4 |log P| + 4)`` for the logs and the final sum."""
     j1 = int(np.flatnonzero(logq[1:] > -np.inf)[0] + 1)
     fin = logq[np.isfinite(logq)]
     ratio = 3 * U * (float(np.max(np.abs(fin))) + abs(float(logq[0])))
+    step = (8 + math.ceil(math.log2(max(fin.size - 1, 1)))) * U
     steps = np.arange(logp.size) / j1
     mag = np.abs(np.where(np.isfinite(logp), logp, 0.0))
-    return (8 * U + ratio) * (steps + 1) + U * (6 * n * abs(float(logq[0])) + 4 * mag + 4)
+    return (step + ratio) * (steps + 1) + U * (6 * n * abs(float(logq[0])) + 4 * mag + 4)
 
 
 def _fill_edges(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds: np.ndarray) -> None:
@@ -543,9 +578,6 @@ def _fallback(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds
     take = todo & np.isfinite(fb) & (certified(fb, fb_bound) | direct)
     vals[take], bounds[take] = fb[take], fb_bound[take]
     return todo & ~take
-
-
-U = 2.0**-53
 
 
 def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None = None
@@ -600,11 +632,6 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
     out[n * lo_k:n * lo_k + inner] = vals
     cert[n * lo_k:n * lo_k + inner] = bounds
     return out, cert
-
-
-def _log_conv_power_lattice(logq: np.ndarray, n: int) -> np.ndarray:
-    """``log P(K)`` of :func:`certified_lattice_power`, without the bounds."""
-    return certified_lattice_power(logq, n)[0]
 
 
 class TokenSumLaw(RewardLaw):

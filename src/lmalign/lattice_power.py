@@ -9,13 +9,19 @@ tilted mean, so that ``n m`` and ``K - n m`` are exact),
 levels from ``start`` gives ``P_theta`` by one inverse real FFT,
 ``P_circ(start + i) = (1/W) sum_j X_j e^{-2 pi i j i / W}``, ``X_j = psi(w_j)^n e^{i w_j (n m - start)}``,
 ``psi(w) = E_theta e^{i w (k - m)}``, ``w_j = 2 pi j / W``. Only the *live* bins (those ``|psi|^n`` can exceed
-``e^-LIVE_LOG`` at, a few dozen per window) are computed, in extended precision (``numpy.longdouble``), with the
-phase ``w_j (n m - start)`` reduced exactly in integers; the other bins are dropped.
+``e^-LIVE_LOG`` at, a few dozen per window) are computed; the other bins are dropped. The tilted law of each
+window is formed in extended precision (``numpy.longdouble``, a few dozen numbers); the live bins in double:
+``psi e^{i w m} - 1 = t_re + i t_im`` with ``t_re = -2 sum q_k sin^2(a_k / 2)`` (terms of one sign) and
+``t_im = sum q_k (sin a_k - a_k) + w (mean - m) - 2 pi sum q_k r_k``, where ``a_k`` is ``w (k - m)`` reduced
+exactly in integers by ``r_k`` turns and the first-order part, which cancels to ``w (mean - m)``, comes from the
+extended-precision mean: no error proportional to ``|w|``, which ``n`` would multiply in the phase, remains. The
+phase ``w_j (n m - start)`` is reduced exactly in integers.
 
 **Certificate.** The absolute error of ``P_theta(K)`` over the kept part of a window is at most the sum ``E`` of
 
 * *FFT rounding*: ``FFT_ROUNDING u log2(W) ||X||_1 / W`` (componentwise rounding of the inverse FFT);
-* *spectrum*: ``sum_j delta_j |X_j| / W``, ``delta_j`` the relative error bound of each live bin;
+* *spectrum*: ``sum_j delta_j |X_j| / W``, ``delta_j`` the relative error bound of each live bin, propagated
+  from the bounds on ``t_re``, ``t_im`` with ``SIN_ULPS``-ulp transcendental functions;
 * *dropped bins*: ``sum |psi(w_j)|^n`` over them, bounded through
   ``1 - |psi(w)|^2 = sum_d 4 a_d sin^2(w d / 2)`` (``a_d`` the autocorrelation of the tilted law), whose terms are
   bounded below exactly on each of ``GAP_INTERVALS_PER_STEP D`` intervals of ``[0, pi]``;
@@ -23,15 +29,18 @@ phase ``w_j (n m - start)`` reduced exactly in integers; the other bins are drop
 
 With ``y`` the computed ``P_theta(K)``, ``|log P_theta(K) - log y| <= -log(1 - E / y) <= E / (y - E)``. The
 untilt ``log P(K) = log y + A - theta (K - start)``, ``A = n log M - theta (start - n m)``, takes ``A`` from
-extended precision as a double-double and splits ``theta = theta_hi + theta_lo`` so that ``theta_hi (K - start)``
-is exact; two error-free sums (TwoSum) leave one final rounding, half an ulp of the result. A level is certified
-when its bound is within ``max(TARGET, ULPS ulp(log P(K)))``.
+extended precision and splits it and ``theta`` on a common binary grid, so that ``a_hi - theta_hi (K - start)`` is
+exact; two roundings remain (``2 u |log P|``). A level is certified when its bound is within
+``max(TARGET, ULPS ulp(log P(K)))``.
 
-**Placement.** The windows tile the levels in the coordinate ``tau(c) = int dc / sigma(c)`` (``sigma(c)`` the
-standard deviation of the tilted sum centred at ``c``, on a grid of tilts): one window every ``2 REACH_SIGMAS`` in
-``tau``, each keeping the levels of its own cell (between the ``tau``-midpoints to its neighbours), so every level
-is computed once, by one inverse FFT per batch of windows of equal width. Levels left uncertified are retried by
-windows centred on them, ``PLAN_SIGMAS`` sigma apart and halving, for up to ``REFINE_ROUNDS - 1`` more rounds.
+**Placement.** The windows tile the levels in the coordinate ``tau(c) = int dc / (x(c) sigma(c))``
+(``sigma(c)`` the standard deviation of the tilted sum centred at ``c``, ``x(c)`` the reach in sigma at which the
+FFT rounding uses ``REACH_SHARE`` of the tolerance there, skewness included; :func:`reach_sigmas`, on a grid of
+tilts): one window every ``TAU_STEP`` in ``tau``, each keeping the levels of its own cell (between the
+``tau``-midpoints to its neighbours), so every level is computed once, by one inverse FFT per block of windows
+of equal width (a ladder of 4 widths per octave). Levels left uncertified (rare: a few at the extreme edges of
+some laws) are retried by windows centred on them, ``PLAN_SIGMAS`` sigma apart and halving, for up to
+``REFINE_ROUNDS - 1`` more rounds.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def _alpha(alpha) -> float:
 
 def kl(p, q) -> float:
     """``D(p||q) = sum p log(p/q)``; ``inf`` unless ``p << q``. A sum of non-negative terms
-    (:func:`lmalign._logspace.kl_logs`): relative accuracy about ``1e-14 * size`` at any magnitude."""
+    (``lmalign._logspace.kl_logs``): relative accuracy about ``1e-14 * size`` at any magnitude."""
     return kl_logs(*_pair(p, q))
 
 
@@ -95,7 +95,8 @@ def _log_s_near(a: float, lp: np.ndarray, lq: np.ndarray, pos: np.ndarray, both:
     ``T = |1 - S| = |1-a| q(supp q \\ supp p) + [a < 1] a p(supp p \\ supp q) + sum q |psi_a(log p/q)|``,
     a sum of non-negative terms; ``nan`` when ``T`` is not small enough for this form to be the better one."""
     d = lp[both] - lq[both]
-    psi = np.abs(_psi(a, d)) * np.exp(lq[both])
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 is nan: this form is not the better one
+        psi = np.abs(_psi(a, d)) * np.exp(lq[both])
     q_off = np.exp(lq[(lq > -np.inf) & ~pos])
     t = math.fsum(psi.tolist()) + abs(1.0 - a) * math.fsum(q_off.tolist())
     if a < 1:
@@ -109,7 +110,7 @@ def renyi_divergence(p, q, alpha: float) -> float:
     is ``log max p/q``; as ``a -> 0`` it tends to ``-log q(supp p)``, as ``a -> 1`` to KL.
 
     ``S = sum p^a q^(1-a)`` is formed as ``1 -+ T`` with ``T`` a sum of non-negative terms (see
-    :func:`_psi`), so ``log S = log1p(-+T)`` keeps its relative precision for ``a`` near 0 (``D ~ a``), near 1
+    ``_psi``), so ``log S = log1p(-+T)`` keeps its relative precision for ``a`` near 0 (``D ~ a``), near 1
     and for ``p`` near ``q``; where ``|log S| > 0.4`` it is a log-sum-exp, written for ``a > 1`` as
     ``D = m + (m + log sum q e^(a (d - m)))/(a - 1)`` (``d = log p/q``, ``m = max d``) so huge ``a`` cannot
     overflow. Relative accuracy about 1e-13 for every ``a`` whose result is a normal float (checked against

@@ -391,7 +391,7 @@ def doob_kl_rate(source: MarkovSource, lam: float) -> float:
     """Per-token relative entropy of the stationary Doob chain to the source,
     ``sum_s pi(s) sum_s' Q(s, s') log(Q(s, s') / P(s, s')) = lam Lambda'(lam) - Lambda(lam)``, computed from
     the left-hand side, each row ``D(Q(s, .) || P(s, .))`` a sum of non-negative terms
-    (:func:`lmalign._logspace.kl_logs`): ``>= 0``, relative accuracy about 1e-13 times the conditioning of
+    (``lmalign._logspace.kl_logs``): ``>= 0``, relative accuracy about 1e-13 times the conditioning of
     the Perron vectors."""
     pf = perron(source, lam)
     with np.errstate(divide="ignore"):

@@ -105,7 +105,7 @@ def _log_integrand(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarra
 
 
 def _relative_integrand(s0: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray, n1: float):
-    """``(f(s0), s -> f(s) - f(s0))`` for ``f`` = :func:`_log_integrand`, the difference formed without
+    """``(f(s0), s -> f(s) - f(s0))`` for ``f`` = ``_log_integrand``, the difference formed without
     subtracting two large numbers: ``M(s)/M(s0) = 1 + sum_u w_u expm1(-c_u expm1(s - s0))`` with
     ``w_u = p(u) e^{-c_u} / M(s0)``, ``c_u = e^{s0} w(u)/w(v)``, every term of one sign. So ``(n-1) log M``
     of size 1e300 still gives the integrand's shape to full precision."""
@@ -141,7 +141,7 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     ``M_v(sigma) = sum_u p(u) e^{-sigma w(u)/w(v)}``. The integral is taken in ``s = log sigma`` by adaptive
     quadrature, with break points at every scale ``w(v)/w(u)`` and ``(n-1) w(u)/w(v)``, from 40 below the
     smallest of them (the part below is under ``e^-38`` of the whole, since ``M^(n-1) >= e^-1`` there) to
-    ``log 60``; the integrand is kept in log space relative to its peak (:func:`_relative_integrand`), so
+    ``log 60``; the integrand is kept in log space relative to its peak (``_relative_integrand``), so
     masses far below the smallest float keep their logarithms, even with ``n = 1e300``. Weight ratios
     ``w(u)/w(v)`` beyond ``exp(+-1.8e308)`` (values near +-1e308, tiny ``beta``) count as infinite or zero,
     and so do ratios beyond ``exp(2^40)`` when that provably changes no mass by more than ``e^-40`` relative

@@ -194,3 +194,11 @@ def test_progress_bars_go_to_stderr_only(tmp_path, capsys):
     assert "best-of-N" in captured.err and "KL-constrained" in captured.err and captured.out == ""
     frontier([1.0, 2.0, 3.0], max_n=8, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_law_with_a_level_below_the_float_range():
+    """A level of probability ``e^-800`` (0 as a float): its cumulative weights were 0/0 = NaN in every best-of-N
+    row; it is left out."""
+    law = RewardLaw.from_logprobs([-3.6e16, 4.9e209], [-800.0, math.log(-math.expm1(-800.0))])
+    fr = frontier(law, max_n=478, progress=False)
+    assert not np.isnan(fr.bon_mean).any() and (fr.bon_mean == 4.9e209).all() and (fr.bon_kl == 0).all()

@@ -335,3 +335,17 @@ def test_frontier_rejects_non_real_c(bad):
         quantile_tilt_win(bad)
     with pytest.raises(ValueError, match="c "):
         quantile_tilt_kl(bad)
+
+
+@pytest.mark.parametrize("eps, log_n", [(0.4016515767858647, 6.914355045398401e-10), (0.5, 1e-100), (1e-300, 1e-5),
+                                         (0.3, 0.999), (0.7, 1e-3)])
+def test_estimator_for_n_near_one_against_high_precision(eps, log_n):
+    """Near ``N = 1`` the estimate is ``O(log(N)^2)`` while its terms are of size 1: in floats it came out
+    ``-3e-17`` (negative) at ``log N = 7e-10``; now within 1e-14 of a 1500-digit evaluation."""
+    with mp.workdps(1500):
+        e, x = mp.mpf(eps), mp.mpf(log_n)
+        log_a = mp.exp(x) * mp.log1p(-e)
+        a, frac, one_m = mp.exp(log_a), -mp.expm1(-x), -mp.expm1(log_a)
+        ref = float(a * (x + log_a * frac - frac) + one_m * (mp.log(one_m) - mp.log(e)))
+    assert bon_kl_estimate(eps, log_n=log_n) == pytest.approx(ref, rel=1e-14)
+    assert bon_kl_estimate(0.5, log_n=5e-324) == 0.0  # 1e-647 underflows, never below 0

@@ -110,3 +110,21 @@ def test_gain_bound_at_the_float_limits():
     assert subgaussian_gain_bound(0.0, math.inf) == 0.0
     assert subgaussian_gain_bound(1e308, 1e10) == pytest.approx(math.sqrt(2.0) * 1e154 * 1e5, rel=1e-15)
     assert subgaussian_gain_bound(1.0, math.inf) == math.inf
+
+
+def test_gain_counts_a_level_whose_probability_underflows():
+    """``p = e^-800`` underflows to 0 while the tilt puts all its mass there: ``0 * expm1(800)`` was NaN."""
+    law = RewardLaw.from_logprobs([3.8271e16, 1.79769e308], [-800.0, math.log(-math.expm1(-800.0))])
+    assert tilt_gain(law, -4.19) == pytest.approx(3.8271e16 - 1.79769e308, rel=1e-12)  # all mass to the bottom
+    assert tilt_gain(law, 1.0) == 0.0
+
+
+def test_unit_scaled_merges_levels_that_become_equal():
+    """Dividing by ``a = 2^1023`` sends ``5e-324`` and ``1e-323`` to the same float: one level, not a law with
+    equal values."""
+    from lmalign.subgaussian import unit_scaled
+
+    law = RewardLaw([-1.79769e308, 5e-324, 1e-323, 1e300], [0.25] * 4)
+    scaled, a = unit_scaled(law)
+    assert a == 2.0**1023 and len(scaled) == 3 and (np.diff(scaled.values) > 0).all()
+    assert scaled.probs[1] == pytest.approx(0.5, rel=1e-15)

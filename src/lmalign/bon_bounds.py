@@ -88,6 +88,8 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
         return bon_kl_bound(log_n=ln)
     if eps == 1.0 or ln == 0.0:
         return 0.0
+    if ln < 1.0:  # D_hat = O(log(N)^2) is the difference of terms of size 1: more digits
+        return _estimate_mp(eps, ln)
     log1m = math.log1p(-eps)  # < 0
     log_log_a = ln + math.log(-log1m)
     log_a = -math.exp(log_log_a) if log_log_a < 709.0 else -math.inf  # N log(1 - eps)
@@ -96,4 +98,19 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
     frac = -math.expm1(-ln)  # (N-1)/N
     cont = 0.0 if a == 0.0 else a * (ln + log_a * frac - frac)  # (N-1) log(1-eps) = log_a (N-1)/N
     atom = one_minus_a * (math.log(one_minus_a) - math.log(eps))
-    return cont + atom
+    return cont + atom if cont + atom > 0 else 0.0  # >= 0 exactly; rounding of terms near 0 aside
+
+
+def _estimate_mp(eps: float, ln: float) -> float:
+    """:func:`bon_kl_estimate` for ``0 < log N < 1`` in mpmath with ``25 + 2 log10(1/log N)`` digits: terms of
+    size 1 cancel to ``O(log(N)^2)``, so this leaves about 25 correct digits (700 digits at ``log N = 5e-324``)."""
+    import mpmath
+
+    with mpmath.workdps(25 + int(-2.0 * math.log10(ln))):
+        e, x = mpmath.mpf(eps), mpmath.mpf(ln)
+        log_a = mpmath.exp(x) * mpmath.log1p(-e)
+        a = mpmath.exp(log_a)
+        frac = -mpmath.expm1(-x)
+        one_minus_a = -mpmath.expm1(log_a)
+        d = a * (x + log_a * frac - frac) + one_minus_a * (mpmath.log(one_minus_a) - mpmath.log(e))
+        return float(d) if d > 0 else 0.0

@@ -152,10 +152,14 @@ class _Levels:
 
     @classmethod
     def from_law(cls, law: RewardLaw) -> _Levels:
-        big = float(np.max(np.abs(law.values)))
+        """The law's levels as one prompt; levels whose probability underflows to 0 (below 1e-323) are left out:
+        the cumulative weights need them positive, and they move no reported number."""
+        keep = law.probs > 0
+        values, logp = law.values[keep], np.asarray(law.logprobs)[keep]
+        big = float(np.max(np.abs(values)))
         scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
-        gid = np.zeros(len(law), dtype=np.int64)
-        return cls(law.values / scale, gid, law.probs, np.asarray(law.logprobs), 1, scale, None)
+        gid = np.zeros(values.size, dtype=np.int64)
+        return cls(values / scale, gid, np.exp(logp), logp, 1, scale, None)
 
     def per_group(self, w: np.ndarray) -> np.ndarray:
         """Sum of ``w`` over the levels of each prompt (levels of a prompt are contiguous)."""
@@ -443,7 +447,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         if groups is not None:
             raise ValueError("groups need reward samples, not a RewardLaw")
         lv = _Levels.from_law(rewards)
-        samples = len(rewards)
+        samples = int(lv.val.size)
     else:
         lv = _Levels.from_samples(rewards, groups)
         samples = int(lv.sorted_samples[0].size)

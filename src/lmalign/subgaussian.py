@@ -28,13 +28,16 @@ MAX_POINTS = 10**6  # discretised_gaussian: lattice points at most
 def unit_scaled(law: RewardLaw) -> tuple[RewardLaw, float]:
     """``(law of R / a, a)`` with ``a`` the power of two with ``max |v| / a`` in ``[1, 2)`` (1 for the zero law): the
     same law with values in ``(-2, 2)``, so centring and spreads cannot overflow. Exact (a power of two) save for values
-    that become subnormal."""
+    that become subnormal (levels that then coincide are merged)."""
     require_law(law)
     big = float(np.max(np.abs(law.values)))
     if big == 0.0:
         return law, 1.0
     a = math.ldexp(1.0, math.frexp(big)[1] - 1)
-    return RewardLaw._trusted(law.values / a, law.logprobs), a
+    v = law.values / a
+    if (np.diff(v) > 0).all():
+        return RewardLaw._trusted(v, law.logprobs), a
+    return RewardLaw.from_logprobs(v, law.logprobs), a  # levels that became equal subnormals are merged
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
@@ -124,7 +127,8 @@ def subgaussian_gain_bound(sigma2: float, kl: float) -> float:
 
 def tilt_gain(law: RewardLaw, lam: float) -> float:
     """``E_{p_lam} r - E_p r = sum_v p(v) (e^{d(v)} - 1)(v - mean)``, ``d = log(p_lam/p)``: the reward gain of
-    the tilt, with no cancellation for small ``lam`` (the terms are formed from ``expm1``)."""
+    the tilt, with no cancellation for small ``lam`` (the terms are formed from ``expm1``; where ``d > 1`` as
+    ``p_lam - p``, so a level whose ``p`` underflows to 0 still counts)."""
     require_law(law)
     lam = _validate.real_scalar(lam, "lam")
     scaled, a = unit_scaled(law)  # gain(R, lam) = a gain(R / a, a lam): no overflow in v - mean
@@ -135,7 +139,10 @@ def tilt_gain(law: RewardLaw, lam: float) -> float:
         d[end] = -scaled.logprobs[end]
     else:
         d = scaled.log_tilt_ratio(lam_a)
-    return a * math.fsum((scaled.probs * np.expm1(d) * (scaled.values - scaled.mean())).tolist())
+    p = scaled.probs
+    with np.errstate(over="ignore", invalid="ignore"):
+        q_minus_p = np.where(d > 1.0, np.exp(scaled.logprobs + d) - p, p * np.expm1(d))  # p = 0 where q is not
+    return a * math.fsum((q_minus_p * (scaled.values - scaled.mean())).tolist())
 
 
 def discretised_gaussian(sigma: float, step: float = 0.25, width: float = 24.0) -> RewardLaw:

@@ -548,12 +548,11 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
         flush()
 
 
-def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
-                    lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(S_n = K)`` for ``K = 0..n D`` by certified tilted windows, and each level's error bound (``inf``
-    where no window certified it, with ``NaN`` there). ``lp[0]`` and ``lp[-1]`` must be finite.
-    ``settled`` marks levels that need no window (unreachable ones); ``lp_ext`` is the token law in extended
-    precision (``numpy.longdouble``), when known more accurately than its double logs."""
+def certified_levels(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
+                     lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`certified_power`, with the mask of the levels left uncertified (``settled`` ones excluded): the
+    first round tiles every level, the refinement rounds recheck only the levels still to do (a bound only
+    ever decreases)."""
     fam = TiltFamily(lp, lp_ext)
     size = n * fam.span + 1
     out = np.full(size, np.nan)
@@ -562,19 +561,30 @@ def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
     for s in range(0, theta.size, 4096):
         part = slice(s, s + 4096)
         evaluate(fam, n, make_windows(fam, n, theta[part], cell_lo[part], cell_hi[part]), out, cert, True)
+    todo = ~certified(out, cert)
+    if settled is not None:
+        todo &= ~settled
     spacing = PLAN_SIGMAS
     for _ in range(REFINE_ROUNDS - 1):
-        todo = ~certified(out, cert)
-        if settled is not None:
-            todo &= ~settled
-        runs = _runs(np.flatnonzero(todo))
-        if not runs:
+        idx = np.flatnonzero(todo)
+        if not idx.size:
             break
-        centres = np.concatenate([plan(fam, n, a, b, spacing) for a, b in runs])
+        centres = np.concatenate([plan(fam, n, a, b, spacing) for a, b in _runs(idx)])
         for s in range(0, centres.size, 4096):
             theta = fam.tilts_at(centres[s:s + 4096], n)
             evaluate(fam, n, make_windows(fam, n, theta), out, cert, False)
+        todo[idx] = ~certified(out[idx], cert[idx])
         spacing /= 2
+    return out, cert, todo
+
+
+def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
+                    lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``log P(S_n = K)`` for ``K = 0..n D`` by certified tilted windows, and each level's error bound (``inf``
+    where no window certified it, with ``NaN`` there). ``lp[0]`` and ``lp[-1]`` must be finite.
+    ``settled`` marks levels that need no window (unreachable ones); ``lp_ext`` is the token law in extended
+    precision (``numpy.longdouble``), when known more accurately than its double logs."""
+    out, cert, _ = certified_levels(lp, n, settled, lp_ext)
     return out, cert
 
 

@@ -50,7 +50,7 @@ from scipy.special import gammaln
 
 from lmalign import _validate
 from lmalign._logspace import log_sum_exp
-from lmalign.lattice_power import MAX_SPAN, certified, certified_power
+from lmalign.lattice_power import MAX_SPAN, certified, certified_levels
 from lmalign.law import RewardLaw, merge_sorted_log
 
 LATTICE_RTOL = 1e-12
@@ -608,12 +608,10 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
         if q_ext is not None:
             with np.errstate(divide="ignore"):
                 lp_ext = np.log(q_ext[lo_k:hi_k + 1])
-        vals, bounds = certified_power(lp, n, settled=None if reach is None else ~reach, lp_ext=lp_ext)
+        vals, bounds, todo = certified_levels(lp, n, settled=None if reach is None else ~reach, lp_ext=lp_ext)
     else:
         vals, bounds = np.full(inner, np.nan), np.full(inner, np.inf)
-    todo = ~certified(vals, bounds)
-    if reach is not None:
-        todo &= reach
+        todo = np.ones(inner, dtype=bool) if reach is None else reach.copy()
     if todo.any():
         todo = _fallback(lp, n, todo, vals, bounds)
     if todo.any():

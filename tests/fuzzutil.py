@@ -32,6 +32,11 @@ _state = {"timed_out": False}
 OUTCOMES: collections.Counter = collections.Counter()  # (case, "ok" or "rejected"): how the inputs fared
 
 
+def last_rejection() -> str:
+    """The message of the last ``ValueError`` that ``call`` turned into ``REJECTED``."""
+    return _state.get("last_rejection", "")
+
+
 def reset_time_limit() -> None:
     """Back to the full limit (call at the start of each test)."""
     _state["timed_out"] = False
@@ -107,7 +112,8 @@ def call(fn, *args, **kwargs):
     with memory_cap(), time_limit(seconds, what):
         try:
             return fn(*args, **kwargs)
-        except ValueError:
+        except ValueError as exc:
+            _state["last_rejection"] = f"{type(exc).__name__}: {exc}"
             return REJECTED
         except Exception as exc:  # noqa: BLE001 - the property under test
             pytest.fail(f"{what} raised {type(exc).__name__}: {_short(str(exc), 300)}")

@@ -28,6 +28,7 @@ from fuzzutil import (
     check_nonneg,
     check_result,
     describe,
+    last_rejection,
     reset_time_limit,
     time_limit,
 )
@@ -456,7 +457,7 @@ def valid_sizes():
 def _answered(fn, *a, **kw):
     result = call(fn, *a, **kw)
     what = describe(fn, a, kw)
-    assert result is not REJECTED, f"{what} refused valid input"
+    assert result is not REJECTED, f"{what} refused valid input: {last_rejection()}"
     check_result(_generic(getattr(fn, "__name__", ""), result), what)
     return result
 

@@ -128,3 +128,10 @@ def test_unit_scaled_merges_levels_that_become_equal():
     scaled, a = unit_scaled(law)
     assert a == 2.0**1023 and len(scaled) == 3 and (np.diff(scaled.values) > 0).all()
     assert scaled.probs[1] == pytest.approx(0.5, rel=1e-15)
+
+
+def test_gain_at_an_infinite_scaled_tilt_on_merged_levels():
+    """``lam a = -inf`` on a law whose tiny levels merge when scaled: the conditioned tilt was built on the
+    unmerged levels (a numpy broadcast ValueError)."""
+    law = RewardLaw([-3e16, 5e-324, 1e-323, 1.79769e308], [0.25] * 4)
+    assert tilt_gain(law, -1.7976931348623157e308) == pytest.approx(-3e16 - law.mean(), rel=1e-12)

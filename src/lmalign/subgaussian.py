@@ -135,7 +135,7 @@ def tilt_gain(law: RewardLaw, lam: float) -> float:
     lam_a = lam * a
     if math.isinf(lam_a):  # the tilt is the law conditioned on its top (bottom) level
         end = -1 if lam_a > 0 else 0
-        d = np.full(len(law), -np.inf)
+        d = np.full(len(scaled), -np.inf)  # scaled may have merged levels
         d[end] = -scaled.logprobs[end]
     else:
         d = scaled.log_tilt_ratio(lam_a)

@@ -4,7 +4,8 @@
 once a test has timed out, so shrinking a hang takes seconds, not hours) and an address-space cap
 (``MEMORY_HEADROOM`` above the current size, so a runaway allocation fails fast instead of swapping a shared
 machine), returns its result, returns ``REJECTED`` when it raises a ``ValueError``, and fails the test, naming the
-call, on any other exception or on a timeout. ``check_result`` walks a result: no NaN anywhere, every
+call, on any other exception, on a ``ValueError`` that numpy, scipy or math raised themselves (an unvalidated
+path: ``INTERNAL_VALUE_ERRORS``) or on a timeout. ``check_result`` walks a result: no NaN anywhere, every
 ``RewardLaw`` normalised to 1e-12 with finite values.
 """
 
@@ -14,6 +15,7 @@ import collections
 import contextlib
 import dataclasses
 import math
+import re
 import resource
 import signal
 
@@ -28,6 +30,13 @@ SECONDS_AFTER_TIMEOUT = 1.0  # once a test has timed out, shrinking its example 
 MEMORY_HEADROOM = 6 * 2**30  # bytes of address space a single call may add
 LAW_SUM_TOL = 1e-12
 REJECTED = object()  # the call raised a ValueError: bad input, clearly refused
+# ValueErrors raised by numpy, scipy or math themselves: an unvalidated path, not a refusal naming the argument.
+INTERNAL_VALUE_ERRORS = re.compile(
+    r"operands could not be broadcast|math domain error|The function value at .* is NaN|f\(a\) and f\(b\) must "
+    r"have different signs|array is too big|[Mm]aximum allowed (size|dimension)|setting an array element with a "
+    r"sequence|could not convert string to float|inhomogeneous shape|zero-size array to reduction|cannot convert float "
+    r"(NaN|infinity) to integer|negative dimensions are not allowed|a must be greater than 0|probabilities (do not sum "
+    r"to 1|contain NaN|are not non-negative)")
 _state = {"timed_out": False}
 OUTCOMES: collections.Counter = collections.Counter()  # (case, "ok" or "rejected"): how the inputs fared
 
@@ -113,6 +122,8 @@ def call(fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except ValueError as exc:
+            if INTERNAL_VALUE_ERRORS.match(str(exc)):  # at the start: a library message may quote one
+                pytest.fail(f"{what} raised an unvalidated {type(exc).__name__}: {_short(str(exc), 300)}")
             _state["last_rejection"] = f"{type(exc).__name__}: {exc}"
             return REJECTED
         except Exception as exc:  # noqa: BLE001 - the property under test

@@ -349,3 +349,14 @@ def test_estimator_for_n_near_one_against_high_precision(eps, log_n):
         ref = float(a * (x + log_a * frac - frac) + one_m * (mp.log(one_m) - mp.log(e)))
     assert bon_kl_estimate(eps, log_n=log_n) == pytest.approx(ref, rel=1e-14)
     assert bon_kl_estimate(0.5, log_n=5e-324) == 0.0  # 1e-647 underflows, never below 0
+
+
+@pytest.mark.parametrize("log_n", [6.796664184727986e-13, 1e-5, 0.1, 0.3, 0.4, 0.5, 2.0])
+def test_binary_uniform_near_n_one_against_high_precision(log_n):
+    """``log 2 - h(2^-N)`` cancels near ``N = 1`` (it was ``-1.1e-16`` at ``log N = 7e-13``): the series in
+    ``u = 1 - 2^{-(N-1)}`` keeps full relative precision."""
+    with mp.workdps(100):
+        x = mp.mpf(2) ** (-mp.exp(mp.mpf(log_n)))
+        ref = float(mp.log(2) + x * mp.log(x) + (1 - x) * mp.log1p(-x))
+    assert binary_uniform_bon_kl(log_n=log_n) == pytest.approx(ref, rel=2e-15)
+    assert binary_uniform_bon_kl(log_n=1e-300) == 0.0 and binary_uniform_bon_kl(n=1) == 0.0

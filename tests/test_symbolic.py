@@ -81,3 +81,11 @@ def test_bad_symbolic_input_is_a_value_error(call):
     cannot solve all give a ValueError (not TypeError, NotImplementedError or a hang)."""
     with pytest.raises(ValueError):
         call()
+
+
+def test_a_law_without_mass_is_refused():
+    """``probs = [0]``: ``kappa = log 0`` made every tilted probability ``nan``."""
+    with pytest.raises(ValueError, match="no mass"):
+        tilted_probs([0.0], [0.0], l)
+    with pytest.raises(ValueError, match="no mass"):
+        symbolic_cgf([0, sp.Integer(0)], [1, 2], l)

@@ -34,10 +34,17 @@ def _exp_capped(x: float) -> float:
 
 
 def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> float:
-    """``D(BoN||p) = log 2 - h(2^-N)`` for the uniform law on two reward levels (``h`` binary entropy, nats)."""
+    """``D(BoN||p) = log 2 - h(2^-N)`` for the uniform law on two reward levels (``h`` binary entropy, nats).
+
+    Near ``N = 1`` it is ``D = sum_k u^{2k} / (2k (2k - 1))`` with ``u = 1 - 2^{-(N-1)}`` (the KL of
+    ``Bernoulli((1 + u)/2)`` to the fair coin), which ``log 2 - h`` would lose to cancellation."""
     ln = resolve_log_n(n, log_n)
-    big_n = _n_from_log(ln)
-    x = math.exp(-big_n * math.log(2.0)) if math.isfinite(big_n) else 0.0  # 2^-N, the bottom level's mass
+    n_minus_1 = math.expm1(ln) if ln < 709.0 else math.inf
+    u = -math.expm1(-n_minus_1 * math.log(2.0)) if math.isfinite(n_minus_1) else 1.0
+    if u < 0.3:
+        u2 = u * u
+        return math.fsum(u2**k / (2 * k * (2 * k - 1)) for k in range(1, 17))  # next term < u^34/1122 < 2e-21
+    x = 0.5 * (1.0 - u)  # 2^-N, the bottom level's mass
     h = 0.0 if x == 0.0 else -x * math.log(x) - (1.0 - x) * math.log1p(-x)
     return math.log(2.0) - h
 

@@ -44,6 +44,8 @@ def symbolic_cgf(probs: Sequence, values: Sequence, var: sp.Symbol) -> sp.Expr:
     probs, values = _entries(probs, "probs"), _entries(values, "values")
     if any(p.is_negative for p in probs):
         raise ValueError(f"probs contains a negative probability: {probs}")
+    if sp.Add(*probs).is_zero:
+        raise ValueError(f"probs has no mass: {probs}")
     if len(probs) != len(values):
         raise ValueError(f"probs and values have different lengths ({len(probs)} and {len(values)})")
     return sp.log(sum(p * sp.exp(var * v) for p, v in zip(probs, values, strict=True)))

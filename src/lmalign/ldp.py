@@ -172,7 +172,7 @@ def scaled_cgf(law: RewardLaw, lam: float, t):
     ``t m`` to full precision; otherwise the log-sum-exps of ``log p + (lam + t)(v - c)`` and
     ``log p + lam (v - c)`` with ``c`` the end level ``lam`` tilts towards, so ``lam = -1e300, t = 1e300``
     still gives ``kappa(0) - kappa(-1e300) = -log p(bottom)``. Relative accuracy about 1e-14 away from a
-    zero of the result; ``t = +-inf`` give the limits of :meth:`RewardLaw.cgf` of the tilt."""
+    zero of the result; ``t = +-inf`` give the limits of :meth:`lmalign.law.RewardLaw.cgf` of the tilt."""
     require_law(law)
     lam = _finite(lam, "lam")
     ts = _validate.real_array(t, "t")

@@ -147,7 +147,7 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     and so do ratios beyond ``exp(2^40)`` when that provably changes no mass by more than ``e^-40`` relative
     (else a ``ValueError``). Relative accuracy about 1e-11 (1e-9 on the sum of the masses, checked);
     ``beta -> 0`` gives best-of-N, ``n -> inf`` at fixed ``beta`` the tilt ``p_{1/beta}``.
-    Needs ``1 <= n <= 1e300`` and at most :data:`MAX_SOFT_LEVELS` levels (one quadrature per level).
+    Needs ``1 <= n <= 1e300`` and at most ``MAX_SOFT_LEVELS`` levels (one quadrature per level).
     """
     require_law(law)
     n = _validate.positive_int(n, "n")

@@ -13,7 +13,7 @@ import pytest
 
 import lmalign
 from lmalign import cli
-from lmalign.book import claims
+from lmalign.book import build, claims
 from lmalign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,10 @@ def test_claims_exit_codes(tmp_path, monkeypatch, capsys):
     assert "missing" in capsys.readouterr().out
     rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline")
     rec.record("C0", 0.0)
+    assert main(["claims", "--allow-missing"]) == 1  # no build stamp: results of an unfinished run are stale
+    assert "C0 (stale)" in capsys.readouterr().err
+    stamp = build.content_hash(ROOT, ROOT / "notebooks" / "00_pipeline.md", {})
+    (tmp_path / ".00_pipeline.hash").write_text(stamp)  # as a successful build leaves it
     assert main(["claims", "--allow-missing"]) == 0
     assert main(["claims"]) == 1  # the strict check: other claims are still missing
     rec = claims.ClaimRecorder("01_optimal_policy", tmp_path / "01_optimal_policy")

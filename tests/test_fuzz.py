@@ -70,7 +70,7 @@ from lmalign import (
 from lmalign import frontier as frontier_mod
 from lmalign.best_of_n import bon_kl_bound, lattice_gumbel, log_minus_log_cdf, resolve_log_n
 
-EXAMPLES = 25
+EXAMPLES = 50
 # LMALIGN_FUZZ_SCALE multiplies the examples (e.g. 20 for a deep nightly run); LMALIGN_FUZZ_SHRINK=0 skips
 # shrinking (a quick survey of every failing case). One bug is reported per case.
 SCALE = float(os.environ.get("LMALIGN_FUZZ_SCALE", "1"))
@@ -365,7 +365,7 @@ CASES: dict[str, Case] = {
     "bon_tilt_projection": Case(bon_vs_tilt.bon_tilt_projection, with_n(L())),
     "bon_affine_residual": Case(bon_vs_tilt.bon_affine_residual, with_n(L()), "nonneg"),
     # frontier.py
-    "frontier": Case(frontier_mod.frontier, frontier_args(), examples=15),
+    "frontier": Case(frontier_mod.frontier, frontier_args(), examples=30),
     "default_ns": Case(frontier_mod.default_ns, args(N())),
     "example_rewards": Case(frontier_mod.example_rewards, args(st.sampled_from((1, 3, 0, -1, 10**9, 10**18, 2.5)),
                                                                st.sampled_from((1, 5, 0, 10**9, None)),
@@ -386,7 +386,7 @@ CASES: dict[str, Case] = {
     "tilted_probs": Case(symbolic.tilted_probs, sym_law()),
     "tilt_kl_expr": Case(symbolic.tilt_kl_expr, args(sym_exprs(), sym_vars())),
     "legendre_transform": Case(symbolic.legendre_transform, args(sym_exprs(), sym_vars(), st.one_of(
-        st.just(sp.Symbol("x")), sym_vars())), examples=10),
+        st.just(sp.Symbol("x")), sym_vars())), examples=20),
     "cumulant_series": Case(symbolic.cumulant_series, args(sym_exprs(), sym_vars(), st.one_of(st.integers(1, 8), N()),
                                                            st.sampled_from((None, 0, 1.5, SYM)))),
     "bernoulli_cgf": Case(symbolic.bernoulli_cgf, args(sym_numbers(), sym_numbers(), sym_numbers(), sym_vars())),

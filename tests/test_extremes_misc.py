@@ -490,3 +490,15 @@ def test_more_refusals_found_by_fuzzing():
     assert markov_law(one, 1).values.tolist() == [1e308]
     with pytest.raises(ValueError, match="lengths: the total reward"):
         markov_laws(one, 2)  # the law's value 2e308 was inf
+
+
+def test_vector_logs_keep_a_subnormal_entry_without_warning():
+    import warnings
+
+    from lmalign.divergences import _logs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logs = _logs([1e-320, 1.0], "p")
+    assert logs[0] == pytest.approx(math.log(1e-320), rel=1e-12)  # not -inf from an overflowing ratio
+    assert -1e-300 <= logs[1] <= 0.0

@@ -25,8 +25,12 @@ def _logs(p, name: str) -> np.ndarray:
     arr = _validate.prob_vector(p, name)
     before = np.concatenate(([0.0], np.cumsum(arr)[:-1]))
     after = np.concatenate((np.cumsum(arr[::-1])[::-1][1:], [0.0]))
-    with np.errstate(divide="ignore"):
-        return -np.log1p((before + after) / arr)
+    others = before + after
+    with np.errstate(divide="ignore", over="ignore"):
+        out = -np.log1p(others / arr)
+        tiny = (arr > 0) & (others > 1e300 * arr)  # o/p overflows: log p - log(p + o), no cancellation there
+        out[tiny] = np.log(arr[tiny]) - np.log(arr[tiny] + others[tiny])
+    return out
 
 
 def _pair(p, q, name_p: str = "p", name_q: str = "q") -> tuple[np.ndarray, np.ndarray]:

@@ -153,3 +153,11 @@ def test_status_page_has_no_run_times_and_sorts_claims(two_builds):
     assert "timings.json" in page
     timings = two_builds[0] / "outputs" / "timings.json"
     assert CHAPTER in timings.read_text()
+
+
+def test_no_build_date_is_published(two_builds):
+    """The theme's "Last updated on <date>" footer would make builds on different days differ."""
+    pages = [p for k, p in published(two_builds[0]).items() if k.endswith(".html")]
+    assert len(pages) > 5
+    for page in pages:
+        assert "Last updated on" not in page.read_text(encoding="utf-8"), page.name

@@ -418,3 +418,12 @@ def test_random_uuids_of_embedded_plots_become_stable():
     doc, div = re.findall(r'render\("([^"]+)", "([^"]+)"\)', data["text/html"])[0]
     assert doc != div and f'id="{div}"' in data["text/html"] and data["text/plain"] == doc
     assert nbformat.writes(tidy_notebook(first, "15_explorer")) == nbformat.writes(second)
+
+
+def test_only_a_quick_build_gets_the_banner(tmp_path):
+    config = tmp_path / "_config.yml"
+    for quick in (False, True):
+        config.write_text("title: t\nhtml:\n  use_repository_button: true\n", encoding="utf-8")
+        build._write_substitutions(config, {"check_C1": "x"}, quick)
+        text = config.read_text(encoding="utf-8")
+        assert ("announcement" in text) == quick and "use_repository_button" in text

@@ -161,3 +161,12 @@ def test_no_build_date_is_published(two_builds):
     assert len(pages) > 5
     for page in pages:
         assert "Last updated on" not in page.read_text(encoding="utf-8"), page.name
+
+
+def test_a_quick_build_says_so_on_every_page(two_builds):
+    """Both builds ran with ``--quick``: every page carries the banner, so quick numbers never pass for the book's."""
+    pages = [p for k, p in published(two_builds[0]).items() if k.endswith(".html") and "_static" not in k]
+    assert len(pages) > 5
+    for page in pages:
+        if "http-equiv=\"Refresh\"" not in page.read_text(encoding="utf-8"):  # a redirect, not a page
+            assert "Quick build: every chapter ran with" in page.read_text(encoding="utf-8"), page.name

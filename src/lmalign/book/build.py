@@ -454,12 +454,19 @@ def _stage_notebook(executed: Path, target: Path) -> None:
     nbformat.write(nb, target)
 
 
-def _write_substitutions(config: Path, values: dict[str, str]) -> None:
-    """Add ``values`` to the staged ``_config.yml`` as MyST substitutions (``{{ check_C1 }}`` in a chapter)."""
+QUICK_BANNER = ("Quick build: every chapter ran with <code>quick=True</code> (small sizes), a check of the "
+                "pipeline; the numbers on these pages are not the book's results.")
+
+
+def _write_substitutions(config: Path, values: dict[str, str], quick: bool = False) -> None:
+    """Add ``values`` to the staged ``_config.yml`` as MyST substitutions (``{{ check_C1 }}`` in a chapter);
+    a quick build also gets :data:`QUICK_BANNER` as the announcement at the top of every page."""
     import yaml
 
     conf = yaml.safe_load(config.read_text(encoding="utf-8"))
     conf.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(values)
+    if quick:
+        conf.setdefault("html", {})["announcement"] = QUICK_BANNER
     config.write_text(yaml.safe_dump(conf, sort_keys=True, allow_unicode=True), encoding="utf-8")
 
 
@@ -530,7 +537,7 @@ def stage_site(layout: BuildLayout, quick: bool = False) -> str:
                 shutil.copytree(src, site / "_static" / "figures" / nb.stem)
     (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs, build_info(layout.root, quick)),
                                              encoding="utf-8")
-    _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs))
+    _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs), quick)
     (site / "book" / "api.md").write_text(apidoc.api_markdown(), encoding="utf-8")
     (site / "book" / "status.md").write_text(status_markdown(layout, quick), encoding="utf-8")
     h = hashlib.sha256()

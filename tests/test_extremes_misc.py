@@ -502,3 +502,106 @@ def test_vector_logs_keep_a_subnormal_entry_without_warning():
         logs = _logs([1e-320, 1.0], "p")
     assert logs[0] == pytest.approx(math.log(1e-320), rel=1e-12)  # not -inf from an overflowing ratio
     assert -1e-300 <= logs[1] <= 0.0
+
+
+# -- extreme inputs found by the fuzz suite ---------------------------------------------------------------------
+def test_doob_chain_huge_tilt_conditions_on_the_top_reward():
+    # lam = 1e308: lam r overflowed and the initial law and transitions were NaN
+    source = MarkovSource([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [0.0, 1.0])
+    chain = doob_chain(source, 1e308, 3)
+    assert chain.initial.tolist() == [0.0, 1.0]
+    assert chain.transitions.tolist() == [[[0.0, 1.0], [0.0, 1.0]]] * 2
+    assert chain.log_partition == math.inf  # 3e308 - log 8: beyond the float range
+    low = doob_chain(source, -1e308, 3)  # conditioned on the bottom reward: log Z = 3 log(1/2)
+    assert low.initial.tolist() == [1.0, 0.0] and low.log_partition == pytest.approx(3 * math.log(0.5), rel=1e-15)
+    neg = MarkovSource([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [-1.0, 0.0])
+    assert doob_chain(neg, 1e308, 3).log_partition == pytest.approx(3 * math.log(0.5), rel=1e-15)
+    # a moderate tilt agrees with the unshifted recursion: log Z_n = n log((1 + e^lam) / 2) for i.i.d. tokens
+    assert doob_chain(source, 3.0, 5).log_partition == pytest.approx(5 * math.log((1 + math.e**3) / 2), rel=1e-14)
+    stuck = MarkovSource([1.0, 0.0], np.eye(2), [0.0, 2.0])  # the only path's weight is below exp(-1.8e308)
+    with pytest.raises(ValueError, match="lam="):
+        doob_chain(stuck, 1e308, 3)
+
+
+def test_asymptotic_partition_huge_tilt():
+    # lam r = 2e308 overflowed (inf - inf = NaN); Z_n = e^{2 lam n} exactly, so log c = 0
+    assert markov.asymptotic_partition(MarkovSource([1.0], [[1.0]], [2.0]), 1e308) == 0.0
+    assert markov.asymptotic_partition(MarkovSource([1.0], [[1.0]], [2.0]), -1e308) == 0.0
+
+
+def test_markov_laws_huge_integral_float_length():
+    source = MarkovSource([0.5, 0.5], np.eye(2), [1.0, 0.0])
+    for lengths in ([1e300], [10**400], [2, 10**6]):  # 1e300 raised OverflowError (integer division)
+        with pytest.raises(ValueError, match="lengths"):
+            markov_laws(source, lengths)
+
+
+def test_law_of_sum_logprobs_never_above_zero():
+    from lmalign.memoryless import law_of_sum
+
+    p = [6.161707268218494e-73, 0.0, 1.0, 6.161707268218494e-73]  # sums to 1 + 1.2e-72, rounded to 1
+    r = [1e8, 1e300, -3.846309305401054e16, 1e300]
+    for law in (law_of_sum(p, r, 39), RewardLaw.from_tokens(p, r, 39)):
+        assert law.logprobs.max() <= 0.0  # level 0 had log-probability +2.4e-71
+        with mp.workdps(120):  # the lowest level: no 1e300 token among the 39
+            tiny = mp.mpf(6.161707268218494e-73)
+            ref = 39 * mp.log1p(-tiny / (1 + 2 * tiny))  # only one 1e300 token has mass
+        assert _rel(law.logprobs[0], ref) < 1e-12
+
+
+def test_token_tilt_validates_lam_and_huge_negative_tilts():
+    from lmalign.memoryless import token_tilt
+
+    for lam in (None, {"x": 1}, "a", math.nan, math.inf):  # None raised TypeError
+        with pytest.raises(ValueError, match="lam"):
+            token_tilt([0.5, 0.5], [0.0, 1.0], lam)
+    assert token_tilt([0.5, 0.5], [0.0, 1e300], -1.8e8).tolist() == [1.0, 0.0]  # was [nan, 0]
+    assert token_tilt([0.5, 0.5], [-1e308, 1e308], 1e-308).tolist() == pytest.approx(
+        [1 / (1 + math.exp(2.0)), 1 / (1 + math.exp(-2.0))], rel=1e-15)  # r - max r overflows
+    got = token_tilt([0.25, 0.75], [0.0, 1.0], -2.0)
+    assert got[0] == pytest.approx(0.25 / (0.25 + 0.75 * math.exp(-2.0)), rel=1e-15)
+
+
+def test_transform_policy_names_a_bad_transform():
+    from lmalign.transforms import transform_policy
+
+    law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    bad = (lambda v: "x", lambda v: None, lambda v: np.zeros(3), lambda v: v * np.nan, lambda v: v + np.inf,
+           lambda v: v + 1j)
+    for transform in bad:  # 'x' gave numpy's "could not convert string to float"
+        with pytest.raises(ValueError, match="transform .* it returned"):
+            transform_policy(law, transform, 1.0)
+
+
+def test_cramer_rate_where_the_distance_over_the_range_underflows():
+    # (max - x) / range = 1e-348 underflowed to 0: math.log raised 'math domain error'
+    law = RewardLaw([-1e285, 1e-63], [0.5, 0.5])
+    with mp.workdps(400):
+        v0, v1, x = mp.mpf(-1e285), mp.mpf(1e-63), mp.mpf(1e-300)
+
+        def mean(s):  # tilted mean at theta = s / 1e285
+            w0, w1 = mp.exp(s * v0 / mp.mpf(1e285)), mp.exp(s * v1 / mp.mpf(1e285))
+            return (v0 * w0 + v1 * w1) / (w0 + w1)
+
+        s = mp.findroot(lambda s: mean(s) - x, 800)
+        theta = s / mp.mpf(1e285)
+        ref = theta * x - mp.log((mp.exp(theta * v0) + mp.exp(theta * v1)) / 2)
+    assert _rel(cramer_rate(law, 1e-300), ref) < 1e-13
+    assert _rel(law.rate(1e-300), ref) < 1e-13
+
+
+def test_scaled_cgf_at_zero_when_the_tilt_drops_a_level():
+    # the tilt at -1e10 drops the level 1e308 (mass below exp(-1.8e308)): shapes (2,) and (3,) did not broadcast
+    law = RewardLaw([0.0, 1.0, 1e308], [1 / 3] * 3)
+    assert scaled_cgf(law, -1e10, 0.0) == 0.0
+    assert scaled_cgf(law, -1e10, [0.0, -0.0]).tolist() == [0.0, 0.0]
+
+
+def test_lattice_gumbel_far_lattice_offset():
+    # n (v0 - x*) = 1e9: u = offset + step j lost 1e-7 to rounding and the window's sum missed 1 by 2.4e-10
+    args = (0.1180659204002037, 456.46873786009024, 173.4281997882599, 10**9, -1.0019043370175749,
+            -1.4305573080404697e-85, -7.677738410031115e-43)
+    mean, ent = lattice_gumbel(*args)
+    with mp.workdps(60):
+        ref_mean, ref_ent = _ref_gumbel(*args[:6], log_shift=mp.mpf(args[6]))
+    assert _rel(mean, ref_mean) < 1e-12 and _rel(ent, ref_ent) < 1e-12

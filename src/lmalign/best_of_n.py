@@ -10,6 +10,7 @@ upper tail ``S`` in log space, so nothing is lost where ``F`` is within 1e-300 o
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -144,17 +145,24 @@ def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float,
     if not abs(a_n / lam_step) < 2.0**52:
         raise ValueError(f"log_shift={log_shift!r}, sigma={sigma!r}: the Gumbel centre a / lam is beyond 2^52 "
                          "steps of the lattice")
-    centre = (-offset - a_n / lam) / step
-    j0 = math.ceil(centre)
+    # the lattice points u = offset + step j near the centre, as step (r + k) with r = offset / step + j0 formed
+    # exactly (rationals): offset + step j in floats cancels to an absolute error ulp(offset), which for
+    # n = 1e9 would shift the Gumbel law by 1e-7 and break its telescoping sum
+    q = Fraction(n) * (Fraction(v0) - Fraction(x_star)) / Fraction(step)
+    j0 = math.ceil(float(-q) - a_n / lam_step)
+    r = q + j0
+    z0 = float(-(Fraction(lam) * Fraction(step) * r + Fraction(a_n)))  # -lam u - a_n at k = 0, exactly rounded
     width = math.ceil(60 / lam_step) + 5
-    u = offset + step * np.arange(j0 - width, j0 + width + 1, dtype=float)
-    log_upper = -lam * (u + step) - a_n          # log N T(s + step)
-    log_gap = -lam * u - a_n + math.log(-math.expm1(-lam_step))   # log (N T(s) - N T(s + step))
+    ks = np.arange(-width, width + 1, dtype=float)
+    u = step * (float(r) + ks)
+    log_upper = z0 - lam_step * (ks + 1)          # log N T(s + step)
+    log_gap = z0 - lam_step * ks + math.log(-math.expm1(-lam_step))   # log (N T(s) - N T(s + step))
     with np.errstate(over="ignore"):
         gap = np.exp(log_gap)
         log_g = -np.exp(log_upper) + np.where(log_gap < -30, log_gap - gap / 2, log_neg_expm1(gap))
     g = np.exp(log_g)
     if abs(g.sum() - 1.0) > 1e-12:
-        raise ArithmeticError("the lattice window misses part of the Gumbel law")
+        raise ValueError(f"lam={lam!r}, step={step!r}, log_shift={log_shift!r}: the lattice window misses part "
+                         f"of the Gumbel law (its masses sum to {g.sum()!r})")
     live = g > 0
     return float(np.dot(g[live], u[live])), float(-np.dot(g[live], log_g[live]))

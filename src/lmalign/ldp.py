@@ -69,7 +69,7 @@ def theta_of_mean(law: RewardLaw, x: float) -> float:
     span = hi_v - lo_v
     scaled = RewardLaw._trusted((law.values - lo_v) / span, law.logprobs)
     upper = x - lo_v > hi_v - x
-    target = math.log((hi_v - x) / span if upper else (x - lo_v) / span)
+    target = math.log(hi_v - x if upper else x - lo_v) - math.log(span)  # the quotient may underflow to 0
     sign = 1.0 if upper else -1.0  # excess is decreasing in t for the upper gap, increasing for the lower
 
     def excess(t: float) -> float:
@@ -151,10 +151,12 @@ def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
 
 def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> float:
     """``kappa(lam + t) - kappa(lam)`` for one finite ``t``."""
+    if t == 0.0:
+        return 0.0
     vals = law.values
     if abs(t) * float(vals[-1] - vals[0]) <= 1.0:  # t m + log1p(t resid + sum q (e^{t y} - 1 - t y))
         m = tilted.mean()
-        y = vals - m
+        y = tilted.values - m  # the tilt's own levels: those of mass below exp(-1.8e308) are dropped from it
         q = tilted.probs
         resid = math.fsum((q * y).tolist())
         return t * m + math.log1p(t * resid + math.fsum((q * _expm1_minus_x(t * y)).tolist()))

@@ -199,6 +199,9 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
         raise ValueError("lengths must be positive integers") from None
     if not wanted:
         raise ValueError("lengths is empty")
+    if wanted[-1] > MAX_PATH_LENGTH:  # the cost check below rejects these too, but its arithmetic would overflow
+        big = wanted[-1] if wanted[-1] < 10**18 else f"about 2^{wanted[-1].bit_length() - 1}"
+        raise ValueError(f"lengths: {big} steps exceeds the limit MAX_PATH_LENGTH = {MAX_PATH_LENGTH}")
     u0, h, k = _lattice(source)
     kmax, n_max, states = int(k.max()), wanted[-1], source.states
     with np.errstate(over="ignore"):
@@ -325,14 +328,23 @@ def perron(source: MarkovSource, t: float) -> Perron:
     return _perron(source, t)
 
 
+def _shifted_tilt(r: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
+    """``(c, lam (r - c))`` with ``c`` the reward that maximises ``lam r`` (the top for ``lam >= 0``, else the
+    bottom), so every entry is ``<= 0``; the difference is taken in halves (``2 (lam (r/2 - c/2))``, exact in
+    binary) so that neither a reward range near 3.6e308 nor a huge ``lam`` overflows to ``+-inf`` spuriously
+    (an entry below -1.8e308 is ``-inf``: its weight ``e^{lam (r - c)}`` is 0 in any float)."""
+    c = float(r.max() if lam >= 0 else r.min())
+    with np.errstate(over="ignore"):
+        return c, 2.0 * (lam * (r / 2 - c / 2))
+
+
 def _perron(source: MarkovSource, t: float) -> Perron:
     """:func:`perron` for an irreducible chain, periodic or not (the stationary law needs no more)."""
     _check_source(source)
     _check_states(source)
     t = _validate.real_scalar(t, "t")
-    r = source.reward
-    c = float(r.max() if t >= 0 else r.min())
-    M = source.transition * np.exp(t * (r - c))[None, :]
+    c, shift = _shifted_tilt(source.reward, t)
+    M = source.transition * np.exp(shift)[None, :]
     if not _irreducible(source.transition > 0):
         raise ValueError("source: the chain must be irreducible (every state reachable from every state) for "
                          "its Perron root and vectors")
@@ -472,25 +484,44 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
     ``log h_n = 0``, ``log h_t(s) = logsumexp_s' [log P(s, s') + lam r(s') + log h_{t+1}(s')]``;
     ``Q_t(s, s') = P(s, s') e^{lam r(s')} h_{t+1}(s') / h_t(s)``, ``q(y_1) = mu e^{lam r} h_1 / Z_n``.
     A ``ValueError`` naming ``length`` (before allocating) beyond ``MAX_PATH_LENGTH`` or ``MAX_CHAIN_CELLS``
-    entries of transition matrices."""
+    entries of transition matrices. Computed with ``lam (r - c)``, ``c`` the reward that maximises ``lam r``, so
+    a huge ``lam`` gives the chain conditioned on the top (bottom) reward; ``log_partition`` is ``+-inf`` when
+    ``log Z_n`` is beyond the float range, and a ``ValueError`` names ``lam`` when path weights differ by more
+    than that range (their ratio is not representable)."""
     _check_source(source)
     lam = _validate.real_scalar(lam, "lam")
     n = _validate.positive_int(length, "length")
     _check_length(n)
     _check_work("length", float(n - 1) * source.states**2, f"{n - 1} transition matrices")
-    step = source.log_transition + lam * source.reward[None, :]   # log P_lam(s, s')
-    log_h = np.zeros(source.states)
+    c, shift = _shifted_tilt(source.reward, lam)
+    step = source.log_transition + shift[None, :]   # log P_lam(s, s') - lam c, at most 0
+    log_h = np.zeros(source.states)  # log h_t - lam c (n - t) - (the shifts taken out), max 0
+    parts = [n * (lam * c)] if lam * c else []  # log Z_n = n lam c + the shifts + log sum of the first weights
     transitions = np.empty((n - 1, source.states, source.states))
     for t in range(n - 2, -1, -1):
         joint = step + log_h[None, :]
-        top = joint.max(axis=1, keepdims=True)  # finite: every row of P has a positive entry
+        top = joint.max(axis=1, keepdims=True)
+        if not np.isfinite(top).all():
+            raise ValueError(f"lam={lam!r}: the tilted path weights from state {int(np.argmin(top))} differ from "
+                             "the others by more than the float range (lam times the reward range times the "
+                             "length is too large)")
         weights = np.exp(joint - top)
         total = weights.sum(axis=1, keepdims=True)
         transitions[t] = weights / total
         log_h = (np.log(total) + top)[:, 0]
-    first = source.log_initial + lam * source.reward + log_h
-    log_z = float(logsumexp(first))
-    return DoobChain(lam=lam, initial=np.exp(first - log_z), transitions=transitions, log_partition=log_z)
+        norm = float(log_h.max())  # h_t is defined up to a constant: keep its largest log at 0
+        log_h -= norm
+        parts.append(norm)
+    first = source.log_initial + shift + log_h
+    if not first.max() > -np.inf:
+        raise ValueError(f"lam={lam!r}: every initial state's tilted path weight is below exp(-1.8e308) of the "
+                         "best path's (lam times the reward range times the length is too large)")
+    log_first = float(logsumexp(first))
+    try:
+        log_z = math.fsum([*parts, log_first])
+    except OverflowError:  # log Z_n beyond the float range is +-inf; the chain itself is still exact
+        log_z = sum(parts, log_first)
+    return DoobChain(lam=lam, initial=np.exp(first - log_first), transitions=transitions, log_partition=log_z)
 
 
 def stationary_doob(source: MarkovSource, lam: float) -> np.ndarray:
@@ -503,5 +534,7 @@ def asymptotic_partition(source: MarkovSource, lam: float) -> float:
     """``log c`` in ``Z_n(lam) = E e^{lam R_n} = c rho^n (1 + O(|rho_2/rho|^n))``:
     ``c = (mu_lam . v)(u . 1) / rho`` with ``mu_lam(s) = mu(s) e^{lam r(s)}`` and ``u . v = 1``."""
     pf = perron(source, lam)
-    log_mu_lam = source.log_initial + lam * source.reward
-    return float(logsumexp(log_mu_lam, b=pf.right) + math.log(pf.left.sum()) - pf.log_rho)
+    _, shift = _shifted_tilt(source.reward, lam)  # mu_lam and rho both carry e^{lam c}: it cancels
+    M = source.transition * np.exp(shift)[None, :]
+    log_rho = math.log(float(pf.left @ M @ pf.right))  # rho of the shifted matrix (u . v = 1)
+    return float(logsumexp(source.log_initial + shift, b=pf.right) + math.log(pf.left.sum()) - log_rho)

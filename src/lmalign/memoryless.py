@@ -78,7 +78,10 @@ def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
     _validate.same_length(pv, rv, "p", "r")
     pv = pv / math.fsum(pv.tolist())  # renormalised: an excess mass e would become (1 + e)^length in the sum
     with np.errstate(divide="ignore"):
-        return merge_sorted_log(rv, np.log(pv))
+        values, logp = merge_sorted_log(rv, np.log(pv))
+    # and again in log space: masses below the rounding of 1 (1 + 1e-72) are kept by the exact log-sum, so the
+    # logs sum to 1 and no level of the sum gets a log-probability above 0
+    return values, np.minimum(logp - _validate._log_total(logp), 0.0)
 
 
 def token_tilt(p, r, lam: float) -> np.ndarray:
@@ -86,11 +89,10 @@ def token_tilt(p, r, lam: float) -> np.ndarray:
     pv = _validate.prob_vector(p, "p")
     rv = _validate.real_vector(r, "r")
     _validate.same_length(pv, rv, "p", "r")
-    lam = float(lam)
-    if not math.isfinite(lam):
-        raise ValueError(f"lam must be finite, got {lam!r}")
-    with np.errstate(divide="ignore"):
-        lw = np.log(pv) + lam * (rv - rv.max())
+    lam = _validate.real_scalar(lam, "lam")
+    ref = float(rv.max() if lam >= 0 else rv.min())  # the level maximising lam r: every exponent is <= 0
+    with np.errstate(divide="ignore", over="ignore"):  # differences in halves: no spurious overflow
+        lw = np.log(pv) + 2.0 * (lam * (rv / 2 - ref / 2))
     return np.exp(lw - log_sum_exp(lw))
 
 
@@ -642,7 +644,7 @@ class TokenSumLaw(RewardLaw):
     @classmethod
     def _build(cls, values: np.ndarray, logprobs: np.ndarray, token_law: RewardLaw, length: int,
                log_error: np.ndarray | None) -> TokenSumLaw:
-        law = cls._trusted(values, logprobs)
+        law = cls._trusted(values, np.minimum(logprobs, 0.0))  # a log-probability above 0 is rounding
         law._token_law, law._length = token_law, length
         if log_error is not None:
             log_error = np.ascontiguousarray(log_error, dtype=float)

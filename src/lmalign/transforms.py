@@ -46,6 +46,12 @@ def _scaled_gaps(values: np.ndarray, ref: float, beta: float) -> np.ndarray:
         return np.where(np.isfinite(gap), gap / beta, halves)
 
 
+def _describe(obj) -> str:
+    """A short description of a returned object for an error message."""
+    text = repr(obj)
+    return f"{type(obj).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
 def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarray], beta: float) -> RewardLaw:
     """``pi(v) ~ p(v) exp(transform(v) / beta)``: the KL-regularized optimum for the transformed reward.
 
@@ -56,9 +62,14 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
-    t = np.asarray(transform(law.values), dtype=float)
-    if t.shape != law.values.shape or np.isnan(t).any() or (t == np.inf).any():
-        raise ValueError("transform must map the values to an array of the same shape, without NaN or +inf")
+    out = transform(law.values.copy())  # a copy: the law's values are read-only
+    try:
+        t = None if np.iscomplexobj(out) else np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        t = None
+    if t is None or t.shape != law.values.shape or np.isnan(t).any() or (t == np.inf).any():
+        raise ValueError(f"transform must map the values (shape {law.values.shape}) to an array of real numbers "
+                         f"of the same shape, without NaN or +inf; it returned {_describe(out)}")
     live = t > -np.inf
     if not live.any():
         raise ValueError("transform is -inf at every level: no policy")

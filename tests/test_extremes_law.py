@@ -243,3 +243,13 @@ def test_cdf_and_tail_with_masses_far_below_the_float_range():
     assert law.log_cdf()[1] == pytest.approx(-1e-300, rel=1e-12) and law.log_cdf()[2] == 0.0  # not rounded to 0
     assert law.max_kl == pytest.approx(-math.log(1e-300), rel=1e-15) and law.top == 1.7e308
     assert tilt_kl(law, 1e-300) == pytest.approx(float(ref_tilt(law, 1e-300)[1]), rel=KL_TOL)
+
+
+@pytest.mark.parametrize("lam", [-1.0, -40.0, -1e10, 1e-300, 3e-308])
+def test_tilt_keeps_small_gaps_beside_huge_values(lam):
+    """Levels 0 and 1 beside 1e308: the centred scaled values cannot tell them apart, the tilt must."""
+    law = RewardLaw([0.0, 1.0, 1e308], [1 / 3] * 3)
+    q, _ = ref_tilt(law, lam)
+    got = np.exp(law.log_tilt_ratio(lam) + law.logprobs)
+    for g, r in zip(got, q, strict=True):
+        assert g == pytest.approx(float(r), rel=1e-13, abs=1e-300)

@@ -123,6 +123,9 @@ def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> _Frame:
     return _Frame(p, e, mean_u, y, e + f, resid, var_y)
 
 
+_TINY = float(np.finfo(float).tiny)  # smallest normal float
+
+
 class RewardLaw:
     """Finite law of a real reward.
 
@@ -275,12 +278,21 @@ class RewardLaw:
         return out
 
     def _edge_exponents(self, lam: float, tau: float, end: int) -> np.ndarray:
-        """``lam (v - v_end)`` for every level, without forming ``v - v_end`` (which may overflow)."""
+        """``lam (v - v_end)`` for every level, without forming ``v - v_end`` where it overflows or is
+        subnormal (then from the scaled centred values ``y``). Where ``v - v_end`` is a normal float and
+        ``lam = tau 2**-big_e`` too, it is ``lam (v - v_end)`` rounded twice: the centred ``y`` lose a gap
+        of 1 beside 1e308."""
         frame = self._frame()
         gap = frame.y - frame.y[end]
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             x = tau * gap if math.isfinite(tau) else _ldexp(lam * gap, frame.big_e)
-        x[gap == 0] = 0.0
+            if math.isfinite(tau):
+                lam = float(_ldexp(tau, -frame.big_e))
+            if math.isfinite(lam) and abs(lam) >= _TINY:
+                direct = self._values - self._values[end]
+                ok = np.isfinite(direct) & (np.abs(direct) >= _TINY)
+                x[ok] = lam * direct[ok]
+        x[self._values == self._values[end]] = 0.0
         return x
 
     def log_cdf(self) -> np.ndarray:

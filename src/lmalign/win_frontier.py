@@ -26,17 +26,6 @@ _SERIES_CUT = 1.0
 _LOG_MAX = math.log(np.finfo(float).max)  # log c of the largest float c
 
 
-def _real_array(c, name: str) -> np.ndarray:
-    """``c`` as a float array: reals, ``±inf`` allowed (the limits), NaN and non-numbers refused."""
-    try:
-        arr = np.asarray(c, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be real numbers, got {c!r}") from None
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    return arr
-
-
 def _series(coef: np.ndarray, x: np.ndarray, first_power: int) -> np.ndarray:
     """``sum_k coef[k] x^(first_power + 2k)`` by Horner in ``x^2``."""
     x2 = x * x
@@ -49,7 +38,7 @@ def _series(coef: np.ndarray, x: np.ndarray, first_power: int) -> np.ndarray:
 def quantile_tilt_win(c):
     """Win rate ``e^c/(e^c - 1) - 1/c`` of the quantile tilt with density ``c e^{cu}/(e^c - 1)`` on ``(0, 1)``
     (``1/2`` at ``c = 0``, 1 and 0 at ``c = ±inf``); a power series for ``|c| < 1``, vectorised."""
-    arr = _real_array(c, "c")
+    arr = _validate.real_array(c, "c")  # +-inf allowed: the limits
     a = np.abs(arr)
     out = np.empty_like(a)
     small = a < _SERIES_CUT
@@ -64,7 +53,7 @@ def quantile_tilt_kl(c):
     """``KL(c) = log(c/(e^c - 1)) + c e^c/(e^c - 1) - 1``, the relative entropy of the quantile tilt to the
     uniform law (``0`` at ``c = 0``, even in ``c``, ``inf`` at ``c = ±inf``); a power series for ``|c| < 1``,
     vectorised."""
-    arr = _real_array(c, "c")
+    arr = _validate.real_array(c, "c")  # +-inf allowed: the limits
     a = np.abs(arr)
     out = np.empty_like(a)
     small = a < _SERIES_CUT

@@ -24,6 +24,18 @@ PIP_TIMEOUT = 900  # seconds for one pip command
 
 
 @dataclass(frozen=True)
+class FreshVenv:
+    repo: Path  # a copy of the repository
+    venv: Path  # a new virtual environment, nothing installed yet
+    home: Path  # its user's home folder
+    env: dict[str, str]  # its user's environment (:func:`clean_env`)
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+
+@dataclass(frozen=True)
 class FreshInstall:
     venv: Path  # the virtual environment
     repo: Path  # the copy of the repository it was installed from
@@ -58,24 +70,29 @@ def copy_repository(target: Path) -> Path:
     return target
 
 
+def fresh_venv(base: Path) -> FreshVenv:
+    """Under ``base``: a copy of the repository, a home folder and a new virtual environment."""
+    repo = copy_repository(base / "repo")
+    home = base / "home"
+    home.mkdir()
+    venv = base / "venv"
+    run([sys.executable, "-m", "venv", venv], cwd=base)
+    return FreshVenv(repo=repo, venv=venv, home=home, env=clean_env(venv, home))
+
+
 _SESSION: dict[str, FreshInstall] = {}
 
 
 def fresh_install(base: Path) -> FreshInstall:
     """The session's fresh install, made under ``base`` on first use."""
     if "install" not in _SESSION:
-        repo = copy_repository(base / "repo")
-        home = base / "home"
-        home.mkdir()
-        venv = base / "venv"
-        run([sys.executable, "-m", "venv", venv], cwd=base)
-        env = clean_env(venv, home)
-        python = venv / "bin" / "python"
+        fresh = fresh_venv(base)
         wheels = base / "wheels"
-        run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, repo], cwd=base, env=env)
+        run([fresh.python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, fresh.repo],
+            cwd=base, env=fresh.env)
         (wheel,) = wheels.glob("lmalign-*.whl")
-        run([python, "-m", "pip", "install", "--quiet", "--no-compile", "--constraint", ROOT / "requirements.txt",
-             f"{wheel}[notebook]"], cwd=base, env=env)
-        _SESSION["install"] = FreshInstall(venv=venv, repo=repo, wheel=wheel)
+        run([fresh.python, "-m", "pip", "install", "--quiet", "--no-compile", "--constraint",
+             ROOT / "requirements.txt", f"{wheel}[notebook]"], cwd=base, env=fresh.env)
+        _SESSION["install"] = FreshInstall(venv=fresh.venv, repo=fresh.repo, wheel=wheel)
     return _SESSION["install"]
 

@@ -5,12 +5,11 @@ opens as a notebook with jupytext."""
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from fresh_install import ROOT, clean_env, copy_repository, run
+from fresh_install import ROOT, fresh_venv, run
 
 BINDER = ROOT / "binder"
 CHAPTER = "00_pipeline"
@@ -44,13 +43,8 @@ def test_post_build_installs_the_package_without_its_dependencies():
 
 @pytest.mark.slow
 def test_binder_install_steps_in_a_fresh_venv(tmp_path):
-    repo = copy_repository(tmp_path / "repo")
-    home = tmp_path / "home"
-    home.mkdir()
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", venv], cwd=tmp_path)
-    env = clean_env(venv, home)
-    python = venv / "bin" / "python"
+    fresh = fresh_venv(tmp_path)
+    repo, venv, home, env, python = fresh.repo, fresh.venv, fresh.home, fresh.env, fresh.python
     # repo2docker: pip install -r binder/requirements.txt, then ./binder/postBuild, from the repository root
     run([python, "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"], cwd=repo,
         env=env)

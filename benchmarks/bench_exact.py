@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.fft as sfft
@@ -106,47 +108,18 @@ def fmpz_logs(n: int) -> np.ndarray:
 
 
 def saddle_logs(n: int, levels: list[int]) -> np.ndarray:
-    """``log P(S_n = K)`` at the given levels from a ball-arithmetic saddle-point evaluation (python-flint
-    ``acb.dft`` circular power of the tilted law, aliasing bounded by Chernoff in arb, 128 bits); the same
-    construction as ``tests/test_lattice_power_arb.py``. Returns the midpoints (radii below 1e-20)."""
+    """``log P(S_n = K)`` at the given levels from the ball-arithmetic saddle-point reference of the tests
+    (``tests/arb_reference.py``: python-flint ``acb.dft`` circular power of the tilted law, aliasing bounded by
+    Chernoff in arb, 128 bits). Returns the midpoints (radii below 1e-20)."""
     import flint
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from arb_reference import log_prob
+
     flint.ctx.prec = 128
-    k = np.arange(len(WEIGHTS), dtype=float)
-    lw = np.log(np.array(WEIGHTS, dtype=float))
-    span = len(WEIGHTS) - 1
-
-    def tilt(target: float) -> tuple[float, float, float]:
-        lo, hi = -60.0, 60.0
-        target = min(max(target, 0.3 / n), span - 0.3 / n)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            q = np.exp(lw + mid * k - np.max(lw + mid * k))
-            q /= q.sum()
-            lo, hi = (mid, hi) if q @ k < target else (lo, mid)
-        mean = float(q @ k)
-        return mid, mean, float(q @ (k - mean) ** 2)
-
-    def log_mgf(q, s):
-        return sum((w * (s * j).exp() for j, w in enumerate(q)), flint.arb(0)).log()
-
     out = []
     for level in levels:
-        theta, mean, var = tilt(level / n)
-        size = max(64, 1 << math.ceil(math.log2(14 * math.sqrt(n * var) + 4 * span + 32)))
-        rho = flint.arb(theta).exp()
-        raw = [flint.arb(w) * rho**j for j, w in enumerate(WEIGHTS)]
-        total = sum(raw, flint.arb(0))
-        q = [x / total for x in raw]
-        spec = flint.acb.dft([flint.acb(x) for x in q] + [flint.acb(0)] * (size - len(q)))
-        value = flint.acb.dft([x**n for x in spec], inverse=True)[level % size]
-        alias = flint.arb(0)
-        for far in (level + size, level - size):
-            if 0 <= far <= n * span:
-                s = flint.arb(tilt(far / n)[0] - theta)
-                alias += (n * (log_mgf(q, s) - log_mgf(q, flint.arb(0))) - s * far).exp()
-        p_theta = flint.arb(value.real.mid(), value.real.rad() + value.imag.rad() + alias.upper())
-        ref = p_theta.log() + n * (total / 1024).log() - level * flint.arb(theta)
+        ref = log_prob(WEIGHTS, n, level)
         assert ref.rad() < 1e-20
         out.append(float(ref.mid()))
     return np.array(out)

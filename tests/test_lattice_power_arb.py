@@ -1,18 +1,11 @@
-"""Certified law at length 1e5 against an independent arb reference (python-flint ball arithmetic, 128 bits).
-
-For a level ``K`` the reference tilts the token law to ``q_k ~ w_k rho^k`` (``rho = e^theta``, ``theta`` the
-saddle point of ``K``), forms the circular ``n``-fold power of ``q`` on ``N`` points by ``acb.dft``,
-``c_r = (1/N) sum_j Q(omega^j)^n omega^{-j r}`` (``Q`` the tilted generating function), so that
-``c_{K mod N} = sum_m P_theta(K + m N)``, and bounds the aliased terms ``m != 0`` by Chernoff bounds evaluated in
-arb. Then ``log P(K) = log P_theta(K) + n log(sum_k w_k rho^k / 1024) - K log rho``, a ball whose radius covers
-every rounding and the aliasing.
+"""Certified law at length 1e5 against an independent arb reference (python-flint ball arithmetic, 128 bits):
+the saddle-point circular power of :mod:`arb_reference`, whose radius covers every rounding and the aliasing.
 """
-
-import math
 
 import flint
 import numpy as np
 import pytest
+from arb_reference import log_prob
 
 from lmalign import RewardLaw
 from lmalign.lattice_power import tolerance
@@ -23,50 +16,9 @@ D = len(WEIGHTS) - 1
 PREC = 128
 
 
-def saddle(target: float) -> tuple[float, float, float]:
-    """Float tilt ``theta`` whose tilted mean is ``target`` (clipped inside ``(0, D)``), with that law's mean and
-    variance. Any ``theta`` gives an exact reference; the saddle only keeps ``N`` small."""
-    k = np.arange(D + 1.0)
-    lw = np.log(np.array(WEIGHTS, dtype=float))
-    target = min(max(target, 0.3 / N_TOKENS), D - 0.3 / N_TOKENS)
-    lo, hi = -60.0, 60.0
-    for _ in range(200):  # bisection on the increasing mean
-        mid = 0.5 * (lo + hi)
-        q = np.exp(lw + mid * k - np.max(lw + mid * k))
-        q /= q.sum()
-        lo, hi = (mid, hi) if q @ k < target else (lo, mid)
-    mean = float(q @ k)
-    return mid, mean, float(q @ (k - mean) ** 2)
-
-
-def log_mgf(weights: list[flint.arb], s: flint.arb) -> flint.arb:
-    """``log sum_k q_k e^{s k}`` in arb."""
-    return sum((w * (s * k).exp() for k, w in enumerate(weights)), flint.arb(0)).log()
-
-
 def reference(level: int) -> flint.arb:
     """``log P(S_n = level)`` as an arb ball."""
-    n = N_TOKENS
-    theta, mean, var = saddle(level / n)
-    sigma = math.sqrt(n * var)
-    size = max(64, 1 << math.ceil(math.log2(14 * sigma + 4 * D + 32)))
-    rho = flint.arb(theta).exp()
-    raw = [flint.arb(w) * rho**k for k, w in enumerate(WEIGHTS)]
-    total = sum(raw, flint.arb(0))
-    q = [x / total for x in raw]
-    spectrum = flint.acb.dft([flint.acb(x) for x in q] + [flint.acb(0)] * (size - len(q)))
-    circ = flint.acb.dft([x**n for x in spectrum], inverse=True)
-    value = circ[level % size]
-    # aliasing: P_theta(S >= level + size) + P_theta(S <= level - size), each by exp(n L(s) - s far)
-    alias = flint.arb(0)
-    base = log_mgf(q, flint.arb(0))
-    for far in (level + size, level - size):
-        if 0 <= far <= n * D:  # Chernoff at the tilt s that centres the sum on far (any s gives a bound)
-            s = flint.arb(saddle(far / n)[0] - theta)
-            alias += (n * (log_mgf(q, s) - base) - s * far).exp()
-    p_theta = flint.arb(value.real.mid(), value.real.rad() + value.imag.rad() + abs(value.imag.mid()).upper()
-                        + alias.upper())
-    return p_theta.log() + n * (total / 1024).log() - level * flint.arb(theta)
+    return log_prob(WEIGHTS, N_TOKENS, level)
 
 
 @pytest.fixture(scope="module")

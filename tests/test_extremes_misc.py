@@ -7,6 +7,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from mp_rates import mp_kappa, mp_rate
 
 from lmalign import RewardLaw
 from lmalign.divergences import (
@@ -234,39 +235,10 @@ from lmalign.ldp import (  # noqa: E402
 THREE = RewardLaw([0.0, 1.0, 2.0], [0.2, 0.3, 0.5])
 
 
-def _mp_kappa(law, t):
-    lp = [mp.mpf(float(a)) for a in law.logprobs]
-    v = [mp.mpf(float(b)) for b in law.values]
-    top = max(a + t * b for a, b in zip(lp, v, strict=True))
-    return top + mp.log(mp.fsum(mp.exp(a + t * b - top) for a, b in zip(lp, v, strict=True)))
-
-
-def _ref_rate(law, lam, x):
-    """I_lam(x) = theta x - kappa(theta) - lam x + kappa(lam), theta by bisection on the tilted mean."""
-    with mp.workdps(60):
-        x, lam = mp.mpf(x), mp.mpf(lam)
-
-        def mean(t):
-            w = [mp.exp(mp.mpf(float(a)) + t * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values,
-                                                                                strict=True)]
-            return mp.fsum(wi * float(b) for wi, b in zip(w, law.values, strict=True)) / mp.fsum(w)
-
-        lo, hi = mp.mpf(-1), mp.mpf(1)
-        while mean(lo) > x:
-            lo *= 2
-        while mean(hi) < x:
-            hi *= 2
-        for _ in range(250):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if mean(mid) < x else (lo, mid)
-        th = (lo + hi) / 2
-        return th * x - _mp_kappa(law, th) - lam * x + _mp_kappa(law, lam), th
-
-
 @pytest.mark.parametrize("lam, x", [(0.0, 1.0), (0.0, 2 - 1e-12), (0.0, 2 - 2**-52), (0.0, 1e-12), (3.0, 1.0),
                                     (-50.0, 1.9)])
 def test_rate_and_theta_against_mpmath(lam, x):
-    ref, theta = _ref_rate(THREE, lam, x)
+    ref, theta = mp_rate(THREE, lam, x)
     for form in ("kl", "legendre", "shift"):
         assert _rel(aligned_rate(THREE, lam, x, form=form), ref) < 1e-12, form
     assert _rel(theta_of_mean(THREE, x), theta) < 1e-12
@@ -296,7 +268,7 @@ def test_rates_and_scaled_cgf_at_huge_tilts():
     assert scaled_cgf(THREE, 1e300, -1e300) == pytest.approx(-2e300, rel=1e-15)
     with mp.workdps(700):
         for t in (1e-300, -1e-8, 0.3, 5.0):
-            ref = _mp_kappa(THREE, mp.mpf(t)) - _mp_kappa(THREE, 0)
+            ref = mp_kappa(THREE, mp.mpf(t)) - mp_kappa(THREE, 0)
             assert _rel(scaled_cgf(THREE, 0.0, t), ref) < 1e-14, t
 
 

@@ -1,10 +1,10 @@
 import math
 
-import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from mp_rates import mp_rate
 from strategies import reward_laws
 
 from lmalign import RewardLaw
@@ -75,27 +75,9 @@ def test_bad_input():
         cgf_derivative(law, 0.0, 0)
 
 
-def _rate_high_precision(vals, probs, x, dps=60):
-    """sup_t [t x - kappa(t)] with mpmath: solve kappa'(t) = x by bisection in t, then evaluate."""
-    mp.mp.dps = dps
-    v = [mp.mpf(a) for a in vals]
-    p = [mp.mpf(a) for a in probs]
-    x = mp.mpf(x)
-
-    def mean(t):
-        w = [pi * mp.exp(t * vi) for pi, vi in zip(p, v, strict=True)]
-        return mp.fsum(wi * vi for wi, vi in zip(w, v, strict=True)) / mp.fsum(w)
-
-    lo, hi = mp.mpf(-1), mp.mpf(1)
-    while mean(lo) > x:
-        lo *= 2
-    while mean(hi) < x:
-        hi *= 2
-    for _ in range(400):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if mean(mid) < x else (lo, mid)
-    t = (lo + hi) / 2
-    return float(t * x - mp.log(mp.fsum(pi * mp.exp(t * vi) for pi, vi in zip(p, v, strict=True))))
+def _rate_high_precision(vals, probs, x):
+    """sup_t [t x - kappa(t)] with mpmath (:func:`mp_rates.mp_rate` at lam = 0)."""
+    return float(mp_rate(RewardLaw(vals, probs), 0.0, x)[0])
 
 
 @pytest.mark.parametrize("gap", [1e-3, 1e-9, 1e-15, 1e-40, 1e-200])

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lmalign import _validate
-from lmalign._logspace import kl_logs, log_sum_exp
+from lmalign._logspace import kl_logs, log_sum_exp, xexp_minus_expm1
 
 
 def merge_sorted_log(values: np.ndarray, logprobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,27 +74,6 @@ class _Frame(NamedTuple):
     big_e: int
     resid_y: float  # sum p y: the rounding left in the centre (about eps * E|y|)
     var_y: float  # sum p y^2 - resid_y^2
-
-
-_G_SERIES = 0.5  # |d| below this: g(d) from its series (18 terms, truncation below 1e-22 relative)
-_G_COEFFS = [(k - 1) / math.factorial(k) for k in range(2, 21)]
-
-
-def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
-    """``g(d) = d e^d - (e^d - 1) = sum_{k>=2} (k-1) d^k / k! >= 0``, within ``1e-15`` relative everywhere
-    (series for ``|d| <= 0.5``, where the closed form cancels; ``g(-inf) = 1``)."""
-    d = np.asarray(d, dtype=float)
-    out = np.empty_like(d)
-    small = np.abs(d) <= _G_SERIES
-    ds = d[small]
-    acc = np.zeros_like(ds)
-    for c in reversed(_G_COEFFS):
-        acc = acc * ds + c
-    out[small] = ds * ds * acc
-    dl = d[~small]
-    with np.errstate(over="ignore", invalid="ignore"):
-        out[~small] = np.where(dl == -np.inf, 1.0, np.exp(dl) * (dl - 1.0) + 1.0)
-    return out
 
 
 def _exponent(x: float) -> int:

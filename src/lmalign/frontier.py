@@ -91,6 +91,13 @@ def write_example(path: str | Path) -> Path:
 
 
 # -- the empirical laws, one per prompt -----------------------------------------------------------------------------
+def _power_of_two_scale(values: np.ndarray) -> float:
+    """The power of two ``2**e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (at most ``2**1023``; 1 for all zeros):
+    rewards divided by it are exact and spreads of them cannot overflow."""
+    big = float(np.max(np.abs(values)))
+    return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
+
+
 class _Levels:
     """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
     each level). Rewards are scaled by a power of two so that every value and spread is finite."""
@@ -135,8 +142,7 @@ class _Levels:
             uniq, codes = np.unique(g, return_inverse=True)
             codes = codes.astype(np.int64)
             n_groups = uniq.size
-        big = float(np.max(np.abs(y)))
-        scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
+        scale = _power_of_two_scale(y)
         y = y / scale
         order = np.lexsort((y, codes))
         ys, cs = y[order], codes[order]
@@ -156,8 +162,7 @@ class _Levels:
         the cumulative weights need them positive, and they move no reported number."""
         keep = law.probs > 0
         values, logp = law.values[keep], np.asarray(law.logprobs)[keep]
-        big = float(np.max(np.abs(values)))
-        scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
+        scale = _power_of_two_scale(values)
         gid = np.zeros(values.size, dtype=np.int64)
         return cls(values / scale, gid, np.exp(logp), logp, 1, scale, None)
 

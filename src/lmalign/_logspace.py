@@ -1,4 +1,5 @@
-"""Log-space primitives shared by the library: log-sum-exp, stable KL terms and log-of-log1p forms."""
+"""Log-space primitives shared by the library: log-sum-exp, stable KL terms, log-of-log1p forms and shifted tilt
+exponents."""
 
 from __future__ import annotations
 
@@ -100,3 +101,13 @@ def log_neg_log1m_exp(a: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         out[near_one] = np.log(-np.log(-np.expm1(a[near_one])))
     return out
+
+
+def shifted_tilt(r: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
+    """``(c, lam (r - c))`` with ``c`` the reward that maximises ``lam r`` (the top for ``lam >= 0``, else the
+    bottom), so every entry is ``<= 0``; the difference is taken in halves (``2 (lam (r/2 - c/2))``, exact in
+    binary) so that neither a reward range near 3.6e308 nor a huge ``lam`` overflows to ``+-inf`` spuriously
+    (an entry below -1.8e308 is ``-inf``: its weight ``e^{lam (r - c)}`` is 0 in any float)."""
+    c = float(r.max() if lam >= 0 else r.min())
+    with np.errstate(over="ignore"):
+        return c, 2.0 * (lam * (r / 2 - c / 2))

@@ -31,7 +31,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from lmalign import _validate
-from lmalign._logspace import kl_logs
+from lmalign._logspace import kl_logs, shifted_tilt
 from lmalign.law import RewardLaw
 from lmalign.memoryless import lattice_steps
 
@@ -328,22 +328,12 @@ def perron(source: MarkovSource, t: float) -> Perron:
     return _perron(source, t)
 
 
-def _shifted_tilt(r: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
-    """``(c, lam (r - c))`` with ``c`` the reward that maximises ``lam r`` (the top for ``lam >= 0``, else the
-    bottom), so every entry is ``<= 0``; the difference is taken in halves (``2 (lam (r/2 - c/2))``, exact in
-    binary) so that neither a reward range near 3.6e308 nor a huge ``lam`` overflows to ``+-inf`` spuriously
-    (an entry below -1.8e308 is ``-inf``: its weight ``e^{lam (r - c)}`` is 0 in any float)."""
-    c = float(r.max() if lam >= 0 else r.min())
-    with np.errstate(over="ignore"):
-        return c, 2.0 * (lam * (r / 2 - c / 2))
-
-
 def _perron(source: MarkovSource, t: float) -> Perron:
     """:func:`perron` for an irreducible chain, periodic or not (the stationary law needs no more)."""
     _check_source(source)
     _check_states(source)
     t = _validate.real_scalar(t, "t")
-    c, shift = _shifted_tilt(source.reward, t)
+    c, shift = shifted_tilt(source.reward, t)
     M = source.transition * np.exp(shift)[None, :]
     if not _irreducible(source.transition > 0):
         raise ValueError("source: the chain must be irreducible (every state reachable from every state) for "
@@ -493,7 +483,7 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
     n = _validate.positive_int(length, "length")
     _check_length(n)
     _check_work("length", float(n - 1) * source.states**2, f"{n - 1} transition matrices")
-    c, shift = _shifted_tilt(source.reward, lam)
+    c, shift = shifted_tilt(source.reward, lam)
     step = source.log_transition + shift[None, :]   # log P_lam(s, s') - lam c, at most 0
     log_h = np.zeros(source.states)  # log h_t - lam c (n - t) - (the shifts taken out), max 0
     parts = [n * (lam * c)] if lam * c else []  # log Z_n = n lam c + the shifts + log sum of the first weights
@@ -534,7 +524,7 @@ def asymptotic_partition(source: MarkovSource, lam: float) -> float:
     """``log c`` in ``Z_n(lam) = E e^{lam R_n} = c rho^n (1 + O(|rho_2/rho|^n))``:
     ``c = (mu_lam . v)(u . 1) / rho`` with ``mu_lam(s) = mu(s) e^{lam r(s)}`` and ``u . v = 1``."""
     pf = perron(source, lam)
-    _, shift = _shifted_tilt(source.reward, lam)  # mu_lam and rho both carry e^{lam c}: it cancels
+    _, shift = shifted_tilt(source.reward, lam)  # mu_lam and rho both carry e^{lam c}: it cancels
     M = source.transition * np.exp(shift)[None, :]
     log_rho = math.log(float(pf.left @ M @ pf.right))  # rho of the shifted matrix (u . v = 1)
     return float(logsumexp(source.log_initial + shift, b=pf.right) + math.log(pf.left.sum()) - log_rho)

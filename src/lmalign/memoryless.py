@@ -49,7 +49,7 @@ from scipy.optimize import brentq
 from scipy.special import gammaln
 
 from lmalign import _validate
-from lmalign._logspace import log_sum_exp
+from lmalign._logspace import log_sum_exp, shifted_tilt
 from lmalign.lattice_power import MAX_SPAN, certified, certified_levels
 from lmalign.law import RewardLaw, merge_sorted_log
 
@@ -90,9 +90,8 @@ def token_tilt(p, r, lam: float) -> np.ndarray:
     rv = _validate.real_vector(r, "r")
     _validate.same_length(pv, rv, "p", "r")
     lam = _validate.real_scalar(lam, "lam")
-    ref = float(rv.max() if lam >= 0 else rv.min())  # the level maximising lam r: every exponent is <= 0
-    with np.errstate(divide="ignore", over="ignore"):  # differences in halves: no spurious overflow
-        lw = np.log(pv) + 2.0 * (lam * (rv / 2 - ref / 2))
+    with np.errstate(divide="ignore"):
+        lw = np.log(pv) + shifted_tilt(rv, lam)[1]  # every exponent <= 0, no spurious overflow
     return np.exp(lw - log_sum_exp(lw))
 
 

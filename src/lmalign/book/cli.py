@@ -43,11 +43,12 @@ def claims_parser() -> argparse.ArgumentParser:
         description="every registered claim with its status from the last build: pass; fail (a check exceeded "
                     "its tolerance); stale (the results are older than the chapter: its last run failed or was "
                     "interrupted, or its source, src/, data/, the pins or the build parameters changed since); "
-                    "missing (the chapter has not run). Exits 1 unless every claim passed.")
+                    "corrupt (its results file is unreadable or does not match its checksum); missing (the "
+                    "chapter has not run). Exits 1 unless every claim passed.")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.add_argument("--allow-missing", action="store_true",
-                   help="exit 0 when claims are only missing (chapter not written or not run); a failed or "
-                        "stale claim still exits 1")
+                   help="exit 0 when claims are only missing (chapter not written or not run); a failed, "
+                        "stale or corrupt claim still exits 1")
     return c
 
 
@@ -61,8 +62,8 @@ def build_main(argv: list[str]) -> int:
     if args.timeout is not None:
         os.environ["LMALIGN_CHAPTER_TIMEOUT"] = repr(args.timeout)
     try:
-        build(selected=args.chapters or None, quick=args.quick, force=args.force, clean=args.clean,
-              html=not args.no_html, jobs=args.jobs)
+        build(selected=args.chapters or None, mode="quick" if args.quick else "full", force=args.force,
+              clean=args.clean, html=not args.no_html, jobs=args.jobs)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return 1
@@ -78,7 +79,8 @@ def claims_main(argv: list[str]) -> int:
 
     rows = report.statuses(content_hash=content_hash)
     print(report.as_json(rows) if args.json else report.as_text(rows))
-    bad = [r for r in rows if r.status in ("fail", "stale") or (r.status == "missing" and not args.allow_missing)]
+    bad = [r for r in rows
+           if r.status in ("fail", "stale", "corrupt") or (r.status == "missing" and not args.allow_missing)]
     if bad:
         named = ", ".join(f"{r.id} ({r.status})" for r in bad)
         print(f"python -m lmalign claims: {len(bad)} of {len(rows)} claims did not pass: {named}", file=sys.stderr)

@@ -31,43 +31,57 @@ class ClaimStatus:
     reason: str = ""  # why a claim is stale or missing; empty when it passed or failed
 
 
-STATUSES = ("pass", "fail", "stale", "missing")
-# The parameter sets ``python -m lmalign build`` executes chapters with (``--quick`` or not): the hash stamp of a
-# chapter's outputs is the content hash of its inputs with one of them.
-BUILD_PARAMETERS: tuple[dict, ...] = ({}, {"quick": True})
+STATUSES = ("pass", "fail", "stale", "corrupt", "missing")
 ContentHash = Callable[[Path, Path, dict], str]  # (root, chapter source, parameters) -> digest: build.content_hash
-
-
-def run_parameters(outputs: Path, chapter: str) -> list[dict]:
-    """The parameter sets the chapter's last build may have used: those papermill recorded in the executed
-    notebook beside ``outputs`` (``executed/<chapter>.ipynb``), then :data:`BUILD_PARAMETERS`."""
-    found: list[dict] = []
-    try:
-        notebook = json.loads((outputs.parent / "executed" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-        recorded = notebook["metadata"]["papermill"]["parameters"]
-        if isinstance(recorded, dict):
-            found.append(recorded)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return found + [p for p in BUILD_PARAMETERS if p not in found]
 
 
 def staleness(outputs: Path, chapter: str, root: Path, content_hash: ContentHash) -> str:
     """Why the results in ``outputs/<chapter>`` are not those of the chapter's current inputs under ``root``, or
-    ``""`` when they are: the build's hash stamp ``outputs/.<chapter>.hash``, written only after a successful
-    run, must equal the chapter's ``content_hash`` with the parameters of that run (:func:`run_parameters`)."""
-    stamp = outputs / f".{chapter}.hash"
-    if not stamp.is_file():
+    ``""`` when they are. They must be a run the build installed (``outputs/<chapter>`` links into a run folder
+    whose record :mod:`lmalign.book.executor` wrote), its last execution must not have failed or been interrupted
+    since (no ``outputs/.<chapter>.attempt``), and the digest of the chapter's current inputs with the parameters
+    the record holds must be the record's digest."""
+    from lmalign.book.executor import read_record
+
+    if (outputs / f".{chapter}.attempt").exists():
         return (f"the last run of chapter {chapter} did not succeed (it failed or was interrupted); these are "
                 "the results of an earlier run")
+    link = outputs / chapter
+    try:
+        record = read_record(link.resolve().parent) if link.is_symlink() else None
+    except ValueError:
+        record = None
+    if record is None:
+        return f"the results of chapter {chapter} were not installed by a build (they have no run record)"
     source = root / "notebooks" / f"{chapter}.md"
     if not source.is_file():
         return f"chapter {chapter} has no source notebooks/{chapter}.md any more"
-    digest = stamp.read_text(encoding="utf-8").strip()
-    if any(content_hash(root, source, parameters) == digest for parameters in run_parameters(outputs, chapter)):
+    if content_hash(root, source, record["parameters"]) == record["digest"]:
         return ""
-    return (f"chapter {chapter} changed since its results were made (its source, src/, data/, "
-            "requirements.txt or the build parameters)")
+    return (f"chapter {chapter} changed since its results were made (its source, src/, data/ or "
+            "requirements.txt)")
+
+
+def corruption(outputs: Path, chapter: str) -> str:
+    """Why the results of ``chapter`` under ``outputs`` cannot be read or trusted, or ``""``: an unreadable
+    ``claims.json``, or, for a run a build installed, a file that does not match its recorded checksum."""
+    from lmalign.book.executor import verify
+
+    f = outputs / chapter / "claims.json"
+    if not f.exists():
+        return ""
+    try:
+        checks = json.loads(f.read_text(encoding="utf-8"))["checks"]
+        if not isinstance(checks, list):
+            raise ValueError("its checks are not a list")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return f"{f.name} of chapter {chapter} is unreadable ({type(err).__name__}: {err})"
+    link = outputs / chapter
+    if link.is_symlink() and (link.resolve().parent / "run.json").exists():
+        problem = verify(link.resolve().parent)
+        if problem:
+            return f"the run of chapter {chapter} is corrupt: {problem}"
+    return ""
 
 
 def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | None = None,
@@ -79,15 +93,18 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
     root = Path(root) if root else paths.repo_root()
     registry = registry if registry is not None else claims.load_registry()
     chapters = {claim.chapter for claim in registry.values()}
-    by_chapter = recorded_checks(outputs, chapters)
+    corrupt = {ch: corruption(outputs, ch) for ch in sorted(chapters)}
+    by_chapter = recorded_checks(outputs, [ch for ch in chapters if not corrupt[ch]])
     stale = {ch: staleness(outputs, ch, root, content_hash) if content_hash else ""
-             for ch in sorted(chapters) if by_chapter[ch]}
+             for ch in sorted(chapters) if by_chapter.get(ch)}
     out = []
     for cid, claim in registry.items():
-        recorded = [c for c in by_chapter[claim.chapter] if c["claim"] == cid]
+        recorded = [c for c in by_chapter.get(claim.chapter, []) if c["claim"] == cid]
         checks = [c for c in recorded if c.get("kind", "check") == "check"]
         reason = ""
-        if not checks:
+        if corrupt[claim.chapter]:
+            status, error, reason = "corrupt", None, corrupt[claim.chapter]
+        elif not checks:
             status, error = "missing", None
             reason = (f"chapter {claim.chapter} recorded no check of it" if by_chapter[claim.chapter]
                       else f"chapter {claim.chapter} has no results (not written yet, or not run)")
@@ -112,12 +129,12 @@ def as_text(rows: list[ClaimStatus]) -> str:
         err = "-" if r.error is None else f"{r.error:.2e}"
         lines.append(f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter}")
     lines.append(f"{summary(rows)} of {len(rows)} claims")
-    stale = {}
+    reasons: dict[tuple[str, str], list[str]] = {}
     for r in rows:
-        if r.status == "stale":
-            stale.setdefault(r.reason, []).append(r.id)
-    for reason, ids in stale.items():
-        lines.append(f"stale {', '.join(ids)}: {reason}; rebuild with: python -m lmalign build")
+        if r.status in ("stale", "corrupt"):
+            reasons.setdefault((r.status, r.reason), []).append(r.id)
+    for (status, reason), ids in reasons.items():
+        lines.append(f"{status} {', '.join(ids)}: {reason}; rebuild with: python -m lmalign build")
     return "\n".join(lines)
 
 
@@ -151,8 +168,8 @@ def check_line(row: ClaimStatus) -> str:
     ref = f"{{ref}}`{row.id} <{label(row.id)}>`"
     if row.status == "missing":
         return f"**Check {ref}**: not run in this build."
-    if row.status == "stale":
-        return f"**Check {ref}**: **stale**, not passed: {escape(row.reason)}."
+    if row.status in ("stale", "corrupt"):
+        return f"**Check {ref}**: **{row.status}**, not passed: {escape(row.reason)}."
     return (f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
             f"{row.error:.1e}, tolerance {row.tolerance:.0e}: **{row.status}**.")
 
@@ -206,7 +223,7 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         lines.append(f"| {{ref}}`{r.id} <{label(r.id)}>` | {escape(r.result)} | {chapter} | {err} | "
                      f"{r.tolerance:.0e} | {margin} | **{r.status}** |")
     registry = claims.load_registry()
-    by_chapter = recorded_checks(root, {r.chapter for r in rows})
+    by_chapter = recorded_checks(root, {r.chapter for r in rows if r.status != "corrupt"})
     lines += ["", "## The claims one by one", ""]
     for r in rows:
         claim = registry[r.id]
@@ -217,9 +234,9 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         where.append(f"checked in chapter [{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran
                      else f"checked in chapter `{r.chapter}` (not run)")
         lines += ["; ".join(where) + ".", ""]
-        if r.status == "stale":
+        if r.status in ("stale", "corrupt"):
             lines += [f"Not passed: {escape(r.reason)}.", ""]
-        mine = [c for c in by_chapter[r.chapter] if c["claim"] == r.id]
+        mine = [c for c in by_chapter.get(r.chapter, []) if c["claim"] == r.id]
         if mine:
             lines += ["| check | error | tolerance | passed | detail |", "|---|---|---|---|---|"]
             for i, c in enumerate(mine, 1):

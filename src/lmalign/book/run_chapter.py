@@ -83,6 +83,9 @@ def tidy_notebook(nb, name: str):
 
 
 def main(argv: list[str]) -> int:
+    from lmalign.book.executor import die_with_parent
+
+    die_with_parent()
     import jupytext
     import nbformat
     import papermill as pm

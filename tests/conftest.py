@@ -1,3 +1,20 @@
+"""Test tiers and the fixtures the tiers are made of.
+
+Two tiers, chosen with ``--tier`` (``make test``: ``fast``, the default; ``make test-slow``: ``slow``;
+``make test-all``: ``all``):
+
+- **fast**: the library's unit and property tests, the command line, and one quick build of the whole book
+  (``quick_book``) that the chapter, claim, report, browser and PDF tests share.
+- **slow**: whatever builds a fresh virtual environment, executes chapters beyond that one quick book (fault
+  injection on scratch chapters, the full book built a second time for determinism, the parameter sweep) or runs
+  the long fuzz. A test is slow because of the fixtures it uses (:data:`SLOW_FIXTURES`), never by hand: a new test
+  that asks for a slow fixture is slow automatically. Tests that use ``browser`` are also marked ``browser``.
+
+In the fast tier a guard makes the rule hold at run time: building a virtual environment, or executing a chapter
+with parameters it has already been executed with in this session, raises instead.
+"""
+
+import os
 import sys
 from pathlib import Path
 
@@ -12,13 +29,159 @@ settings.load_profile("lmalign")
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The fixtures that make a test slow (defined here or in the test modules that use them).
+SLOW_FIXTURES = frozenset({
+    "new_venv",  # a new virtual environment beside a copy of the repository (fresh_install.fresh_venv)
+    "install",  # the package installed from a wheel into a fresh virtual environment
+    "repo_commands",  # commands run as a reader types them, from the repository root (they execute chapters)
+    "scratch_build",  # chapters executed in a scratch copy of the repository (faults, signals, caching)
+    "two_builds",  # the book built twice from clean folders (determinism)
+    "deep_fuzz",  # the long fuzz run (many examples per case)
+    "sweep_run",  # chapters executed at random draws from their parameter ranges
+})
+TIERS = ("fast", "slow", "all")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--tier", choices=TIERS, default="fast",
+                     help="fast (default: make test), slow (make test-slow) or all (make test-all)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: uses a slow fixture (see tests/conftest.py); runs in --tier slow")
+    config.addinivalue_line("markers", "browser: needs headless Chromium (Debian's chromium, chromium-driver)")
+
+
+def is_slow(item) -> bool:
+    return bool(SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config, items):
+    tier = config.getoption("--tier")
+    keep, drop = [], []
+    for item in items:
+        slow = is_slow(item)
+        if slow:
+            item.add_marker(pytest.mark.slow)
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        (keep if tier == "all" or slow == (tier == "slow") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+class FastTierViolation(RuntimeError):
+    """Something only the slow tier may do was attempted in the fast tier."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_tier_guard(request):
+    """In the fast tier: no virtual environment is built and no chapter is executed twice with the same inputs
+    and parameters (the one quick book is shared, not rebuilt)."""
+    if request.config.getoption("--tier") != "fast":
+        yield
+        return
+    import venv
+
+    import fresh_install
+
+    from lmalign.book import executor
+
+    patch = pytest.MonkeyPatch()
+
+    def no_venv(*args, **kwargs):
+        raise FastTierViolation("the fast tier builds no virtual environment: use a slow fixture")
+
+    seen: set[tuple[str, str]] = set()
+    execute_into = executor.execute_into
+
+    def execute_once(root, chapter, parameters, target, *args, **kwargs):
+        key = (executor.content_hash(root, chapter, parameters), Path(chapter).stem)
+        if key in seen:
+            raise FastTierViolation(f"the fast tier executes chapter {key[1]} twice with the same inputs: "
+                                    "share the quick_book fixture, or use a slow fixture")
+        seen.add(key)
+        return execute_into(root, chapter, parameters, target, *args, **kwargs)
+
+    patch.setattr(venv.EnvBuilder, "create", no_venv)
+    patch.setattr(fresh_install, "fresh_venv", no_venv)
+    patch.setattr(executor, "execute_into", execute_once)
+    try:
+        yield
+    finally:
+        patch.undo()
+
 
 @pytest.fixture(scope="session")
-def quick_book(tmp_path_factory):
+def run_store(tmp_path_factory):
+    """One store of chapter runs for the whole test session (``LMALIGN_RUN_STORE``): a build folder of a test
+    installs a run another test already made instead of executing the chapter again."""
+    store = tmp_path_factory.mktemp("run-store")
+    previous = os.environ.get("LMALIGN_RUN_STORE")
+    os.environ["LMALIGN_RUN_STORE"] = str(store)
+    yield store
+    if previous is None:
+        os.environ.pop("LMALIGN_RUN_STORE", None)
+    else:
+        os.environ["LMALIGN_RUN_STORE"] = previous
+
+
+@pytest.fixture(scope="session")
+def quick_book(tmp_path_factory, run_store):
     """The whole book built once from a clean folder, every chapter with quick parameters."""
     from lmalign.book import build
 
     return build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), quick=True, clean=True)
+
+
+@pytest.fixture
+def scratch_build(tmp_path, monkeypatch):
+    """A scratch copy of the repository's library and data for building chapters written by the test:
+    ``scratch_build({"00_pipeline": text, ...})`` returns the copy's root. No shared store: every build
+    executes what it must."""
+    import shutil
+
+    monkeypatch.delenv("LMALIGN_RUN_STORE", raising=False)
+
+    def make(chapters: dict[str, str]) -> Path:
+        root = tmp_path / "repo"
+        (root / "notebooks").mkdir(parents=True)
+        shutil.copytree(ROOT / "data", root / "data")
+        shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        for name, text in chapters.items():
+            (root / "notebooks" / f"{name}.md").write_text(text)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def new_venv(tmp_path):
+    """A copy of the repository, a home folder and a new, empty virtual environment
+    (:func:`fresh_install.fresh_venv`)."""
+    import fresh_install
+
+    return fresh_install.fresh_venv(tmp_path)
+
+
+@pytest.fixture
+def repo_commands():
+    """``run(command)``: a shell command run from the repository root as a reader types it, the venv's Python
+    first on ``PATH``; files it creates in the root are removed afterwards. Returns the completed process."""
+    import subprocess
+
+    def run(command: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        before = set(ROOT.iterdir())
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        try:
+            return subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                                  executable="/bin/bash", env=env)
+        finally:
+            for new in set(ROOT.iterdir()) - before:
+                subprocess.run(["rm", "-rf", str(new)], check=False)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 import yaml
-from fresh_install import ROOT, fresh_venv, run
+from fresh_install import ROOT, run
 
 BINDER = ROOT / "binder"
 CHAPTER = "00_pipeline"
@@ -41,9 +40,8 @@ def test_post_build_installs_the_package_without_its_dependencies():
     assert not {p.name for p in BINDER.iterdir()} & {"environment.yml", "Dockerfile", "setup.py", "Project.toml"}
 
 
-@pytest.mark.slow
-def test_binder_install_steps_in_a_fresh_venv(tmp_path):
-    fresh = fresh_venv(tmp_path)
+def test_binder_install_steps_in_a_fresh_venv(new_venv):
+    fresh = new_venv
     repo, venv, home, env, python = fresh.repo, fresh.venv, fresh.home, fresh.env, fresh.python
     # repo2docker: pip install -r binder/requirements.txt, then ./binder/postBuild, from the repository root
     run([python, "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"], cwd=repo,

@@ -8,6 +8,9 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import nbformat
 import pytest
 import yaml
 
-from lmalign.book import build, claims, report
+from lmalign.book import build, claims, executor, report, site
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
@@ -63,9 +66,9 @@ def _with_cell(text: str, code: str) -> str:
     return text + f"\n```{{code-cell}} ipython3\n{code}\n```\n"
 
 
-def test_failures_stop_the_build_and_keep_good_outputs(tmp_path):
+def test_failures_stop_the_build_and_keep_good_outputs(tmp_path, scratch_build):
     good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
-    root = _scratch_root(tmp_path, {PIPELINE: good})
+    root = scratch_build({PIPELINE: good})
     out = tmp_path / "build"
     build.build(root=root, build_dir=out, quick=True, html=False)
     results = out / "outputs" / PIPELINE / "claims.json"
@@ -89,25 +92,26 @@ def test_failures_stop_the_build_and_keep_good_outputs(tmp_path):
     with pytest.raises(build.BuildError, match=rf"chapter {PIPELINE}: cell \d+ .*ClaimFailed.*C0"):
         build.build(root=root, build_dir=out, quick=True, html=False)
     assert (results.read_bytes(), figure.read_bytes(), executed.read_bytes()) == before
-    assert not list(out.glob(f".{PIPELINE}.*")), "temporary run folder left behind"
-    assert not (out / "outputs" / f".{PIPELINE}.hash").exists(), "a failed chapter must not look up to date"
+    assert not list((out / "runs" / PIPELINE).glob(".*")), "temporary run folder left behind"
+    assert (out / "outputs" / f".{PIPELINE}.attempt").exists(), "a failed chapter must not look up to date"
 
-    # back to the good source: executed again (the stamp was removed), same results
+    # back to the good source: the stored run of that digest is installed again, same results
     source.write_text(good)
     build.build(root=root, build_dir=out, quick=True, html=False)
     assert results.read_bytes() == before[0] and figure.read_bytes() == before[1]
     assert len(nbformat.read(executed, as_version=4).cells) == n_cells
-    # the results are swapped in by replacing one link; the older run folder is gone
-    assert (out / "outputs" / PIPELINE).is_symlink()
-    assert len(list((out / "outputs" / f".{PIPELINE}.runs").iterdir())) == 1
+    assert not (out / "outputs" / f".{PIPELINE}.attempt").exists()
+    # the results are swapped in by replacing one link; no run of a failed attempt was stored
+    assert (out / "outputs" / PIPELINE).is_symlink() and executed.is_symlink()
+    assert len(list((out / "runs" / PIPELINE).iterdir())) == 1
 
 
-def test_every_failing_chapter_is_reported_and_the_others_kept(tmp_path):
+def test_every_failing_chapter_is_reported_and_the_others_kept(tmp_path, scratch_build):
     good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
     bad = _with_cell(good.replace('Chapter("00_pipeline"', 'Chapter("98_bad"'), "1 / 0")
     worse = _with_cell(good.replace('Chapter("00_pipeline"', 'Chapter("99_worse"'), "undefined_name")
     reg = yaml.safe_load((ROOT / "data" / "claims.yml").read_text())
-    root = _scratch_root(tmp_path, {PIPELINE: good, "98_bad": bad, "99_worse": worse})
+    root = scratch_build({PIPELINE: good, "98_bad": bad, "99_worse": worse})
     for name in ("98_bad", "99_worse"):  # their C0 checks must belong to them
         reg["claims"][f"X{name}"] = dict(reg["claims"]["C0"], chapter=name)
     text = (root / "notebooks" / "98_bad.md").read_text().replace('ch.claim("C0"', 'ch.claim("X98_bad"')
@@ -165,34 +169,21 @@ def test_content_hash_sees_every_input(tmp_path):
     assert build.content_hash(root, chapter, {"quick": True}) != base
 
 
-def test_identical_run_is_reused_in_another_build_folder(tmp_path, capsys):
-    root = _scratch_root(tmp_path, {PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+def test_identical_run_is_reused_in_another_build_folder(tmp_path, capsys, monkeypatch, scratch_build):
+    root = scratch_build({PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    monkeypatch.setenv("LMALIGN_RUN_STORE", str(tmp_path / "shared"))  # a store both build folders see
     first = build.build(root=root, build_dir=tmp_path / "first", quick=True, html=False)
     second = build.build(root=root, build_dir=tmp_path / "second", quick=True, html=False)
     assert f"{PIPELINE}: unchanged, reused" in capsys.readouterr().err
     for rel in (f"outputs/{PIPELINE}/claims.json", f"outputs/{PIPELINE}/figures/cgf_slope.svg",
                 f"executed/{PIPELINE}.ipynb"):
         assert (first.build_dir / rel).read_bytes() == (second.build_dir / rel).read_bytes()
-    stamp = f".{PIPELINE}.hash"
-    assert (second.outputs / stamp).read_text() == (first.outputs / stamp).read_text()
+    assert build.installed(second, PIPELINE).digest == build.installed(first, PIPELINE).digest
 
 
 def test_every_registered_claim_names_a_chapter_stem():
     for claim in claims.load_registry().values():
         assert claim.chapter[:2].isdigit()
-
-
-def test_two_runs_give_identical_figures_and_claims(quick_book, tmp_path):
-    """Deterministic output: the same chapter executed again gives byte-identical SVGs and the same claims."""
-    chapter = CHAPTERS[0]
-    again = build.BuildLayout(root=ROOT, build_dir=tmp_path)
-    build.execute_chapter(again, ROOT / "notebooks" / f"{chapter}.md", {"quick": True})
-    first, second = quick_book.outputs / chapter, again.outputs / chapter
-    svgs = sorted(p.name for p in (first / "figures").glob("*.svg"))
-    assert svgs == sorted(p.name for p in (second / "figures").glob("*.svg"))
-    for name in svgs:
-        assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes(), name
-    assert (first / "claims.json").read_bytes() == (second / "claims.json").read_bytes()
 
 
 def test_math_is_served_from_the_book(quick_book):
@@ -275,19 +266,19 @@ def test_figures_become_numbered_myst_figures():
                                  metadata=meta)
     caption = nbformat.v4.new_output("display_data", data={"text/markdown": "**Figure cgf.** ..."}, metadata=meta)
     other = nbformat.v4.new_output("stream", name="stdout", text="hello\n")
-    out = build.book_outputs([other, svg, caption], "00_pipeline")
+    out = site.book_outputs([other, svg, caption], "00_pipeline")
     assert len(out) == 2 and out[0] == other
     text = out[1]["data"]["text/markdown"]
     assert text.startswith(":::{figure} ../_static/figures/00_pipeline/cgf.svg\n:name: fig-cgf\n:alt: The CGF kappa.\n")
     assert r"The CGF $\kappa$. ([provenance](../_static/figures/00_pipeline/cgf.json))" in text
 
 
-def test_a_chapter_past_its_timeout_is_stopped_with_its_kernel(tmp_path, monkeypatch):
+def test_a_chapter_past_its_timeout_is_stopped_with_its_kernel(tmp_path, monkeypatch, scratch_build):
     good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
     marker = tmp_path / "kernel.pid"
     looping = _with_cell(good, f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\n"
                                "while True:\n    time.sleep(0.5)")
-    root = _scratch_root(tmp_path, {PIPELINE: looping})
+    root = scratch_build({PIPELINE: looping})
     monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "20")
     with pytest.raises(build.BuildError, match=r"chapter 00_pipeline: did not finish within the chapter timeout "
                                                r"of 20 s"):
@@ -297,7 +288,7 @@ def test_a_chapter_past_its_timeout_is_stopped_with_its_kernel(tmp_path, monkeyp
         for _ in range(50):
             os.kill(kernel, 0)
             time.sleep(0.1)
-    assert not list((tmp_path / "build").glob(f".{PIPELINE}.*")), "a temporary folder was left behind"
+    assert not list((tmp_path / "build" / "runs" / PIPELINE).glob(".*")), "a temporary folder was left behind"
 
 
 def test_a_second_build_in_the_same_folder_stops_with_one_line(tmp_path):
@@ -308,11 +299,13 @@ def test_a_second_build_in_the_same_folder_stops_with_one_line(tmp_path):
 
 
 def test_stale_temporary_folders_are_removed(tmp_path):
-    stale = tmp_path / "build" / f".{PIPELINE}.abc123"
+    stale = tmp_path / "build" / "runs" / PIPELINE / f".{PIPELINE}.abc123"
     stale.mkdir(parents=True)
     (stale / "half-written.ipynb").write_text("{")
+    kept = tmp_path / "build" / "runs" / PIPELINE / ("0" * 64)
+    kept.mkdir()
     with build.exclusive(build.BuildLayout(root=ROOT, build_dir=tmp_path / "build")):
-        assert not stale.exists()
+        assert not stale.exists() and kept.exists()
 
 
 def test_a_read_only_output_folder_is_one_line(tmp_path):
@@ -328,13 +321,16 @@ def test_a_read_only_output_folder_is_one_line(tmp_path):
 
 def test_bad_timeout_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "soon")
-    with pytest.raises(build.BuildError, match="LMALIGN_CHAPTER_TIMEOUT must be a positive number"):
+    with pytest.raises(build.BuildError, match="LMALIGN_CHAPTER_TIMEOUT must be a finite positive number"):
         build.chapter_timeout()
+    for bad in (float("nan"), float("inf"), -1.0, 0.0):
+        with pytest.raises(build.BuildError, match="the timeout must be a finite positive number"):
+            build.chapter_timeout(bad)
 
 
 def test_claims_are_listed_in_numeric_order():
     ids = ["C10", "C9", "C1", "X98_bad", "C2", "C100"]
-    assert sorted(ids, key=build.claim_order) == ["C1", "C2", "C9", "C10", "C100", "X98_bad"]
+    assert sorted(ids, key=site.claim_order) == ["C1", "C2", "C9", "C10", "C100", "X98_bad"]
 
 
 def _executed_notebook() -> nbformat.NotebookNode:
@@ -376,7 +372,7 @@ def test_executed_notebooks_are_tidied_for_reproducible_builds():
 def test_the_download_notebook_drops_the_injected_cell(tmp_path):
     executed = tmp_path / "00_pipeline.ipynb"
     nbformat.write(_executed_notebook(), executed)
-    build.download_notebook(executed, tmp_path / "download.ipynb")
+    site.download_notebook(executed, tmp_path / "download.ipynb")
     nb = nbformat.read(tmp_path / "download.ipynb", as_version=4)
     nbformat.validate(nb)
     assert [c.id for c in nb.cells] == ["00_pipeline-0", "00_pipeline-1", "00_pipeline-2"]
@@ -387,14 +383,16 @@ def test_the_download_notebook_drops_the_injected_cell(tmp_path):
 
 def test_status_page_sorts_claims_and_leaves_run_times_out(tmp_path):
     layout = build.BuildLayout(root=tmp_path, build_dir=tmp_path / "b")
-    layout.executed.mkdir(parents=True)
-    (layout.outputs / "05_x").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(), layout.executed / "05_x.ipynb")
+    folder = layout.runs / "05_x" / ("a" * 64)
+    (folder / "outputs").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), folder / "05_x.ipynb")
     checks = [{"claim": c, "passed": True} for c in ("C10", "C9", "C10", "C1")]
-    (layout.outputs / "05_x" / "claims.json").write_text(json.dumps({"checks": checks}))
-    (layout.outputs / ".05_x.seconds").write_text("12.345\n")
-    page = build.status_markdown(layout, quick=True)
+    (folder / "outputs" / "claims.json").write_text(json.dumps({"checks": checks}))
+    executor.write_record(folder, "05_x", "a" * 64, {"quick": True}, 12.345)
+    build.install(layout, executor.load_run(folder))
+    page = site.status_markdown(layout)
     assert re.search(r"`C1 <claim-c1>`.*`C9 <claim-c9>`.*`C10 <claim-c10>`", page)
+    assert "| quick |" in page and "with **quick parameters**" in page
     assert "12.3" not in page and "timings.json" in page
     assert json.loads(build.write_timings(layout, ["05_x", "06_y"]).read_text()) == {"05_x": 12.345,
                                                                                       "06_y": None}
@@ -424,6 +422,125 @@ def test_only_a_quick_build_gets_the_banner(tmp_path):
     config = tmp_path / "_config.yml"
     for quick in (False, True):
         config.write_text("title: t\nhtml:\n  use_repository_button: true\n", encoding="utf-8")
-        build._write_substitutions(config, {"check_C1": "x"}, quick)
+        site._write_substitutions(config, {"check_C1": "x"}, banner=quick)
         text = config.read_text(encoding="utf-8")
         assert ("announcement" in text) == quick and "use_repository_button" in text
+
+
+def test_two_executions_give_identical_figures_and_claims(scratch_build, tmp_path):
+    """Deterministic output: the same chapter executed twice gives byte-identical SVGs, claims and notebook."""
+    root = scratch_build({PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    source = root / "notebooks" / f"{PIPELINE}.md"
+    first = build.execute_into(root, source, {"quick": True}, tmp_path / "first")
+    second = build.execute_into(root, source, {"quick": True}, tmp_path / "second")
+    files = sorted(p.relative_to(first.folder) for p in first.folder.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second.folder) for p in second.folder.rglob("*") if p.is_file())
+    assert any(f.suffix == ".svg" for f in files)
+    for rel in files:
+        if rel.name != "run.json":  # the record holds the run time
+            assert (first.folder / rel).read_bytes() == (second.folder / rel).read_bytes(), rel
+    assert executor.read_record(first.folder)["files"] == executor.read_record(second.folder)["files"]
+
+
+def test_a_build_records_the_parameters_it_ran_with(quick_book):
+    for chapter in CHAPTERS:
+        run = build.installed(quick_book, chapter)
+        assert run is not None and run.parameters == {"quick": True}, chapter
+        assert run.digest == build.content_hash(ROOT, ROOT / "notebooks" / f"{chapter}.md", {"quick": True})
+
+
+def test_a_quick_build_says_so_on_every_page(quick_book):
+    """Every page of a quick build carries the banner, so quick numbers never pass for the book's."""
+    pages = [p for p in sorted(quick_book.html.rglob("*.html")) if "_static" not in p.parts]
+    assert len(pages) > len(CHAPTERS)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        if 'http-equiv="Refresh"' not in text:  # a redirect, not a page
+            assert "Quick build: every chapter ran with" in text, page
+
+
+def test_a_corrupt_run_is_executed_again(scratch_build, tmp_path, capsys):
+    """A results file truncated after the build is detected by its checksum; the next build executes the
+    chapter again instead of calling it unchanged."""
+    root = scratch_build({PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    layout = build.build(root=root, build_dir=tmp_path / "b", quick=True, html=False)
+    results = layout.outputs / PIPELINE / "claims.json"
+    good = results.read_bytes()
+    results.write_bytes(good[: len(good) // 3])
+    capsys.readouterr()
+    build.build(root=root, build_dir=tmp_path / "b", quick=True, html=False)
+    err = capsys.readouterr().err
+    assert "is corrupt" in err and f"{PIPELINE}: executed in" in err and "unchanged" not in err
+    assert results.read_bytes() == good
+
+
+COMPUTING = ("import os, numpy as np\n"
+             "open({marker!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')\n"
+             "while True:\n"
+             "    np.linalg.eigvals(np.random.default_rng(0).random((120, 120)))")
+BUILD_CODE = ("import sys; from lmalign.book import build; "
+              "build.build(root=sys.argv[1], build_dir=sys.argv[2], quick=True, html=False)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead: it only waits for its parent to reap it
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(_alive(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _computing_build(scratch_build, tmp_path) -> tuple[subprocess.Popen, list[int], Path, bytes]:
+    """A scratch book built once, then its chapter changed to compute forever and built again in a process of
+    its own; returns that process, the kernel's and the runner's process ids, the build folder and the results
+    of the first build."""
+    good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
+    root = scratch_build({PIPELINE: good})
+    out = tmp_path / "build"
+    build.build(root=root, build_dir=out, quick=True, html=False)
+    before = (out / "outputs" / PIPELINE / "claims.json").read_bytes()
+    marker = tmp_path / "pids"
+    (root / "notebooks" / f"{PIPELINE}.md").write_text(_with_cell(good, COMPUTING.format(marker=str(marker))))
+    env = {k: v for k, v in os.environ.items() if k != "LMALIGN_RUN_STORE"}
+    proc = subprocess.Popen([sys.executable, "-c", BUILD_CODE, str(root), str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not marker.is_file() or len(marker.read_text().split()) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "the chapter did not start computing"
+        time.sleep(0.1)
+    time.sleep(0.5)  # computing, not starting
+    return proc, [int(x) for x in marker.read_text().split()], out, before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_computing_chapter_at_once(scratch_build, tmp_path, signum):
+    proc, (kernel, runner), out, before = _computing_build(scratch_build, tmp_path)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    proc.communicate(timeout=60)
+    took = time.monotonic() - sent
+    assert proc.returncode == 1, "the build must fail: it was interrupted"
+    assert took < 5, f"the build took {took:.1f} s to stop after the signal"
+    assert _gone_within([runner, kernel], 5), "a chapter process outlived the build"
+    assert (out / "outputs" / PIPELINE / "claims.json").read_bytes() == before, "previous outputs were replaced"
+    assert (out / "outputs" / f".{PIPELINE}.attempt").exists(), "an interrupted chapter must look stale"
+
+
+def test_a_build_killed_with_sigkill_leaves_no_chapter_process(scratch_build, tmp_path):
+    proc, (kernel, runner), out, before = _computing_build(scratch_build, tmp_path)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert _gone_within([runner, kernel], 10), "the chapter's runner or kernel outlived a killed build"
+    assert (out / "outputs" / PIPELINE / "claims.json").read_bytes() == before

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lmalign.book import build, claims, cli, report
+from lmalign.book import build, claims, cli, executor, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_report_matches_registry_and_results(tmp_path):
     for row in rows[1:]:
         assert row[7] == "**missing**" and row[4] == "—"
         assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
-    assert f"**1 pass, 0 fail, 0 stale, {len(reg) - 1} missing** of {len(reg)} claims." in md
+    assert f"**1 pass, 0 fail, 0 stale, 0 corrupt, {len(reg) - 1} missing** of {len(reg)} claims." in md
     assert "Built from commit `abc`." in md
     sections = re.findall(r"^\(claim-(c\d+)\)=\n### (C\d+): (\w+)$", md, flags=re.MULTILINE)
     assert [s[1] for s in sections] == list(reg) and all(s[0] == s[1].lower() for s in sections)
@@ -162,24 +162,66 @@ def _row(outputs: Path, root: Path, claim: str = "C0") -> report.ClaimStatus:
     return next(r for r in rows if r.id == claim)
 
 
-def test_results_without_a_stamp_or_older_than_the_chapter_are_stale(tmp_path):
+def _installed(tmp_path: Path, root: Path, parameters: dict, chapter: str = "00_pipeline") -> Path:
+    """Passing results of ``chapter`` installed as a build installs a run (a record with the digest of its
+    inputs under ``root`` with ``parameters``, linked from ``outputs/``); returns the outputs folder."""
+    layout = build.BuildLayout(root=root, build_dir=tmp_path / "build")
+    source = root / "notebooks" / f"{chapter}.md"
+    digest = build.content_hash(root, source, parameters)
+    folder = layout.runs / chapter / digest
+    claims.ClaimRecorder(chapter, folder / "outputs").record("C0", 0.0, detail="ok")
+    (folder / f"{chapter}.ipynb").write_text("{}")
+    executor.write_record(folder, chapter, digest, parameters, 1.0)
+    build.install(layout, executor.load_run(folder))
+    return layout.outputs
+
+
+def test_results_not_installed_or_older_than_the_chapter_are_stale(tmp_path):
     """A pass counts only for the outputs of a successful run of the chapter as it is now."""
     root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
     _passing_results(outputs)
     row = _row(outputs, root)
-    assert row.status == "stale" and "did not succeed" in row.reason  # no stamp: the last run failed
+    assert row.status == "stale" and "not installed by a build" in row.reason  # no run record
     source = root / "notebooks" / "00_pipeline.md"
-    for parameters in report.BUILD_PARAMETERS:  # a build with or without --quick
-        (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, parameters))
-        assert _row(outputs, root).status == "pass"
+    for parameters in ({}, {"quick": True}, {"seed": 7}):  # the record says what the run's parameters were
+        shutil.rmtree(tmp_path / "build", ignore_errors=True)
+        outputs = _installed(tmp_path, root, parameters)
+        assert _row(outputs, root).status == "pass", parameters
+    (outputs / ".00_pipeline.attempt").write_text("a later run started")  # and failed, or was killed
+    row = _row(outputs, root)
+    assert row.status == "stale" and "did not succeed" in row.reason
+    (outputs / ".00_pipeline.attempt").unlink()
     source.write_text(source.read_text() + "\n")  # the chapter changed, not rebuilt
     row = _row(outputs, root)
     assert row.status == "stale" and "changed since its results were made" in row.reason
     assert row.error == 0.0, "a stale claim still shows the error its outdated run measured"
-    (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, {"quick": False}))
-    assert _row(outputs, root).status == "stale", "parameters the build never uses cannot match"
     source.unlink()
     assert "no source" in _row(outputs, root).reason
+
+
+def test_a_truncated_or_altered_results_file_is_corrupt(tmp_path, monkeypatch, capsys):
+    """An unreadable claims.json, or one that does not match its run's checksum, is ``corrupt``: one line from
+    ``claims``, exit 1, never a traceback."""
+    root = _scratch_chapter(tmp_path)
+    (root / "data").mkdir()
+    (root / "data" / "claims.yml").write_text(
+        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n")
+    outputs = _installed(tmp_path, root, {"quick": True})
+    assert _row(outputs, root).status == "pass"
+    results = outputs / "00_pipeline" / "claims.json"
+    text = results.read_text()
+    results.write_text(text[: len(text) // 2])  # truncated
+    row = _row(outputs, root)
+    assert row.status == "corrupt" and "claims.json" in row.reason and row.error is None
+    code, out, err = _claims(monkeypatch, capsys, root, outputs, "--allow-missing")
+    assert code == 1 and "C0     corrupt" in out and "C0 (corrupt)" in err and "Traceback" not in out + err
+    results.write_text(text.replace('"ok"', '"OK"'))  # parses, but is not what the run wrote
+    row = _row(outputs, root)
+    assert row.status == "corrupt" and "checksum" in row.reason
+    md = report.report_markdown(outputs=outputs, content_hash=build.content_hash)
+    assert "### C0: corrupt" in md
+    results.write_text(text)
+    assert _row(outputs, root).status == "pass"
 
 
 def test_a_failed_check_stays_a_failure_and_missing_stays_missing(tmp_path):
@@ -195,9 +237,9 @@ def test_stale_is_shown_in_the_report_and_the_check_lines(tmp_path):
     root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
     _passing_results(outputs)
     assert "### C0: pass" in report.report_markdown(outputs=outputs), "no content hash given: no freshness check"
-    md = report.report_markdown(outputs=outputs, content_hash=build.content_hash)  # no stamp: stale
-    assert "### C0: stale" in md and "**0 pass, 0 fail, 1 stale, " in md
-    assert "Not passed: the last run of chapter 00\\_pipeline did not succeed" in md
+    md = report.report_markdown(outputs=outputs, content_hash=build.content_hash)  # no run record: stale
+    assert "### C0: stale" in md and "**0 pass, 0 fail, 1 stale, 0 corrupt, " in md
+    assert "Not passed: the results of chapter 00\\_pipeline were not installed by a build" in md
     line = report.check_line(_row(outputs, root))
     assert "**stale**, not passed" in line and "pass**" not in line
 
@@ -215,9 +257,8 @@ def test_claims_exits_1_and_names_a_stale_claim(tmp_path, monkeypatch, capsys):
     (root / "data").mkdir()
     (root / "data" / "claims.yml").write_text(
         "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n")
-    _passing_results(outputs)
+    outputs = _installed(tmp_path, root, {"quick": True})
     source = root / "notebooks" / "00_pipeline.md"
-    (outputs / ".00_pipeline.hash").write_text(build.content_hash(root, source, {"quick": True}))
     assert _claims(monkeypatch, capsys, root, outputs)[0] == 0
     source.write_text(source.read_text() + "\n")
     code, out, err = _claims(monkeypatch, capsys, root, outputs)
@@ -229,16 +270,11 @@ def test_claims_exits_1_and_names_a_stale_claim(tmp_path, monkeypatch, capsys):
     assert "stale" in cli.claims_parser().format_help()
 
 
-@pytest.mark.slow
-def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, capsys):
+def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, capsys, scratch_build):
     """A chapter that built and passed, then fails to build: its claims are no longer reported as passed."""
-    root = tmp_path / "repo"
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (root / "notebooks").mkdir()
-    source = root / "notebooks" / "00_pipeline.md"
     good = (ROOT / "notebooks" / "00_pipeline.md").read_text()
-    source.write_text(good)
+    root = scratch_build({"00_pipeline": good})
+    source = root / "notebooks" / "00_pipeline.md"
     layout = build.build(root=root, build_dir=tmp_path / "build", selected=["00_pipeline"], quick=True, html=False)
     code, out, _ = _claims(monkeypatch, capsys, root, layout.outputs, "--allow-missing")
     assert code == 0 and "C0     pass" in out

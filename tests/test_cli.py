@@ -3,7 +3,6 @@
 import importlib.machinery
 import json
 import os
-import shutil
 import subprocess
 import sys
 import types
@@ -13,7 +12,7 @@ import pytest
 
 import lmalign
 from lmalign import cli
-from lmalign.book import build, claims
+from lmalign.book import build, claims, executor
 from lmalign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +46,19 @@ def test_claims_exit_codes(tmp_path, monkeypatch, capsys):
     assert "missing" in capsys.readouterr().out
     rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline")
     rec.record("C0", 0.0)
-    assert main(["claims", "--allow-missing"]) == 1  # no build stamp: results of an unfinished run are stale
+    assert main(["claims", "--allow-missing"]) == 1  # no run record: not the results of a build
     assert "C0 (stale)" in capsys.readouterr().err
-    stamp = build.content_hash(ROOT, ROOT / "notebooks" / "00_pipeline.md", {})
-    (tmp_path / ".00_pipeline.hash").write_text(stamp)  # as a successful build leaves it
+    layout = build.BuildLayout(root=ROOT, build_dir=tmp_path / "b")
+    digest = build.content_hash(ROOT, ROOT / "notebooks" / "00_pipeline.md", {})
+    folder = layout.runs / "00_pipeline" / digest  # as a successful build leaves it
+    claims.ClaimRecorder("00_pipeline", folder / "outputs").record("C0", 0.0)
+    (folder / "00_pipeline.ipynb").write_text("{}")
+    executor.write_record(folder, "00_pipeline", digest, {}, 1.0)
+    build.install(layout, executor.load_run(folder))
+    monkeypatch.setenv("LMALIGN_OUTPUTS", str(layout.outputs))
     assert main(["claims", "--allow-missing"]) == 0
     assert main(["claims"]) == 1  # the strict check: other claims are still missing
-    rec = claims.ClaimRecorder("01_optimal_policy", tmp_path / "01_optimal_policy")
+    rec = claims.ClaimRecorder("01_optimal_policy", layout.outputs / "01_optimal_policy")
     with pytest.raises(claims.ClaimFailed):
         rec.record("C1", 1.0)
     assert main(["claims", "--allow-missing"]) == 1  # a failure is never allowed
@@ -93,20 +98,9 @@ def test_no_verb_prints_usage_and_exits_2(capsys):
     assert "build" in capsys.readouterr().err
 
 
-def _scratch(tmp_path: Path, extra_cell: str = "") -> Path:
-    root = tmp_path / "repo"
-    (root / "notebooks").mkdir(parents=True)
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    text = (ROOT / "notebooks" / "00_pipeline.md").read_text()
-    if extra_cell:
-        text += f"\n```{{code-cell}} ipython3\n{extra_cell}\n```\n"
-    (root / "notebooks" / "00_pipeline.md").write_text(text)
-    return root
-
-
-def test_build_command_exit_codes(tmp_path):
-    root = _scratch(tmp_path, 'assert 1 + 1 == 3, "arithmetic"')
+def test_build_command_exit_codes(scratch_build):
+    good = (ROOT / "notebooks" / "00_pipeline.md").read_text()
+    root = scratch_build({"00_pipeline": good + '\n```{code-cell} ipython3\nassert 1 + 1 == 3, "arithmetic"\n```\n'})
     proc = _run(["build", "--quick", "--no-html"], LMALIGN_ROOT=str(root))
     assert proc.returncode == 1
     assert "build failed: chapter 00_pipeline: cell" in proc.stderr

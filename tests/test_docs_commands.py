@@ -3,7 +3,6 @@ cannot drift from it: short commands run as written (from the repository root, i
 they write); long ones (the whole build, the benchmarks) have their options parsed by the command itself;
 ``make`` targets must exist (CI runs ``make test``, ``make data`` and ``make book-clean`` themselves)."""
 
-import os
 import re
 import shlex
 import subprocess
@@ -75,23 +74,15 @@ def test_lmalign_options_are_real(page, command):
 RUN_AS_WRITTEN = ("claims", "rerun", "frontier")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("page, command",
                          [pc for pc in COMMANDS if not _synopsis(pc[1]) and (
                              (_lmalign_args(pc[1]) or [""])[0] in RUN_AS_WRITTEN
                              or "jupytext" in pc[1] or "papermill" in pc[1])],
                          ids=lambda x: x if " " in x else "")
-def test_short_commands_run_as_written(page, command, tmp_path):
+def test_short_commands_run_as_written(page, command, repo_commands):
     """Run from the repository root; files the command creates there are removed afterwards (the claims table
     may exit 1 while claims are missing, but never with a traceback)."""
-    before = {p for p in ROOT.iterdir()}
-    try:
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        proc = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=900,
-                              executable="/bin/bash", env=env)
-    finally:
-        for new in {p for p in ROOT.iterdir()} - before:
-            subprocess.run(["rm", "-rf", str(new)], check=False)
+    proc = repo_commands(command)
     assert "Traceback" not in proc.stderr, f"{page}: `{command}`:\n{proc.stderr[-2000:]}"
     allowed = (0, 1) if " claims" in command else (0,)
     assert proc.returncode in allowed, f"{page}: `{command}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"

@@ -50,11 +50,11 @@ def install(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def downloaded(tmp_path_factory) -> Path:
+def downloaded(tmp_path_factory, run_store) -> Path:
     """The notebook the book offers for download (``_build/site/notebooks/downloads``), built in a tmp folder."""
     layout = build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), selected=[CHAPTER], quick=True,
                          html=False)
-    build.stage_site(layout, quick=True)
+    build.stage_site(layout)
     return layout.site / "notebooks" / "downloads" / f"{CHAPTER}.ipynb"
 
 
@@ -78,14 +78,12 @@ def listing(folder: Path) -> set[str]:
             if "__pycache__" not in p and n != "__pycache__"}
 
 
-@pytest.mark.slow
 def test_the_wheel_ships_the_registry(install):
     with zipfile.ZipFile(install.wheel) as wheel:
         shipped = wheel.read("lmalign/data/claims.yml")
     assert shipped == (ROOT / "data" / "claims.yml").read_bytes() and b"C0:" in shipped
 
 
-@pytest.mark.slow
 def test_installed_package_reads_its_own_registry(install, tmp_path):
     code = ("from lmalign.book import claims, paths; print(paths.claims_registry_path()); "
             "print(len(claims.load_registry()))")
@@ -94,7 +92,6 @@ def test_installed_package_reads_its_own_registry(install, tmp_path):
     assert int(out[1]) == len(claims.load_registry(ROOT / "data" / "claims.yml"))
 
 
-@pytest.mark.slow
 def test_a_downloaded_notebook_runs_in_an_empty_folder(install, downloaded, tmp_path):
     book_outputs = ROOT / "_build" / "outputs"
     before_book = snapshot(book_outputs)

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book book-clean test check-claims lint bench data pdf clean
+.PHONY: book book-clean test test-slow test-all typecheck sweep check-claims lint format bench data pdf clean
 
 # Reinstalled only when requirements.txt or pyproject.toml changed (the stamp is older than them).
 $(STAMP): requirements.txt pyproject.toml
@@ -31,15 +31,43 @@ book-clean: $(STAMP)
 pdf: $(STAMP)
 	$(BIN)/python -m lmalign.book.pdf
 
+# The fast tier (the maintainer's loop, under 3 minutes on a quiet machine): the library, the command line and one
+# quick build of the whole book shared by the chapter, claim, browser and PDF tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --tier fast
+
+# The slow tier alone: fresh virtual environments, chapters built in scratch copies (faults, signals, caching),
+# the whole book built twice (determinism), the long fuzz runs. CI runs `make test`, then this.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest --tier slow
+
+# Both tiers in one run.
+test-all: $(STAMP)
+	$(BIN)/python -m pytest --tier all
+
+# Static types of the library and the book machinery (mypy, configured in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+# Every chapter at random draws from its parameter ranges (seeded: a failure is reproducible); prints each claim's
+# worst margin (tolerance / error) and writes _build/outputs/sweep.json for the report.
+sweep: $(STAMP)
+	$(BIN)/python -m lmalign sweep --draws 2 --seed 20261207
 
 # Strict: exits non-zero unless every registered claim passed in the last build (missing counts as failed).
 check-claims: $(STAMP)
 	$(BIN)/python -m lmalign claims
 
+# ruff on the library, the tests, the benchmarks and the chapters' code cells (through jupytext).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m lmalign.book.chapterlint --check
+
+# Format the same files in place.
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/python -m lmalign.book.chapterlint --fix
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_exact.py

@@ -7,8 +7,9 @@ called, not when ``lmalign`` is imported.
 from __future__ import annotations
 
 import io
+from typing import Any
 
-STYLE = {
+STYLE: dict[str, Any] = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
@@ -35,7 +36,8 @@ def use_style() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    matplotlib.rcParams.update(STYLE)
+    rc: Any = matplotlib.rcParams  # its stubs list every key as a Literal
+    rc.update(STYLE)
 
 
 def svg_bytes(fig) -> bytes:

@@ -8,6 +8,7 @@ under the same text. One author: "Last"; two: "Last and Last"; more: "Last et al
 from __future__ import annotations
 
 import codecs
+from typing import Any
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
 from pybtex.plugin import register_plugin
@@ -15,9 +16,15 @@ from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
 
 
+def _unlatex(text: str) -> str:
+    """``text`` with LaTeX accents as Unicode (the ``ulatex`` codec that latexcodec registers)."""
+    decode: Any = codecs.decode  # the codec is registered at run time: the stubs do not know its name
+    return decode(text, "ulatex")
+
+
 def _names(entry) -> str:
     people = entry.persons.get("author") or entry.persons.get("editor") or []
-    last = [codecs.decode(" ".join(p.last_names), "ulatex").replace("{", "").replace("}", "") for p in people]
+    last = [_unlatex(" ".join(p.last_names)).replace("{", "").replace("}", "") for p in people]
     if not last:
         return entry.fields.get("key", entry.key)
     if len(last) == 1:

@@ -25,7 +25,7 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
     from selenium.webdriver.chrome.service import Service
 
     opts = Options()
-    opts.binary_location = shutil.which("chromium")
+    opts.binary_location = shutil.which("chromium") or "chromium"
     for arg in ARGS + ((f"--user-data-dir={profile}",) if profile else ()):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)

@@ -57,7 +57,7 @@ class Chapter:
             root = paths.find_repo()
             out = {}
             source = root / "notebooks" / f"{self.name}.md" if root else None
-            if source is not None and source.is_file():
+            if root is not None and source is not None and source.is_file():
                 out[f"notebooks/{source.name}"] = _sha256(source.read_bytes())
             lib = hashlib.sha256()
             package = Path(__file__).parents[1]
@@ -65,8 +65,9 @@ class Chapter:
                 lib.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
             out["src/lmalign"] = lib.hexdigest()
             data = root / "data" if root else None
-            for f in sorted(p for p in data.rglob("*") if p.is_file()) if data and data.is_dir() else []:
-                out[f"data/{f.relative_to(data).as_posix()}"] = _sha256(f.read_bytes())
+            if data is not None and data.is_dir():
+                for f in sorted(p for p in data.rglob("*") if p.is_file()):
+                    out[f"data/{f.relative_to(data).as_posix()}"] = _sha256(f.read_bytes())
             self._inputs = out
         return self._inputs
 

@@ -110,12 +110,10 @@ def stop_running_chapters() -> None:
 def chapter_timeout(value: float | None = None) -> float:
     """``value`` if given, else ``LMALIGN_CHAPTER_TIMEOUT`` seconds if set, else :data:`CHAPTER_TIMEOUT`; it must
     be a finite positive number of seconds (else ``BuildError`` naming where it came from)."""
-    if value is not None:
-        text, where = repr(value), "the timeout"
-    else:
-        text, where = os.environ.get("LMALIGN_CHAPTER_TIMEOUT"), "LMALIGN_CHAPTER_TIMEOUT"
-        if text is None:
-            return CHAPTER_TIMEOUT
+    where = "the timeout" if value is not None else "LMALIGN_CHAPTER_TIMEOUT"
+    text = repr(value) if value is not None else os.environ.get("LMALIGN_CHAPTER_TIMEOUT")
+    if text is None:
+        return CHAPTER_TIMEOUT
     try:
         seconds = float(text)
     except (TypeError, ValueError):

@@ -120,9 +120,9 @@ def compute(models: dict[str, tuple], lengths: list[int], fractions: list[float]
     """
     if not all(0 < f < 1 for f in fractions):
         raise ValueError(f"fractions must be in (0, 1), got {fractions!r}")
-    rows = {k: [] for k in SUMMARY_COLUMNS}
+    rows: dict[str, list] = {k: [] for k in SUMMARY_COLUMNS}
     xs, ps, offsets = [], [], {}
-    curve = {"m": [], "kl": [], "mean": []}
+    curve: dict[str, list] = {"m": [], "kl": [], "mean": []}
     deltas, max_kl = [], []
     size = 0
 

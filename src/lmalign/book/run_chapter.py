@@ -67,7 +67,7 @@ def tidy_notebook(nb, name: str):
     nb.metadata.pop("jupytext", None)
     if "papermill" in nb.metadata:
         nb.metadata["papermill"] = {"parameters": nb.metadata["papermill"].get("parameters", {})}
-    index, seen = 0, {}
+    index, seen = 0, dict[str, str]()
     for cell in nb.cells:
         for key in ("papermill", "execution"):
             cell.metadata.pop(key, None)

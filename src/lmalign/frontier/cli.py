@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
-from lmalign.frontier import MAX_N, Frontier, frontier
-from lmalign.reward_files import FORMATS, RewardFileError, read_samples
+from lmalign.frontier.core import MAX_N, Frontier, frontier
+from lmalign.frontier.files import FORMATS, RewardFileError, read_samples
 
 PLOT_FORMATS = ("svg", "png", "pdf")
 HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain

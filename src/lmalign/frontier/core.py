@@ -17,7 +17,7 @@ responses to prompts ``g = 1..G`` and, exactly on the empirical law ``p_g`` of e
   how far the numbers can be trusted.
 
 Without groups every sample is pooled into one law (one prompt). :func:`frontier` is the computation;
-``read_rewards`` and ``read_samples`` the reader (:mod:`lmalign.reward_files`); :func:`lmalign.frontier_cli.main`
+``read_rewards`` and ``read_samples`` the reader (:mod:`lmalign.frontier.files`); :func:`lmalign.frontier.cli.main`
 the command.
 """
 
@@ -35,10 +35,8 @@ from lmalign import _validate
 from lmalign._logspace import xexp_minus_expm1
 from lmalign.best_of_n import bon_kl_bound
 from lmalign.law import RewardLaw
-from lmalign.reward_files import RewardFileError, RewardSamples, read_rewards, read_samples
 
-__all__ = ["Frontier", "RewardFileError", "RewardSamples", "default_ns", "example_file", "example_rewards",
-           "frontier", "read_rewards", "read_samples", "write_example", "MAX_N"]
+__all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
 
 PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars (on stderr) by default
 PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot

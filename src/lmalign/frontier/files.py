@@ -290,7 +290,10 @@ def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, 
     wanted = [keys[index]] + ([keys[gindex]] if gindex is not None else [])
     read = pacsv.ReadOptions(column_names=keys, block_size=1 << 24)
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    convert = pacsv.ConvertOptions(include_columns=wanted, column_types={keys[index]: pa.float64()},
+    types = {keys[index]: pa.float64()}
+    if gindex is not None:
+        types[keys[gindex]] = pa.string()  # prompt ids are text as written: "007" and "7" are two prompts
+    convert = pacsv.ConvertOptions(include_columns=wanted, column_types=types,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
 
     def locate(fallback: str) -> RewardFileError:
@@ -357,12 +360,59 @@ def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None) -
     gvals = table.column(group) if group is not None else None
     if rewards is None or (gvals is not None and gvals.null_count):
         raise _locate_json_error(name, text, column, group, "a reward could not be read")
+    if gvals is not None and not _is_text(gvals.type):
+        # pyarrow has typed the ids as numbers ("1e3" and 1000 would be one prompt): read them as written
+        gvals = _json_group_text(name, body, group)
     codes, n_groups = _codes(gvals) if gvals is not None else (None, 1)
     return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(names), column=column,
                          group=group, source=name)
 
 
+class _RawNumber(str):
+    """A JSON number kept as the text written in the file."""
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _json_id(value, name: str, where: str, group: str) -> str:
+    """A prompt id from a parsed JSON value: a string, or a number as written; anything else is an error."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    if value is None:
+        raise RewardFileError(f"{name}, {where}: empty group key {group!r} (null)")
+    what = {bool: "a boolean", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    raise RewardFileError(f"{name}, {where}: group key {group!r} is {what}; prompt ids must be strings or numbers")
+
+
+def _json_group_text(name: str, body: bytes, group: str):
+    """The group field of every JSON Lines record as text: strings as they are, bare numbers as written (so
+    ``007``... cannot occur, but ``1.0``, ``1e3`` and 21-digit integers stay distinct from ``1`` and ``1000``).
+    One record per non-blank line, as pyarrow read them. A column mixing strings and numbers is refused."""
+    import pyarrow as pa
+
+    out: list[str] = []
+    kinds: set[bool] = set()
+    for lineno, line in enumerate(body.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        obj = json.loads(line, parse_int=_RawNumber, parse_float=_RawNumber)
+        value = _json_id(obj.get(group) if isinstance(obj, dict) else None, name, f"line {lineno}", group)
+        kinds.add(isinstance(value, _RawNumber))
+        if len(kinds) > 1:
+            raise RewardFileError(f"{name}, line {lineno}: group key {group!r} mixes strings and numbers; write "
+                                  "every prompt id the same way (as strings)")
+        out.append(str(value))
+    return pa.array(out, type=pa.string())
+
+
 def _locate_json_error(name: str, text: str, column: str | None, group: str | None, fallback: str):
+    kinds: set[bool] = set()
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -382,6 +432,15 @@ def _locate_json_error(name: str, text: str, column: str | None, group: str | No
                 return exc
         if group is not None and obj.get(group) is None:
             return RewardFileError(f"{name}, {where}: no group key {group!r}")
+        if group is not None:
+            try:
+                _json_id(obj[group], name, where, group)
+            except RewardFileError as exc:
+                return exc
+            kinds.add(isinstance(obj[group], str))
+            if len(kinds) > 1:
+                return RewardFileError(f"{name}, {where}: group key {group!r} mixes strings and numbers; write "
+                                       "every prompt id the same way (as strings)")
     return RewardFileError(f"{name}: {fallback}")
 
 
@@ -407,7 +466,7 @@ def _read_parquet(name: str, data: bytes | None, file: Path | None, column: str 
         for i, v in enumerate(py):
             _number(v if not isinstance(v, str) else v, name, f"row {i + 1}", f"column {column!r}")
         raise RewardFileError(f"{name}: column {column!r} has type {values.type}, not a number")
-    gvals = table.column(group) if group is not None else None
+    gvals = _parquet_ids(name, table.column(group), group) if group is not None else None
     if gvals is not None and gvals.null_count:
         row = next(i for i, v in enumerate(gvals.to_pylist()) if v is None)
         raise RewardFileError(f"{name}, row {row + 1}: empty group column {group!r}")
@@ -416,6 +475,27 @@ def _read_parquet(name: str, data: bytes | None, file: Path | None, column: str 
     codes, n_groups = _codes(gvals) if gvals is not None else (None, 1)
     return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(names), column=column,
                          group=group, source=name)
+
+
+def _parquet_ids(name: str, values, group: str):
+    """Prompt ids of a Parquet column as text: strings as they are, integers in decimal (exact, as written);
+    dictionary-encoded columns of those decoded. Floating-point ids are refused (``1.0`` and ``1`` would be one
+    prompt, and long ids have already lost digits), as are lists, structs, booleans and binary data."""
+    import pyarrow as pa
+
+    kind = values.type
+    if pa.types.is_dictionary(kind):
+        values = values.cast(kind.value_type)
+        kind = kind.value_type
+    if _is_text(kind):
+        return values
+    if pa.types.is_integer(kind):
+        return values.cast(pa.string())
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        why = "floating-point numbers: 1.0 and 1 would be one prompt, and long ids lose digits"
+    else:
+        why = f"of type {kind}"
+    raise RewardFileError(f"{name}: group column {group!r} is {why}; prompt ids must be strings or integers")
 
 
 # -- entry points -----------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from scipy.special import gammaln
 from lmalign import _validate
 from lmalign._logspace import xexp_minus_expm1
 from lmalign.best_of_n import bon_kl_bound
+from lmalign.frontier.columns import group_codes, is_table, reward_vector, table_columns
 from lmalign.law import RewardLaw
 
 __all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
@@ -128,18 +129,17 @@ class _Levels:
         self.sizes = total if sorted_samples is not None else None
 
     @classmethod
-    def from_samples(cls, rewards, groups=None) -> _Levels:
-        y = _validate.real_vector(rewards, "rewards")
+    def from_samples(cls, rewards, groups=None, coded: int | None = None) -> _Levels:
+        """Levels of reward samples; ``groups`` a prompt id per sample (or, with ``coded = G``, codes ``0 ..
+        G-1`` already checked)."""
+        y = reward_vector(rewards, "rewards")
         if groups is None:
             codes = np.zeros(y.size, dtype=np.int64)
             n_groups = 1
+        elif coded is not None:
+            codes, n_groups = np.asarray(groups, dtype=np.int64), coded
         else:
-            g = np.asarray(groups)
-            if g.shape != y.shape:
-                raise ValueError(f"groups must have one entry per reward ({y.size}), got shape {g.shape}")
-            uniq, codes = np.unique(g, return_inverse=True)
-            codes = codes.astype(np.int64)
-            n_groups = uniq.size
+            codes, n_groups = group_codes(groups, y.size)
         scale = _power_of_two_scale(y)
         y = y / scale
         order = np.lexsort((y, codes))
@@ -398,6 +398,24 @@ class Frontier:
             out.append(row)
         return out
 
+    def to_pandas(self):
+        """The table as a pandas DataFrame, one row per N (needs pandas; ``inf``/``nan`` become missing);
+        interval bounds are columns ``ci_<name>_lo`` and ``ci_<name>_hi``."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Frontier.to_pandas needs pandas (pip install pandas); Frontier.rows() gives the same "
+                              "table as a list of dicts") from None
+        flat = []
+        for row in self.rows():
+            ci = row.pop("ci", None) or {}
+            for k, (lo, hi) in ci.items():
+                row[f"ci_{k}_lo"], row[f"ci_{k}_hi"] = lo, hi
+            flat.append(row)
+        frame = pd.DataFrame(flat, dtype=float)
+        frame["n"] = frame["n"].astype("int64")
+        return frame
+
     def to_dict(self) -> dict:
         """Everything as JSON-ready Python objects (finite floats or ``None``)."""
         def arr(a):
@@ -435,7 +453,8 @@ def _check_n(k, name: str) -> int:
 
 
 def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, groups=None, bootstrap: int = 0,
-             seed: int = 0, confidence: float = 0.95) -> Frontier:
+             seed: int = 0, confidence: float = 0.95, *, reward: str | None = None,
+             group: str | None = None) -> Frontier:
     """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
     the KL-regularized optimum at the same average relative entropy.
 
@@ -445,24 +464,48 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     ``(1/G) sum_g`` of the per-prompt one; the optimum is ``q_g ~ p_g e^{lam r}`` with one ``lam``.
     ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
     intervals at level ``confidence``; it needs ``groups``.
+
+    ``rewards`` may also be a table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
+    its reward column and ``group`` the name of its prompt-id column (ids compared as text: strings or integers).
+    Every problem with the input is a ``ValueError`` naming the argument (or column) and the first bad entry.
     """
+    if is_table(rewards):
+        if reward is None:
+            raise ValueError("a table needs reward='COLUMN' (and group='COLUMN' for per-prompt numbers)")
+        if groups is not None:
+            raise ValueError("with a table, name the prompt-id column with group='COLUMN', not groups=")
+        values, codes, n_groups = table_columns(rewards, reward, group)
+        return frontier(values, max_n=max_n, n=n, progress=progress, groups=_Coded(codes, n_groups)
+                        if codes is not None else None, bootstrap=bootstrap, seed=seed, confidence=confidence)
+    if reward is not None or group is not None:
+        raise ValueError("reward= and group= name columns of a table (pandas, polars, pyarrow); for arrays pass "
+                         "rewards and groups=")
+    max_n = _check_n(max_n, "max_n")
+    if n is not None and (isinstance(n, (str, bytes)) or np.ndim(n) != 1):
+        raise ValueError(f"n must be a list of integers N >= 1, got {n!r:.60}")
+    table_n = sorted({_check_n(k, "n") for k in (default_ns(max_n) if n is None else n)})
+    if not table_n:
+        raise ValueError("n is empty")
+    bootstrap = _validate.positive_int(bootstrap, "bootstrap") if bootstrap else 0
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r:.40}")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) \
+            or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r:.40}")
+    confidence = float(confidence)
     if isinstance(rewards, RewardLaw):
         if groups is not None:
             raise ValueError("groups need reward samples, not a RewardLaw")
         lv = _Levels.from_law(rewards)
         samples = int(lv.val.size)
+    elif isinstance(groups, _Coded):
+        lv = _Levels.from_samples(rewards, groups.codes, coded=groups.count)
+        samples = int(lv.sorted_samples[0].size)
     else:
         lv = _Levels.from_samples(rewards, groups)
         samples = int(lv.sorted_samples[0].size)
-    max_n = _check_n(max_n, "max_n")
-    table_n = sorted({_check_n(k, "n") for k in (default_ns(max_n) if n is None else n)})
-    if not table_n:
-        raise ValueError("n is empty")
-    bootstrap = _validate.positive_int(bootstrap, "bootstrap") if bootstrap else 0
     if bootstrap and groups is None:
         raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     top_n = max(table_n[-1], max_n)
     curve_n = sorted(set(np.unique(np.round(np.logspace(0, math.log10(top_n), PLOT_POINTS)).astype(int)).tolist())
                      | set(table_n))
@@ -514,6 +557,14 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([_top_share(lv, p) for p in opt]),
         winfront_kl=col([g.avg_kl for g in wf]), winfront_win=col([float(np.mean(g.win)) for g in wf]),
         ci=ci, bootstrap=bootstrap, confidence=confidence)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """Prompt codes ``0 .. count-1`` already checked (from a table or a file)."""
+
+    codes: np.ndarray
+    count: int
 
 
 def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: list[_TiltPoint],

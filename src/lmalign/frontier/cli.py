@@ -18,11 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
-from lmalign.frontier.core import MAX_N, Frontier, frontier
+from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
 from lmalign.frontier.files import FORMATS, RewardFileError, read_samples
+from lmalign.frontier.prompts import table_format
 
 PLOT_FORMATS = ("svg", "png", "pdf")
 HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain
+TAIL_SHARE = 1 / 3  # ... or when its top 1% of samples carry more than this share
+TAIL_RATIO = 2.0  # ... and more than this many times best-of-N's share at the same KL
+SCHEMA_VERSION = 2  # of the --json output (chapter 14 documents it)
 
 
 def table(fr: Frontier) -> str:
@@ -40,19 +44,23 @@ def table(fr: Frontier) -> str:
                 "pooled into one law\n"
                 "# best-of-N (ties at random) vs the KL-constrained optimum at the same KL; win rate vs a sample "
                 "of p\n")
-    head += ("# E_unb: unbiased order-statistics estimate of the expected best of N fresh draws (N <= samples); "
-             f"top{10}: share of the optimum's gain from its 10 top samples\n")
+    head += ("# E_unb: unbiased order-statistics estimate of the expected best of N fresh draws, averaged over the "
+             "prompts with at least N samples (their number: #unb);\n"
+             "# beta = 1/lambda is in reward units: rescaling the rewards by c rescales beta by c, so compare it "
+             "with an RL beta only on the same reward scale; top10: share of the optimum's gain from its 10 top "
+             "samples\n")
     ci = fr.ci is not None
-    cols = (f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'win_BoN':>8} "
-            f"{'lambda':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}")
+    cols = (f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'#unb':>7} "
+            f"{'win_BoN':>8} {'lambda':>10} {'beta':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}")
     if ci:
         pct = f"{100 * fr.confidence:g}%"
         cols += f"  {'E_BoN ' + pct + ' CI':>23}  {'E_opt ' + pct + ' CI':>23}"
     lines = [cols]
     for i, row in enumerate(fr.rows()):
         lines.append(f"{row['n']:>7d} {row['bound']:>13.6f} {row['bon_kl']:>11.6f} {_g(row['bon_mean'])} "
-                     f"{_g(row['bon_mean_unbiased'])} {row['bon_win']:>8.4f} {_lam(row['opt_lam'])} "
-                     f"{_g(row['opt_mean'])} {row['opt_win']:>8.4f} {_share(row['opt_top_share'])}")
+                     f"{_g(row['bon_mean_unbiased'])} {row['bon_unbiased_prompts']:>7d} {row['bon_win']:>8.4f} "
+                     f"{_lam(row['opt_lam'])} {_beta(fr.opt_beta[i])} {_g(row['opt_mean'])} {row['opt_win']:>8.4f} "
+                     f"{_share(row['opt_top_share'])}")
         if ci:
             lines[-1] += f"  {_interval(fr.ci['bon_mean'][i])}  {_interval(fr.ci['opt_mean'][i])}"
     return head + "\n".join(lines)
@@ -64,6 +72,10 @@ def _g(v) -> str:
 
 def _lam(v) -> str:
     return f"{'inf':>10}" if v is None else f"{v:>10.4g}"
+
+
+def _beta(v) -> str:
+    return f"{'inf':>10}" if math.isinf(v) else f"{v:>10.4g}"
 
 
 def _share(v) -> str:
@@ -90,12 +102,38 @@ def warnings_for(fr: Frontier, samples_info) -> list[str]:
         what = "some prompt" if fr.per_prompt else "the file"
         out.append(f"N up to {int(fr.n[-1])} but {what} has only {per} samples: rows with N > {per} are best-of-N "
                    "drawn with replacement from the samples (their empirical law), not an estimate of best-of-N "
-                   "of the model; E_unb exists only for N <= " + str(per))
+                   f"of the model; E_unb averages only the prompts with at least N samples (column #unb)")
     heavy = [int(k) for k, s in zip(fr.n, fr.opt_top_share, strict=True) if np.isfinite(s) and s > HEAVY_SHARE]
     if heavy and fr.samples > 10 * 10:
         out.append(f"from N = {heavy[0]} the optimum's gain rests on its 10 top samples (share > {HEAVY_SHARE}): "
                    "a heavy upper tail, for which the population tilt may not exist; E_opt describes these samples")
+    else:
+        tail = tail_samples(fr.samples)
+        rows = [i for i, (o, b) in enumerate(zip(fr.opt_tail_share, fr.bon_tail_share, strict=True))
+                if o > TAIL_SHARE and o > TAIL_RATIO * b]
+        if rows:
+            i = rows[0]
+            conc = (f"; in {int(fr.opt_concentrated[i])} of {fr.groups} prompts one response carries more than "
+                    "half of the optimum's weight (see --per-prompt)") if fr.per_prompt else ""
+            out.append(f"from N = {int(fr.n[i])} the optimum's gain rests on few samples: its top {tail} samples "
+                       f"carry {fr.opt_tail_share[i]:.0%} of it, against {fr.bon_tail_share[i]:.0%} for best-of-N "
+                       f"at the same KL{conc}; a heavy upper tail, for which the population tilt may not exist: "
+                       "E_opt describes these samples")
     return out
+
+
+def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -> dict:
+    """The ``--json`` document: ``schema_version``, ``provenance`` (input, its sha256, the columns, every
+    option, the warnings, the package version) and :meth:`Frontier.to_dict`."""
+    from lmalign import __version__
+
+    source = samples.source
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in ("rewards", "column", "group", "json")}
+    provenance = {"input": source if source == "<stdin>" else str(Path(source).resolve()),
+                  "sha256": samples.sha256, "column": samples.column, "group": samples.group,
+                  "dropped_rows": samples.dropped, "options": options, "warnings": notes,
+                  "package": "lmalign", "version": __version__}
+    return {"schema_version": SCHEMA_VERSION, "provenance": provenance, **fr.to_dict()}
 
 
 def draw(fr: Frontier):
@@ -193,7 +231,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--out", help="plot file, .svg, .png or .pdf (default frontier.svg; none with --json unless given)")
     p.add_argument("--no-plot", action="store_true", help="do not write a plot")
-    p.add_argument("--json", action="store_true", help="print JSON instead of the table (strict: no NaN/Infinity)")
+    p.add_argument("--per-prompt", metavar="FILE",
+                   help="write one row per (prompt, N) to FILE (.csv, .parquet or .jsonl; needs --group)")
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out rows whose reward is missing (empty, null, NaN) and report how many")
+    p.add_argument("--json", action="store_true",
+                   help=f"print JSON (schema version {SCHEMA_VERSION}, with provenance) instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no warnings")
     return p
 
@@ -220,10 +263,16 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--bootstrap resamples prompts: give --group COLUMN")
         if not 0 < args.confidence < 1:
             raise ValueError(f"--confidence {args.confidence}: must be between 0 and 1")
-        samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format)
+        if args.per_prompt is not None:
+            if args.group is None:
+                raise ValueError("--per-prompt writes one row per prompt: give --group COLUMN")
+            table_format(args.per_prompt)
+        samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format,
+                               drop_missing=args.drop_missing)
         table_n = list(range(1, args.max_n + 1)) if args.all else args.n
+        groups = _Coded(samples.groups, samples.n_groups, samples.ids) if samples.groups is not None else None
         try:
-            fr = frontier(samples.rewards, max_n=args.max_n, n=table_n, progress=progress, groups=samples.groups,
+            fr = frontier(samples.rewards, max_n=args.max_n, n=table_n, progress=progress, groups=groups,
                           bootstrap=args.bootstrap, seed=args.seed, confidence=args.confidence)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
@@ -239,15 +288,25 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print(f"error: {name}: not enough memory for this file", file=sys.stderr)
         return 2
+    notes = warnings_for(fr, samples)
+    if samples.dropped:
+        notes.insert(0, f"--drop-missing: left out {samples.dropped:,} rows with a missing reward")
     if not args.quiet:
-        for w in warnings_for(fr, samples):
+        for w in notes:
             print(f"warning: {w}", file=sys.stderr)
-    text = json.dumps(fr.to_dict(), indent=1, allow_nan=False) if args.json else table(fr)
+    text = json.dumps(to_json(fr, samples, args, notes), indent=1, allow_nan=False) if args.json else table(fr)
     try:
         print(text, flush=True)
     except BrokenPipeError:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the reader went away; nothing more to print
         return 0
+    if args.per_prompt is not None and fr.prompts is not None:
+        try:
+            fr.prompts.write(args.per_prompt)
+        except OSError as exc:
+            print(f"error: --per-prompt {args.per_prompt}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+        print(f"per-prompt table written to {args.per_prompt}", file=sys.stderr)
     if out is not None:
         try:
             written = plot(fr, out)

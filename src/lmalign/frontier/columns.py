@@ -38,8 +38,8 @@ def reward_vector(x, name: str = "rewards") -> np.ndarray:
     return _validate.real_vector(arr, name)
 
 
-def group_codes(groups, size: int, name: str = "groups") -> tuple[np.ndarray, int]:
-    """Integer codes ``0 .. G-1`` (sorted by id) and ``G`` for one prompt id per reward.
+def group_codes(groups, size: int, name: str = "groups") -> tuple[np.ndarray, int, np.ndarray]:
+    """Integer codes ``0 .. G-1`` (sorted by id), ``G`` and the ``G`` distinct ids, for one prompt id per reward.
 
     Strings, integers and (for numeric arrays only) floats are accepted as ids; an object array must hold only
     strings or only integers: ``None``, NaN, booleans, lists, dicts, and a mix of strings and numbers are errors."""
@@ -57,7 +57,7 @@ def group_codes(groups, size: int, name: str = "groups") -> tuple[np.ndarray, in
     elif g.dtype.kind not in "iufUSb" or g.dtype.kind == "b":
         raise ValueError(f"{name} has type {g.dtype}; prompt ids are strings or integers")
     uniq, codes = np.unique(g, return_inverse=True)
-    return codes.astype(np.int64).ravel(), int(uniq.size)
+    return codes.astype(np.int64).ravel(), int(uniq.size), uniq
 
 
 def _object_array(values) -> np.ndarray:
@@ -97,8 +97,8 @@ def is_table(data) -> bool:
     return _kind(data) != "" and hasattr(data, "columns")
 
 
-def table_columns(data, reward: str, group: str | None) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """``(rewards, codes, G)`` from columns ``reward`` and ``group`` of a pandas or polars DataFrame or a pyarrow
+def table_columns(data, reward: str, group: str | None) -> tuple[np.ndarray, np.ndarray | None, int, np.ndarray | None]:
+    """``(rewards, codes, G, ids)`` from columns ``reward`` and ``group`` of a pandas or polars DataFrame or a pyarrow
     Table: rewards as :func:`reward_vector`, ids as text (:func:`group_codes`, floating-point ids refused)."""
     kind = _kind(data)
     names = [str(c) for c in (data.column_names if kind == "pyarrow" else data.columns)]
@@ -129,7 +129,7 @@ def _arrow_columns(table, reward: str, group: str | None):
         raise ValueError(f"reward column {reward!r}: row {row} is missing (null)")
     rewards = reward_vector(np.asarray(col.cast(pa.float64()).to_numpy(), dtype=float), f"reward column {reward!r}")
     if group is None:
-        return rewards, None, 1
+        return rewards, None, 1, None
     ids = table.column(group)
     gkind = ids.type
     if pa.types.is_dictionary(gkind):
@@ -146,7 +146,8 @@ def _arrow_columns(table, reward: str, group: str | None):
 
     arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     enc = pc.dictionary_encode(arr)
-    return rewards, np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary)
+    return (rewards, np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary),
+            np.asarray(enc.dictionary.to_pylist(), dtype=object))
 
 
 def _pandas_columns(df, reward: str, group: str | None):
@@ -167,7 +168,7 @@ def _pandas_columns(df, reward: str, group: str | None):
         values = col.to_numpy(dtype=object)
     rewards = reward_vector(values, f"reward column {reward!r}")
     if group is None:
-        return rewards, None, 1
+        return rewards, None, 1, None
     ids = df[group]
     gkind = getattr(ids.dtype, "kind", "O")
     if gkind == "f":
@@ -179,7 +180,7 @@ def _pandas_columns(df, reward: str, group: str | None):
                          "needs a prompt id")
     if gkind in "iu":  # integers: the partition of their decimal text is the partition of the integers
         uniq, codes = np.unique(ids.to_numpy(), return_inverse=True)
-        return rewards, codes.astype(np.int64).ravel(), int(uniq.size)
+        return rewards, codes.astype(np.int64).ravel(), int(uniq.size), uniq.astype(str)
     values = ids.to_numpy(dtype=object)
-    codes, n_groups = group_codes(values, rewards.size, f"group column {group!r}")
-    return rewards, codes, n_groups
+    codes, n_groups, ids = group_codes(values, rewards.size, f"group column {group!r}")
+    return rewards, codes, n_groups, ids

@@ -35,6 +35,8 @@ from lmalign import _validate
 from lmalign._logspace import xexp_minus_expm1
 from lmalign.best_of_n import bon_kl_bound
 from lmalign.frontier.columns import group_codes, is_table, reward_vector, table_columns
+from lmalign.frontier.prompts import PromptTable, tilt_weights
+from lmalign.frontier.prompts import build as prompt_table
 from lmalign.law import RewardLaw
 
 __all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
@@ -129,17 +131,17 @@ class _Levels:
         self.sizes = total if sorted_samples is not None else None
 
     @classmethod
-    def from_samples(cls, rewards, groups=None, coded: int | None = None) -> _Levels:
-        """Levels of reward samples; ``groups`` a prompt id per sample (or, with ``coded = G``, codes ``0 ..
-        G-1`` already checked)."""
+    def from_samples(cls, rewards, groups=None, coded: bool = False) -> _Levels:
+        """Levels of reward samples; ``groups`` a prompt id per sample (or, with ``coded``, a :class:`_Coded`)."""
         y = reward_vector(rewards, "rewards")
         if groups is None:
             codes = np.zeros(y.size, dtype=np.int64)
             n_groups = 1
-        elif coded is not None:
-            codes, n_groups = np.asarray(groups, dtype=np.int64), coded
+            labels = None
+        elif coded:
+            codes, n_groups, labels = np.asarray(groups.codes, dtype=np.int64), groups.count, groups.labels
         else:
-            codes, n_groups = group_codes(groups, y.size)
+            codes, n_groups, labels = group_codes(groups, y.size)
         scale = _power_of_two_scale(y)
         y = y / scale
         order = np.lexsort((y, codes))
@@ -152,7 +154,9 @@ class _Levels:
         gid = cs[idx]
         sizes = np.bincount(codes, minlength=n_groups).astype(float)
         logp = np.log(count) - np.log(sizes[gid])
-        return cls(ys[idx], gid, count, logp, n_groups, scale, (ys, cs))
+        out = cls(ys[idx], gid, count, logp, n_groups, scale, (ys, cs))
+        out.labels = labels if labels is not None else np.arange(n_groups)
+        return out
 
     @classmethod
     def from_law(cls, law: RewardLaw) -> _Levels:
@@ -169,6 +173,13 @@ class _Levels:
         return np.add.reduceat(w, self.start)
 
     # -- best-of-N ------------------------------------------------------------------------------------------------
+    def bon_mass(self, n: int) -> np.ndarray:
+        """Best-of-N's mass on every level, ``F^N - F_-^N``."""
+        if n == 1:
+            return self.p.copy()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)))
+
     def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per prompt: ``D(BoN||p)``, ``E_BoN r - top`` (scaled units) and the win rate against ``p``, from
         ``log m(v) = N log F + log(1 - (F_-/F)^N)`` and ``D = sum p g(log m/p)``, ``g(d) = d e^d - e^d + 1``."""
@@ -318,22 +329,29 @@ def _g(d: np.ndarray, ed: np.ndarray) -> np.ndarray:
     return out
 
 
-def _top_share(lv: _Levels, point: _TiltPoint) -> float:
-    """Share of the optimum's average gain ``(1/G) sum_g (E_q - E_p) r`` carried by its ``TOP_SAMPLES`` samples
-    of largest contribution ``(q - p)(v - E_p r)`` (per sample of a tied level)."""
-    if point.q is None:
+def tail_samples(samples: int) -> int:
+    """How many samples the tail share counts: 1% of them, at least ``TOP_SAMPLES``."""
+    return max(TOP_SAMPLES, samples // 100)
+
+
+def _top_share(lv: _Levels, point: _TiltPoint | np.ndarray, top: int = TOP_SAMPLES, empty: float = math.nan) -> float:
+    """Share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q`` (a tilt point, or masses on the
+    levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per sample of a tied
+    level); ``empty`` when there is no gain."""
+    q = point if isinstance(point, np.ndarray) else point.q
+    if q is None:
         return math.nan
-    contrib = (point.q - lv.p) * (lv.x - lv.ref_x[lv.gid])
+    contrib = (q - lv.p) * (lv.x - lv.ref_x[lv.gid])
     gain = float(np.sum(contrib))
     if not gain > 0:
-        return math.nan
+        return empty
     count = np.rint(np.exp(lv.logp) * (lv.sizes[lv.gid] if lv.sizes is not None else 1.0))
     count = np.maximum(count, 1.0)
     per = contrib / count
-    k = min(TOP_SAMPLES, per.size)
+    k = min(top, per.size)
     idx = np.argpartition(-per, k - 1)[:k]
     idx = idx[np.argsort(-per[idx])]
-    left, acc = float(TOP_SAMPLES), 0.0
+    left, acc = float(top), 0.0
     for j in idx:
         take = min(count[j], left)
         acc += per[j] * take
@@ -385,14 +403,22 @@ class Frontier:
     ci: dict | None = None
     bootstrap: int = 0
     confidence: float = 0.95
+    opt_beta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bon_unbiased_prompts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    opt_concentrated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    opt_tail_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bon_tail_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prompts: PromptTable | None = field(default=None, repr=False, compare=False)
 
     def rows(self) -> list[dict]:
         """The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``."""
-        keys = ("bound", "bon_kl", "bon_mean", "bon_win", "opt_lam", "opt_mean", "opt_win", "bon_mean_unbiased",
-                "opt_top_share")
+        keys = ("bound", "bon_kl", "bon_mean", "bon_win", "opt_lam", "opt_beta", "opt_mean", "opt_win",
+                "bon_mean_unbiased", "opt_top_share", "opt_tail_share", "bon_tail_share")
+        counts = ("bon_unbiased_prompts", "opt_concentrated")
         out = []
         for i, n in enumerate(self.n):
-            row = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys}}
+            row = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys},
+                   **{k: int(getattr(self, k)[i]) for k in counts}}
             if self.ci is not None:
                 row["ci"] = {k: [_finite(v[i, 0]), _finite(v[i, 1])] for k, v in self.ci.items()}
             out.append(row)
@@ -474,8 +500,8 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
             raise ValueError("a table needs reward='COLUMN' (and group='COLUMN' for per-prompt numbers)")
         if groups is not None:
             raise ValueError("with a table, name the prompt-id column with group='COLUMN', not groups=")
-        values, codes, n_groups = table_columns(rewards, reward, group)
-        return frontier(values, max_n=max_n, n=n, progress=progress, groups=_Coded(codes, n_groups)
+        values, codes, n_groups, ids = table_columns(rewards, reward, group)
+        return frontier(values, max_n=max_n, n=n, progress=progress, groups=_Coded(codes, n_groups, ids)
                         if codes is not None else None, bootstrap=bootstrap, seed=seed, confidence=confidence)
     if reward is not None or group is not None:
         raise ValueError("reward= and group= name columns of a table (pandas, polars, pyarrow); for arrays pass "
@@ -499,7 +525,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         lv = _Levels.from_law(rewards)
         samples = int(lv.val.size)
     elif isinstance(groups, _Coded):
-        lv = _Levels.from_samples(rewards, groups.codes, coded=groups.count)
+        lv = _Levels.from_samples(rewards, groups, coded=True)
         samples = int(lv.sorted_samples[0].size)
     else:
         lv = _Levels.from_samples(rewards, groups)
@@ -535,9 +561,22 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     def reward(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
         return float(np.mean(top) + np.mean(mean_x)) * scale
 
-    unbiased = [reward(lv.unbiased_best(k)) if k <= lv.sizes.min() else math.nan for k in table_n] \
-        if lv.sizes is not None else [math.nan] * len(table_n)
+    unb_g = {k: lv.unbiased_best(k) for k in table_n}
+    unbiased, unb_count = [], []
+    for k in table_n:  # averaged over the prompts with at least N samples
+        ok = lv.sizes >= k if lv.sizes is not None else np.zeros(lv.G, dtype=bool)
+        unb_count.append(int(np.sum(ok)))
+        unbiased.append(float(np.mean(top[ok]) + np.mean(unb_g[k][ok])) * scale if ok.any() else math.nan)
     lam = [p.t / span / scale if span > 0 else 0.0 for p in opt]  # t = inf: inf, not inf / inf
+    beta = [1.0 / v if v > 0 else math.inf for v in lam]
+    prompts = None
+    if lv.sizes is not None:
+        count = np.rint(lv.p * lv.sizes[lv.gid])
+        prompts = prompt_table(lv.labels, lv.sizes, table_n, scale, bon,
+                               {k: np.where(np.isnan(u), np.nan, (lv.top + u) * scale) for k, u in unb_g.items()},
+                               lv.ref_x, opt, lam, lambda q: tilt_weights(q, count, lv.start))
+    conc = [prompts.concentrated(i) if prompts is not None else 0 for i in range(len(table_n))]
+    tail = tail_samples(samples)
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(
@@ -556,7 +595,10 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
         bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([_top_share(lv, p) for p in opt]),
         winfront_kl=col([g.avg_kl for g in wf]), winfront_win=col([float(np.mean(g.win)) for g in wf]),
-        ci=ci, bootstrap=bootstrap, confidence=confidence)
+        ci=ci, bootstrap=bootstrap, confidence=confidence, opt_beta=col(beta, dtype=float),
+        bon_unbiased_prompts=col(unb_count, dtype=np.int64), opt_concentrated=col(conc, dtype=np.int64),
+        opt_tail_share=col([_top_share(lv, p, tail, 0.0) for p in opt]),
+        bon_tail_share=col([_top_share(lv, lv.bon_mass(k), tail, 0.0) for k in table_n]), prompts=prompts)
 
 
 @dataclass(frozen=True)
@@ -565,6 +607,7 @@ class _Coded:
 
     codes: np.ndarray
     count: int
+    labels: np.ndarray | None = None
 
 
 def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: list[_TiltPoint],

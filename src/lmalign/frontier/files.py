@@ -13,6 +13,8 @@ Blank lines and lines starting with ``#`` are skipped in text formats. ``-`` rea
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import math
@@ -40,8 +42,9 @@ class RewardFileError(ValueError):
 @dataclass(frozen=True)
 class RewardSamples:
     """Rewards read from a file: ``rewards`` (finite floats), ``groups`` (an integer code per sample, ``0 ..
-    n_groups - 1``, or ``None`` without a group column), ``columns`` (all column names of the file) and the
-    ``column`` and ``group`` read."""
+    n_groups - 1``, or ``None`` without a group column), ``columns`` (all column names of the file, nested ones
+    by dotted path), the ``column`` and ``group`` read, ``dropped`` (rows left out by ``drop_missing``) and
+    ``ids`` (the prompt id of each code, as text) and ``sha256`` (of the bytes read)."""
 
     rewards: np.ndarray
     groups: np.ndarray | None
@@ -50,6 +53,9 @@ class RewardSamples:
     column: str | None
     group: str | None
     source: str
+    dropped: int = 0
+    ids: np.ndarray | None = None
+    sha256: str | None = None
 
     def prompt_like_columns(self) -> list[str]:
         """Columns whose name looks like a prompt id (``prompt_id``, ``question``, ``qid``...), other than the
@@ -182,14 +188,64 @@ def _check_names(name: str, names: list[str], column: str | None, group: str | N
     return column
 
 
-def _codes(values) -> tuple[np.ndarray, int]:
-    """Integer codes ``0 .. G-1`` of group values (a pyarrow array or chunked array), in order of appearance."""
+def _codes(values) -> tuple[np.ndarray, int, np.ndarray]:
+    """Integer codes ``0 .. G-1`` of group values (a pyarrow array or chunked array), in order of appearance,
+    ``G`` and the ids."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     enc = pc.dictionary_encode(arr)
-    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary)
+    ids = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary), ids
+
+
+def _samples(name: str, rewards: np.ndarray, gvals, columns, column, group, dropped: int) -> RewardSamples:
+    codes, n_groups, ids = _codes(gvals) if gvals is not None else (None, 1, None)
+    return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(columns), column=column,
+                         group=group, source=name, dropped=dropped, ids=ids)
+
+
+def _drop_missing(name: str, values, gvals, drop: bool):
+    """With ``drop``: the reward column without its missing entries (null or NaN) and the group column without
+    the same rows, and how many were left out; otherwise the columns as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = values.type
+    if not drop or not (pa.types.is_null(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return values, gvals, 0
+    missing = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_floating(kind):
+        missing |= np.asarray(pc.is_nan(values).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    dropped = int(missing.sum())
+    if not dropped:
+        return values, gvals, 0
+    if dropped == missing.size:
+        raise RewardFileError(f"{name}: every reward is missing ({dropped:,} rows)")
+    keep = pa.array(~missing)
+    values = values.filter(keep).cast(pa.float64())
+    return values, (gvals.filter(keep) if gvals is not None else None), dropped
+
+
+def _flatten(table):
+    """Nested objects (struct columns) as columns named by dotted path, ``meta.scores.rm``."""
+    import pyarrow as pa
+
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return table
+
+
+def _no_struct_group(name: str, table, group: str | None) -> None:
+    import pyarrow as pa
+
+    if group is not None and group in table.column_names:
+        kind = table.schema.field(group).type
+        if pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            what = "an object (struct)" if pa.types.is_struct(kind) else "a list"
+            raise RewardFileError(f"{name}: group column {group!r} is {what}; prompt ids must be strings or "
+                                  "integers (name a nested field by its dotted path, e.g. meta.id)")
 
 
 def _float_column(values) -> np.ndarray | None:
@@ -260,7 +316,8 @@ def _after_line(data: bytes, line: int) -> int:
     return pos
 
 
-def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, group: str | None) -> RewardSamples:
+def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, group: str | None,
+                    drop_missing: bool = False) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -305,13 +362,12 @@ def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, 
         raise locate(str(exc).splitlines()[0]) from None
     if table.num_rows == 0:
         raise RewardFileError(f"{name}: the file has a header but no rewards")
-    rewards = _float_column(table.column(keys[index]))
-    gvals = table.column(keys[gindex]) if gindex is not None else None
+    values, gvals, dropped = _drop_missing(name, table.column(keys[index]),
+                                           table.column(keys[gindex]) if gindex is not None else None, drop_missing)
+    rewards = _float_column(values)
     if rewards is None or (gvals is not None and _has_empty(gvals)):
         raise locate("a reward cell could not be read")
-    codes, n_groups = _codes(gvals) if gvals is not None else (None, 1)
-    return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(names) if is_header else (),
-                         column=column if is_header else None, group=group, source=name)
+    return _samples(name, rewards, gvals, names if is_header else (), column if is_header else None, group, dropped)
 
 
 def _pyarrow_csv(body: bytes, read, parse, convert):
@@ -340,7 +396,8 @@ def _has_empty(values) -> bool:
 
 
 # -- JSON Lines and Parquet -------------------------------------------------------------------------------------------
-def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None) -> RewardSamples:
+def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None,
+                drop_missing: bool = False) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.json as pajson
 
@@ -352,20 +409,32 @@ def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None) -
         table = pajson.read_json(pa.BufferReader(body), read_options=pajson.ReadOptions(block_size=1 << 24))
     except pa.ArrowInvalid as exc:
         raise _locate_json_error(name, text, column, group, str(exc).splitlines()[0]) from None
-    names = list(table.column_names)
-    if not names:
+    if not table.column_names:
         raise RewardFileError(f"{name}: the file has no rewards (no JSON objects)")
+    _no_struct_group(name, table, group)
+    table = _flatten(table)
+    names = list(table.column_names)
     column = _check_names(name, names, column, group)
-    rewards = _float_column(table.column(column))
     gvals = table.column(group) if group is not None else None
-    if rewards is None or (gvals is not None and gvals.null_count):
-        raise _locate_json_error(name, text, column, group, "a reward could not be read")
-    if gvals is not None and not _is_text(gvals.type):
+    if gvals is not None and not _is_text(gvals.type) and not gvals.null_count:
         # pyarrow has typed the ids as numbers ("1e3" and 1000 would be one prompt): read them as written
         gvals = _json_group_text(name, body, group)
-    codes, n_groups = _codes(gvals) if gvals is not None else (None, 1)
-    return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(names), column=column,
-                         group=group, source=name)
+    values, gvals, dropped = _drop_missing(name, table.column(column), gvals, drop_missing)
+    rewards = _float_column(values)
+    if rewards is None or (gvals is not None and gvals.null_count):
+        raise _locate_json_error(name, text, column, group, "a reward could not be read")
+    return _samples(name, rewards, gvals, names, column, group, dropped)
+
+
+def _dig(obj, path: str):
+    """``obj[path]``, or for a dotted path the nested value (``None`` if absent)."""
+    if not isinstance(obj, dict):
+        return None
+    if path in obj:
+        return obj[path]
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
 
 
 class _RawNumber(str):
@@ -402,7 +471,7 @@ def _json_group_text(name: str, body: bytes, group: str):
         if not line.strip():
             continue
         obj = json.loads(line, parse_int=_RawNumber, parse_float=_RawNumber)
-        value = _json_id(obj.get(group) if isinstance(obj, dict) else None, name, f"line {lineno}", group)
+        value = _json_id(_dig(obj, group), name, f"line {lineno}", group)
         kinds.add(isinstance(value, _RawNumber))
         if len(kinds) > 1:
             raise RewardFileError(f"{name}, line {lineno}: group key {group!r} mixes strings and numbers; write "
@@ -424,20 +493,21 @@ def _locate_json_error(name: str, text: str, column: str | None, group: str | No
         if not isinstance(obj, dict):
             return RewardFileError(f"{name}, {where}: a JSON {type(obj).__name__}, not an object")
         if column is not None:
-            if column not in obj:
+            value = _dig(obj, column)
+            if value is None and column not in obj:
                 return RewardFileError(f"{name}, {where}: no key {column!r}")
             try:
-                _number(obj[column], name, where, f"column {column!r}")
+                _number(value, name, where, f"column {column!r}")
             except RewardFileError as exc:
                 return exc
-        if group is not None and obj.get(group) is None:
+        if group is not None and _dig(obj, group) is None:
             return RewardFileError(f"{name}, {where}: no group key {group!r}")
         if group is not None:
             try:
-                _json_id(obj[group], name, where, group)
+                _json_id(_dig(obj, group), name, where, group)
             except RewardFileError as exc:
                 return exc
-            kinds.add(isinstance(obj[group], str))
+            kinds.add(isinstance(_dig(obj, group), str))
             if len(kinds) > 1:
                 return RewardFileError(f"{name}, {where}: group key {group!r} mixes strings and numbers; write "
                                        "every prompt id the same way (as strings)")
@@ -445,36 +515,40 @@ def _locate_json_error(name: str, text: str, column: str | None, group: str | No
 
 
 def _read_parquet(name: str, data: bytes | None, file: Path | None, column: str | None,
-                  group: str | None) -> RewardSamples:
+                  group: str | None, drop_missing: bool = False) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     source = pa.BufferReader(data) if data is not None else str(file)
     try:
         pf = pq.ParquetFile(source)
-        names = list(pf.schema_arrow.names)
+        schema = pf.schema_arrow
+        if not schema.names:
+            raise RewardFileError(f"{name}: the Parquet file has no columns")
+        _no_struct_group(name, schema.empty_table(), group)
+        names = list(_flatten(schema.empty_table()).column_names)
         column = _check_names(name, names, column, group)
-        table = pf.read(columns=[column] + ([group] if group is not None else []))
+        tops = list(dict.fromkeys(c if c in schema.names else c.split(".")[0] for c in (column, group) if c))
+        table = _flatten(pf.read(columns=tops))
     except RewardFileError:
         raise
     except (pa.ArrowException, OSError) as exc:
         raise RewardFileError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    values = table.column(column)
+    values, graw, dropped = _drop_missing(name, table.column(column),
+                                          table.column(group) if group is not None else None, drop_missing)
     rewards = _float_column(values)
     if rewards is None:
         py = values.to_pylist()
         for i, v in enumerate(py):
             _number(v if not isinstance(v, str) else v, name, f"row {i + 1}", f"column {column!r}")
         raise RewardFileError(f"{name}: column {column!r} has type {values.type}, not a number")
-    gvals = _parquet_ids(name, table.column(group), group) if group is not None else None
+    gvals = _parquet_ids(name, graw, group) if group is not None else None
     if gvals is not None and gvals.null_count:
         row = next(i for i, v in enumerate(gvals.to_pylist()) if v is None)
         raise RewardFileError(f"{name}, row {row + 1}: empty group column {group!r}")
     if rewards.size == 0:
         raise RewardFileError(f"{name}: the file has no rewards")
-    codes, n_groups = _codes(gvals) if gvals is not None else (None, 1)
-    return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(names), column=column,
-                         group=group, source=name)
+    return _samples(name, rewards, gvals, names, column, group, dropped)
 
 
 def _parquet_ids(name: str, values, group: str):
@@ -500,24 +574,48 @@ def _parquet_ids(name: str, values, group: str):
 
 # -- entry points -----------------------------------------------------------------------------------------------------
 def read_samples(path: str | Path, column: str | None = None, group: str | None = None,
-                 fmt: str | None = None) -> RewardSamples:
+                 fmt: str | None = None, drop_missing: bool = False) -> RewardSamples:
     """Rewards (and prompt groups) from a file: CSV, TSV, JSON Lines, Parquet, or one number per line.
 
     ``fmt`` is one of ``FORMATS`` or ``None`` (from the suffix, else from the content). ``column`` names the
-    reward column (needed when there are several); ``group`` the column of prompt ids. ``path = "-"`` reads
-    standard input. Raises :class:`RewardFileError` naming the file and line for every problem."""
+    reward column (needed when there are several); ``group`` the column of prompt ids, read as text (``007`` and
+    ``7`` are two prompts). In JSON Lines and Parquet a nested field is named by its dotted path
+    (``meta.scores.rm``). ``drop_missing`` leaves out rows whose reward is missing (empty, null or NaN) and counts
+    them in ``dropped``; text that is not a number stays an error. ``path = "-"`` reads standard input. Raises
+    :class:`RewardFileError` naming the file and line for every problem."""
     if fmt is not None and fmt not in FORMATS:
         raise RewardFileError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     name, data, file = _load_bytes(path)
+    digest = _sha256(name, data, file)
+    return dataclasses.replace(_read(name, data, file, fmt, column, group, drop_missing), sha256=digest)
+
+
+def _sha256(name: str, data: bytes | None, file: Path | None) -> str:
+    h = hashlib.sha256()
+    if data is not None:
+        h.update(data)
+        return h.hexdigest()
+    assert file is not None
+    try:
+        with file.open("rb") as fh:
+            while chunk := fh.read(1 << 22):
+                h.update(chunk)
+    except OSError as exc:
+        raise RewardFileError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    return h.hexdigest()
+
+
+def _read(name: str, data: bytes | None, file: Path | None, fmt: str | None, column: str | None,
+          group: str | None, drop_missing: bool) -> RewardSamples:
     fmt = fmt or detect_format(name, data, file)
     if fmt == "parquet":
-        return _read_parquet(name, data, file, column, group)
+        return _read_parquet(name, data, file, column, group, drop_missing)
     if data is None:
         assert file is not None
         data = _read_text_bytes(name, file)
     if fmt == "jsonl":
-        return _read_jsonl(name, data, column, group)
-    return _read_delimited(name, data, "\t" if fmt == "tsv" else ",", column, group)
+        return _read_jsonl(name, data, column, group, drop_missing)
+    return _read_delimited(name, data, "\t" if fmt == "tsv" else ",", column, group, drop_missing)
 
 
 def read_rewards(path: str | Path, column: str | None = None, progress: bool | None = None) -> np.ndarray:

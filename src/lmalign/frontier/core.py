@@ -320,6 +320,98 @@ class _Tilt:
         return [self.at(0.0)] + [self.at(float(t)) for t in grid] + [self.at(math.inf)]
 
 
+def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-prompt ``(KL, E_q s, Var_q s, win)`` of the tilt at each finite ``t`` of ``ts`` (arrays ``len(ts) x
+    G``), by the formulas of :meth:`_Tilt.at`: the ``expm1`` form for ``t |s - E_p s| <= 1``, shifted exponents
+    otherwise."""
+    lv = tilt.lv
+    T, G = ts.size, lv.G
+    kl = np.empty((T, G))
+    q = np.empty((T, lv.val.size))
+    small = ts * tilt.cmax <= 1.0
+    if small.any():
+        t = ts[small][:, None]
+        e = np.expm1(t * tilt.c)
+        big_s = np.add.reduceat(lv.p * e, lv.start, axis=1)
+        kl[small] = t * np.add.reduceat(tilt.pc * e, lv.start, axis=1) / (1.0 + big_s) - np.log1p(big_s)
+        q[small] = lv.p * (1.0 + e) / (1.0 + big_s)[:, lv.gid]
+    if (~small).any():
+        t = ts[~small][:, None]
+        a = t * tilt.s + lv.logp
+        mx = np.maximum.reduceat(a, lv.start, axis=1)
+        qq = np.exp(a - mx[:, lv.gid])
+        z = np.add.reduceat(qq, lv.start, axis=1)
+        qq /= z[:, lv.gid]
+        ms = np.add.reduceat(qq * tilt.s, lv.start, axis=1)
+        kl[~small] = t * ms - (mx + np.log(z))
+        q[~small] = qq
+    ms = np.add.reduceat(q * tilt.s, lv.start, axis=1)
+    var = np.maximum(np.add.reduceat(q * tilt.s2, lv.start, axis=1) - ms * ms, 0.0)
+    return np.maximum(kl, 0.0), ms, var, np.add.reduceat(q * lv.mid, lv.start, axis=1)
+
+
+def _solve_weighted(tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.ndarray,
+                    grid_kl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each line ``j`` (prompt weights ``w[j]``, summing to 1), the tilt ``t_j`` with ``sum_g w[j, g]
+    KL_g(t_j) = target[j]``, and there ``sum_g w[j, g] (E_q r - top_g)`` and the weighted win rate.
+
+    Vectorised over the lines: a bracket from the increasing weighted KL on the grid ``grid_t`` (``grid_kl[j]``),
+    then Newton steps on ``d/dt sum_g w_g KL_g = t sum_g w_g Var_g(s)`` kept inside the bracket (else the
+    bracket's geometric mean), until the weighted KL is within ``1e-13 max(1, target)`` of the target or the
+    bracket is a few ulps wide (at most 200 steps). A target within rounding of the largest weighted KL,
+    ``sum_g w_g (-log p_g(top))``, gives ``t = inf`` (each prompt's top)."""
+    lv = tilt.lv
+    P = target.size
+    span = tilt.span if tilt.span is not None else 1.0
+    top_x, top_win = lv.x[lv.top_idx], lv.mid[lv.top_idx]
+    mean_x = np.empty(P)
+    win = np.empty(P)
+    dmax = w @ tilt.dmax
+    inf = (target >= dmax * (1 - 1e-13)) | (tilt.cmax == 0.0) | (target <= 0.0)
+    at_top = inf & (target > 0.0) & (tilt.cmax > 0.0)
+    mean_x[at_top], win[at_top] = w[at_top] @ top_x, w[at_top] @ top_win
+    flat = inf & ~at_top
+    mean_x[flat], win[flat] = w[flat] @ lv.ref_x, w[flat] @ lv.per_group(lv.p * lv.mid)
+    todo = np.flatnonzero(~inf)
+    if todo.size == 0:
+        return mean_x, win
+    finite = np.isfinite(grid_t)
+    gt, gk = grid_t[finite], grid_kl[todo][:, finite]
+    j = np.array([np.searchsorted(gk[i], target[todo[i]], side="right") for i in range(todo.size)])
+    lo = gt[np.maximum(j - 1, 0)]
+    hi = np.where(j < gt.size, gt[np.minimum(j, gt.size - 1)], np.inf)
+    t = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * np.maximum(lo, 1.0 / max(tilt.cmax, 1e-300)))
+    tw = w[todo]
+    tgt = target[todo]
+    active = np.ones(todo.size, dtype=bool)
+    ms_out = np.zeros(todo.size)
+    win_out = np.zeros(todo.size)
+    for _ in range(200):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        kl, ms, var, wn = _at_many(tilt, t[idx])
+        ww = tw[idx]
+        f = np.sum(ww * kl, axis=1) - tgt[idx]
+        ms_out[idx], win_out[idx] = np.sum(ww * ms, axis=1), np.sum(ww * wn, axis=1)
+        done = (np.abs(f) <= 1e-13 * np.maximum(1.0, tgt[idx])) | (np.isfinite(hi[idx])
+                                                                    & (hi[idx] - lo[idx] <= 4e-16 * hi[idx]))
+        below = f < 0
+        lo[idx] = np.where(below, t[idx], lo[idx])
+        hi[idx] = np.where(below, hi[idx], t[idx])
+        slope = t[idx] * np.sum(ww * var, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = t[idx] - f / slope
+        ok = np.isfinite(step) & (step > lo[idx]) & (step < hi[idx])
+        fallback = np.where(np.isfinite(hi[idx]), np.where(lo[idx] > 0, np.sqrt(lo[idx] * hi[idx]), hi[idx] / 2),
+                            2.0 * t[idx])
+        t[idx] = np.where(ok, step, fallback)
+        active[idx[done]] = False
+    mean_x[todo] = ms_out * span
+    win[todo] = win_out
+    return mean_x, win
+
+
 def _g(d: np.ndarray, ed: np.ndarray) -> np.ndarray:
     """``g(d) = d e^d - (e^d - 1) >= 0`` given ``ed = e^d``; a series for ``|d| < 1e-3``."""
     out = d * ed - np.expm1(d)
@@ -371,7 +463,12 @@ class Frontier:
     all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
     samples); ``opt_top_share``: share of the optimum's gain carried by its ten top samples; ``ci``: bootstrap
     percentile intervals over prompts (``name -> rows x 2``, also ``bon_gain`` and ``opt_gain``, the rewards
-    above the reference's) or ``None``. ``curve_*``: best-of-N at log-spaced
+    above the reference's; the optimum of each resample solved again for its own multiplier) or ``None``.
+    ``opt_beta = 1/opt_lam`` (reward units); ``bon_unbiased_prompts``: the prompts with at least ``N`` samples,
+    over which ``bon_mean_unbiased`` is averaged; ``opt_tail_share`` and ``bon_tail_share``: share of the gain
+    carried by the top 1% of samples (at least ten); ``opt_concentrated``: prompts whose optimum puts more than
+    half its weight on one sample; ``prompts``: the per-prompt table (:mod:`lmalign.frontier.prompts`) or
+    ``None`` without groups. ``curve_*``: best-of-N at log-spaced
     ``N``; ``tilt_*``: the optimum's curve; ``winfront_*``: the win-rate frontier (tilt of the calibrated reward).
     """
 
@@ -612,25 +709,28 @@ class _Coded:
 
 def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: list[_TiltPoint],
                grid: list[_TiltPoint], reps: int, seed: int, confidence: float) -> dict[str, np.ndarray]:
-    """Percentile intervals over ``reps`` resamples of the prompts (with replacement). Best-of-N and the unbiased
-    estimate are averages of per-prompt numbers, reweighted exactly; the optimum of a resample is read off the
-    per-prompt tilt curves on a fine grid of ``t`` (its own ``lam``), by linear interpolation in the average KL."""
+    """Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
+    prompts, in the order of their ids). Best-of-N and the unbiased estimate are averages of per-prompt numbers,
+    reweighted exactly (the unbiased one over the resampled prompts with at least N samples); the optimum of each
+    resample is solved again, its own ``lam`` for its own average KL (:func:`_solve_weighted`), to the solver's
+    tolerance of 1e-13 in the average KL."""
     rng = np.random.default_rng(seed)
     G, scale = lv.G, lv.scale
     points = sorted({p.t: p for p in list(grid) + list(opt)}.items())
     pts = [p for _, p in points]
+    grid_t = np.array([p.t for p in pts])
     kl_m = np.stack([p.kl for p in pts], axis=1)  # G x T, increasing along T
-    mx_m = np.stack([p.mean_x for p in pts], axis=1)
-    win_m = np.stack([p.win for p in pts], axis=1)
     bon_kl = np.stack([bon[k][0] for k in table_n], axis=1)  # G x R
     bon_mx = np.stack([bon[k][1] for k in table_n], axis=1)
     bon_win = np.stack([bon[k][2] for k in table_n], axis=1)
-    sizes = lv.sizes
-    unb = np.stack([lv.unbiased_best(k) if k <= sizes.min() else np.full(G, np.nan) for k in table_n], axis=1)
+    unb = np.stack([lv.unbiased_best(k) for k in table_n], axis=1)  # nan where a prompt has fewer than N
+    has = ~np.isnan(unb)
+    unb = np.where(has, unb + lv.top[:, None], 0.0)
     top = lv.top
+    R = len(table_n)
     out = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased",
                            "bon_gain", "opt_gain")}
-    chunk = max(1, min(reps, 2_000_000 // max(G, 1)))
+    chunk = max(1, min(reps, 2_000_000 // max(G, 1), 4_000_000 // max(R * lv.val.size, 1)))
     done = 0
     while done < reps:
         b = min(chunk, reps - done)
@@ -639,15 +739,12 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
         out["bon_kl"].append(w @ bon_kl)
         out["bon_mean"].append((base[:, None] + w @ bon_mx) * scale)
         out["bon_win"].append(w @ bon_win)
-        out["bon_mean_unbiased"].append((base[:, None] + w @ np.nan_to_num(unb)) * scale
-                                        + np.where(np.isnan(unb).any(axis=0), np.nan, 0.0))
-        kl_b, mx_b, win_b = w @ kl_m, w @ mx_m, w @ win_m
-        target = w @ bon_kl
-        om = np.empty((b, len(table_n)))
-        ow = np.empty((b, len(table_n)))
-        for i in range(b):
-            om[i] = np.interp(target[i], kl_b[i], mx_b[i])
-            ow[i] = np.interp(target[i], kl_b[i], win_b[i])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["bon_mean_unbiased"].append((w @ unb) / (w @ has) * scale)
+        target = w @ bon_kl  # b x R
+        wp = np.repeat(w, R, axis=0)  # one (resample, row) pair per line
+        om, ow = _solve_weighted(tilt, wp, target.ravel(), grid_t, wp @ kl_m)
+        om, ow = om.reshape(b, R), ow.reshape(b, R)
         out["opt_mean"].append((base[:, None] + om) * scale)
         ref = (w @ lv.ref_x)[:, None]
         out["bon_gain"].append((w @ bon_mx - ref) * scale)  # E_BoN r - E_p r, averaged over the resampled prompts

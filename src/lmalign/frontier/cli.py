@@ -19,7 +19,7 @@ import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
-from lmalign.frontier.files import FORMATS, RewardFileError, read_samples
+from lmalign.frontier.files import FORMATS, RewardFileError, read_points, read_samples
 from lmalign.frontier.prompts import table_format
 
 PLOT_FORMATS = ("svg", "png", "pdf")
@@ -136,42 +136,58 @@ def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -
     return {"schema_version": SCHEMA_VERSION, "provenance": provenance, **fr.to_dict()}
 
 
-def draw(fr: Frontier):
+def draw(fr: Frontier, points: list[dict] | None = None):
     """The frontier figure: expected reward and win rate against the relative entropy (averaged over prompts);
-    best-of-N points at their exact KL, the table rows placed at ``log N - (N-1)/N`` instead, the optimum's
-    curve, and in the win panel the win-rate frontier of chapter 8 (the tilt of the calibrated reward)."""
+    best-of-N at its exact KL (table rows labelled with their N), the same rows placed at the usual formula
+    ``log N - (N-1)/N``, the optimum's curve, in the win panel the win-rate frontier of chapter 8 (the tilt of the
+    calibrated reward), and ``points`` (measured runs: ``kl``, ``reward``, ``label``) on the reward panel."""
     import matplotlib.pyplot as plt
 
     from lmalign.plotstyle import use_style
 
     use_style()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    right = max(float(np.max(fr.curve_kl)), float(np.max(fr.bound)))
+    if points:
+        right = max(right, max(p["kl"] for p in points))
+    table_kl = np.interp(fr.n, fr.curve_n, fr.curve_kl)
     for ax, bon, rows, tilt, label in ((axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
                                        (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p")):
-        ax.plot(fr.tilt_kl, tilt, "k-", lw=1.5, label="KL-regularized optimum (reward)")
+        ax.plot(fr.tilt_kl, tilt, "k-", lw=1.6, label="optimum: tilt e^(lambda r), KL-regularized RL")
         if ax is axes[1] and fr.winfront_kl.size:
             ax.plot(fr.winfront_kl, fr.winfront_win, "--", color="C2", lw=1.5,
-                    label="win-rate frontier (calibrated reward)")
-        ax.plot(fr.curve_kl, bon, "o", ms=3, color="C0", label="best-of-N (exact KL)")
-        ax.plot(fr.bound, rows, "|", ms=10, color="C3", label="rows at log N - (N-1)/N")
+                    label="win-rate optimum (tilt of the calibrated reward)")
+        ax.plot(fr.curve_kl, bon, "o", ms=3, color="C0", label="best-of-N at its exact KL")
+        ax.plot(fr.bound, rows, "x", ms=5, mew=1.2, color="C3", label="best-of-N at the formula log N - (N-1)/N")
+        last = -math.inf
+        for k, x, y in zip(fr.n, table_kl, rows, strict=True):
+            if x - last < 0.05 * right:  # rows that crowd together (N beyond the samples) keep the first label
+                continue
+            last = x
+            ax.annotate(f"N={int(k)}", (x, y), xytext=(3, -9), textcoords="offset points", fontsize=7,
+                        color="C0")
         ax.set_xlabel("KL from the reference (nats)" + (", average over prompts" if fr.per_prompt else ""))
         ax.set_ylabel(label)
-        ax.set_xlim(left=0, right=max(float(np.max(fr.curve_kl)), float(np.max(fr.bound))) * 1.05 + 1e-9)
-    axes[0].legend(loc="lower right", fontsize=8)
-    axes[1].legend(loc="lower right", fontsize=8)
+        ax.set_xlim(left=0, right=right * 1.08 + 1e-9)
+    if points:
+        for i, pt in enumerate(points):
+            axes[0].plot(pt["kl"], pt["reward"], marker="D", ms=6, ls="none", color=f"C{4 + i % 6}",
+                         markeredgecolor="black", label=pt["label"] or f"run {i + 1}")
+    axes[0].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
+    axes[1].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
     what = f"{fr.groups} prompts, per-prompt" if fr.per_prompt else "pooled"
     axes[0].set_title(f"{fr.samples} samples ({what}), N up to {int(fr.curve_n[-1])}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def plot_bytes(fr: Frontier, fmt: str) -> bytes:
+def plot_bytes(fr: Frontier, fmt: str, points: list[dict] | None = None) -> bytes:
     """:func:`draw`'s figure as SVG, PNG or PDF bytes (fixed metadata)."""
     import matplotlib.pyplot as plt
 
     from lmalign.plotstyle import svg_bytes
 
-    fig = draw(fr)
+    fig = draw(fr, points)
     try:
         if fmt == "svg":
             return svg_bytes(fig)
@@ -182,10 +198,10 @@ def plot_bytes(fr: Frontier, fmt: str) -> bytes:
         plt.close(fig)
 
 
-def plot(fr: Frontier, path: str | Path) -> Path:
+def plot(fr: Frontier, path: str | Path, points: list[dict] | None = None) -> Path:
     """Write :func:`draw`'s figure to ``path`` atomically: SVG, PNG or PDF by its suffix."""
     path = Path(path)
-    atomic_write_bytes(path, plot_bytes(fr, _plot_format(path)))
+    atomic_write_bytes(path, plot_bytes(fr, _plot_format(path), points))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)  # the temporary file was private; give the plot the usual permissions
@@ -231,6 +247,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--out", help="plot file, .svg, .png or .pdf (default frontier.svg; none with --json unless given)")
     p.add_argument("--no-plot", action="store_true", help="do not write a plot")
+    p.add_argument("--points", metavar="RUNS",
+                   help="overlay measured runs on the plot: CSV or JSON Lines with columns kl, reward, label")
     p.add_argument("--per-prompt", metavar="FILE",
                    help="write one row per (prompt, N) to FILE (.csv, .parquet or .jsonl; needs --group)")
     p.add_argument("--drop-missing", action="store_true",
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.group is None:
                 raise ValueError("--per-prompt writes one row per prompt: give --group COLUMN")
             table_format(args.per_prompt)
+        points = read_points(args.points) if args.points is not None else None
         samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format,
                                drop_missing=args.drop_missing)
         table_n = list(range(1, args.max_n + 1)) if args.all else args.n
@@ -309,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"per-prompt table written to {args.per_prompt}", file=sys.stderr)
     if out is not None:
         try:
-            written = plot(fr, out)
+            written = plot(fr, out, points)
         except OSError as exc:
             print(f"error: --out {out}: cannot write the plot ({exc.strerror or exc}); the table above is complete",
                   file=sys.stderr)

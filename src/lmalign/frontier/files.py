@@ -618,6 +618,57 @@ def _read(name: str, data: bytes | None, file: Path | None, fmt: str | None, col
     return _read_delimited(name, data, "\t" if fmt == "tsv" else ",", column, group, drop_missing)
 
 
+def read_points(path: str | Path) -> list[dict]:
+    """Measured points of real runs to overlay on the frontier: a CSV or JSON Lines file (by suffix, else by
+    content) with columns ``kl`` (nats, >= 0), ``reward`` and an optional ``label``. Returns ``[{"kl", "reward",
+    "label"}]``; every problem is one :class:`RewardFileError` naming the file and line."""
+    name, data, file = _load_bytes(path)
+    if data is None:
+        assert file is not None
+        data = _read_text_bytes(name, file)
+    fmt = detect_format(name, data, file)
+    text = _decode(name, data)
+    rows: list[tuple[int, dict]] = []
+    if fmt == "jsonl":
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RewardFileError(f"{name}, line {lineno}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise RewardFileError(f"{name}, line {lineno}: a JSON {type(obj).__name__}, not an object")
+            rows.append((lineno, obj))
+    elif fmt in ("csv", "tsv"):
+        records = _records(text, "\t" if fmt == "tsv" else ",")
+        first = next(records, None)
+        if first is None:
+            raise RewardFileError(f"{name}: no points (the file is empty)")
+        header = [h.strip() for h in first[2]]
+        for lineno, _, fields in records:
+            if len(fields) != len(header):
+                raise RewardFileError(f"{name}, line {lineno}: {len(fields)} fields, the header has {len(header)}")
+            rows.append((lineno, dict(zip(header, fields, strict=True))))
+    else:
+        raise RewardFileError(f"{name}: points must be CSV or JSON Lines (columns kl, reward, label)")
+    if not rows:
+        raise RewardFileError(f"{name}: no points")
+    out = []
+    for lineno, row in rows:
+        where = f"line {lineno}"
+        for key in ("kl", "reward"):
+            if key not in row:
+                raise RewardFileError(f"{name}, {where}: no {key!r} column (points need kl, reward, label)")
+        kl = _number(row["kl"], name, where, "kl")
+        if kl < 0:
+            raise RewardFileError(f"{name}, {where}: kl {kl!r} is negative; a relative entropy is >= 0")
+        label = row.get("label")
+        out.append({"kl": kl, "reward": _number(row["reward"], name, where, "reward"),
+                    "label": "" if label is None else str(label).strip()})
+    return out
+
+
 def read_rewards(path: str | Path, column: str | None = None, progress: bool | None = None) -> np.ndarray:
     """The rewards of :func:`read_samples` as a float array (``progress`` is accepted for compatibility; the
     readers are fast enough to need no progress bar)."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
-from lmalign.frontier.files import FORMATS, RewardFileError, read_points, read_samples
+from lmalign.frontier.files import FORMATS, RewardFileError, display_name, read_points, read_samples
 from lmalign.frontier.prompts import table_format
 
 PLOT_FORMATS = ("svg", "png", "pdf")
@@ -259,12 +259,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error(message: str) -> None:
+    """One line on standard error, whatever the message holds (a file name with a newline, say)."""
+    print("error: " + message.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m lmalign frontier``: the table on stdout, warnings and errors on stderr (exit 2 on bad input),
     then the plot."""
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     progress = False if args.quiet else None
-    name = "<stdin>" if args.rewards == "-" else args.rewards
+    name = "<stdin>" if args.rewards == "-" else display_name(args.rewards)
     try:
         out = None
         if not args.no_plot and (args.out is not None or not args.json):
@@ -296,16 +301,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
     except RewardFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except ValueError as exc:  # bad options: one line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except OSError as exc:  # a read that fails half-way (a device, a vanished network file)
-        print(f"error: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        _error(f"{name}: cannot read ({exc.strerror or exc})")
         return 2
     except MemoryError:
-        print(f"error: {name}: not enough memory for this file", file=sys.stderr)
+        _error(f"{name}: not enough memory for this file")
         return 2
     notes = warnings_for(fr, samples)
     if samples.dropped:
@@ -323,15 +328,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             fr.prompts.write(args.per_prompt)
         except OSError as exc:
-            print(f"error: --per-prompt {args.per_prompt}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+            _error(f"--per-prompt {display_name(args.per_prompt)}: cannot write ({exc.strerror or exc})")
             return 2
         print(f"per-prompt table written to {args.per_prompt}", file=sys.stderr)
     if out is not None:
         try:
             written = plot(fr, out, points)
         except OSError as exc:
-            print(f"error: --out {out}: cannot write the plot ({exc.strerror or exc}); the table above is complete",
-                  file=sys.stderr)
+            _error(f"--out {display_name(out)}: cannot write the plot ({exc.strerror or exc}); the table above is "
+                   "complete")
             return 2
         print(f"plot written to {written}", file=sys.stderr)
     return 0

@@ -74,15 +74,28 @@ def _load_bytes(path: str | Path) -> tuple[str, bytes | None, Path | None]:
                                   "give a Parquet file instead")
         return "<stdin>", data, None
     p = Path(path)
+    shown = display_name(p)
     try:
         p.stat()
     except FileNotFoundError:
-        raise RewardFileError(f"{p}: no such file") from None
+        raise RewardFileError(f"{shown}: no such file") from None
     except OSError as exc:
-        raise RewardFileError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise RewardFileError(f"{shown}: cannot read ({exc.strerror or exc})") from None
     if not p.is_file():
-        raise RewardFileError(f"{p}: not a file")
-    return str(p), None, p
+        raise RewardFileError(f"{shown}: not a file")
+    return shown, None, p
+
+
+def display_name(path: str | Path) -> str:
+    """A file name as it goes into a one-line message: as it is, or quoted with escapes (``'a\\nb.csv'``) when it
+    holds a newline or another unprintable character."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
+def _lines(data: bytes) -> bytes:
+    """Text with line feeds: a file whose lines end in a carriage return only (old Mac style) gets ``\\n``."""
+    return data.replace(b"\r", b"\n") if b"\r" in data and b"\n" not in data else data
 
 
 def _read_text_bytes(name: str, p: Path) -> bytes:
@@ -119,7 +132,7 @@ def _decode(name: str, data: bytes) -> str:
 def detect_format(name: str, data: bytes | None, file: Path | None) -> str:
     """The format from the suffix, else from the content: Parquet magic, ``{`` (JSON Lines), a tab in the first
     line (TSV), otherwise CSV (which covers one reward per line)."""
-    fmt = _SUFFIX.get(Path(name).suffix.lower()) if file is not None else None
+    fmt = _SUFFIX.get(file.suffix.lower()) if file is not None else None
     if fmt is not None:
         return fmt
     if data is None and file is not None:
@@ -613,6 +626,7 @@ def _read(name: str, data: bytes | None, file: Path | None, fmt: str | None, col
     if data is None:
         assert file is not None
         data = _read_text_bytes(name, file)
+    data = _lines(data)
     if fmt == "jsonl":
         return _read_jsonl(name, data, column, group, drop_missing)
     return _read_delimited(name, data, "\t" if fmt == "tsv" else ",", column, group, drop_missing)
@@ -626,6 +640,7 @@ def read_points(path: str | Path) -> list[dict]:
     if data is None:
         assert file is not None
         data = _read_text_bytes(name, file)
+    data = _lines(data)
     fmt = detect_format(name, data, file)
     text = _decode(name, data)
     rows: list[tuple[int, dict]] = []

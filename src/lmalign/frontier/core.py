@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from scipy.special import gammaln
 
 from lmalign import _validate
 from lmalign._logspace import xexp_minus_expm1
@@ -42,7 +41,9 @@ from lmalign.law import RewardLaw
 __all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
 
 PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars (on stderr) by default
-PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot
+PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot, and points of the optimum's curves
+PLOT_POINTS_LARGE = 16  # points of the optimum's curves above LARGE_LEVELS distinct (prompt, reward) values
+LARGE_LEVELS = 1_000_000
 MAX_N = 1_000_000  # beyond this, best-of-N of samples says nothing about a model, and --all would not end
 TOP_SAMPLES = 10  # the optimum's gain carried by this many samples is reported (heavy tails)
 MAX_EXAMPLE_SAMPLES = 10**7  # example_rewards: responses at most (80 MB of rewards)
@@ -104,7 +105,7 @@ class _Levels:
     each level). Rewards are scaled by a power of two so that every value and spread is finite."""
 
     def __init__(self, values: np.ndarray, gid: np.ndarray, weight: np.ndarray, logp: np.ndarray, n_groups: int,
-                 scale: float, sorted_samples: tuple[np.ndarray, np.ndarray] | None):
+                 scale: float, counted: bool):
         self.G = n_groups
         self.val, self.gid, self.logp, self.scale = values, gid, logp, scale
         self.p = np.exp(logp)
@@ -127,8 +128,10 @@ class _Levels:
         self.x = values - self.top[gid]  # reward below the prompt's top, scaled units
         self.spread = float(np.max(self.top - values[self.start]))
         self.ref_x = np.add.reduceat(self.p * self.x, self.start)  # E_p r - top, per prompt
-        self.sorted_samples = sorted_samples  # (values, prompt) of every sample, sorted, for order statistics
-        self.sizes = total if sorted_samples is not None else None
+        # samples of each level and of each prompt, and samples below each level in its prompt (order statistics)
+        self.count = weight if counted else None
+        self.sizes = total if counted else None
+        self.below = cum_in - weight if counted else None
 
     @classmethod
     def from_samples(cls, rewards, groups=None, coded: bool = False) -> _Levels:
@@ -154,7 +157,7 @@ class _Levels:
         gid = cs[idx]
         sizes = np.bincount(codes, minlength=n_groups).astype(float)
         logp = np.log(count) - np.log(sizes[gid])
-        out = cls(ys[idx], gid, count, logp, n_groups, scale, (ys, cs))
+        out = cls(ys[idx], gid, count, logp, n_groups, scale, True)
         out.labels = labels if labels is not None else np.arange(n_groups)
         return out
 
@@ -166,7 +169,7 @@ class _Levels:
         values, logp = law.values[keep], np.asarray(law.logprobs)[keep]
         scale = _power_of_two_scale(values)
         gid = np.zeros(values.size, dtype=np.int64)
-        return cls(values / scale, gid, np.exp(logp), logp, 1, scale, None)
+        return cls(values / scale, gid, np.exp(logp), logp, 1, scale, False)
 
     def per_group(self, w: np.ndarray) -> np.ndarray:
         """Sum of ``w`` over the levels of each prompt (levels of a prompt are contiguous)."""
@@ -193,20 +196,34 @@ class _Levels:
 
     def unbiased_best(self, n: int) -> np.ndarray:
         """Per prompt: ``sum_{i>=N} C(i-1, N-1)/C(m, N) r_(i)``, unbiased for the expected best of ``N`` fresh draws
-        (``nan`` where ``m < N``), as ``E - top`` in scaled units."""
-        if self.sorted_samples is None:
-            return np.full(self.G, np.nan)
-        ys, cs = self.sorted_samples
-        sizes = self.sizes
-        first = np.r_[0, np.cumsum(sizes)[:-1]]
-        rank = np.arange(ys.size) - first[cs] + 1.0
-        mg = sizes[cs]
-        ok = (rank >= n) & (mg >= n)
-        logw = np.full(ys.size, -np.inf)
-        r, m = rank[ok], mg[ok]
-        logw[ok] = math.log(n) + gammaln(r) + gammaln(m - n + 1) - gammaln(r - n + 1) - gammaln(m + 1)
-        est = np.bincount(cs, np.exp(logw) * (ys - self.top[cs]), self.G)
-        est[sizes < n] = np.nan
+        (``nan`` where ``m < N``), as ``E - top`` in scaled units.
+
+        Summed over levels: the ``c`` tied samples of a level above ``a`` samples of its prompt carry
+        ``sum_{i=a+1}^{a+c} C(i-1, N-1)/C(m, N) = T(a+c) - T(a)`` with ``T(k) = C(k, N)/C(m, N)`` (hockey stick),
+        ``= T(a+1) N/(a+1)`` when ``c = 1``. ``T`` is tabulated once per distinct prompt size from
+        ``T(k-1)/T(k) = (k-N)/k``, summed as logarithms from ``T(m) = 1`` down, so no ``C(m, N)`` overflows."""
+        est = np.full(self.G, np.nan)
+        if self.count is None:
+            return est
+        ok = self.sizes >= n
+        if not ok.any():
+            return est
+        sizes = np.rint(self.sizes).astype(np.int64)
+        kinds, which = np.unique(sizes, return_inverse=True)
+        offset = np.r_[0, np.cumsum(kinds + 1)[:-1]]
+        flat = np.zeros(int(np.sum(kinds + 1)))
+        for i, m in enumerate(kinds.tolist()):
+            if m >= n:
+                k = np.arange(m, n, -1, dtype=float)  # k = m, m-1, ..., n+1
+                table = flat[offset[i]: offset[i] + m + 1]
+                table[m] = 1.0
+                table[n:m] = np.exp(np.cumsum(np.log1p(-n / k)))[::-1]  # T(k-1) = T(k) (k-N)/k
+        base = offset[which.ravel()][self.gid]
+        a = np.rint(self.below).astype(np.int64)
+        c = np.rint(self.count).astype(np.int64)
+        upper = flat[base + a + c]
+        w = np.where(c == 1, upper * n / (a + 1.0), upper - flat[base + a])
+        est[ok] = self.per_group(w * self.x)[ok]
         return est
 
 
@@ -269,18 +286,20 @@ class _Tilt:
         mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
         return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
 
-    def solve(self, target: float, lo: _TiltPoint | None = None) -> _TiltPoint:
-        """The point with average KL ``target``: doubling ``t`` to a bracket (at most 1100 steps), then Newton
-        steps on ``dKL/dt = t Var_q(s)`` safeguarded by bisection in ``log t`` (at most 200 steps). A target
-        within rounding of the largest average KL, ``mean_g -log p_g(top)``, gives ``t = inf``."""
+    def solve(self, target: float, lo: _TiltPoint | None = None, hi: _TiltPoint | None = None) -> _TiltPoint:
+        """The point with average KL ``target``: doubling ``t`` to a bracket (at most 1100 steps; none when a
+        bracket ``lo``, ``hi`` is given), then Newton steps on ``dKL/dt = t Var_q(s)`` safeguarded by bisection in
+        ``log t`` (at most 200 steps). A target within rounding of the largest average KL, ``mean_g -log
+        p_g(top)``, gives ``t = inf``."""
         if target <= 0.0 or self.cmax == 0.0:
             return self.at(0.0)
         if target >= self.dmax_avg * (1 - 1e-13):
             return self.at(math.inf)
         lo = self.at(0.0) if lo is None or lo.avg_kl > target or not math.isfinite(lo.t) else lo
         t = max(1.5 * lo.t, math.sqrt(2.0 * target / self.var0) if self.var0 > 0 else 1.0)
-        hi = None
-        for _ in range(1100):
+        if hi is not None and not (math.isfinite(hi.t) and hi.avg_kl >= target and hi.t > lo.t):
+            hi = None
+        for _ in range(1100 if hi is None else 0):
             point = self.at(t)
             if point.avg_kl >= target:
                 hi = point
@@ -426,31 +445,30 @@ def tail_samples(samples: int) -> int:
     return max(TOP_SAMPLES, samples // 100)
 
 
-def _top_share(lv: _Levels, point: _TiltPoint | np.ndarray, top: int = TOP_SAMPLES, empty: float = math.nan) -> float:
-    """Share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q`` (a tilt point, or masses on the
-    levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per sample of a tied
-    level); ``empty`` when there is no gain."""
-    q = point if isinstance(point, np.ndarray) else point.q
-    if q is None:
-        return math.nan
+def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...]) -> list[float | None]:
+    """For each ``top`` in ``tops``: the share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q``
+    (masses on the levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per
+    sample of a tied level); ``None`` when there is no gain. One partial sort serves every ``top``."""
     contrib = (q - lv.p) * (lv.x - lv.ref_x[lv.gid])
     gain = float(np.sum(contrib))
     if not gain > 0:
-        return empty
-    count = np.rint(np.exp(lv.logp) * (lv.sizes[lv.gid] if lv.sizes is not None else 1.0))
-    count = np.maximum(count, 1.0)
+        return [None] * len(tops)
+    count = lv.count if lv.count is not None else np.ones_like(lv.p)
     per = contrib / count
-    k = min(top, per.size)
+    k = min(max(tops), per.size)
     idx = np.argpartition(-per, k - 1)[:k]
     idx = idx[np.argsort(-per[idx])]
-    left, acc = float(top), 0.0
-    for j in idx:
-        take = min(count[j], left)
-        acc += per[j] * take
-        left -= take
-        if left <= 0:
-            break
-    return min(acc / gain, 1.0)
+    take = np.cumsum(count[idx])  # samples in the first j levels
+    acc = np.cumsum(per[idx] * count[idx])
+    out = []
+    for top in tops:
+        j = int(np.searchsorted(take, top))  # the level that holds the top-th sample
+        if j >= idx.size:
+            share = acc[-1]
+        else:
+            share = (acc[j - 1] if j else 0.0) + per[idx[j]] * (top - (take[j - 1] if j else 0.0))
+        out.append(min(float(share) / gain, 1.0))
+    return out
 
 
 # -- the frontier -----------------------------------------------------------------------------------------------------
@@ -623,10 +641,10 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         samples = int(lv.val.size)
     elif isinstance(groups, _Coded):
         lv = _Levels.from_samples(rewards, groups, coded=True)
-        samples = int(lv.sorted_samples[0].size)
+        samples = int(round(float(lv.sizes.sum())))
     else:
         lv = _Levels.from_samples(rewards, groups)
-        samples = int(lv.sorted_samples[0].size)
+        samples = int(round(float(lv.sizes.sum())))
     if bootstrap and groups is None:
         raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
     top_n = max(table_n[-1], max_n)
@@ -643,16 +661,24 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     span = lv.spread
     tilt = _Tilt(lv, lv.x / span if span > 0 else np.zeros_like(lv.x), span)
     opt: list[_TiltPoint] = []
+    tail = tail_samples(samples)
+    shares, weights = [], []  # per row: (top-10 share, tail share); per-prompt (ESS, largest weight)
     with _progress(len(table_n), show, "KL-constrained frontier", "N") as bar:
-        prev = None
-        for k in table_n:
-            point = tilt.solve(avg_kl[k], prev)
+        points = PLOT_POINTS if lv.val.size <= LARGE_LEVELS else PLOT_POINTS_LARGE
+        grid = tilt.curve(max(avg_kl.values()), points)
+        known = sorted((p for p in grid if math.isfinite(p.t)), key=lambda p: p.t)
+        for k in table_n:  # each row solved inside the bracket of the curve's points around its KL
+            below = [p for p in known if p.avg_kl <= avg_kl[k]]
+            above = [p for p in known if p.avg_kl >= avg_kl[k]]
+            point = tilt.solve(avg_kl[k], below[-1] if below else None, above[0] if above else None)
             point = tilt.at(point.t, keep=True)
+            shares.append(_top_shares(lv, point.q, (TOP_SAMPLES, tail)))
+            if lv.count is not None:
+                weights.append(tilt_weights(point.q, lv.count, lv.start))
+            point = replace(point, q=None)  # the masses of every row would hold rows x levels floats
             opt.append(point)
-            prev = point
             bar.update(1)
-        grid = tilt.curve(max(avg_kl.values()))
-        wf = _Tilt(lv, lv.mid - lv.mid[lv.top_idx][lv.gid], None).curve(max(avg_kl.values()))
+        wf = _Tilt(lv, lv.mid - lv.mid[lv.top_idx][lv.gid], None).curve(max(avg_kl.values()), points)
     top = lv.top
 
     def reward(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
@@ -668,12 +694,13 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     beta = [1.0 / v if v > 0 else math.inf for v in lam]
     prompts = None
     if lv.sizes is not None:
-        count = np.rint(lv.p * lv.sizes[lv.gid])
         prompts = prompt_table(lv.labels, lv.sizes, table_n, scale, bon,
                                {k: np.where(np.isnan(u), np.nan, (lv.top + u) * scale) for k, u in unb_g.items()},
-                               lv.ref_x, opt, lam, lambda q: tilt_weights(q, count, lv.start))
+                               lv.ref_x, opt, lam, weights)
     conc = [prompts.concentrated(i) if prompts is not None else 0 for i in range(len(table_n))]
-    tail = tail_samples(samples)
+
+    def share(v: float | None, empty: float) -> float:
+        return empty if v is None else v
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(
@@ -690,12 +717,13 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         tilt_win=col([float(np.mean(g.win)) for g in grid]),
         groups=lv.G, per_prompt=groups is not None,
         min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
-        bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([_top_share(lv, p) for p in opt]),
+        bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([share(v[0], math.nan) for v in shares]),
         winfront_kl=col([g.avg_kl for g in wf]), winfront_win=col([float(np.mean(g.win)) for g in wf]),
         ci=ci, bootstrap=bootstrap, confidence=confidence, opt_beta=col(beta, dtype=float),
         bon_unbiased_prompts=col(unb_count, dtype=np.int64), opt_concentrated=col(conc, dtype=np.int64),
-        opt_tail_share=col([_top_share(lv, p, tail, 0.0) for p in opt]),
-        bon_tail_share=col([_top_share(lv, lv.bon_mass(k), tail, 0.0) for k in table_n]), prompts=prompts)
+        opt_tail_share=col([share(v[1], 0.0) for v in shares]),
+        bon_tail_share=col([share(_top_shares(lv, lv.bon_mass(k), (tail,))[0], 0.0) for k in table_n]),
+        prompts=prompts)
 
 
 @dataclass(frozen=True)

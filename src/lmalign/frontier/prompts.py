@@ -127,16 +127,16 @@ class PromptTable:
 
 
 def build(labels, sizes: np.ndarray, table_n: list[int], scale: float, bon: dict, unbiased: dict,
-          ref_x: np.ndarray, opt: list, lam: list[float], q_stats) -> PromptTable:
+          ref_x: np.ndarray, opt: list, lam: list[float], weights: list) -> PromptTable:
     """Assemble the table: ``bon[N] = (kl, E - top, win)`` and ``unbiased[N]`` per prompt (scaled units,
-    relative to each prompt's top), ``opt`` the tilt points of the rows (with ``q``), ``q_stats(q) -> (ESS,
-    largest weight)`` per prompt."""
+    relative to each prompt's top), ``opt`` the tilt points of the rows, ``weights`` per row the prompts'
+    ``(ESS, largest weight)`` (:func:`tilt_weights`)."""
     G, R = len(sizes), len(table_n)
     cols: dict = {k: [] for k in COLUMNS}
     for i, k in enumerate(table_n):
         kl, mx, win = bon[k]
         point = opt[i]
-        ess, wmax = q_stats(point.q)
+        ess, wmax = weights[i]
         beta = 1.0 / lam[i] if lam[i] > 0 else math.inf
         cols["bon_kl"].append(kl)
         cols["bon_gain"].append((mx - ref_x) * scale)

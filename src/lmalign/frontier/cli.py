@@ -21,6 +21,7 @@ from lmalign._atomic import atomic_write_bytes
 from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
 from lmalign.frontier.files import FORMATS, RewardFileError, display_name, read_points, read_samples
 from lmalign.frontier.prompts import table_format
+from lmalign.frontier.stream import is_dataset, read_summary
 
 PLOT_FORMATS = ("svg", "png", "pdf")
 HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain
@@ -231,7 +232,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m lmalign frontier",
         description="Exact best-of-N and the KL-regularized frontier for reward samples, per prompt with --group: "
                     "a table on stdout and a plot file. Every problem is one line on stderr and exit code 2.")
-    p.add_argument("rewards", help="reward file: CSV, TSV, JSON Lines, Parquet, or one number per line; - for stdin")
+    p.add_argument("rewards", help="reward file: CSV, TSV, JSON Lines, Parquet, or one number per line; - for stdin; "
+                                   "or a directory or glob of Parquet files, streamed")
     p.add_argument("--column", help="column holding the rewards (needed when there are several)")
     p.add_argument("--group", metavar="COLUMN",
                    help="column of prompt ids: best-of-N per prompt, averaged over prompts (without it, every "
@@ -291,12 +293,20 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--per-prompt writes one row per prompt: give --group COLUMN")
             table_format(args.per_prompt)
         points = read_points(args.points) if args.points is not None else None
-        samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format,
-                               drop_missing=args.drop_missing)
+        if is_dataset(args.rewards):  # a directory or glob of Parquet files, streamed into per-prompt summaries
+            if args.column is None:
+                raise ValueError(f"{name}: a dataset needs --column NAME")
+            samples = read_summary(args.rewards, column=args.column, group=args.group,
+                                   drop_missing=args.drop_missing)
+            data, groups = samples, None
+        else:
+            samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format,
+                                   drop_missing=args.drop_missing)
+            data = samples.rewards
+            groups = _Coded(samples.groups, samples.n_groups, samples.ids) if samples.groups is not None else None
         table_n = list(range(1, args.max_n + 1)) if args.all else args.n
-        groups = _Coded(samples.groups, samples.n_groups, samples.ids) if samples.groups is not None else None
         try:
-            fr = frontier(samples.rewards, max_n=args.max_n, n=table_n, progress=progress, groups=groups,
+            fr = frontier(data, max_n=args.max_n, n=table_n, progress=progress, groups=groups,
                           bootstrap=args.bootstrap, seed=args.seed, confidence=args.confidence)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None

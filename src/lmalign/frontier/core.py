@@ -36,6 +36,7 @@ from lmalign.best_of_n import bon_kl_bound
 from lmalign.frontier.columns import group_codes, is_table, reward_vector, table_columns
 from lmalign.frontier.prompts import PromptTable, tilt_weights
 from lmalign.frontier.prompts import build as prompt_table
+from lmalign.frontier.stream import RewardSummary
 from lmalign.law import RewardLaw
 
 __all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
@@ -159,6 +160,18 @@ class _Levels:
         logp = np.log(count) - np.log(sizes[gid])
         out = cls(ys[idx], gid, count, logp, n_groups, scale, True)
         out.labels = labels if labels is not None else np.arange(n_groups)
+        return out
+
+    @classmethod
+    def from_summary(cls, summary: RewardSummary) -> _Levels:
+        """Levels of per-prompt summaries (distinct rewards sorted within each prompt, with their counts)."""
+        values = reward_vector(summary.values, "rewards")
+        count = np.asarray(summary.counts, dtype=float)
+        gid = np.asarray(summary.gid, dtype=np.int64)
+        scale = _power_of_two_scale(values)
+        sizes = np.bincount(gid, count, summary.n_groups)
+        out = cls(values / scale, gid, count, np.log(count) - np.log(sizes[gid]), summary.n_groups, scale, True)
+        out.labels = summary.ids if summary.ids is not None else np.arange(summary.n_groups)
         return out
 
     @classmethod
@@ -606,7 +619,8 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
     intervals at level ``confidence``; it needs ``groups``.
 
-    ``rewards`` may also be a table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
+    ``rewards`` may also be a :class:`~lmalign.frontier.stream.RewardSummary` (a streamed Parquet dataset), or a
+    table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
     its reward column and ``group`` the name of its prompt-id column (ids compared as text: strings or integers).
     Every problem with the input is a ``ValueError`` naming the argument (or column) and the first bad entry.
     """
@@ -639,6 +653,12 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
             raise ValueError("groups need reward samples, not a RewardLaw")
         lv = _Levels.from_law(rewards)
         samples = int(lv.val.size)
+    elif isinstance(rewards, RewardSummary):
+        if groups is not None:
+            raise ValueError("a RewardSummary holds its prompts already; do not pass groups")
+        lv = _Levels.from_summary(rewards)
+        samples = rewards.samples
+        groups = rewards.group
     elif isinstance(groups, _Coded):
         lv = _Levels.from_samples(rewards, groups, coded=True)
         samples = int(round(float(lv.sizes.sum())))

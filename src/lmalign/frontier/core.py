@@ -132,7 +132,7 @@ class _Levels:
         # samples of each level and of each prompt, and samples below each level in its prompt (order statistics)
         self.count = weight if counted else None
         self.sizes = total if counted else None
-        self.below = cum_in - weight if counted else None
+        self.below = None  # samples below each level in its prompt: computed when an order statistic needs it
 
     @classmethod
     def from_samples(cls, rewards, groups=None, coded: bool = False) -> _Levels:
@@ -232,6 +232,9 @@ class _Levels:
                 table[m] = 1.0
                 table[n:m] = np.exp(np.cumsum(np.log1p(-n / k)))[::-1]  # T(k-1) = T(k) (k-N)/k
         base = offset[which.ravel()][self.gid]
+        if self.below is None:
+            cum = np.cumsum(self.count)
+            self.below = cum - self.count - (cum[self.start] - self.count[self.start])[self.gid]
         a = np.rint(self.below).astype(np.int64)
         c = np.rint(self.count).astype(np.int64)
         upper = flat[base + a + c]
@@ -262,13 +265,12 @@ class _Tilt:
     ``D = E_q[t s] - log Z``. ``mean_x`` (the reward, for the reward tilt) is ``span E_q s``."""
 
     def __init__(self, lv: _Levels, score: np.ndarray, reward_span: float | None):
-        self.lv, self.s, self.s2, self.span = lv, score, score * score, reward_span
+        self.lv, self.s, self.span = lv, score, reward_span
         self.c = score - lv.per_group(lv.p * score)[lv.gid]
-        self.pc = lv.p * self.c
         self.cmax = float(np.max(np.abs(self.c))) if self.c.size else 0.0
         self.dmax = -lv.logp[lv.top_idx]
         self.dmax_avg = float(np.mean(self.dmax))
-        self.var0 = float(np.mean(lv.per_group(self.pc * self.c)))
+        self.var0 = float(np.mean(lv.per_group(lv.p * self.c * self.c)))
 
     def at(self, t: float, keep: bool = False) -> _TiltPoint:
         lv = self.lv
@@ -280,7 +282,7 @@ class _Tilt:
         if t * self.cmax <= 1.0:
             e = np.expm1(t * self.c)
             big_s = lv.per_group(lv.p * e)
-            kl = t * lv.per_group(self.pc * e) / (1.0 + big_s) - np.log1p(big_s)
+            kl = t * lv.per_group(lv.p * self.c * e) / (1.0 + big_s) - np.log1p(big_s)
             q = lv.p * (1.0 + e) / (1.0 + big_s)[lv.gid]
         else:
             a = self.s * t
@@ -295,7 +297,7 @@ class _Tilt:
         if t * self.cmax <= 1.0:
             ms = lv.per_group(q * self.s)
         kl = np.maximum(kl, 0.0)
-        var = np.maximum(lv.per_group(q * self.s2) - ms * ms, 0.0)
+        var = np.maximum(lv.per_group(q * self.s * self.s) - ms * ms, 0.0)
         mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
         return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
 
@@ -365,7 +367,7 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
         t = ts[small][:, None]
         e = np.expm1(t * tilt.c)
         big_s = np.add.reduceat(lv.p * e, lv.start, axis=1)
-        kl[small] = t * np.add.reduceat(tilt.pc * e, lv.start, axis=1) / (1.0 + big_s) - np.log1p(big_s)
+        kl[small] = t * np.add.reduceat(lv.p * tilt.c * e, lv.start, axis=1) / (1.0 + big_s) - np.log1p(big_s)
         q[small] = lv.p * (1.0 + e) / (1.0 + big_s)[:, lv.gid]
     if (~small).any():
         t = ts[~small][:, None]
@@ -378,7 +380,7 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
         kl[~small] = t * ms - (mx + np.log(z))
         q[~small] = qq
     ms = np.add.reduceat(q * tilt.s, lv.start, axis=1)
-    var = np.maximum(np.add.reduceat(q * tilt.s2, lv.start, axis=1) - ms * ms, 0.0)
+    var = np.maximum(np.add.reduceat(q * tilt.s * tilt.s, lv.start, axis=1) - ms * ms, 0.0)
     return np.maximum(kl, 0.0), ms, var, np.add.reduceat(q * lv.mid, lv.start, axis=1)
 
 

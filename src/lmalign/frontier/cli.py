@@ -21,7 +21,7 @@ from lmalign._atomic import atomic_write_bytes
 from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
 from lmalign.frontier.files import FORMATS, RewardFileError, display_name, read_points, read_samples
 from lmalign.frontier.prompts import table_format
-from lmalign.frontier.stream import is_dataset, read_summary
+from lmalign.frontier.stream import dataset_files, is_dataset, read_summary
 
 PLOT_FORMATS = ("svg", "png", "pdf")
 HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             table_format(args.per_prompt)
         points = read_points(args.points) if args.points is not None else None
         if is_dataset(args.rewards):  # a directory or glob of Parquet files, streamed into per-prompt summaries
+            dataset_files(args.rewards)  # a folder without Parquet files is named as such first
             if args.column is None:
                 raise ValueError(f"{name}: a dataset needs --column NAME")
             samples = read_summary(args.rewards, column=args.column, group=args.group,

@@ -1,85 +1,97 @@
-"""Timing of ``python -m lmalign frontier`` on a million rewards in 10,000 prompts, as ratios to reading the file.
+"""CPU time and memory of the frontier at scale: 1e7 rows in 1e5 prompts by default (budget: 20 s of CPU, 1.5 GB).
 
-Run: ``.venv/bin/python benchmarks/bench_frontier.py``. A CSV ``prompt_id,response,reward`` with 10,000 prompts of
-100 responses each (prompt offset ``N(0, 1)`` plus a ``Gumbel(0, 0.5)`` response quality, six decimals; a short
-quoted response text with a comma) is written to a temporary folder. The script then times, interleaved round by
-round so that the load of a shared machine falls on every quantity alike, and reports medians:
+Run: ``.venv/bin/python benchmarks/bench_frontier.py [--rows 1e7] [--prompts 1e5] [--files 10]``. The rows
+(prompt id an integer, reward = prompt offset ``N(0, 1)`` + ``Gumbel(0, 0.5)`` rounded to 1e-6, so almost every
+reward is distinct) are written as one Parquet file and as ``--files`` Parquet files of a partitioned dataset.
+Each measurement runs in a fresh interpreter and reports its own CPU time (user + system) and peak resident
+memory; ``bytes per row`` is the peak above an interpreter that only imports the library and pyarrow, divided by
+the rows. Measured:
 
-* reading the file (``read_samples`` with ``column`` and ``group``), the unit of every ratio;
-* ``numpy.loadtxt`` of the same rows (a baseline a user would reach for; it cannot read the quoted text column,
-  so it reads a copy without it);
-* the per-prompt frontier (``frontier`` with ``groups``: best-of-N at 41 values of N up to 1024, the optimum with
-  its shared multiplier at the 11 table rows, the unbiased estimates, the tilt and win-rate curves of the plot);
-* the same with ``--bootstrap 200``;
-* the pooled frontier (no groups) of the same million rewards;
-* the whole command (read, compute, table, SVG plot, interpreter start) in a subprocess.
+* ``file``: ``read_samples`` of the single file, then ``frontier`` with the prompt groups (the default table,
+  N up to 1024, with the curves of the plot and the per-prompt table);
+* ``stream``: the dataset directory streamed into per-prompt summaries (``read_summary``), then ``frontier``.
 
-Absolute times depend on the machine and its load; the ratios are the point. No test asserts a time.
+CPU time is what the budget counts: wall time on a shared machine depends on the other jobs. No test asserts a
+time.
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
+import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
+CHILD = r"""
+import json, resource, sys, time
+mode, path = sys.argv[1], sys.argv[2]
+import pyarrow, pyarrow.parquet  # noqa: F401  (counted in the baseline too)
+import lmalign.frontier as f
+from lmalign.frontier.stream import read_summary
+t0 = time.process_time()
+if mode == "file":
+    s = f.read_samples(path, column="reward", group="prompt_id")
+    t1 = time.process_time()
+    fr = f.frontier(s.rewards, groups=s.groups, progress=False)
+elif mode == "stream":
+    s = read_summary(path, "reward", "prompt_id")
+    t1 = time.process_time()
+    fr = f.frontier(s, progress=False)
+else:
+    t1 = t0
+t2 = time.process_time()
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"read": t1 - t0, "frontier": t2 - t1, "cpu": u.ru_utime + u.ru_stime,
+                  "peak": u.ru_maxrss * 1024}))
+"""
 
-from lmalign.frontier import frontier, read_samples
 
-PROMPTS = 10_000
-PER_PROMPT = 100
-ROUNDS = 3
-SEED = 0
+def write(folder: Path, rows: int, prompts: int, files: int) -> tuple[Path, Path]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    offset = rng.normal(size=prompts)
+    single, shards = folder / "rows.parquet", folder / "dataset"
+    shards.mkdir()
+    writer = pq.ParquetWriter(single, pa.schema([("prompt_id", pa.int64()), ("reward", pa.float64())]))
+    per_file = -(-rows // files)
+    for k in range(files):  # each file holds a slice of every prompt's rows
+        n = min(per_file, rows - k * per_file)
+        pid = rng.integers(0, prompts, size=n)
+        reward = np.round(offset[pid] + rng.gumbel(0.0, 0.5, size=n), 6)
+        table = pa.table({"prompt_id": pid, "reward": reward})
+        writer.write_table(table, row_group_size=1 << 20)
+        (shards / f"part={k}").mkdir()
+        pq.write_table(table, shards / f"part={k}" / "rows.parquet", row_group_size=1 << 20)
+    writer.close()
+    return single, shards
 
 
-def write_files(folder: Path) -> tuple[Path, Path]:
-    rng = np.random.default_rng(SEED)
-    pid = np.repeat(np.arange(PROMPTS), PER_PROMPT)
-    reward = rng.normal(size=PROMPTS)[pid] + rng.gumbel(0.0, 0.5, size=pid.size)
-    full, plain = folder / "rewards.csv", folder / "plain.csv"
-    lines = [f'{i},"resp, {j % 7}",{r:.6f}\n' for j, (i, r) in enumerate(zip(pid.tolist(), reward.tolist(),
-                                                                                strict=True))]
-    full.write_text("prompt_id,response,reward\n" + "".join(lines))
-    plain.write_text("prompt_id,reward\n" + "".join(f"{i},{r:.6f}\n" for i, r in zip(pid.tolist(), reward.tolist(),
-                                                                                     strict=True)))
-    return full, plain
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def run(mode: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=float, default=1e7)
+    ap.add_argument("--prompts", type=float, default=1e5)
+    ap.add_argument("--files", type=int, default=10)
+    args = ap.parse_args()
+    rows, prompts = int(args.rows), int(args.prompts)
     with tempfile.TemporaryDirectory() as tmp:
-        full, plain = write_files(Path(tmp))
-        data = read_samples(full, column="reward", group="prompt_id")
-        command = [sys.executable, "-m", "lmalign", "frontier", str(full), "--column", "reward", "--group",
-                   "prompt_id", "--quiet", "--out", str(Path(tmp) / "f.svg")]
-        tasks = {
-            "read_samples (CSV, 3 columns)": lambda: read_samples(full, column="reward", group="prompt_id"),
-            "numpy.loadtxt (2 columns)": lambda: np.loadtxt(plain, delimiter=",", skiprows=1),
-            "frontier per prompt": lambda: frontier(data.rewards, groups=data.groups, progress=False),
-            "frontier per prompt, bootstrap 200": lambda: frontier(data.rewards, groups=data.groups, progress=False,
-                                                                   bootstrap=200),
-            "frontier pooled": lambda: frontier(data.rewards, progress=False),
-            "whole command (subprocess)": lambda: subprocess.run(command, check=True, capture_output=True),
-        }
-        times: dict[str, list[float]] = {k: [] for k in tasks}
-        for _ in range(ROUNDS):  # interleaved: every task once per round
-            for name, fn in tasks.items():
-                times[name].append(timed(fn))
-    med = {k: statistics.median(v) for k, v in times.items()}
-    unit = med["read_samples (CSV, 3 columns)"]
-    print(f"{PROMPTS * PER_PROMPT:,} rewards in {PROMPTS:,} prompts ({PER_PROMPT} each), medians of {ROUNDS} "
-          "interleaved rounds")
-    for name, t in med.items():
-        print(f"{name:<38} {t:7.2f} s   {t / unit:6.1f} x reading the file")
+        single, shards = write(Path(tmp), rows, prompts, args.files)
+        base = run("baseline", single)
+        print(f"{rows:,} rows in {prompts:,} prompts; interpreter + imports: {base['peak'] / 2**20:.0f} MiB")
+        print(f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'peak':>9} {'bytes/row':>10}")
+        for mode, path in (("file", single), ("stream", shards)):
+            m = run(mode, path)
+            print(f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s "
+                  f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f}")
 
 
 if __name__ == "__main__":

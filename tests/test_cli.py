@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import lmalign
+import lmalign.frontier
 from lmalign import cli
 from lmalign.book import build, claims, executor
 from lmalign.cli import main
@@ -74,11 +75,11 @@ def test_claims_json_in_a_subprocess(tmp_path):
 
 def test_frontier_dispatches_to_its_module(monkeypatch):
     calls = []
-    fake = types.ModuleType("lmalign.frontier_cli")
-    fake.__spec__ = importlib.machinery.ModuleSpec("lmalign.frontier_cli", None)
+    fake = types.ModuleType("lmalign.frontier.cli")
+    fake.__spec__ = importlib.machinery.ModuleSpec("lmalign.frontier.cli", None)
     fake.main = lambda argv: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "lmalign.frontier_cli", fake)
-    monkeypatch.setattr(lmalign, "frontier_cli", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "lmalign.frontier.cli", fake)
+    monkeypatch.setattr(lmalign.frontier, "cli", fake, raising=False)
     assert main(["frontier", "rewards.csv", "--log-n", "5", "--help"]) == 0
     assert calls == [["rewards.csv", "--log-n", "5", "--help"]]
 

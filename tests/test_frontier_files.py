@@ -125,7 +125,7 @@ def test_bad_files(tmp_path, name, data, parts):
 
 def test_unreadable_huge_and_sparse_files(tmp_path):
     one_line_error(run([tmp_path / "missing.csv"]), "missing.csv: no such file")
-    one_line_error(run([tmp_path]), "not a file")
+    one_line_error(run([tmp_path]), "no Parquet files")  # a folder is a dataset: here, one without Parquet files
     one_line_error(run(["/proc/self/mem"]), "/proc/self/mem", "cannot read")
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as fh:

@@ -1,6 +1,6 @@
 """The command line, ``python -m lmalign VERB`` (or the ``lmalign`` script): a table of verbs.
 
-``frontier`` belongs to the library (``lmalign.frontier_cli``); ``build`` and ``claims`` to the book machinery
+``frontier`` belongs to the library (:mod:`lmalign.frontier.cli`); ``build`` and ``claims`` to the book machinery
 (:mod:`lmalign.book.cli`), which is loaded only when one of them is asked for.
 """
 
@@ -14,7 +14,7 @@ VERBS = {
     "build": ("lmalign.book.cli", "build_main", "execute changed chapters, write the report, build the HTML book"),
     "claims": ("lmalign.book.cli", "claims_main", "every registered claim with its status from the last build"),
     "rerun": ("lmalign.book.rerun", "main", "rerun one chapter with your own parameters into a folder of its own"),
-    "frontier": ("lmalign.frontier_cli", "main",
+    "frontier": ("lmalign.frontier.cli", "main",
                  "exact best-of-N and KL-constrained frontier for your reward samples"),
 }
 

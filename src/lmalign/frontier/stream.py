@@ -1,0 +1,169 @@
+"""Streaming a partitioned Parquet dataset (a directory or a glob of files) into per-prompt summaries.
+
+The frontier needs, per prompt, only its distinct rewards and how many samples have each (the empirical law),
+so a dataset larger than memory is read in record batches (``pyarrow.dataset``) and each batch is reduced at once
+to ``(prompt, reward, count)`` triples. Rows of one prompt may sit in any file and any batch: they are brought
+together by merging the triples, sorted by (prompt, reward) with equal pairs summed, whenever the pending
+triples exceed the summary so far (and at the end). Memory is therefore bounded by the summaries (the number of
+distinct (prompt, reward) pairs, 16 bytes each plus sorting space) and one batch, not by the rows.
+
+Prompt ids follow the file rules (:mod:`lmalign.frontier.files`): text as written, strings or integers; rewards
+finite numbers (``drop_missing`` leaves out and counts null and NaN ones). The same map (per batch: reduce to
+triples) and reduce (merge triples; then one shared multiplier solved on the merged laws) is what a cluster
+engine would distribute: each worker reduces its partitions to triples, a shuffle by prompt brings a prompt's
+triples together, and the frontier of the merged summaries needs one scalar ``lambda`` found by a reduction
+over prompts of ``D(q_g||p_g)`` at each trial ``lambda``.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lmalign.frontier.files import _PROMPT_LIKE, RewardFileError, _parquet_ids, display_name
+
+BATCH_ROWS = 1 << 20
+
+
+@dataclass(frozen=True)
+class RewardSummary:
+    """Per-prompt empirical laws: ``values`` (distinct rewards, sorted within each prompt), ``gid`` (the prompt
+    code of each, sorted), ``counts`` (samples with that reward), ``n_groups`` and ``ids`` (the prompt id of each
+    code), with the ``column``, ``group``, ``columns`` of the dataset, ``dropped`` rows, ``files`` read and a
+    ``sha256`` over their bytes in order."""
+
+    values: np.ndarray
+    gid: np.ndarray
+    counts: np.ndarray
+    n_groups: int
+    ids: np.ndarray | None
+    column: str
+    group: str | None
+    columns: tuple[str, ...]
+    source: str
+    files: tuple[str, ...]
+    dropped: int = 0
+    sha256: str | None = None
+
+    @property
+    def samples(self) -> int:
+        return int(self.counts.sum())
+
+    def prompt_like_columns(self) -> list[str]:
+        """Columns whose name looks like a prompt id, other than the reward column."""
+        return [c for c in self.columns if c != self.column and _PROMPT_LIKE.match(c.strip())]
+
+
+def is_dataset(path: str | Path) -> bool:
+    """Whether ``path`` names a directory or a glob pattern (``*``, ``?``, ``[``) rather than one file."""
+    text = str(path)
+    return text != "-" and (Path(text).is_dir() or any(ch in text for ch in "*?["))
+
+
+def dataset_files(path: str | Path) -> list[str]:
+    """The Parquet files of a directory (recursively, partitioned layouts included) or a glob, sorted."""
+    text = str(path)
+    if Path(text).is_dir():
+        files = sorted(str(p) for p in Path(text).rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
+    else:
+        files = sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    if not files:
+        raise RewardFileError(f"{display_name(text)}: no Parquet files (a directory or a glob of .parquet files)")
+    return files
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Triples ``(gid, value, count)`` sorted by (prompt, reward) with equal pairs summed."""
+    gid = np.concatenate([p[0] for p in parts])
+    val = np.concatenate([p[1] for p in parts])
+    cnt = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((val, gid))
+    gid, val, cnt = gid[order], val[order], cnt[order]
+    new = np.empty(gid.size, dtype=bool)
+    new[:1] = True
+    new[1:] = (gid[1:] != gid[:-1]) | (val[1:] != val[:-1])
+    idx = np.flatnonzero(new)
+    return gid[idx], val[idx], np.add.reduceat(cnt, idx) if idx.size else cnt[:0]
+
+
+def read_summary(path: str | Path, column: str, group: str | None = None, drop_missing: bool = False,
+                 batch_rows: int = BATCH_ROWS) -> RewardSummary:
+    """Stream the Parquet files of a directory or glob into per-prompt summaries (see the module docstring).
+    Every problem is a :class:`~lmalign.frontier.files.RewardFileError` naming the file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    name = display_name(path)
+    files = dataset_files(path)
+    try:
+        data = ds.dataset(files, format="parquet")
+    except (pa.ArrowException, OSError) as exc:
+        raise RewardFileError(f"{name}: not a readable Parquet dataset ({str(exc).splitlines()[0]})") from None
+    names = list(data.schema.names)
+    for what, col in (("column", column), ("group column", group)):
+        if col is not None and col not in names:
+            raise RewardFileError(f"{name}: no {what} {col!r}; the files have {', '.join(map(repr, names))}")
+    codes: dict[str, int] = {}
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pending = held = dropped = 0
+    try:
+        batches = data.to_batches(columns=[column] + ([group] if group else []), batch_size=batch_rows)
+        for batch in batches:
+            values = batch.column(0)
+            kind = values.type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+                raise RewardFileError(f"{name}: column {column!r} has type {kind}, not a number")
+            missing = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            if pa.types.is_floating(kind):
+                missing |= np.asarray(pc.is_nan(values).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            if missing.any() and not drop_missing:
+                raise RewardFileError(f"{name}: column {column!r} has a missing reward (null or NaN); pass "
+                                      "--drop-missing to leave such rows out")
+            keep = ~missing
+            dropped += int(missing.sum())
+            r = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)[keep]
+            if not np.isfinite(r).all():
+                raise RewardFileError(f"{name}: column {column!r} has an infinite reward; rewards must be finite")
+            if group is not None:
+                ids = _parquet_ids(name, batch.column(1), group)
+                if ids.null_count:
+                    raise RewardFileError(f"{name}: empty group column {group!r}")
+                enc = pc.dictionary_encode(ids)
+                local = np.array([codes.setdefault(v, len(codes)) for v in enc.dictionary.to_pylist()],
+                                 dtype=np.int64)
+                g = local[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)][keep]
+            else:
+                g = np.zeros(r.size, dtype=np.int64)
+            if r.size:
+                parts.append(_merge([(g, r, np.ones(r.size, dtype=np.int64))]))
+                pending += parts[-1][0].size
+            if pending > max(held, batch_rows):
+                parts = [_merge(parts)]
+                held, pending = parts[0][0].size, 0
+    except (pa.ArrowException, OSError) as exc:
+        raise RewardFileError(f"{name}: cannot read the dataset ({str(exc).splitlines()[0]})") from None
+    if not parts:
+        raise RewardFileError(f"{name}: the dataset has no rewards")
+    gid, val, cnt = _merge(parts)
+    ids = None
+    if group is not None:  # codes in order of first appearance, then only the prompts with a reward left
+        ids = np.empty(len(codes), dtype=object)
+        for text, code in codes.items():
+            ids[code] = text
+        present = np.unique(gid)
+        gid = np.searchsorted(present, gid)
+        ids = ids[present]
+    n_groups = int(gid[-1]) + 1
+    digest = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                digest.update(chunk)
+    return RewardSummary(values=val, gid=gid, counts=cnt, n_groups=n_groups, ids=ids, column=column, group=group,
+                         columns=tuple(names), source=str(path), files=tuple(files), dropped=dropped,
+                         sha256=digest.hexdigest())

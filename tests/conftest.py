@@ -82,6 +82,7 @@ def fast_tier_guard(request):
     if request.config.getoption("--tier") != "fast":
         yield
         return
+    import subprocess
     import venv
 
     import fresh_install
@@ -104,8 +105,17 @@ def fast_tier_guard(request):
         seen.add(key)
         return execute_into(root, chapter, parameters, target, *args, **kwargs)
 
+    popen_init = subprocess.Popen.__init__
+
+    def no_venv_process(self, args, *rest, **kwargs):
+        words = [str(a) for a in args] if isinstance(args, list | tuple) else str(args).split()
+        if any(a == "-m" and b == "venv" for a, b in zip(words, words[1:], strict=False)):
+            no_venv()
+        popen_init(self, args, *rest, **kwargs)
+
     patch.setattr(venv.EnvBuilder, "create", no_venv)
     patch.setattr(fresh_install, "fresh_venv", no_venv)
+    patch.setattr(subprocess.Popen, "__init__", no_venv_process)
     patch.setattr(executor, "execute_into", execute_once)
     try:
         yield

@@ -7,21 +7,16 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_wheel_installs_alone_and_runs_outside_the_repository(tmp_path):
+def test_wheel_installs_alone_and_runs_outside_the_repository(new_venv, tmp_path):
     wheels = tmp_path / "wheels"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-                           capture_output=True, text=True, check=False, cwd=tmp_path)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                            str(new_venv.repo)], capture_output=True, text=True, check=False, cwd=tmp_path)
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("lmalign-*.whl")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = new_venv.python
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     # numpy, scipy, pyarrow, tqdm, ... from this environment; appended after the venv's own site-packages, and

@@ -59,6 +59,8 @@ def test_the_fast_tier_builds_no_venv_and_no_second_book(request, tmp_path):
         venv.create(tmp_path / "venv")
     with pytest.raises(conftest.FastTierViolation, match="no virtual environment"):
         fresh_install.fresh_venv(tmp_path)
+    with pytest.raises(conftest.FastTierViolation, match="no virtual environment"):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "v2")], check=False)
     chapter = tmp_path / "00_tiers.md"
     chapter.write_text("a chapter the guard sees twice; an invalid timeout stops each call before it runs")
     with pytest.raises(executor.BuildError, match="timeout"):  # the first call goes through to the executor

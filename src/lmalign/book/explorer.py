@@ -175,7 +175,7 @@ def example_frontier(ns: list[int]) -> dict[str, np.ndarray]:
     from tqdm import TqdmWarning
 
     from lmalign.frontier import example_file, frontier
-    from lmalign.reward_files import read_samples
+    from lmalign.frontier.files import read_samples
 
     samples = read_samples(example_file(), column="reward", group="prompt_id")
     with warnings.catch_warnings():  # tqdm.auto warns in a kernel without ipywidgets; no bar is shown here

@@ -5,7 +5,8 @@ Every chapter starts, right after its ``parameters`` cell, with::
     from lmalign.book.chapter import Chapter
     ch = Chapter("01_optimal_policy", parameters=dict(seed=seed, vocab=vocab))
 
-then records checks with ``ch.claim("C1", error, detail=...)`` and figures with
+which refuses a value outside the range written beside the parameter (:mod:`lmalign.book.parameters`), then
+records checks with ``ch.claim("C1", error, detail=...)`` and figures with
 ``ch.figure(fig, "frontier", caption="...")``. Outputs go to ``<outputs>/<chapter>/`` (see ``lmalign.book.paths``).
 """
 
@@ -17,7 +18,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from lmalign.book import claims, figures, paths
+from lmalign.book import claims, figures, parameters, paths
 from lmalign.plotstyle import use_style
 
 _CURRENT: Chapter | None = None
@@ -32,6 +33,7 @@ class Chapter:
             raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
         self.name = name
         self.parameters = dict(parameters or {})
+        validate_ranges(name, self.parameters)
         self.output_dir = Path(output_dir) if output_dir else paths.chapter_output_dir(name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.claims = claims.ClaimRecorder(name, self.output_dir)
@@ -95,6 +97,18 @@ class Chapter:
         meta = {figures.FIGURE_KEY: {"name": name, "caption": caption, "alt": alt}}
         display(SVG(data=path.read_text(encoding="utf-8")), metadata=meta)
         display(Markdown(f"**Figure {name}.** {caption}"), metadata=meta)
+
+
+def validate_ranges(name: str, values: dict) -> None:
+    """Refuse, with a one-line :class:`lmalign.book.parameters.ParameterError` naming the parameter and its
+    range, a value outside the range written beside it in the chapter's ``parameters`` cell (the chapter's
+    source in the repository; a notebook run outside a clone has none to check against)."""
+    root = paths.find_repo()
+    source = root / "notebooks" / f"{name}.md" if root else None
+    if source is None or not source.is_file():
+        return
+    specs = {n: spec for n, (_, spec) in parameters.read(source).items()}
+    parameters.validate({n: v for n, v in values.items() if n in specs}, specs)
 
 
 def plain_text(markdown: str) -> str:

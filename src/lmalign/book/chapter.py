@@ -41,15 +41,22 @@ class Chapter:
         use_style()
         _CURRENT = self
 
-    def claim(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
-        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its
-        tolerance."""
-        return self.claims.record(claim_id, error, detail=detail)
+    def claim(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
+              bound: str = "") -> claims.Check:
+        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its tolerance.
 
-    def ablation(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
+        The tolerance is the registry's constant, or ``tolerance``: the value at this run's parameters of the
+        error bound ``bound`` (a formula, e.g. ``"(log n)^2/(lambda^2 n^2)"``; by default the registry's
+        ``bound`` of the claim, which then requires ``tolerance``). The margin ``tolerance / error`` is
+        recorded with the check."""
+        return self.claims.record(claim_id, error, detail=detail, tolerance=tolerance, bound=bound)
+
+    def ablation(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
+                 bound: str = "") -> claims.Check:
         """Record the error of a claim's check with the certified term removed; raises ``ClaimFailed``
-        unless it exceeds the claim's tolerance (else the check could not tell the term is there)."""
-        return self.claims.record(claim_id, error, detail=detail, ablation=True)
+        unless it exceeds the tolerance (else the check could not tell the term is there); ``tolerance`` and
+        ``bound`` as in :meth:`claim`, and they should be those of the check it ablates."""
+        return self.claims.record(claim_id, error, detail=detail, ablation=True, tolerance=tolerance, bound=bound)
 
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of what the chapter's results depend on: its source, the library (with the data it ships),

@@ -84,9 +84,9 @@ def test_report_matches_registry_and_results(tmp_path):
     rec.record("C0", 3e-16, detail="ok")
     md = report.report_markdown(outputs=tmp_path, build_info="Built from commit `abc`.")
     rows = [[c.strip() for c in re.split(r"(?<!\\)\|", ln)] for ln in md.splitlines()
-            if re.match(r"\| \{ref\}`C\d+ <claim-c\d+>` \|", ln)]
+            if re.match(r"\| \{ref\}`[CE][\d.]+ <claim-[ce][\d-]+>` \|", ln)]
     assert all(len(r) == 10 for r in rows), "a row broke the table"
-    assert [re.search(r"`(C\d+) ", r[1]).group(1) for r in rows] == list(reg)
+    assert [re.search(r"`([CE][\d.]+) ", r[1]).group(1) for r in rows] == list(reg)
     c0 = rows[0]
     assert c0[3] == "[00_pipeline](../notebooks/00_pipeline.ipynb)"
     assert c0[4] == "3.00e-16" and c0[6] == f"{reg['C0'].tolerance / 3e-16:.3g}×" and c0[8] == "**pass**"
@@ -96,8 +96,8 @@ def test_report_matches_registry_and_results(tmp_path):
         assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
     assert f"**1 pass, 0 fail, 0 stale, {len(reg) - 1} missing** of {len(reg)} claims." in md
     assert "Built from commit `abc`." in md
-    sections = re.findall(r"^\(claim-(c\d+)\)=\n### (C\d+): (\w+)$", md, flags=re.MULTILINE)
-    assert [s[1] for s in sections] == list(reg) and all(s[0] == s[1].lower() for s in sections)
+    sections = re.findall(r"^\(claim-([ce][\d-]+)\)=\n### ([CE][\d.]+): (\w+)$", md, flags=re.MULTILINE)
+    assert [s[1] for s in sections] == list(reg) and all(s[0] == report.label(s[1])[6:] for s in sections)
     assert sections[0][2] == "pass" and {s[2] for s in sections[1:]} == {"missing"}
     assert f"| 1 | 3.00e-16 | 1e-12 | {1e-12 / 3e-16:.3g}× | yes | ok |" in md
 
@@ -108,7 +108,7 @@ def test_check_lines_link_the_report(tmp_path):
     rec.record("C0", 3e-16)
     rec.record("C0", 5e-16)
     subs = report.substitutions(tmp_path)
-    assert set(subs) == {f"check_{c}" for c in reg}
+    assert set(subs) == {f"check_{c.replace('.', '_')}" for c in reg}
     assert subs["check_C0"] == ("**Check {ref}`C0 <claim-c0>`** (2 checks): largest error 5.0e-16, "
                                 "tolerance 1e-12: **pass**.")
     assert subs["check_C1"] == "**Check {ref}`C1 <claim-c1>`**: not run in this build."

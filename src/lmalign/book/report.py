@@ -165,8 +165,9 @@ def statement_markdown(text: str) -> str:
 
 
 def label(claim_id: str) -> str:
-    """The report's label of a claim's section, ``claim-c1`` for ``C1``."""
-    return f"claim-{claim_id.lower()}"
+    """The report's label of a claim's section, ``claim-c1`` for ``C1``, ``claim-e1-2`` for the exercise check
+    ``E1.2``."""
+    return f"claim-{claim_id.lower().replace('.', '-')}"
 
 
 def check_line(row: ClaimStatus) -> str:
@@ -194,8 +195,9 @@ def format_margin(margin: float | None) -> str:
 
 def substitutions(outputs: Path | None = None, content_hash: ContentHash | None = None) -> dict[str, str]:
     """``{check_C1: check_line, ...}`` for every registered claim: MyST substitutions, so a chapter writes
-    ``{{ check_C1 }}`` under the result that claim C1 verifies (``content_hash``: see :func:`statuses`)."""
-    return {f"check_{r.id}": check_line(r) for r in statuses(outputs, content_hash=content_hash)}
+    ``{{ check_C1 }}`` under the result that claim C1 verifies, ``{{ check_E1_2 }}`` for the exercise check
+    ``E1.2`` (``content_hash``: see :func:`statuses`)."""
+    return {f"check_{r.id.replace('.', '_')}": check_line(r) for r in statuses(outputs, content_hash=content_hash)}
 
 
 def recorded_checks(outputs: Path, chapters) -> dict[str, list[dict]]:

@@ -55,7 +55,7 @@ def test_exercises_are_labelled_with_folded_solutions(chapter):
     assert 2 <= len(exercises) <= 4 and len(solutions) == len(exercises)
     for (title, body), (target, sol) in zip(exercises, solutions, strict=True):
         label = re.search(r":label: (ex-\S+)", body).group(1)
-        assert target.strip() == label and ":class: dropdown" in sol and "Difficulty: ★" in body
+        assert title.strip() and target.strip() == label and ":class: dropdown" in sol and "Difficulty: ★" in body
 
 
 @pytest.mark.parametrize("chapter", PILOTS)

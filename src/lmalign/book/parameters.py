@@ -23,7 +23,8 @@ by ``;`` and free text for the reader::
                | "sweep in " DOMAIN | "sweep len in " DOMAIN          where the sweep draws (inside the range)
 
 ``NUMBER`` is a number, ``inf``, or arithmetic of them (``2**32``, ``-1e3``). ``len = NAME`` ties a list's length to
-another parameter's (lists of equal length). A ``probability vector`` has entries ``>= 0`` (``> 0`` with
+another parameter's (lists of equal length); a list without ``len`` may have any length, and the sweep draws 1 to
+4 elements for it. A ``probability vector`` has entries ``>= 0`` (``> 0`` with
 ``positive``) that sum to 1 within ``1e-9``; a ``stochastic matrix`` is square with such rows, and ``primitive``
 asks that some power be positive (Wielandt: the power ``k^2 - 2k + 2`` for ``k`` states). ``sweep in`` narrows the
 domain that ``python -m lmalign sweep`` draws from (small sizes where the claims' bounds account for the size);
@@ -95,6 +96,7 @@ class Spec:
     sweep_length: Interval | None = None
 
 
+DEFAULT_DRAW_LENGTH = Interval(1, 4)  # lengths the sweep draws for a list with no 'len in' (any length is valid)
 FLAGS = {"increasing", "distinct", "nonconstant", "positive", "primitive"}
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow}
@@ -370,9 +372,7 @@ def _dirichlet(k: int, rng: random.Random, positive: bool) -> list[float]:
 def _draw_length(spec: Spec, rng: random.Random, drawn: dict) -> int:
     if spec.same_length is not None:
         return len(drawn[spec.same_length])
-    domain = spec.sweep_length or spec.length
-    if domain is None:
-        raise ParameterError(f"cannot draw a length for {spec.text!r}: give it 'len in' or 'len = NAME'")
+    domain = spec.sweep_length or spec.length or DEFAULT_DRAW_LENGTH
     return int(_draw_interval(domain, "int", rng, None))
 
 

@@ -46,7 +46,7 @@ def test_recorder_statuses_and_report(tmp_path):
     assert rows["C3"].status == "missing"
     md = report.report_markdown(outputs=tmp_path)
     for cid in reg:
-        assert f"| {{ref}}`{cid} <claim-{cid.lower()}>` |" in md
+        assert f"| {{ref}}`{cid} <{report.label(cid)}>` |" in md
     assert "**fail**" in md and "**missing**" in md
     saved = json.loads((tmp_path / "01_optimal_policy" / "claims.json").read_text())
     assert [c["claim"] for c in saved["checks"]] == ["C1", "C2"]

@@ -46,7 +46,7 @@ def test_recorder_statuses_and_report(tmp_path):
     assert rows["C3"].status == "missing"
     md = report.report_markdown(outputs=tmp_path)
     for cid in reg:
-        assert f"| {{ref}}`{cid} <claim-{cid.lower()}>` |" in md
+        assert f"| {{ref}}`{cid} <{report.label(cid)}>` |" in md
     assert "**fail**" in md and "**missing**" in md
     saved = json.loads((tmp_path / "01_optimal_policy" / "claims.json").read_text())
     assert [c["claim"] for c in saved["checks"]] == ["C1", "C2"]
@@ -84,21 +84,22 @@ def test_report_matches_registry_and_results(tmp_path):
     rec.record("C0", 3e-16, detail="ok")
     md = report.report_markdown(outputs=tmp_path, build_info="Built from commit `abc`.")
     rows = [[c.strip() for c in re.split(r"(?<!\\)\|", ln)] for ln in md.splitlines()
-            if re.match(r"\| \{ref\}`C\d+ <claim-c\d+>` \|", ln)]
-    assert all(len(r) == 9 for r in rows), "a row broke the table"
-    assert [re.search(r"`(C\d+) ", r[1]).group(1) for r in rows] == list(reg)
+            if re.match(r"\| \{ref\}`[CE][\d.]+ <claim-[ce][\d-]+>` \|", ln)]
+    assert all(len(r) == 10 for r in rows), "a row broke the table"
+    assert [re.search(r"`([CE][\d.]+) ", r[1]).group(1) for r in rows] == list(reg)
     c0 = rows[0]
     assert c0[3] == "[00_pipeline](../notebooks/00_pipeline.ipynb)"
-    assert c0[4] == "3.00e-16" and c0[6] == f"{reg['C0'].tolerance / 3e-16:.3g}×" and c0[7] == "**pass**"
+    assert c0[4] == "3.00e-16" and c0[6] == f"{reg['C0'].tolerance / 3e-16:.3g}×" and c0[8] == "**pass**"
+    assert c0[7] == "—"  # no sweep yet
     for row in rows[1:]:
-        assert row[7] == "**missing**" and row[4] == "—"
+        assert row[8] == "**missing**" and row[4] == "—"
         assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
     assert f"**1 pass, 0 fail, 0 stale, 0 corrupt, {len(reg) - 1} missing** of {len(reg)} claims." in md
     assert "Built from commit `abc`." in md
-    sections = re.findall(r"^\(claim-(c\d+)\)=\n### (C\d+): (\w+)$", md, flags=re.MULTILINE)
-    assert [s[1] for s in sections] == list(reg) and all(s[0] == s[1].lower() for s in sections)
+    sections = re.findall(r"^\(claim-([ce][\d-]+)\)=\n### ([CE][\d.]+): (\w+)$", md, flags=re.MULTILINE)
+    assert [s[1] for s in sections] == list(reg) and all(s[0] == report.label(s[1])[6:] for s in sections)
     assert sections[0][2] == "pass" and {s[2] for s in sections[1:]} == {"missing"}
-    assert "| 1 | 3.00e-16 | 1e-12 | yes | ok |" in md
+    assert f"| 1 | 3.00e-16 | 1e-12 | {1e-12 / 3e-16:.3g}× | yes | ok |" in md
 
 
 def test_check_lines_link_the_report(tmp_path):
@@ -107,7 +108,7 @@ def test_check_lines_link_the_report(tmp_path):
     rec.record("C0", 3e-16)
     rec.record("C0", 5e-16)
     subs = report.substitutions(tmp_path)
-    assert set(subs) == {f"check_{c}" for c in reg}
+    assert set(subs) == {f"check_{c.replace('.', '_')}" for c in reg}
     assert subs["check_C0"] == ("**Check {ref}`C0 <claim-c0>`** (2 checks): largest error 5.0e-16, "
                                 "tolerance 1e-12: **pass**.")
     assert subs["check_C1"] == "**Check {ref}`C1 <claim-c1>`**: not run in this build."
@@ -285,3 +286,48 @@ def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, c
     code, out, err = _claims(monkeypatch, capsys, root, layout.outputs, "--allow-missing")
     assert code == 1 and "C0     stale" in out and "C0 (stale)" in err
     assert "the last run of chapter 00_pipeline did not succeed" in out
+
+
+def _registry_with_bound(tmp_path):
+    path = tmp_path / "claims.yml"
+    path.write_text("claims:\n  C9: {statement: s, result: A6, chapter: 06_best_of_n, tolerance: 1.0e-6,\n"
+                    "       bound: '(log n)^2 / (lambda^2 n^2)'}\n  C10: {statement: s, result: A6, "
+                    "chapter: 06_best_of_n, tolerance: 1.0e-6}\n")
+    return claims.load_registry(path)
+
+
+def test_a_tolerance_from_a_bound_is_recorded_with_its_margin(tmp_path):
+    reg = _registry_with_bound(tmp_path)
+    assert reg["C9"].bound == "(log n)^2 / (lambda^2 n^2)" and reg["C10"].bound == ""
+    rec = claims.ClaimRecorder("06_best_of_n", tmp_path / "06_best_of_n", registry=reg)
+    with pytest.raises(ValueError, match="pass tolerance="):
+        rec.record("C9", 1e-7)  # a claim with a bound needs the bound's value
+    with pytest.raises(ValueError, match="needs the bound it comes from"):
+        rec.record("C10", 1e-7, tolerance=1e-3)  # an own tolerance needs a stated bound
+    with pytest.raises(ValueError, match="finite positive"):
+        rec.record("C9", 1e-7, tolerance=float("nan"))
+    rec.record("C9", 2e-6, tolerance=1e-5)  # above the registry's 1e-6, inside the bound's value
+    rec.record("C9", 1e-6, tolerance=4e-6)
+    rec.record("C9", 5e-3, tolerance=1e-5, ablation=True)
+    rec.record("C10", 5e-7)  # an old call: the registry's constant
+    with pytest.raises(claims.ClaimFailed, match=r"bound \(log n\)\^2"):
+        rec.record("C9", 2e-5, tolerance=1e-5)
+    saved = json.loads((tmp_path / "06_best_of_n" / "claims.json").read_text())["checks"]
+    assert [c["margin"] for c in saved] == pytest.approx([5.0, 4.0, 500.0, 2.0, 0.5])
+    assert saved[0]["tolerance"] == 1e-5 and saved[0]["bound"] == "(log n)^2 / (lambda^2 n^2)"
+    assert saved[3]["tolerance"] == 1e-6 and saved[3]["bound"] == ""
+
+
+def test_the_report_shows_the_smallest_margin_and_the_sweep(tmp_path):
+    reg = _registry_with_bound(tmp_path)
+    rec = claims.ClaimRecorder("06_best_of_n", tmp_path / "06_best_of_n", registry=reg)
+    rec.record("C9", 2e-6, tolerance=1e-5)
+    rec.record("C9", 1e-6, tolerance=4e-6)
+    (tmp_path / "sweep.json").write_text(json.dumps({"claims": {"C9": {"margin": 1.7}}}))
+    rows = {r.id: r for r in report.statuses(outputs=tmp_path, registry=reg)}
+    assert rows["C9"].margin == pytest.approx(4.0) and rows["C9"].sweep_margin == 1.7
+    assert rows["C9"].error == 2e-6 and rows["C10"].sweep_margin is None
+    line = report.check_line(rows["C9"])
+    assert "smallest margin 4×" in line and "(log n)^2" in line
+    (tmp_path / "sweep.json").write_text("{trunc")
+    assert report.sweep_margins(tmp_path) == {}

@@ -65,3 +65,56 @@ def test_a_chapter_run_by_hand_writes_in_its_working_folder(tmp_path, monkeypatc
     monkeypatch.delenv("LMALIGN_OUTPUTS", raising=False)
     monkeypatch.chdir(tmp_path)
     assert paths.chapter_output_dir("01_optimal_policy") == tmp_path.resolve() / "lmalign-outputs" / "01_optimal_policy"
+
+
+# ---- hostile arguments: refused in one line before anything runs ----------------------------------------------
+
+@pytest.mark.parametrize("chapter", ["../../somewhere/evil", "../notebooks/00_pipeline", "/etc/passwd",
+                                     "notebooks/00_pipeline", "00_pipeline.md", "99_nowhere"])
+def test_only_chapters_of_the_toc_by_name(tmp_path, chapter):
+    evil = tmp_path / "somewhere" / "evil.md"
+    evil.parent.mkdir()
+    evil.write_text((ROOT / "notebooks" / "00_pipeline.md").read_text())
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    proc = _run([chapter, "--out", str(tmp_path / "out")], work)
+    assert proc.returncode == 2 and "no chapter" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "somewhere" / "evil.ipynb").exists()
+
+
+def test_the_toc_lists_the_chapters():
+    chapters = rerun.toc_chapters(ROOT)
+    assert "00_pipeline" in chapters and "06_best_of_n" in chapters
+    assert all("/" not in c for c in chapters)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("+" * 100_000 + "1", "more than the limit of 10000"),
+    ("+" * 9_000 + "1", "cannot be read as a literal"),  # MemoryError inside the parser
+    ("~" * 5_000 + "1", "cannot be read as a literal"),  # RecursionError
+    ("1" + "+1" * 4_000, "cannot be read as a literal"),
+])
+def test_oversized_or_deep_values_are_one_line(tmp_path, value, message):
+    proc = _run(["00_pipeline", "-p", "seed", value, "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr and "parameter 'seed'" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-1", "0", "inf", "abc"])
+def test_the_timeout_is_a_finite_positive_number(tmp_path, timeout):
+    proc = _run(["00_pipeline", "--timeout", timeout, "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 2 and "--timeout" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "seed", "-1"], "parameter 'seed' = -1 is outside its range: int in [0, 2**32)"),
+    (["-p", "levels", "1"], "parameter 'levels' = 1 is outside its range: int in [2, 8]"),
+    (["-p", "figure_probs", "[0.5, 0.6]"], "parameter 'figure_probs' = [0.5, 0.6] is outside its range"),
+    (["-p", "figure_probs", "[0.5, 0.5]"], "differs from that of figure_probs"),
+])
+def test_a_value_outside_its_range_is_one_line(tmp_path, args, message):
+    proc = _run(["00_pipeline", *args, "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -14,6 +14,7 @@ VERBS = {
     "build": ("lmalign.book.cli", "build_main", "execute changed chapters, write the report, build the HTML book"),
     "claims": ("lmalign.book.cli", "claims_main", "every registered claim with its status from the last build"),
     "rerun": ("lmalign.book.rerun", "main", "rerun one chapter with your own parameters into a folder of its own"),
+    "sweep": ("lmalign.book.sweep", "main", "run chapters at random draws of their parameters; worst margins"),
     "frontier": ("lmalign.frontier.cli", "main",
                  "exact best-of-N and KL-constrained frontier for your reward samples"),
 }

@@ -5,7 +5,8 @@ Every chapter starts, right after its ``parameters`` cell, with::
     from lmalign.book.chapter import Chapter
     ch = Chapter("01_optimal_policy", parameters=dict(seed=seed, vocab=vocab))
 
-then records checks with ``ch.claim("C1", error, detail=...)`` and figures with
+which refuses a value outside the range written beside the parameter (:mod:`lmalign.book.parameters`), then
+records checks with ``ch.claim("C1", error, detail=...)`` and figures with
 ``ch.figure(fig, "frontier", caption="...")``. Outputs go to ``<outputs>/<chapter>/`` (see ``lmalign.book.paths``).
 """
 
@@ -17,7 +18,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from lmalign.book import claims, figures, paths
+from lmalign.book import claims, figures, parameters, paths
 from lmalign.plotstyle import use_style
 
 _CURRENT: Chapter | None = None
@@ -32,6 +33,7 @@ class Chapter:
             raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
         self.name = name
         self.parameters = dict(parameters or {})
+        validate_ranges(name, self.parameters)
         self.output_dir = Path(output_dir) if output_dir else paths.chapter_output_dir(name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.claims = claims.ClaimRecorder(name, self.output_dir)
@@ -39,15 +41,22 @@ class Chapter:
         use_style()
         _CURRENT = self
 
-    def claim(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
-        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its
-        tolerance."""
-        return self.claims.record(claim_id, error, detail=detail)
+    def claim(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
+              bound: str = "") -> claims.Check:
+        """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its tolerance.
 
-    def ablation(self, claim_id: str, error: float, *, detail: str = "") -> claims.Check:
+        The tolerance is the registry's constant, or ``tolerance``: the value at this run's parameters of the
+        error bound ``bound`` (a formula, e.g. ``"(log n)^2/(lambda^2 n^2)"``; by default the registry's
+        ``bound`` of the claim, which then requires ``tolerance``). The margin ``tolerance / error`` is
+        recorded with the check."""
+        return self.claims.record(claim_id, error, detail=detail, tolerance=tolerance, bound=bound)
+
+    def ablation(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
+                 bound: str = "") -> claims.Check:
         """Record the error of a claim's check with the certified term removed; raises ``ClaimFailed``
-        unless it exceeds the claim's tolerance (else the check could not tell the term is there)."""
-        return self.claims.record(claim_id, error, detail=detail, ablation=True)
+        unless it exceeds the tolerance (else the check could not tell the term is there); ``tolerance`` and
+        ``bound`` as in :meth:`claim`, and they should be those of the check it ablates."""
+        return self.claims.record(claim_id, error, detail=detail, ablation=True, tolerance=tolerance, bound=bound)
 
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of what the chapter's results depend on: its source, the library (with the data it ships),
@@ -96,6 +105,18 @@ class Chapter:
         meta = {figures.FIGURE_KEY: {"name": name, "caption": caption, "alt": alt}}
         display(SVG(data=path.read_text(encoding="utf-8")), metadata=meta)
         display(Markdown(f"**Figure {name}.** {caption}"), metadata=meta)
+
+
+def validate_ranges(name: str, values: dict) -> None:
+    """Refuse, with a one-line :class:`lmalign.book.parameters.ParameterError` naming the parameter and its
+    range, a value outside the range written beside it in the chapter's ``parameters`` cell (the chapter's
+    source in the repository; a notebook run outside a clone has none to check against)."""
+    root = paths.find_repo()
+    source = root / "notebooks" / f"{name}.md" if root else None
+    if source is None or not source.is_file():
+        return
+    specs = {n: spec for n, (_, spec) in parameters.read(source).items()}
+    parameters.validate({n: v for n, v in values.items() if n in specs}, specs)
 
 
 def plain_text(markdown: str) -> str:

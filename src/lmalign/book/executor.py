@@ -236,6 +236,7 @@ class Run:
     parameters: dict
     folder: Path
     seconds: float | None = None
+    failure: str | None = None  # why an unchecked run failed (:func:`execute_into` with ``check=False``)
 
     @property
     def outputs(self) -> Path:
@@ -254,11 +255,14 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != RECORD)
 
 
-def write_record(folder: Path, chapter: str, digest: str, parameters: dict, seconds: float | None) -> None:
+def write_record(folder: Path, chapter: str, digest: str, parameters: dict, seconds: float | None,
+                 failure: str | None = None) -> None:
     """Write ``folder/run.json``: what the run is, and a SHA-256 of every other file in ``folder``."""
     record = {"version": RECORD_VERSION, "chapter": chapter, "digest": digest, "parameters": parameters,
               "seconds": None if seconds is None else round(seconds, 3),
               "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}}
+    if failure is not None:
+        record["failure"] = failure
     atomic_write_text(folder / RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
@@ -302,7 +306,7 @@ def verify(folder: Path) -> str | None:
 
 def _as_run(folder: Path, record: dict) -> Run:
     return Run(chapter=record["chapter"], digest=record["digest"], parameters=record["parameters"],
-               folder=folder, seconds=record.get("seconds"))
+               folder=folder, seconds=record.get("seconds"), failure=record.get("failure"))
 
 
 def load_run(folder: Path) -> Run:
@@ -319,9 +323,10 @@ def execute_into(root: Path, chapter: Path, parameters: dict, target: Path, time
     it: convert with jupytext, run with papermill in a process group of its own (:func:`run_process`), then,
     with ``check``, require every claim to pass, every figure to be written and every output to be publishable.
     The run happens in a temporary folder beside ``target`` that is renamed to it only on success; on failure
-    ``BuildError`` names the chapter and the cell, and ``target`` does not exist (with ``check=False`` the
-    executed notebook and outputs of a failed run are moved to ``target`` all the same, for a reader to look
-    at, and the error is raised after)."""
+    ``BuildError`` names the chapter and the cell, and ``target`` does not exist. With ``check=False`` (a
+    reader's own run: ``rerun``, the sweep) a failing cell or claim raises nothing: what the chapter wrote is
+    moved to ``target`` all the same and the returned run's ``failure`` says what went wrong; a timeout or a
+    signal still raises."""
     root, chapter, target = Path(root), Path(chapter), Path(target)
     name = chapter.stem
     timeout = chapter_timeout(timeout)
@@ -361,12 +366,10 @@ def execute_into(root: Path, chapter: Path, parameters: dict, target: Path, time
         if run_nb.is_file():
             run_nb.rename(run / f"{name}.ipynb")
         digest = content_hash(root, chapter, parameters)
-        write_record(run, name, digest, parameters, time.monotonic() - start)
+        write_record(run, name, digest, parameters, time.monotonic() - start, failure=problem)
         if STOPPING.is_set():
             raise BuildError(f"chapter {name}: stopped by a signal")
         run.rename(target)
-        if problem:
-            raise BuildError(problem)
         return _as_run(target, read_record(target))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -29,6 +29,9 @@ class ClaimStatus:
     checks: int
     status: str
     reason: str = ""  # why a claim is stale or missing; empty when it passed or failed
+    margin: float | None = None  # smallest tolerance / error over the checks (None without checks)
+    bound: str = ""  # the error bound the checks' tolerances come from ("" for the registry's constant)
+    sweep_margin: float | None = None  # worst margin over the last sweep (sweep.json), None if not swept
 
 
 STATUSES = ("pass", "fail", "stale", "corrupt", "missing")
@@ -84,6 +87,24 @@ def corruption(outputs: Path, chapter: str) -> str:
     return ""
 
 
+def check_margin(check: dict) -> float:
+    """``tolerance / error`` of a recorded check (``error / tolerance`` for an ablation), as recorded, or
+    computed for results written before margins were recorded."""
+    if "margin" in check:
+        return float(check["margin"])
+    return claims.margin(float(check["error"]), float(check["tolerance"]), check.get("kind") == "ablation")
+
+
+def sweep_margins(outputs: Path) -> dict[str, float]:
+    """``{claim: worst margin}`` from ``outputs/sweep.json`` (written by ``python -m lmalign sweep``); empty when
+    there is none or it cannot be read."""
+    try:
+        data = json.loads((Path(outputs) / "sweep.json").read_text(encoding="utf-8"))
+        return {str(k): float(v["margin"]) for k, v in data["claims"].items() if v.get("margin") is not None}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | None = None,
              root: Path | None = None, content_hash: ContentHash | None = None) -> list[ClaimStatus]:
     """Status of every registered claim from the ``claims.json`` files under ``outputs``. Given the build's
@@ -95,13 +116,14 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
     chapters = {claim.chapter for claim in registry.values()}
     corrupt = {ch: corruption(outputs, ch) for ch in sorted(chapters)}
     by_chapter = recorded_checks(outputs, [ch for ch in chapters if not corrupt[ch]])
+    swept = sweep_margins(outputs)
     stale = {ch: staleness(outputs, ch, root, content_hash) if content_hash else ""
              for ch in sorted(chapters) if by_chapter.get(ch)}
     out = []
     for cid, claim in registry.items():
         recorded = [c for c in by_chapter.get(claim.chapter, []) if c["claim"] == cid]
         checks = [c for c in recorded if c.get("kind", "check") == "check"]
-        reason = ""
+        reason, margin, tolerance = "", None, claim.tolerance
         if corrupt[claim.chapter]:
             status, error, reason = "corrupt", None, corrupt[claim.chapter]
         elif not checks:
@@ -110,12 +132,14 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
                       else f"chapter {claim.chapter} has no results (not written yet, or not run)")
         else:
             error = max(float(c["error"]) for c in checks)
+            tightest = min(checks, key=check_margin)
+            margin, tolerance = check_margin(tightest), float(tightest["tolerance"])
             status = "pass" if all(c["passed"] for c in recorded) else "fail"
             if status == "pass" and stale[claim.chapter]:
                 status, reason = "stale", stale[claim.chapter]
         out.append(ClaimStatus(id=cid, statement=claim.statement, result=claim.result, chapter=claim.chapter,
-                               tolerance=claim.tolerance, error=error, checks=len(checks), status=status,
-                               reason=reason))
+                               tolerance=tolerance, error=error, checks=len(checks), status=status,
+                               reason=reason, margin=margin, bound=claim.bound, sweep_margin=swept.get(cid)))
     return out
 
 
@@ -158,8 +182,9 @@ def statement_markdown(text: str) -> str:
 
 
 def label(claim_id: str) -> str:
-    """The report's label of a claim's section, ``claim-c1`` for ``C1``."""
-    return f"claim-{claim_id.lower()}"
+    """The report's label of a claim's section, ``claim-c1`` for ``C1``, ``claim-e1-2`` for the exercise check
+    ``E1.2``."""
+    return f"claim-{claim_id.lower().replace('.', '-')}"
 
 
 def check_line(row: ClaimStatus) -> str:
@@ -170,14 +195,26 @@ def check_line(row: ClaimStatus) -> str:
         return f"**Check {ref}**: not run in this build."
     if row.status in ("stale", "corrupt"):
         return f"**Check {ref}**: **{row.status}**, not passed: {escape(row.reason)}."
+    if row.bound:
+        return (f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
+                f"{row.error:.1e}, smallest margin {format_margin(row.margin)} under the tolerance of the bound "
+                f"{escape(row.bound)}: **{row.status}**.")
     return (f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
             f"{row.error:.1e}, tolerance {row.tolerance:.0e}: **{row.status}**.")
 
 
+def format_margin(margin: float | None) -> str:
+    """``12.3×``, ``∞`` for an exact check, ``—`` for none."""
+    if margin is None:
+        return "—"
+    return "∞" if margin == float("inf") else f"{margin:.3g}×"
+
+
 def substitutions(outputs: Path | None = None, content_hash: ContentHash | None = None) -> dict[str, str]:
     """``{check_C1: check_line, ...}`` for every registered claim: MyST substitutions, so a chapter writes
-    ``{{ check_C1 }}`` under the result that claim C1 verifies (``content_hash``: see :func:`statuses`)."""
-    return {f"check_{r.id}": check_line(r) for r in statuses(outputs, content_hash=content_hash)}
+    ``{{ check_C1 }}`` under the result that claim C1 verifies, ``{{ check_E1_2 }}`` for the exercise check
+    ``E1.2`` (``content_hash``: see :func:`statuses`)."""
+    return {f"check_{r.id.replace('.', '_')}": check_line(r) for r in statuses(outputs, content_hash=content_hash)}
 
 
 def recorded_checks(outputs: Path, chapters) -> dict[str, list[dict]]:
@@ -204,8 +241,10 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         "A claim passes when every check of it stayed within its tolerance; a claim whose chapter has not "
         "run is listed as **missing**, and one whose chapter changed since it ran, or whose last run failed, "
         "as **stale**: neither is passed. The error shown is the largest over the claim's "
-        "checks, and the margin is the tolerance divided by it. `python -m lmalign claims` prints the same "
-        "table.",
+        "checks; the margin is the smallest ratio of tolerance to error over them (above 1 passes), the "
+        "tolerance being the registry's or, where the claim states an error bound, the bound's value at the "
+        "chapter's parameters. The sweep margin is the worst margin over the random draws of the parameters of "
+        "the last `python -m lmalign sweep`. `python -m lmalign claims` prints the same table.",
         "",
     ]
     if build_info:
@@ -213,15 +252,15 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
     lines += [
         f"**{summary(rows)}** of {len(rows)} claims.",
         "",
-        "| claim | result | chapter | largest error | tolerance | margin | status |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | result | chapter | largest error | tolerance | margin | sweep margin | status |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         chapter = f"[{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran else f"`{r.chapter}`"
         err = "—" if r.error is None else f"{r.error:.2e}"
-        margin = "—" if r.error is None else ("∞" if r.error == 0 else f"{r.tolerance / r.error:.3g}×")
+        tol = "bound" if r.bound else f"{r.tolerance:.0e}"
         lines.append(f"| {{ref}}`{r.id} <{label(r.id)}>` | {escape(r.result)} | {chapter} | {err} | "
-                     f"{r.tolerance:.0e} | {margin} | **{r.status}** |")
+                     f"{tol} | {format_margin(r.margin)} | {format_margin(r.sweep_margin)} | **{r.status}** |")
     registry = claims.load_registry()
     by_chapter = recorded_checks(root, {r.chapter for r in rows if r.status != "corrupt"})
     lines += ["", "## The claims one by one", ""]
@@ -234,14 +273,17 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         where.append(f"checked in chapter [{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran
                      else f"checked in chapter `{r.chapter}` (not run)")
         lines += ["; ".join(where) + ".", ""]
+        if r.bound:
+            lines += [f"Tolerance: the error bound {escape(r.bound)} at the chapter's parameters.", ""]
         if r.status in ("stale", "corrupt"):
             lines += [f"Not passed: {escape(r.reason)}.", ""]
         mine = [c for c in by_chapter.get(r.chapter, []) if c["claim"] == r.id]
         if mine:
-            lines += ["| check | error | tolerance | passed | detail |", "|---|---|---|---|---|"]
+            lines += ["| check | error | tolerance | margin | passed | detail |", "|---|---|---|---|---|---|"]
             for i, c in enumerate(mine, 1):
                 kind = " (ablation: must exceed)" if c.get("kind") == "ablation" else ""
                 lines.append(f"| {i}{kind} | {float(c['error']):.2e} | {float(c['tolerance']):.0e} | "
-                             f"{'yes' if c['passed'] else '**no**'} | {escape(c['detail'])} |")
+                             f"{format_margin(check_margin(c))} | {'yes' if c['passed'] else '**no**'} | "
+                             f"{escape(c['detail'])} |")
             lines.append("")
     return "\n".join(lines) + "\n"

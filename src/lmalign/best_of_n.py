@@ -51,9 +51,12 @@ def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
     """``log(-log F(v))`` at every level (``-inf`` at the top, where ``F = 1``)."""
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
-    log_cdf = law.log_cdf()
-    log_sf = law.log_sf()
-    out = np.full(len(law), -np.inf)
+    return _log_minus_log_cdf(law.log_cdf(), law.log_sf())
+
+
+def _log_minus_log_cdf(log_cdf: np.ndarray, log_sf: np.ndarray) -> np.ndarray:
+    """:func:`log_minus_log_cdf` from the law's ``log F`` and ``log(1 - F)``."""
+    out = np.full(log_cdf.size, -np.inf)
     upper_small = log_sf[:-1] < math.log(0.5)
     body = np.where(upper_small, log_neg_log1m_exp(np.where(upper_small, log_sf[:-1], -1.0)),
                     np.log(-np.minimum(log_cdf[:-1], -1e-300)))
@@ -69,9 +72,10 @@ class BestOfNKernel:
         if not isinstance(law, RewardLaw):
             raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
         self.law = law
-        self.log_minus_log_cdf = log_minus_log_cdf(law)
+        log_cdf = law.log_cdf()  # once, for both parts
+        self.log_minus_log_cdf = _log_minus_log_cdf(log_cdf, law.log_sf())
         self.log_step = np.full(len(law), np.inf)  # log(A_- - A) - log N; +inf at the lowest level (F_- = 0)
-        self.log_step[1:] = log_log1p_exp(law.logprobs[1:] - law.log_cdf()[:-1])
+        self.log_step[1:] = log_log1p_exp(law.logprobs[1:] - log_cdf[:-1])
 
     def log_masses(self, log_n: float) -> np.ndarray:
         """``log P_BoN(v) = -A(v) + log(1 - e^{-(A_-(v) - A(v))})``, ``A = N (-log F)``, at every level

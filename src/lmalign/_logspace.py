@@ -21,6 +21,7 @@ def log_sum_exp(a, axis: int | None = None):
     return np.squeeze(out, axis=axis)
 
 
+_LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
 _G_SERIES = 0.5  # |d| below this: g(d) from its series (18 terms, truncation below 1e-22 relative)
 _G_COEFFS = [(k - 1) / math.factorial(k) for k in range(2, 21)]
 
@@ -53,6 +54,9 @@ def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
     q_pos = lq > -np.inf
     if (p_pos & ~q_pos).any():
         return math.inf
+    live = (lp > _LOG_ZERO) | (lq > _LOG_ZERO)  # elsewhere every term below is exactly 0 in floats
+    if not live.all():
+        lp, lq, p_pos, q_pos = lp[live], lq[live], p_pos[live], q_pos[live]
     both = p_pos & q_pos
     d = lp[both] - lq[both]
     lqb = lq[both]
@@ -68,19 +72,26 @@ def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
 
 
 def log_neg_expm1(x: np.ndarray) -> np.ndarray:
-    """``log(1 - e^{-x})`` for ``x >= 0`` (``-inf`` at 0), accurate for tiny and huge ``x``."""
+    """``log(1 - e^{-x})`` for ``x >= 0`` (``-inf`` at 0), accurate for tiny and huge ``x``: ``log1p(-e^{-x})``
+    above ``log 2``, ``log(-expm1(-x))`` below; ``-0.0`` where ``e^{-x}`` is 0 in floats. Each form is
+    evaluated only where it is used."""
     x = np.asarray(x, dtype=float)
+    out = np.full(x.shape, -0.0)
+    upper = (x > 0.6931) & (x < -_LOG_ZERO)
+    lower = ~(x > 0.6931)  # NaN goes here, and stays NaN
     with np.errstate(divide="ignore"):
-        return np.where(x > 0.6931, np.log1p(-np.exp(-x)), np.log(-np.expm1(-x)))
+        out[upper] = np.log1p(-np.exp(-x[upper]))
+        out[lower] = np.log(-np.expm1(-x[lower]))
+    return out
 
 
 def log_log1p_exp(a: np.ndarray) -> np.ndarray:
     """``log(log(1 + e^a))``, accurate when ``e^a`` is far below the smallest float."""
     a = np.asarray(a, dtype=float)
-    out = np.empty_like(a)
-    small = a < -30
+    out = a.copy()  # below LOG_ZERO e^a is 0 in floats, and the small form below gives a itself
+    small = (a < -30) & (a > _LOG_ZERO)
     large = a > 30  # log(1 + e^a) = a + log1p(e^-a), without overflowing e^a
-    mid = ~small & ~large
+    mid = ~(a < -30) & ~large
     ea = np.exp(a[small])
     out[small] = a[small] + np.log1p(-ea / 2 + ea * ea / 3)
     out[mid] = np.log(np.log1p(np.exp(a[mid])))
@@ -91,12 +102,12 @@ def log_log1p_exp(a: np.ndarray) -> np.ndarray:
 def log_neg_log1m_exp(a: np.ndarray) -> np.ndarray:
     """``log(-log(1 - e^a))`` for ``a < 0``: the log of ``-log(1 - s)`` with ``s = e^a`` possibly tiny."""
     a = np.asarray(a, dtype=float)
-    out = np.empty_like(a)
-    small = a < -30
+    out = a.copy()  # below LOG_ZERO e^a is 0 in floats, and the small form below gives a itself
+    small = (a < -30) & (a > _LOG_ZERO)
     ea = np.exp(a[small])
     out[small] = a[small] + np.log1p(ea / 2 + ea * ea / 3)
     near_one = a > -0.6931
-    mid = ~small & ~near_one
+    mid = ~(a < -30) & ~near_one
     out[mid] = np.log(-np.log1p(-np.exp(a[mid])))
     with np.errstate(divide="ignore"):
         out[near_one] = np.log(-np.log(-np.expm1(a[near_one])))

@@ -58,6 +58,12 @@ def align(a: RewardLaw, b: RewardLaw) -> tuple[np.ndarray, np.ndarray, np.ndarra
         return va, a.logprobs, b.logprobs
     for small, big, swap in ((a, b, False), (b, a, True)):
         if small.values.size <= big.values.size:
+            first = int(np.searchsorted(big.values, small.values[0]))
+            if np.array_equal(big.values[first:first + small.values.size], small.values):  # a run of levels
+                ls = np.full(big.values.size, -np.inf)
+                ls[first:first + small.values.size] = small.logprobs
+                ls.setflags(write=False)
+                return (big.values, big.logprobs, ls) if swap else (big.values, ls, big.logprobs)
             idx = np.searchsorted(big.values, small.values)
             if idx[-1] < big.values.size and np.array_equal(big.values[idx], small.values):
                 ls = np.full(big.values.size, -np.inf)
@@ -97,9 +103,23 @@ def _exponent(x: float) -> int:
 
 
 def _ldexp(x, e: int):
-    """``x * 2**e`` without warnings: exact unless the result overflows (``+-inf``) or is subnormal."""
+    """``x * 2**e`` without warnings: exact unless the result overflows (``+-inf``) or is subnormal (then
+    correctly rounded). A product by the double ``2.0**e`` where that is a normal number (the same result,
+    several times faster than ``numpy.ldexp``)."""
     with np.errstate(over="ignore", under="ignore"):
-        return np.ldexp(x, e)
+        return x * 2.0**e if -1022 <= e <= 1023 else np.ldexp(x, e)
+
+
+LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
+
+
+def live_levels(*logs: np.ndarray) -> np.ndarray | None:
+    """Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> LOG_ZERO``), or ``None`` if that is
+    every level: sums of terms carrying a factor ``e^log`` need only these (the others are exactly 0)."""
+    live = logs[0] > LOG_ZERO
+    for lg in logs[1:]:
+        live |= lg > LOG_ZERO
+    return None if live.all() else np.flatnonzero(live)
 
 
 def pairwise_roundings(n: int) -> int:
@@ -122,18 +142,25 @@ def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
     ``|m0| <= 1.01 E|u|``. ``resid_y`` and ``sum p y^2`` are numpy pairwise sums (:func:`pairwise_roundings`):
     ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters ``var_y`` only squared, and is itself of that size), and
     ``var_y`` within ``gamma_{k+2}`` relative (terms of one sign), ``5.6e-15`` at ``2e7`` levels."""
-    p = np.exp(logprobs)
-    e = _exponent(float(np.abs(values).max()))
+    e = _exponent(max(abs(float(values[0])), abs(float(values[-1]))))  # values are sorted
     u = _ldexp(values, -e)
-    m0 = float(np.sum(p * u))  # not np.dot: a threaded BLAS call costs more than it saves here
-    mean_u = m0 + compensated_sum(p * (u - m0))  # the rounding of the first pass
+    live = live_levels(logprobs)  # the sums need only the levels of positive mass in floats
+    if live is None:
+        p = np.exp(logprobs)
+        p_l, u_l = p, u
+    else:
+        p = np.zeros(values.size)
+        p_l, u_l = np.exp(logprobs[live]), u[live]
+        p[live] = p_l
+    m0 = float(np.sum(p_l * u_l))  # not np.dot: a threaded BLAS call costs more than it saves here
+    mean_u = m0 + compensated_sum(p_l * (u_l - m0))  # the rounding of the first pass
     mean_u = min(max(mean_u, float(u[0])), float(u[-1]))
     c = u - mean_u
-    f = _exponent(float(np.abs(c).max()))
+    f = _exponent(max(abs(float(c[0])), abs(float(c[-1]))))
     y = _ldexp(c, -f)
-    py = p * y
+    py = p_l * (y if live is None else y[live])
     resid = float(np.sum(py))
-    var_y = max(float(np.sum(py * y)) - resid * resid, 0.0)
+    var_y = max(float(np.sum(py * (y if live is None else y[live]))) - resid * resid, 0.0)
     return ScaledFrame(p, e, mean_u, y, e + f, resid, var_y)
 
 
@@ -299,13 +326,22 @@ class RewardLaw:
         ``lam = tau 2**-big_e`` too, it is ``lam (v - v_end)`` rounded twice: the centred ``y`` lose a gap
         of 1 beside 1e308."""
         frame = self.frame
-        gap = frame.y - frame.y[end]
+        if self._values.size == 1:
+            return np.zeros(1)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            x = tau * gap if math.isfinite(tau) else _ldexp(lam * gap, frame.big_e)
             if math.isfinite(tau):
                 lam = float(_ldexp(tau, -frame.big_e))
             if math.isfinite(lam) and abs(lam) >= _TINY:
                 direct = self._values - self._values[end]
+                # values are sorted and distinct: |v - v_end| is largest at the far end, smallest beside v_end
+                far, near = (0, -2) if end == -1 else (-1, 1)
+                if math.isfinite(float(direct[far])) and abs(float(direct[near])) >= _TINY:
+                    x = lam * direct
+                    x[end] = 0.0
+                    return x
+            gap = frame.y - frame.y[end]
+            x = tau * gap if math.isfinite(tau) else _ldexp(lam * gap, frame.big_e)
+            if math.isfinite(lam) and abs(lam) >= _TINY:
                 ok = np.isfinite(direct) & (np.abs(direct) >= _TINY)
                 x[ok] = lam * direct[ok]
         x[self._values == self._values[end]] = 0.0
@@ -373,11 +409,13 @@ class RewardLaw:
             return lp + d, d
         a = lp + self._edge_exponents(lam, tau, -1 if tau > 0 else 0)
         k = int(np.argmax(a))
+        shifted = a - a[k]
+        live = live_levels(shifted)  # the others' e^shifted are exactly 0
         with np.errstate(invalid="ignore"):
-            rest = np.exp(a - a[k])
-        rest[k] = 0.0
+            rest = np.exp(shifted if live is None else shifted[live])
+        rest[k if live is None else int(np.searchsorted(live, k))] = 0.0
         log_norm = math.log1p(compensated_sum(rest))
-        lq = a - a[k] - log_norm
+        lq = shifted - log_norm
         lq[k] = -log_norm
         return lq, lq - lp
 
@@ -411,6 +449,9 @@ class RewardLaw:
         ``5.6e-15`` at ``2e7`` levels), beside the ``1e-15`` relative of each term."""
         lq_lam, d = self.log_tilted(tau, lam) if logs is None else logs
         lq = self._logprobs
+        live = live_levels(lq, lq_lam)  # a term is 0 where both masses are 0 in floats
+        if live is not None:
+            lq_lam, d, lq = lq_lam[live], d[live], lq[live]
         terms = np.empty_like(d)
         low = d == -np.inf
         big = d > 1.0

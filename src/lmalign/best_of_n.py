@@ -88,6 +88,17 @@ def _log_cdf_from(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> np.ndarr
     return np.minimum(out, 0.0)
 
 
+def _upper_log_sf(logprobs: np.ndarray, start: int) -> np.ndarray:
+    """``log S(v) = log P(R > v)`` at levels ``start..`` (``-inf`` at the top), the log-space running sum from the
+    top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (``S = 1``) stands in, which only
+    ever counts a level as not in the upper half of the law."""
+    out = np.zeros(logprobs.size)
+    if start < logprobs.size - 1:
+        out[start:-1] = np.minimum(np.logaddexp.accumulate(logprobs[:start:-1])[::-1], 0.0)
+    out[-1] = -np.inf
+    return out
+
+
 class BestOfNKernel:
     """The parts of the best-of-N law that do not depend on ``N``, for evaluating many ``N`` on one law:
     ``log(-log F(v))`` and ``log log(1 + p(v)/F_-(v))`` at every level."""
@@ -149,8 +160,13 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
     ln = resolve_log_n(n, log_n)
     if ln == 0.0 or len(law) == 1:
         return law
-    log_sf = law.log_sf()
-    lo = int(np.argmax(log_sf <= _LOG_A_MAX - ln))  # the top level (S = 0) always qualifies
+    lp, thr = law.logprobs, _LOG_A_MAX - ln
+    # log S(v) >= max_{j > v} log p_j: no level below the first whose largest mass above is <= thr is live, and
+    # S (a sum from the top) is needed only from just below that one
+    largest_above = np.maximum.accumulate(lp[::-1])[::-1][1:]
+    start = max(int(np.argmax(largest_above <= thr)) - 1, 0) if largest_above[-1] <= thr else len(law) - 2
+    log_sf = _upper_log_sf(lp, start)
+    lo = int(np.argmax(log_sf <= thr))  # the top level (S = 0) always qualifies
     logmass = _log_masses(*_kernel_parts(law.logprobs, log_sf, lo), ln)
     keep = logmass > -np.inf
     return RewardLaw._trusted(law.values[lo:][keep], logmass[keep])

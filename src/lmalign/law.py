@@ -155,7 +155,7 @@ def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
     m0 = float(np.sum(p_l * u_l))  # not np.dot: a threaded BLAS call costs more than it saves here
     mean_u = m0 + compensated_sum(p_l * (u_l - m0))  # the rounding of the first pass
     mean_u = min(max(mean_u, float(u[0])), float(u[-1]))
-    c = u - mean_u
+    c = np.subtract(u, mean_u, out=u)  # u is not needed any more: one array of the law's size fewer
     f = _exponent(max(abs(float(c[0])), abs(float(c[-1]))))
     y = _ldexp(c, -f)
     py = p_l * (y if live is None else y[live])
@@ -336,7 +336,7 @@ class RewardLaw:
                 # values are sorted and distinct: |v - v_end| is largest at the far end, smallest beside v_end
                 far, near = (0, -2) if end == -1 else (-1, 1)
                 if math.isfinite(float(direct[far])) and abs(float(direct[near])) >= _TINY:
-                    x = lam * direct
+                    x = np.multiply(direct, lam, out=direct)
                     x[end] = 0.0
                     return x
             gap = frame.y - frame.y[end]
@@ -407,15 +407,16 @@ class RewardLaw:
             x = tau * frame.y
             d = x - math.log1p(compensated_sum(frame.p * np.expm1(x)))
             return lp + d, d
-        a = lp + self._edge_exponents(lam, tau, -1 if tau > 0 else 0)
+        a = self._edge_exponents(lam, tau, -1 if tau > 0 else 0)  # a fresh array: worked on in place
+        a += lp
         k = int(np.argmax(a))
-        shifted = a - a[k]
+        shifted = np.subtract(a, a[k], out=a)
         live = live_levels(shifted)  # the others' e^shifted are exactly 0
         with np.errstate(invalid="ignore"):
             rest = np.exp(shifted if live is None else shifted[live])
         rest[k if live is None else int(np.searchsorted(live, k))] = 0.0
         log_norm = math.log1p(compensated_sum(rest))
-        lq = shifted - log_norm
+        lq = np.subtract(shifted, log_norm, out=shifted)
         lq[k] = -log_norm
         return lq, lq - lp
 
@@ -438,6 +439,8 @@ class RewardLaw:
         """The law on the same values with log-probabilities ``lq`` (normalised, as from :meth:`log_tilted`;
         not checked), levels of mass 0 (``-inf``) dropped."""
         keep = lq > -np.inf
+        if keep.all():
+            return RewardLaw._trusted(self._values, np.minimum(lq, 0.0))
         return RewardLaw._trusted(self._values[keep], np.minimum(lq[keep], 0.0))
 
     def scaled_tilt_kl(self, tau: float, lam: float,

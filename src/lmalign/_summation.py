@@ -1,5 +1,5 @@
 """Compensated sums of float arrays, vectorised, with a proven error bound: the accuracy of ``math.fsum`` on the
-same terms to within ``1e-28`` of ``sum |x|``, at the cost of a few numpy passes instead of a Python loop.
+same terms to within ``1e-27`` of ``sum |x|``, at the cost of a few numpy passes instead of a Python loop.
 
 ``u = 2**-53`` is the unit roundoff and ``gamma_k = k u / (1 - k u)`` the usual bound on ``k`` chained roundings.
 """
@@ -10,64 +10,54 @@ import math
 
 import numpy as np
 
-U = 2.0**-53
-ROWS = 32  # terms summed in sequence by each column of the error-free transformation
-COLUMNS = 4096  # columns per block: a block of ROWS x COLUMNS doubles stays in cache
 SMALL = 256  # arrays up to this size go to math.fsum (correctly rounded; cheaper than the numpy passes)
 
 
-def _two_sum_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ogita, Rump and Oishi's Sum2 run down the ``ROWS`` rows of ``x`` (shape ``(ROWS, m)``), all columns at
-    once: ``s`` the floating-point column sums, ``e`` the floating-point sums of the exact rounding errors of
-    each addition (Knuth's TwoSum: ``t = a + b``, ``z = t - a``, ``err = (a - (t - z)) + (b - z)``, exactly
-    ``a + b - t``)."""
-    s = x[0].copy()
-    e = np.zeros_like(s)
-    t = np.empty_like(s)
-    z = np.empty_like(s)
-    w = np.empty_like(s)
-    for a in x[1:]:
-        np.add(s, a, out=t)
-        np.subtract(t, s, out=z)
-        np.subtract(t, z, out=w)
-        np.subtract(s, w, out=w)  # s - (t - z)
-        np.subtract(a, z, out=z)  # a - z
-        w += z
-        e += w
-        s, t = t, s
-    return s, e
+def pairwise_roundings(n: int) -> int:
+    """A bound ``k`` on the roundings any term goes through in numpy's pairwise ``np.sum`` of ``n`` contiguous
+    doubles, so that its error is at most ``gamma_k sum |x|`` (``gamma_k = k u / (1 - k u)``, ``u = 2**-53``),
+    and at most ``gamma_k`` relative for terms of one sign: ``k = 26 + ceil(log2 n)``.
+
+    numpy sums fewer than 8 terms in sequence (7 roundings); up to 128 in 8 interleaved accumulators (at most
+    15 additions each), a 3-level tree joining them and at most 7 remaining terms added in sequence (25
+    roundings); longer ranges are halved (the halves' lengths multiples of 8), each halving one more rounding,
+    at most ``ceil(log2 n)`` of them."""
+    return 26 + math.ceil(math.log2(max(n, 1)))
 
 
 def compensated_sum(x: np.ndarray) -> float:
-    """``sum_i x_i`` for a 1-d float array, to within ``u |S| + 2 gamma_{ROWS}^2 sum |x_i|`` of the exact sum
-    ``S`` of the given floats (``math.fsum`` gets ``u |S|``; the two are within 5e-29 ``sum |x|``).
+    """``sum_i x_i`` for a 1-d float array, to within ``u |S| + 1e-27 sum |x_i|`` of the exact sum ``S`` of the
+    given floats (``math.fsum`` gets ``u |S|``).
 
-    Proof. Arrays of at most ``SMALL`` terms: ``math.fsum``, correctly rounded. Larger ones are cut into blocks of
-    ``ROWS x COLUMNS`` (the last padded with zeros) and each column ``j`` of a block summed by Sum2
-    (:func:`_two_sum_columns`): its ``ROWS - 1`` TwoSums are error-free, so ``S_j = s_j + sum q`` exactly, with
-    ``sum |q| <= gamma_{ROWS-1} sum_col |x|`` (each error is at most ``u`` times a partial sum, itself at most
-    ``(1 + gamma_{ROWS-1}) sum_col |x|``); the errors are added in ``ROWS - 1`` roundings, so ``|e_j - sum q| <=
-    gamma_{ROWS-1} sum |q|``. Hence ``s_j + e_j = S_j + d_j`` with ``|d_j| <= gamma_{ROWS}^2 sum_col |x|``, and
-    ``sum_j (|s_j| + |e_j|) <= (1 + 2 gamma_{ROWS}) sum |x|``. The numbers ``s_j, e_j`` of all columns (about
-    ``2 n / ROWS``) are summed the same way, recursively: level ``l`` adds at most ``gamma_{ROWS}^2 (1 + 2
-    gamma_{ROWS})^l sum |x|``, over at most ``log_16(n)`` levels (under 8 for ``n < 2**32``), and the last level
-    is correctly rounded (``u |S|``). The levels together stay below ``8.01 gamma_{ROWS}^2 sum |x|``... and
-    more sharply, as the level sizes shrink 16-fold, each level's ``d`` is bounded by its own ``gamma_{ROWS}^2``
-    times that level's ``sum |x|``, so the total is below ``(1 + 1e-12) gamma_{ROWS}^2 sum_l (1 + 2
-    gamma_{ROWS})^l sum |x| <= 8.01 (32 u / (1 - 32 u))^2 sum |x| < 1e-27 sum |x|``. Non-finite entries give the
-    plain sum (``nan`` or ``+-inf``)."""
+    Proof. Up to ``SMALL`` terms: ``math.fsum``, correctly rounded (``u |S|``). Larger arrays are halved level by
+    level: the two halves ``a``, ``b`` (an odd last term carried over) are added as ``t = a + b`` with the exact
+    rounding error ``q = (a - (t - z)) + (b - z)``, ``z = t - a`` (Knuth's TwoSum, error-free: ``a + b = t + q``
+    exactly), so ``S = sum(t) + sum(q)`` exactly and the level's ``t`` are the next level's terms. Each ``|q| <=
+    u |t|`` and ``sum |t| <= (1 + u) sum`` of the level's ``|terms|``, so over the ``L <= log2(n)`` levels
+    ``sum |q| <= u L (1 + u)^L sum |x|``. Each level's ``q`` are summed by numpy's pairwise sum (within
+    ``gamma_k`` of their absolute sum, ``k = 26 + ceil(log2 n)``, :func:`pairwise_roundings`), and the at most
+    ``SMALL`` last terms with the ``L`` level sums (and the carried terms) by ``math.fsum``: the result is within
+    ``u |S| + (1 + u) gamma_k u L (1 + u)^L sum |x|``, below ``u |S| + 1e-27 sum |x|`` for ``n < 2**40``
+    (``k <= 66``, ``L <= 40``: ``66 * 40 * u^2 = 3.3e-29``).
+    Non-finite entries give the plain sum (``nan`` or ``+-inf``)."""
     x = np.asarray(x, dtype=float).reshape(-1)
+    if x.size <= SMALL:
+        return math.fsum(x.tolist())
+    if not np.isfinite(x).all():
+        with np.errstate(invalid="ignore"):
+            return float(np.sum(x))
+    parts: list[float] = []
     while x.size > SMALL:
-        if not np.isfinite(x).all():
-            with np.errstate(invalid="ignore"):
-                return float(np.sum(x))
-        block = ROWS * COLUMNS
-        pad = -x.size % ROWS if x.size <= block else -x.size % block
-        if pad:
-            x = np.concatenate([x, np.zeros(pad)])
-        if x.size <= block:
-            x = np.concatenate(_two_sum_columns(x.reshape(ROWS, -1)))
-        else:
-            parts = [_two_sum_columns(x[i:i + block].reshape(ROWS, COLUMNS)) for i in range(0, x.size, block)]
-            x = np.concatenate([np.concatenate(pair) for pair in parts])
-    return math.fsum(x.tolist())
+        h = x.size // 2
+        a, b = x[:h], x[h:2 * h]
+        t = a + b
+        z = t - a
+        q = t - z
+        np.subtract(a, q, out=q)  # a - (t - z)
+        np.subtract(b, z, out=z)  # b - z
+        q += z
+        parts.append(float(np.sum(q)))
+        if x.size % 2:
+            parts.append(float(x[-1]))
+        x = t
+    return math.fsum(x.tolist() + parts)

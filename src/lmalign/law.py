@@ -122,26 +122,15 @@ def live_levels(*logs: np.ndarray) -> np.ndarray | None:
     return None if live.all() else np.flatnonzero(live)
 
 
-def pairwise_roundings(n: int) -> int:
-    """A bound ``k`` on the roundings any term goes through in numpy's pairwise ``np.sum`` of ``n`` contiguous
-    doubles, so that its error is at most ``gamma_k sum |x|`` (``gamma_k = k u / (1 - k u)``, ``u = 2**-53``),
-    and at most ``gamma_k`` relative for terms of one sign: ``k = 26 + ceil(log2 n)``.
-
-    numpy sums fewer than 8 terms in sequence (7 roundings); up to 128 in 8 interleaved accumulators (at most
-    15 additions each), a 3-level tree joining them and at most 7 remaining terms added in sequence (25
-    roundings); longer ranges are halved (the halves' lengths multiples of 8), each halving one more rounding,
-    at most ``ceil(log2 n)`` of them."""
-    return 26 + math.ceil(math.log2(max(n, 1)))
-
-
 def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
     """:class:`ScaledFrame` of a law. The mean takes two passes, the second a compensated sum of the
     residuals: with ``m0`` the first pass, ``mean_u = m0 + c``, ``c = compensated_sum(p (u - m0))``, the
     error is at most ``2 u E|u - m0|`` (the rounded differences and products) ``+ 1e-27 E|u - m0|`` (the sum,
     :func:`lmalign._summation.compensated_sum`) ``+ u |mean|``, within ``5 u E|u| < 6e-16 E|u|`` when
-    ``|m0| <= 1.01 E|u|``. ``resid_y`` and ``sum p y^2`` are numpy pairwise sums (:func:`pairwise_roundings`):
-    ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters ``var_y`` only squared, and is itself of that size), and
-    ``var_y`` within ``gamma_{k+2}`` relative (terms of one sign), ``5.6e-15`` at ``2e7`` levels."""
+    ``|m0| <= 1.01 E|u|``. ``resid_y`` and ``sum p y^2`` are numpy pairwise sums
+    (:func:`lmalign._summation.pairwise_roundings`): ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters
+    ``var_y`` only squared, and is itself of that size), and ``var_y`` within ``gamma_{k+2}`` relative (terms of
+    one sign), ``5.6e-15`` at ``2e7`` levels."""
     e = _exponent(max(abs(float(values[0])), abs(float(values[-1]))))  # values are sorted
     u = _ldexp(values, -e)
     live = live_levels(logprobs)  # the sums need only the levels of positive mass in floats
@@ -448,8 +437,9 @@ class RewardLaw:
         """``D(p_lam || p) = sum_v p(v) g(d_v)``, ``g(d) = d e^d - e^d + 1 >= 0``, ``d = log p_lam/p``: a sum
         of non-negative terms (``g(-inf) = 1``; for ``d > 1``, ``p_lam (d - 1) + p``), from the scaled multiplier
         ``tau`` or from ``logs = log_tilted(tau, lam)`` when already at hand. numpy's pairwise sum of these
-        terms of one sign is within ``gamma_k`` relative, ``k = 26 + ceil(log2 n)`` (:func:`pairwise_roundings`:
-        ``5.6e-15`` at ``2e7`` levels), beside the ``1e-15`` relative of each term."""
+        terms of one sign is within ``gamma_k`` relative, ``k = 26 + ceil(log2 n)``
+        (:func:`lmalign._summation.pairwise_roundings`: ``5.6e-15`` at ``2e7`` levels), beside the ``1e-15``
+        relative of each term."""
         lq_lam, d = self.log_tilted(tau, lam) if logs is None else logs
         lq = self._logprobs
         live = live_levels(lq, lq_lam)  # a term is 0 where both masses are 0 in floats

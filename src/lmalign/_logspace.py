@@ -24,6 +24,8 @@ def log_sum_exp(a, axis: int | None = None):
 _LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
 _G_SERIES = 0.5  # |d| below this: g(d) from its series (18 terms, truncation below 1e-22 relative)
 _G_COEFFS = [(k - 1) / math.factorial(k) for k in range(2, 21)]
+_G_REVERSED = _G_COEFFS[::-1]
+_G_SCALAR = 16  # up to this many series terms are evaluated in Python floats (identical IEEE operations)
 
 
 def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
@@ -33,10 +35,19 @@ def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
     out = np.empty_like(d)
     small = np.abs(d) <= _G_SERIES
     ds = d[small]
-    acc = np.zeros_like(ds)
-    for c in reversed(_G_COEFFS):
-        acc = acc * ds + c
-    out[small] = ds * ds * acc
+    if ds.size <= _G_SCALAR:  # the same Horner steps in Python floats: cheaper than 38 numpy calls on a few terms
+        vals = []
+        for x in ds.tolist():
+            acc = 0.0
+            for c in _G_REVERSED:
+                acc = acc * x + c
+            vals.append(x * x * acc)
+        out[small] = vals
+    else:
+        acc = np.zeros_like(ds)
+        for c in _G_REVERSED:
+            acc = acc * ds + c
+        out[small] = ds * ds * acc
     dl = d[~small]
     with np.errstate(over="ignore", invalid="ignore"):
         out[~small] = np.where(dl == -np.inf, 1.0, np.exp(dl) * (dl - 1.0) + 1.0)

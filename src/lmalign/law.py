@@ -8,6 +8,10 @@ Probabilities are stored as log-probabilities. Input probabilities that sum to 1
 Every moment, generating function and tilt is computed on the *scaled, centred* values ``y = (v - mean) / 2**E``
 (``|y| <= 1``, the power of two making the scaling exact) with the scaled multiplier ``tau = lam * 2**E``, so
 rewards near ``+-1.8e308`` or in the subnormal range neither overflow nor underflow in intermediate steps.
+Those coordinates are also the interface :mod:`lmalign.tilting` works through (:attr:`RewardLaw.frame`,
+:meth:`RewardLaw.scaled_multiplier`, :meth:`RewardLaw.log_tilted`, :meth:`RewardLaw.reweighted`,
+:meth:`RewardLaw.scaled_tilt_kl`, :meth:`RewardLaw.scaled_cumulants`): documented methods that take already
+validated arguments, so a public function validates once and the calls beneath it do not again.
 
 ``law`` is the bottom of the library: every other module builds on it. The one deliberate exception is two
 conveniences of the public API, :meth:`RewardLaw.from_tokens` (implemented in ``memoryless``) and
@@ -115,7 +119,10 @@ LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^
 
 def live_levels(*logs: np.ndarray) -> np.ndarray | None:
     """Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> LOG_ZERO``), or ``None`` if that is
-    every level: sums of terms carrying a factor ``e^log`` need only these (the others are exactly 0)."""
+    every level: sums of terms carrying a factor ``e^log`` need only these (the others are exactly 0). Laws of
+    at most 64 levels always get ``None`` (selecting costs more than it saves there)."""
+    if logs[0].size <= 64:
+        return None
     live = logs[0] > LOG_ZERO
     for lg in logs[1:]:
         live |= lg > LOG_ZERO

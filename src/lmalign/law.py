@@ -9,7 +9,7 @@ Every moment, generating function and tilt is computed on the *scaled, centred* 
 (``|y| <= 1``, the power of two making the scaling exact) with the scaled multiplier ``tau = lam * 2**E``, so
 rewards near ``+-1.8e308`` or in the subnormal range neither overflow nor underflow in intermediate steps.
 Those coordinates are also the interface :mod:`lmalign.tilting` works through (:attr:`RewardLaw.frame`,
-:meth:`RewardLaw.scaled_multiplier`, :meth:`RewardLaw.log_tilted`, :meth:`RewardLaw.reweighted`,
+:meth:`RewardLaw.scaled_multiplier` and its inverse, :meth:`RewardLaw.log_tilted`, :meth:`RewardLaw.reweighted`,
 :meth:`RewardLaw.scaled_tilt_kl`, :meth:`RewardLaw.scaled_cumulants`): documented methods that take already
 validated arguments, so a public function validates once and the calls beneath it do not again.
 
@@ -262,6 +262,11 @@ class RewardLaw:
     def scaled_multiplier(self, lam: float) -> float:
         """``tau = lam * 2**big_e``: the multiplier acting on the scaled centred values ``y`` (may be inf)."""
         return float(_ldexp(lam, self.frame.big_e))
+
+    def unscaled_multiplier(self, tau: float) -> float:
+        """``lam = tau * 2**-big_e``, the inverse of :meth:`scaled_multiplier` (``inf`` or 0 where ``lam`` is not a
+        float)."""
+        return float(_ldexp(tau, -self.frame.big_e))
 
     # -- moments and generating functions ----------------------------------------------------------------
     def mean(self) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from lmalign import _validate
-from lmalign.law import RewardLaw, _ldexp, require_law
+from lmalign.law import RewardLaw, require_law
 
 SERIES_TAU = 1e-2  # below this |tau| the tilt KL is summed from its cumulant series
 SERIES_ORDER = 12  # terms kept: the first one dropped is below 1e-20 of the sum at |tau| = 1e-2
@@ -108,7 +108,7 @@ def _solve_lambda(law: RewardLaw, delta: float) -> float:
     if math.isinf(tau):
         return math.inf
     big_e = law.frame.big_e
-    lam = float(_ldexp(tau, -big_e))
+    lam = law.unscaled_multiplier(tau)
     if math.isinf(lam) or lam == 0.0:
         raise ValueError(f"delta={delta!r}: the multiplier lam = {float(tau)!r} * 2**{-big_e} is outside the float64 "
                          f"range (the rewards spread over about 2**{big_e})")
@@ -204,5 +204,5 @@ def kl_regularized(law: RewardLaw, beta: float) -> RewardLaw:
     if math.isfinite(lam):
         return law.tilt(float(lam))
     with np.errstate(over="ignore"):
-        tau = float(_ldexp(1.0, law.frame.big_e) / np.float64(beta))
+        tau = float(law.scaled_multiplier(1.0) / np.float64(beta))
     return law.reweighted(law.log_tilted(tau, math.inf)[0]) if math.isfinite(tau) else law.tilt(math.inf)

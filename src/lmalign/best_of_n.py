@@ -58,6 +58,9 @@ def _log_minus_log_cdf(log_cdf: np.ndarray, log_sf: np.ndarray) -> np.ndarray:
     """:func:`log_minus_log_cdf` from ``log F`` and ``log(1 - F)`` at the same levels (the last one the top)."""
     out = np.full(log_cdf.size, -np.inf)
     upper_small = log_sf[:-1] < _LOG_HALF
+    if upper_small.all():
+        out[:-1] = log_neg_log1m_exp(log_sf[:-1])
+        return out
     body = np.empty(upper_small.size)
     body[upper_small] = log_neg_log1m_exp(log_sf[:-1][upper_small])
     body[~upper_small] = np.log(-np.minimum(log_cdf[:-1][~upper_small], -1e-300))
@@ -133,14 +136,13 @@ def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np
 def _log_masses(lmlc: np.ndarray, log_step: np.ndarray, log_n: float) -> np.ndarray:
     """``-A + log(1 - e^{-gap})`` with ``A = e^{log N + lmlc}``, ``gap = e^{log N + log_step}``; for a tiny gap
     ``log(1 - e^{-g}) = log g - g/2 + O(g^2)`` keeps its log exactly."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         a = np.exp(log_n + lmlc)  # A(v) = -N log F(v), may be inf for tiny F
         log_gap = log_n + log_step
-        gap = np.exp(log_gap)
-    logmass = -a + log_neg_expm1(gap)
-    tiny = log_gap < -30
-    if tiny.any():  # 1 - e^{-g} ~ g for tiny g: keep its log exactly
-        logmass[tiny] = -a[tiny] + log_gap[tiny] - np.exp(log_gap[tiny]) / 2
+        # the tiny-gap form everywhere (elementwise arithmetic), the other one only where the gap is not tiny
+        logmass = -a + log_gap - np.exp(log_gap) / 2
+        rest = np.flatnonzero(~(log_gap < -30))
+        logmass[rest] = -a[rest] + log_neg_expm1(np.exp(log_gap[rest]))
     return logmass
 
 

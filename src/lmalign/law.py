@@ -114,18 +114,18 @@ def _ldexp(x, e: int):
         return x * 2.0**e if -1022 <= e <= 1023 else np.ldexp(x, e)
 
 
-LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
+_LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
 
 
-def live_levels(*logs: np.ndarray) -> np.ndarray | None:
-    """Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> LOG_ZERO``), or ``None`` if that is
+def _live_levels(*logs: np.ndarray) -> np.ndarray | None:
+    """Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> _LOG_ZERO``), or ``None`` if that is
     every level: sums of terms carrying a factor ``e^log`` need only these (the others are exactly 0). Laws of
     at most 64 levels always get ``None`` (selecting costs more than it saves there)."""
     if logs[0].size <= 64:
         return None
-    live = logs[0] > LOG_ZERO
+    live = logs[0] > _LOG_ZERO
     for lg in logs[1:]:
-        live |= lg > LOG_ZERO
+        live |= lg > _LOG_ZERO
     return None if live.all() else np.flatnonzero(live)
 
 
@@ -140,7 +140,7 @@ def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
     one sign), ``5.6e-15`` at ``2e7`` levels."""
     e = _exponent(max(abs(float(values[0])), abs(float(values[-1]))))  # values are sorted
     u = _ldexp(values, -e)
-    live = live_levels(logprobs)  # the sums need only the levels of positive mass in floats
+    live = _live_levels(logprobs)  # the sums need only the levels of positive mass in floats
     if live is None:
         p = np.exp(logprobs)
         p_l, u_l = p, u
@@ -412,7 +412,7 @@ class RewardLaw:
         a += lp
         k = int(np.argmax(a))
         shifted = np.subtract(a, a[k], out=a)
-        live = live_levels(shifted)  # the others' e^shifted are exactly 0
+        live = _live_levels(shifted)  # the others' e^shifted are exactly 0
         with np.errstate(invalid="ignore"):
             rest = np.exp(shifted if live is None else shifted[live])
         rest[k if live is None else int(np.searchsorted(live, k))] = 0.0
@@ -454,7 +454,7 @@ class RewardLaw:
         relative of each term."""
         lq_lam, d = self.log_tilted(tau, lam) if logs is None else logs
         lq = self._logprobs
-        live = live_levels(lq, lq_lam)  # a term is 0 where both masses are 0 in floats
+        live = _live_levels(lq, lq_lam)  # a term is 0 where both masses are 0 in floats
         if live is not None:
             lq_lam, d, lq = lq_lam[live], d[live], lq[live]
         terms = np.empty_like(d)

@@ -133,9 +133,9 @@ def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
     """:class:`ScaledFrame` of a law. The mean takes two passes, the second a compensated sum of the
     residuals: with ``m0`` the first pass, ``mean_u = m0 + c``, ``c = compensated_sum(p (u - m0))``, the
     error is at most ``2 u E|u - m0|`` (the rounded differences and products) ``+ 1e-27 E|u - m0|`` (the sum,
-    :func:`lmalign._summation.compensated_sum`) ``+ u |mean|``, within ``5 u E|u| < 6e-16 E|u|`` when
+    ``lmalign._summation.compensated_sum``) ``+ u |mean|``, within ``5 u E|u| < 6e-16 E|u|`` when
     ``|m0| <= 1.01 E|u|``. ``resid_y`` and ``sum p y^2`` are numpy pairwise sums
-    (:func:`lmalign._summation.pairwise_roundings`): ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters
+    (``lmalign._summation.pairwise_roundings``): ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters
     ``var_y`` only squared, and is itself of that size), and ``var_y`` within ``gamma_{k+2}`` relative (terms of
     one sign), ``5.6e-15`` at ``2e7`` levels."""
     e = _exponent(max(abs(float(values[0])), abs(float(values[-1]))))  # values are sorted
@@ -398,7 +398,7 @@ class RewardLaw:
         for ``|tau| > 1`` the level ``k`` with the largest ``a_k = log p_k + lam (v_k - v_edge)`` gets ``log
         p_lam(k) = -log1p(sum_{j != k} e^{a_j - a_k})`` directly, so a tilt concentrated on one level keeps the
         relative precision of the mass it leaves elsewhere. Both sums are compensated
-        (:func:`lmalign._summation.compensated_sum`: the error of ``math.fsum`` on the same terms plus at most
+        (``lmalign._summation.compensated_sum``: the error of ``math.fsum`` on the same terms plus at most
         ``1e-27`` of their absolute sum)."""
         lp = self._logprobs
         if tau == 0.0 or len(self) == 1:
@@ -450,7 +450,7 @@ class RewardLaw:
         of non-negative terms (``g(-inf) = 1``; for ``d > 1``, ``p_lam (d - 1) + p``), from the scaled multiplier
         ``tau`` or from ``logs = log_tilted(tau, lam)`` when already at hand. numpy's pairwise sum of these
         terms of one sign is within ``gamma_k`` relative, ``k = 26 + ceil(log2 n)``
-        (:func:`lmalign._summation.pairwise_roundings`: ``5.6e-15`` at ``2e7`` levels), beside the ``1e-15``
+        (``lmalign._summation.pairwise_roundings``: ``5.6e-15`` at ``2e7`` levels), beside the ``1e-15``
         relative of each term."""
         lq_lam, d = self.log_tilted(tau, lam) if logs is None else logs
         lq = self._logprobs

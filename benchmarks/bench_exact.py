@@ -9,7 +9,8 @@ Run: ``.venv/bin/python benchmarks/bench_exact.py`` (or ``make bench``). Prints,
   feasible ``N`` (it cannot draw ``N = e^{length delta}`` samples at all), sampling each total exactly through
   its multinomial token counts; the number of draws needed to bring its standard error down to the exact
   method's error on the mean, and the time that would take, are *extrapolated* from a feasible run;
-* ``scaling()``: lengths 1e3 to 1e6, interleaved, ``from_tokens`` against one float FFT power and the exact
+* ``scaling()``: lengths 1e3 to 1e6, interleaved, ``from_tokens`` and the whole pipeline (:func:`pipeline`:
+  law -> best-of-N -> the KL-constrained tilt at the same KL -> KL) against one float FFT power, and the exact
   alternatives of python-flint (``fmpz_poly`` and ``arb_poly`` powers, each skipped where its predicted time
   exceeds ``BUDGET_S``), with the certified bound and the measured error against exact references.
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import scipy.fft as sfft
 
-from lmalign import RewardLaw
+from lmalign import RewardLaw, kl_constrained
 from lmalign.best_of_n import best_of_n
 
 LENGTH = 10_000
@@ -73,7 +74,7 @@ def interleaved(fns: dict, repeats: int) -> dict:
     """Median time of each function, the functions called in turn within each repeat, the order rotated from
     one repeat to the next (after one untimed call of the fast ones, for caches)."""
     times: dict = {k: [] for k in fns}
-    for k in ("exact", "fft"):
+    for k in ("exact", "fft", "pipeline"):
         if k in fns:
             fns[k]()
     names = list(fns)
@@ -84,6 +85,15 @@ def interleaved(fns: dict, repeats: int) -> dict:
             fn()
             times[k].append(time.perf_counter() - start)
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def pipeline(p: np.ndarray, r: np.ndarray, n: int) -> tuple[float, float, float]:
+    """The whole exact pipeline at length ``n``: the law of the total reward, best-of-``e^{n DELTA}``, its KL,
+    the KL-constrained optimum at that KL (the tilt), and the tilt's KL and both means."""
+    law = RewardLaw.from_tokens(p, r, n)
+    bon = best_of_n(law, log_n=n * DELTA)
+    sol = kl_constrained(law, bon.kl(law))
+    return sol.law.kl(law), bon.mean(), sol.mean
 
 
 WEIGHTS = [205, 154, 123, 102, 102, 92, 82, 72, 51, 41]  # p = WEIGHTS / 1024: exact doubles, exact rationals
@@ -126,7 +136,8 @@ def saddle_logs(n: int, levels: list[int]) -> np.ndarray:
 
 
 def scaling() -> None:
-    """from_tokens against one float FFT power (interleaved pair) and python-flint's exact alternatives (the
+    """from_tokens and the whole pipeline against one float FFT power (interleaved, the three in turn; the
+    ratios are pipeline / FFT and from_tokens / FFT) and python-flint's exact alternatives (the
     integer power ``fmpz_poly ** n`` and the ball power ``arb_poly ** n`` at the precision that resolves the
     smallest level; interleaved with from_tokens in a second loop), on p = WEIGHTS / 1024, r = 0..9; each
     alternative skipped where its predicted time (from the previous length, growing like n^2) exceeds
@@ -159,7 +170,8 @@ def scaling() -> None:
                     del alts[name]
         # the target ratio from its own interleaved pair: a flint power of length 1e4 allocates about half a
         # gigabyte, and whatever runs right after it pays for that, so the alternatives are timed apart
-        t = interleaved({"exact": exact, "fft": lambda n=n: plain_fft_law(p, n)}, 7 if n <= 10_000 else 3)
+        t = interleaved({"exact": exact, "fft": lambda n=n: plain_fft_law(p, n),
+                         "pipeline": lambda n=n: pipeline(p, r, n)}, 7 if n <= 10_000 else 3)
         if alts:
             t_alt = interleaved({"exact": exact, **alts}, 3)
             flint.ctx.prec = 53
@@ -181,7 +193,7 @@ def scaling() -> None:
                       if k in t)
         alt += "".join(f", {k} skipped (predicted {v:.0f} s)" for k, v in skipped.items())
         print(f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio "
-              f"{t['exact'] / t['fft']:.2f}{alt}")
+              f"{t['exact'] / t['fft']:.2f}; pipeline {t['pipeline']:.4f} s, ratio {t['pipeline'] / t['fft']:.2f}{alt}")
         print(f"      certified max |log error| {law.log_error.max():.2e}; max |error| {err:.1e} ({where}); "
               f"float FFT right to 1e-10 on {fft_ok:,} of {len(law):,} levels")
 

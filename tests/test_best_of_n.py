@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from strategies import reward_laws
 
 from lmalign import RewardLaw, best_of_n
-from lmalign.best_of_n import bon_kl_bound
+from lmalign.best_of_n import BestOfNKernel, bon_kl_bound
 
 
 @settings(max_examples=60)
@@ -145,3 +145,18 @@ def test_lower_tail_below_the_smallest_float():
     f1 = np.logaddexp(-3000.0, -2999.0)
     assert bon.logprobs[0] == pytest.approx(-9000.0, rel=1e-14)
     assert bon.logprobs[1] == pytest.approx(3 * f1 + math.log(-math.expm1(3 * (-3000.0 - f1))), rel=1e-14)
+
+
+@pytest.mark.parametrize("log_n", [0.1, 2.0, 700.0, 709.0, 711.0, 800.0, 5000.0, 3e4, 1e6])
+def test_best_of_n_computes_only_the_live_levels_and_drops_no_other(log_n):
+    """best_of_n evaluates only the levels where A = N (-log F) can be finite and sums S only from there; the
+    kernel evaluates every level. They must keep the same levels with the same log-masses."""
+    law = RewardLaw.from_tokens(np.array([205, 154, 123, 102, 102, 92, 82, 72, 51, 41]) / 1024, np.arange(10.0),
+                                3000)
+    full = BestOfNKernel(law).log_masses(log_n)
+    keep = full > -np.inf
+    bon = best_of_n(law, log_n=log_n)
+    assert 0 < len(bon) and np.array_equal(bon.values, law.values[keep])
+    assert np.array_equal(bon.logprobs, full[keep])
+    if log_n > 709.8:  # the live levels are a strict run at the top
+        assert len(bon) < len(law)

@@ -150,7 +150,7 @@ def test_tilt_kl_and_tilt_at_extremes(name, lam):
     tilted = law.tilt(lam)
     np.testing.assert_allclose(tilted.probs, [float(x) for x in q], rtol=1e-12, atol=1e-300)
     d = law.log_tilt_ratio(lam)
-    tau_y = np.abs(law._tau(lam) * law._frame().y)  # the promise: within 1e-14 (|tau y| + |d|)
+    tau_y = np.abs(law.scaled_multiplier(lam) * law.frame.y)  # the promise: within 1e-14 (|tau y| + |d|)
     with mp.workdps(DPS):
         _, ps = mp_law(law)
         for di, qi, pi, ty in zip(d, q, ps, tau_y, strict=True):

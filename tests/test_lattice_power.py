@@ -63,13 +63,13 @@ def test_injected_error_is_caught(law_and_reference, monkeypatch):
 
 
 def test_refusal_names_length_and_levels(monkeypatch):
-    from lmalign import memoryless
+    from lmalign import lattice_sum
 
     monkeypatch.setattr(lattice_power, "FFT_ROUNDING", 1e12)
-    monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
-    monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
-    monkeypatch.setattr(memoryless, "TINY", 2.0)
-    monkeypatch.setattr(memoryless, "DOMINANT_MAX_J", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "TINY", 2.0)
+    monkeypatch.setattr(lattice_sum, "DOMINANT_MAX_J", 0)
     with pytest.raises(ArithmeticError, match=r"length.3000"):
         RewardLaw.from_tokens([0.25] * 4, [0.0, 1.0, 2.0, 3.0], 3000)
 

@@ -1,5 +1,6 @@
 import itertools
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import prob_vectors
 
-from lmalign import RewardLaw, memoryless
+from lmalign import RewardLaw, lattice_sum, memoryless
 from lmalign.memoryless import lattice_steps, law_of_sum, token_tilt
 
 
@@ -118,7 +119,7 @@ def test_bad_input(args, msg):
 def test_tilted_windows_against_direct_log_convolution():
     """Length 600 with ten token values (5401 levels) goes through the tilted windows; the direct log-space
     convolution (sums of positive terms only) is an independent reference for every level."""
-    from lmalign.memoryless import _log_conv_power_direct
+    from lmalign.lattice_sum import _log_conv_power_direct
 
     rng = np.random.default_rng(5)
     p = rng.dirichlet(np.full(10, 0.5))
@@ -133,7 +134,7 @@ def test_strongly_periodic_law_is_exact():
     """Odd token rewards with tiny probability make every odd total ~1e-5 of its neighbours, which a single
     tilt cannot separate; the result must still match the direct log-space convolution (sums of positive
     terms only) at every level, both at a length under the direct limit and above it."""
-    from lmalign.memoryless import _log_conv_power_direct
+    from lmalign.lattice_sum import _log_conv_power_direct
 
     p = np.array([1 / 3, 2e-8, 1 / 3, 5e-6, 1 / 3, 5e-6])
     p /= p.sum()
@@ -151,14 +152,14 @@ def test_all_equal_rewards_give_a_certain_total():
 @pytest.fixture
 def windows_only(monkeypatch):
     """Every law through the windows: no direct convolution, and no fallback to it (a refusal raises)."""
-    monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
-    monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_FALLBACK_MAX_LEVELS", 0)
 
 
 def direct_reference(p, steps, n):
     logq = np.full(int(max(steps)) + 1, -np.inf)
     logq[np.asarray(steps)] = np.log(p)
-    ref = memoryless._log_conv_power_direct(logq, n)
+    ref = lattice_sum._log_conv_power_direct(logq, n)
     return ref[ref > -np.inf]
 
 
@@ -187,8 +188,8 @@ def test_windows_on_gapped_lattices_with_rare_tokens(steps, log_weights, n):
     p = np.exp(np.array(log_weights[: len(steps)]))
     p /= p.sum()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
-        patch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+        patch.setattr(lattice_sum, "DIRECT_MAX_LEVELS", 0)
+        patch.setattr(lattice_sum, "DIRECT_FALLBACK_MAX_LEVELS", 0)
         law = law_of_sum(p, np.array(steps, dtype=float), n)
     ref = direct_reference(p, steps, n)
     assert len(law) == ref.size
@@ -216,14 +217,14 @@ def test_ten_values_top_and_bottom_edges_at_length_ten_thousand():
 def test_edge_recurrence_is_the_binomial_law():
     """Miller's recurrence over the whole binomial range (every term positive for a two-point law)."""
     n = 10_000
-    g = memoryless._log_power_edge(np.log([0.7, 0.3]), n, n + 1)
+    g = lattice_sum._log_power_edge(np.log([0.7, 0.3]), n, n + 1)
     mp.mp.dps = 30
     ks = list(range(0, n + 1, 53)) + [n]
     ref = [float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10))
            for k in ks]
     assert np.max(np.abs(g[ks] - np.array(ref))) < 1e-11
     with pytest.raises(AssertionError):  # beyond (n + 1) j1 the recurrence has negative terms
-        memoryless._log_power_edge(np.log([0.7, 0.3]), 10, 12)
+        lattice_sum._log_power_edge(np.log([0.7, 0.3]), 10, 12)
 
 
 def test_refuses_rather_than_return_an_inaccurate_level(monkeypatch):
@@ -233,10 +234,10 @@ def test_refuses_rather_than_return_an_inaccurate_level(monkeypatch):
     from lmalign import lattice_power
 
     monkeypatch.setattr(lattice_power, "FFT_ROUNDING", 1e12)
-    monkeypatch.setattr(memoryless, "DIRECT_MAX_LEVELS", 0)
-    monkeypatch.setattr(memoryless, "DIRECT_FALLBACK_MAX_LEVELS", 0)
-    monkeypatch.setattr(memoryless, "TINY", 2.0)
-    monkeypatch.setattr(memoryless, "DOMINANT_MAX_J", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "DIRECT_FALLBACK_MAX_LEVELS", 0)
+    monkeypatch.setattr(lattice_sum, "TINY", 2.0)
+    monkeypatch.setattr(lattice_sum, "DOMINANT_MAX_J", 0)
     with pytest.raises(ArithmeticError, match="rare tokens"):
         law_of_sum([0.25] * 4, [0.0, 1.0, 2.0, 3.0], 2000)
 
@@ -317,17 +318,30 @@ def test_zero_probability_token_with_an_outlying_reward():
 def test_edge_recurrence_blocks_and_levels_agree_within_the_bound(monkeypatch, vector_terms):
     """A gapped law (first step 14): the recurrence by numpy blocks of 14 levels and level by level in Python
     floats both match the direct log-space convolution within _edge_bound."""
-    monkeypatch.setattr(memoryless, "EDGE_VECTOR_TERMS", vector_terms)
+    monkeypatch.setattr(lattice_sum, "EDGE_VECTOR_TERMS", vector_terms)
     p = np.array([2.85648338e-04, 9.99634936e-01, 7.94157051e-05])
     p /= p.sum()
     logq = np.full(16, -np.inf)
     logq[[0, 14, 15]] = np.log(p)
     n = 173
-    depth = memoryless._edge_depth(logq, n)
-    g = memoryless._log_power_edge(logq, n, depth)
-    ref = memoryless._log_conv_power_direct(logq, n)[:depth]
+    depth = lattice_sum._edge_depth(logq, n)
+    g = lattice_sum._log_power_edge(logq, n, depth)
+    ref = lattice_sum._log_conv_power_direct(logq, n)[:depth]
     reach = np.isfinite(ref)
     assert (np.isfinite(g) == reach).all() and depth == 14 * 174
     err = np.abs(g[reach] - ref[reach])
-    assert (err <= memoryless._edge_bound(logq, n, g)[reach] + 2 * np.spacing(np.abs(ref[reach]))).all()
+    assert (err <= lattice_sum._edge_bound(logq, n, g)[reach] + 2 * np.spacing(np.abs(ref[reach]))).all()
     assert err.max() < 1e-11
+
+
+def test_moved_lattice_power_names_still_import_with_a_warning():
+    from lmalign import lattice_sum as moved
+
+    for name in ("certified_lattice_power", "reachable_totals", "DIRECT_MAX_LEVELS", "EDGE_VECTOR_TERMS"):
+        with pytest.warns(DeprecationWarning, match=f"lmalign.lattice_sum.{name}"):
+            assert getattr(memoryless, name) is getattr(moved, name)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        memoryless.no_such_name  # noqa: B018
+    with warnings.catch_warnings():  # what stayed is imported as before, silently
+        warnings.simplefilter("error")
+        from lmalign.memoryless import MAX_LEVELS, TokenSumLaw, lattice_steps, law_of_sum, token_tilt  # noqa: F401

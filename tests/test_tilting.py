@@ -105,3 +105,18 @@ def test_long_sequence_law_with_underflowing_levels():
     sol = kl_constrained(law, delta)
     assert sol.kl == pytest.approx(delta, rel=1e-11)
     assert tilt_kl(law, sol.lam) == pytest.approx(sol.lam * sol.mean - law.cgf(sol.lam), rel=1e-9)
+
+
+def test_tilting_uses_only_the_named_interface_of_the_law():
+    """tilting.py reads no private attribute of any object and imports no private name of the law module."""
+    import ast
+    from pathlib import Path
+
+    from lmalign import tilting
+
+    tree = ast.parse(Path(tilting.__file__).read_text(encoding="utf-8"))
+    private = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and node.attr.startswith("_") and not node.attr.startswith("__")})
+    imported = sorted(alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                      and node.module == "lmalign.law" for alias in node.names if alias.name.startswith("_"))
+    assert private == [] and imported == []

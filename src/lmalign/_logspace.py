@@ -21,8 +21,11 @@ def log_sum_exp(a, axis: int | None = None):
     return np.squeeze(out, axis=axis)
 
 
+_LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e^-744.44)
 _G_SERIES = 0.5  # |d| below this: g(d) from its series (18 terms, truncation below 1e-22 relative)
 _G_COEFFS = [(k - 1) / math.factorial(k) for k in range(2, 21)]
+_G_REVERSED = _G_COEFFS[::-1]
+_G_SCALAR = 16  # up to this many series terms are evaluated in Python floats (identical IEEE operations)
 
 
 def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
@@ -32,10 +35,19 @@ def xexp_minus_expm1(d: np.ndarray) -> np.ndarray:
     out = np.empty_like(d)
     small = np.abs(d) <= _G_SERIES
     ds = d[small]
-    acc = np.zeros_like(ds)
-    for c in reversed(_G_COEFFS):
-        acc = acc * ds + c
-    out[small] = ds * ds * acc
+    if ds.size <= _G_SCALAR:  # the same Horner steps in Python floats: cheaper than 38 numpy calls on a few terms
+        vals = []
+        for x in ds.tolist():
+            acc = 0.0
+            for c in _G_REVERSED:
+                acc = acc * x + c
+            vals.append(x * x * acc)
+        out[small] = vals
+    else:
+        acc = np.zeros_like(ds)
+        for c in _G_REVERSED:
+            acc = acc * ds + c
+        out[small] = ds * ds * acc
     dl = d[~small]
     with np.errstate(over="ignore", invalid="ignore"):
         out[~small] = np.where(dl == -np.inf, 1.0, np.exp(dl) * (dl - 1.0) + 1.0)
@@ -53,6 +65,9 @@ def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
     q_pos = lq > -np.inf
     if (p_pos & ~q_pos).any():
         return math.inf
+    live = (lp > _LOG_ZERO) | (lq > _LOG_ZERO)  # elsewhere every term below is exactly 0 in floats
+    if not live.all():
+        lp, lq, p_pos, q_pos = lp[live], lq[live], p_pos[live], q_pos[live]
     both = p_pos & q_pos
     d = lp[both] - lq[both]
     lqb = lq[both]
@@ -68,19 +83,26 @@ def kl_logs(lp: np.ndarray, lq: np.ndarray) -> float:
 
 
 def log_neg_expm1(x: np.ndarray) -> np.ndarray:
-    """``log(1 - e^{-x})`` for ``x >= 0`` (``-inf`` at 0), accurate for tiny and huge ``x``."""
+    """``log(1 - e^{-x})`` for ``x >= 0`` (``-inf`` at 0), accurate for tiny and huge ``x``: ``log1p(-e^{-x})``
+    above ``log 2``, ``log(-expm1(-x))`` below; ``-0.0`` where ``e^{-x}`` is 0 in floats. Each form is
+    evaluated only where it is used."""
     x = np.asarray(x, dtype=float)
+    out = np.full(x.shape, -0.0)
+    upper = (x > 0.6931) & (x < -_LOG_ZERO)
+    lower = ~(x > 0.6931)  # NaN goes here, and stays NaN
     with np.errstate(divide="ignore"):
-        return np.where(x > 0.6931, np.log1p(-np.exp(-x)), np.log(-np.expm1(-x)))
+        out[upper] = np.log1p(-np.exp(-x[upper]))
+        out[lower] = np.log(-np.expm1(-x[lower]))
+    return out
 
 
 def log_log1p_exp(a: np.ndarray) -> np.ndarray:
     """``log(log(1 + e^a))``, accurate when ``e^a`` is far below the smallest float."""
     a = np.asarray(a, dtype=float)
-    out = np.empty_like(a)
-    small = a < -30
+    out = a.copy()  # below LOG_ZERO e^a is 0 in floats, and the small form below gives a itself
+    small = (a < -30) & (a > _LOG_ZERO)
     large = a > 30  # log(1 + e^a) = a + log1p(e^-a), without overflowing e^a
-    mid = ~small & ~large
+    mid = ~(a < -30) & ~large
     ea = np.exp(a[small])
     out[small] = a[small] + np.log1p(-ea / 2 + ea * ea / 3)
     out[mid] = np.log(np.log1p(np.exp(a[mid])))
@@ -91,12 +113,12 @@ def log_log1p_exp(a: np.ndarray) -> np.ndarray:
 def log_neg_log1m_exp(a: np.ndarray) -> np.ndarray:
     """``log(-log(1 - e^a))`` for ``a < 0``: the log of ``-log(1 - s)`` with ``s = e^a`` possibly tiny."""
     a = np.asarray(a, dtype=float)
-    out = np.empty_like(a)
-    small = a < -30
+    out = a.copy()  # below LOG_ZERO e^a is 0 in floats, and the small form below gives a itself
+    small = (a < -30) & (a > _LOG_ZERO)
     ea = np.exp(a[small])
     out[small] = a[small] + np.log1p(ea / 2 + ea * ea / 3)
     near_one = a > -0.6931
-    mid = ~small & ~near_one
+    mid = ~(a < -30) & ~near_one
     out[mid] = np.log(-np.log1p(-np.exp(a[mid])))
     with np.errstate(divide="ignore"):
         out[near_one] = np.log(-np.log(-np.expm1(a[near_one])))

@@ -51,13 +51,54 @@ def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
     """``log(-log F(v))`` at every level (``-inf`` at the top, where ``F = 1``)."""
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
-    log_cdf = law.log_cdf()
-    log_sf = law.log_sf()
-    out = np.full(len(law), -np.inf)
-    upper_small = log_sf[:-1] < math.log(0.5)
-    body = np.where(upper_small, log_neg_log1m_exp(np.where(upper_small, log_sf[:-1], -1.0)),
-                    np.log(-np.minimum(log_cdf[:-1], -1e-300)))
+    return _log_minus_log_cdf(law.log_cdf(), law.log_sf())
+
+
+def _log_minus_log_cdf(log_cdf: np.ndarray, log_sf: np.ndarray) -> np.ndarray:
+    """:func:`log_minus_log_cdf` from ``log F`` and ``log(1 - F)`` at the same levels (the last one the top)."""
+    out = np.full(log_cdf.size, -np.inf)
+    upper_small = log_sf[:-1] < _LOG_HALF
+    if upper_small.all():
+        out[:-1] = log_neg_log1m_exp(log_sf[:-1])
+        return out
+    body = np.empty(upper_small.size)
+    body[upper_small] = log_neg_log1m_exp(log_sf[:-1][upper_small])
+    body[~upper_small] = np.log(-np.minimum(log_cdf[:-1][~upper_small], -1e-300))
     out[:-1] = body
+    return out
+
+
+_LOG_HALF = math.log(0.5)
+_LOG_ZERO = -745.2  # exp(x) rounds to 0 below this
+_LOG_A_MAX = 709.8  # exp(x) is inf above 709.7827: A = N (-log F) >= N S is inf where log N + log S exceeds this
+
+
+def _log_cdf_from(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> np.ndarray:
+    """``log F`` at levels ``lo..`` (0 at the top): ``log1p(-S)`` from the upper tail where ``S < 1/2``, which
+    keeps ``F`` near 1 to the relative precision of ``S``; below, the log-space running sum from the lowest
+    level, run only as far as it is needed."""
+    size = logprobs.size
+    median = int(np.argmax(log_sf < _LOG_HALF))  # the top level has S = 0: there is one
+    out = np.empty(size - lo)
+    if lo < median:
+        out[:median - lo] = np.logaddexp.accumulate(logprobs[:median])[lo:]
+    first = max(median, lo)
+    # log1p(-e^{log S}) is -0.0 where e^{log S} is 0 in floats (a run at the top: log S decreases)
+    zero = max(first, int(np.argmax(log_sf < _LOG_ZERO)))
+    out[first - lo:zero - lo] = np.log1p(-np.exp(log_sf[first:zero]))
+    out[zero - lo:] = -0.0
+    out[-1] = 0.0
+    return np.minimum(out, 0.0)
+
+
+def _upper_log_sf(logprobs: np.ndarray, start: int) -> np.ndarray:
+    """``log S(v) = log P(R > v)`` at levels ``start..`` (``-inf`` at the top), the log-space running sum from the
+    top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (``S = 1``) stands in, which only
+    ever counts a level as not in the upper half of the law."""
+    out = np.zeros(logprobs.size)
+    if start < logprobs.size - 1:
+        out[start:-1] = np.minimum(np.logaddexp.accumulate(logprobs[:start:-1])[::-1], 0.0)
+    out[-1] = -np.inf
     return out
 
 
@@ -69,22 +110,40 @@ class BestOfNKernel:
         if not isinstance(law, RewardLaw):
             raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
         self.law = law
-        self.log_minus_log_cdf = log_minus_log_cdf(law)
-        self.log_step = np.full(len(law), np.inf)  # log(A_- - A) - log N; +inf at the lowest level (F_- = 0)
-        self.log_step[1:] = log_log1p_exp(law.logprobs[1:] - law.log_cdf()[:-1])
+        self.log_minus_log_cdf, self.log_step = _kernel_parts(law.logprobs, law.log_sf(), 0)
 
     def log_masses(self, log_n: float) -> np.ndarray:
         """``log P_BoN(v) = -A(v) + log(1 - e^{-(A_-(v) - A(v))})``, ``A = N (-log F)``, at every level
         (``-inf`` where the mass is below ``exp(-1.8e308)``)."""
-        with np.errstate(over="ignore"):
-            a = np.exp(log_n + self.log_minus_log_cdf)  # A(v) = -N log F(v), may be inf for tiny F
-            log_gap = log_n + self.log_step
-            gap = np.exp(log_gap)
-        logmass = -a + log_neg_expm1(gap)
-        tiny = log_gap < -30
-        if tiny.any():  # 1 - e^{-g} ~ g for tiny g: keep its log exactly
-            logmass[tiny] = -a[tiny] + log_gap[tiny] - np.exp(log_gap[tiny]) / 2
-        return logmass
+        return _log_masses(self.log_minus_log_cdf, self.log_step, log_n)
+
+
+def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
+    """``log(-log F)`` and ``log(A_- - A) - log N = log log(1 + p/F_-)`` (``+inf`` at the lowest level, where
+    ``F_- = 0``) at levels ``lo..``."""
+    log_cdf = _log_cdf_from(logprobs, log_sf, max(lo - 1, 0))
+    below = log_cdf if lo == 0 else log_cdf[1:]
+    lmlc = _log_minus_log_cdf(below, log_sf[lo:])
+    log_step = np.empty(logprobs.size - lo)
+    if lo == 0:
+        log_step[0] = np.inf
+        log_step[1:] = log_log1p_exp(logprobs[1:] - log_cdf[:-1])
+    else:
+        log_step[:] = log_log1p_exp(logprobs[lo:] - log_cdf[:-1])
+    return lmlc, log_step
+
+
+def _log_masses(lmlc: np.ndarray, log_step: np.ndarray, log_n: float) -> np.ndarray:
+    """``-A + log(1 - e^{-gap})`` with ``A = e^{log N + lmlc}``, ``gap = e^{log N + log_step}``; for a tiny gap
+    ``log(1 - e^{-g}) = log g - g/2 + O(g^2)`` keeps its log exactly."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = np.exp(log_n + lmlc)  # A(v) = -N log F(v), may be inf for tiny F
+        log_gap = log_n + log_step
+        # the tiny-gap form everywhere (elementwise arithmetic), the other one only where the gap is not tiny
+        logmass = -a + log_gap - np.exp(log_gap) / 2
+        rest = np.flatnonzero(~(log_gap < -30))
+        logmass[rest] = -a[rest] + log_neg_expm1(np.exp(log_gap[rest]))
+    return logmass
 
 
 def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> RewardLaw:
@@ -92,18 +151,27 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
 
     ``P(level v) = F(v)^N - F_-(v)^N = e^{-A(v)} (1 - e^{-(A_-(v) - A(v))})`` with ``A = -N log F`` and
     ``A_- - A = N log(1 + p(v)/F_-(v))``, both formed in log space. Levels whose mass is below
-    ``exp(-1.8e308)`` (not representable even as a log) are dropped. ``n = 1`` (``log_n = 0``) or a single
-    level returns the law itself. Every log-mass is accurate to about 1e-14 relative (checked against mpmath
-    for ``log N`` from 1e-300 to 1e300, values near +-1e308 and masses down to 1e-300).
+    ``exp(-1.8e308)`` (not representable even as a log) are dropped; since ``A >= N S``, ``S = P(R > v)``, that
+    is every level with ``log N + log S > 709.8``, and only the levels above them are computed. ``n = 1``
+    (``log_n = 0``) or a single level returns the law itself. Every log-mass is accurate to about 1e-14
+    relative (checked against mpmath for ``log N`` from 1e-300 to 1e300, values near +-1e308 and masses down to
+    1e-300).
     """
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
     ln = resolve_log_n(n, log_n)
     if ln == 0.0 or len(law) == 1:
         return law
-    logmass = BestOfNKernel(law).log_masses(ln)
+    lp, thr = law.logprobs, _LOG_A_MAX - ln
+    # log S(v) >= max_{j > v} log p_j: no level below the first whose largest mass above is <= thr is live, and
+    # S (a sum from the top) is needed only from just below that one
+    largest_above = np.maximum.accumulate(lp[::-1])[::-1][1:]
+    start = max(int(np.argmax(largest_above <= thr)) - 1, 0) if largest_above[-1] <= thr else len(law) - 2
+    log_sf = _upper_log_sf(lp, start)
+    lo = int(np.argmax(log_sf <= thr))  # the top level (S = 0) always qualifies
+    logmass = _log_masses(*_kernel_parts(law.logprobs, log_sf, lo), ln)
     keep = logmass > -np.inf
-    return RewardLaw._trusted(law.values[keep], logmass[keep])
+    return RewardLaw._trusted(law.values[lo:][keep], logmass[keep])
 
 
 MAX_GUMBEL_POINTS = 10**6  # lattice_gumbel: points of the window 2 ceil(60 / (lam step)) + 11

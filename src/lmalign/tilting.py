@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from lmalign import _validate
-from lmalign.law import RewardLaw, _ldexp, require_law
+from lmalign.law import RewardLaw, require_law
 
 SERIES_TAU = 1e-2  # below this |tau| the tilt KL is summed from its cumulant series
 SERIES_ORDER = 12  # terms kept: the first one dropped is below 1e-20 of the sum at |tau| = 1e-2
@@ -50,19 +50,32 @@ def tilt_kl(law: RewardLaw, lam: float) -> float:
     """
     require_law(law)
     lam = _validate.real_scalar(lam, "lam", allow_inf=True)
+    return _tilt_kl(law, lam)
+
+
+def _tilt_kl(law: RewardLaw, lam: float, logs: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """:func:`tilt_kl` on validated arguments; ``logs = law.log_tilted(tau, lam)`` if already computed."""
     if math.isinf(lam):
         return float(-law.logprobs[-1 if lam > 0 else 0])
     if lam == 0.0 or len(law) == 1:
         return 0.0
-    tau = law._tau(lam)
+    tau = law.scaled_multiplier(lam)
     if abs(tau) <= SERIES_TAU:
         return _series_kl(law, tau)
-    return law._tilt_kl_direct(tau, lam)
+    return law.scaled_tilt_kl(tau, lam, logs)
+
+
+def _tilt_with_kl(law: RewardLaw, lam: float) -> tuple[RewardLaw, float]:
+    """``(law.tilt(lam), tilt_kl(law, lam))`` for a validated ``lam >= 0``, the tilted logs computed once."""
+    if lam == 0.0 or math.isinf(lam) or len(law) == 1:
+        return law.tilt(lam), _tilt_kl(law, lam)
+    logs = law.log_tilted(law.scaled_multiplier(lam), lam)
+    return law.reweighted(logs[0]), _tilt_kl(law, lam, logs)
 
 
 def _series_kl(law: RewardLaw, tau: float) -> float:
     """``sum_{k=2}^{K} (k-1) kappa_k tau^k / k!`` with ``tau^2`` factored out (no premature underflow)."""
-    kappa = law._cumulants(SERIES_ORDER)
+    kappa = law.scaled_cumulants(SERIES_ORDER)
     inner = 0.0
     for k in range(SERIES_ORDER, 1, -1):  # Horner in tau
         inner = inner * tau + (k - 1) * kappa[k] / math.factorial(k)
@@ -82,7 +95,11 @@ def solve_lambda(law: RewardLaw, delta: float) -> float:
     ``ValueError`` names ``delta``.
     """
     require_law(law)
-    delta = _validate.nonneg_real(delta, "delta")
+    return _solve_lambda(law, _validate.nonneg_real(delta, "delta"))
+
+
+def _solve_lambda(law: RewardLaw, delta: float) -> float:
+    """:func:`solve_lambda` on validated arguments."""
     if len(law) == 1 or delta == 0.0:
         return 0.0
     if delta >= law.max_kl:
@@ -90,8 +107,8 @@ def solve_lambda(law: RewardLaw, delta: float) -> float:
     tau = _solve_tau(law, delta)
     if math.isinf(tau):
         return math.inf
-    big_e = law._frame().big_e
-    lam = float(_ldexp(tau, -big_e))
+    big_e = law.frame.big_e
+    lam = law.unscaled_multiplier(tau)
     if math.isinf(lam) or lam == 0.0:
         raise ValueError(f"delta={delta!r}: the multiplier lam = {float(tau)!r} * 2**{-big_e} is outside the float64 "
                          f"range (the rewards spread over about 2**{big_e})")
@@ -101,9 +118,9 @@ def solve_lambda(law: RewardLaw, delta: float) -> float:
 def _solve_tau(law: RewardLaw, delta: float) -> float:
     """Root ``tau > 0`` of ``D(p_tau || p) = delta`` on the scaled law, or ``inf``."""
     def excess(u: float) -> float:
-        return law._tilt_kl_direct(math.exp(u), math.inf) - delta
+        return law.scaled_tilt_kl(math.exp(u), math.inf) - delta
 
-    var_y = law._frame().var_y
+    var_y = law.frame.var_y
     guess = 0.5 * math.log(2.0 * delta / var_y) if var_y > 0 else 0.0
     lo = hi = min(max(guess, -745.0), _LOG_TAU_MAX)
     step = 0.25
@@ -127,7 +144,7 @@ def _polish(law: RewardLaw, delta: float, tau: float) -> float:
     """Refine ``tau`` down to adjacent floats by bisection, and return the float whose ``D(p_tau || p)`` is
     closest to ``delta`` (the root in ``log tau`` is only as fine as the ulp of the log)."""
     def excess(x: float) -> float:
-        return law._tilt_kl_direct(x, math.inf) - delta
+        return law.scaled_tilt_kl(x, math.inf) - delta
 
     width = 64 * np.finfo(float).eps * tau
     lo, hi = tau - width, tau + width
@@ -161,15 +178,15 @@ def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:
     returned (rounded) ``lam`` achieves, computed afresh (by the cumulant series for small budgets, a different
     formula from the solver's): it equals ``delta`` within ``2e-14`` relative unless ``lam`` is inf.
     """
+    require_law(law)
+    delta = _validate.nonneg_real(delta, "delta")
     token, length = getattr(law, "token_law", None), getattr(law, "length", None)
     if token is not None and length:  # a sum of i.i.d. tokens: the sum tilted by lam is the tokens tilted by lam
-        require_law(law)
-        lam = solve_lambda(token, _validate.nonneg_real(delta, "delta") / length)
+        lam = _solve_lambda(token, delta / length)
     else:
-        lam = solve_lambda(law, delta)
-    tilted = law.tilt(lam)
-    return KLConstrainedSolution(delta=float(delta), lam=lam, law=tilted, kl=tilt_kl(law, lam),
-                                 mean=tilted.mean())
+        lam = _solve_lambda(law, delta)
+    tilted, kl = _tilt_with_kl(law, lam)
+    return KLConstrainedSolution(delta=delta, lam=lam, law=tilted, kl=kl, mean=tilted.mean())
 
 
 def kl_regularized(law: RewardLaw, beta: float) -> RewardLaw:
@@ -187,5 +204,5 @@ def kl_regularized(law: RewardLaw, beta: float) -> RewardLaw:
     if math.isfinite(lam):
         return law.tilt(float(lam))
     with np.errstate(over="ignore"):
-        tau = float(_ldexp(1.0, law._frame().big_e) / np.float64(beta))
-    return law._tilt_by_log(law._log_tilted(tau, math.inf)[0]) if math.isfinite(tau) else law.tilt(math.inf)
+        tau = float(law.scaled_multiplier(1.0) / np.float64(beta))
+    return law.reweighted(law.log_tilted(tau, math.inf)[0]) if math.isfinite(tau) else law.tilt(math.inf)

@@ -228,7 +228,11 @@ def read(source: Path) -> dict[str, tuple[object, Spec | None]]:
                 except (ValueError, SyntaxError) as err:
                     raise ParameterError(f"{Path(source).name}: the range of {name!r} ({comment!r}) is not "
                                          f"valid: {err}") from None
-            out[name] = (ast.literal_eval(node.value), spec)
+            try:
+                out[name] = (ast.literal_eval(node.value), spec)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise ParameterError(f"{Path(source).name}: the default of {name!r} is not a literal (write the "
+                                     "value itself, so that it can be read without running the cell)") from None
     return out
 
 

@@ -26,6 +26,11 @@ from lmalign.book import claims, parameters, paths, rerun
 from lmalign.book.cli import _positive_float, _positive_int
 
 
+def unranged_parameters(chapter: str) -> list[str]:
+    """The chapter's parameters whose range its ``parameters`` cell does not state."""
+    return [name for name, (_, spec) in parameters.read(rerun.chapter_source(chapter)).items() if spec is None]
+
+
 def draw_parameters(chapter: str, seed: int, index: int) -> dict:
     """The ``index``-th draw of the chapter's parameters for the sweep seeded by ``seed`` (reproducible)."""
     specs = rerun.specs(rerun.chapter_source(chapter))
@@ -133,6 +138,9 @@ def main(argv: list[str]) -> int:
                    help="seconds before one run is stopped (default 1800)")
     p.add_argument("--scratch", help="folder for the runs (default: a new temporary folder, kept)")
     p.add_argument("--summary", help="JSON summary (default <outputs>/sweep.json, which the report reads)")
+    p.add_argument("--ranged", action="store_true",
+                   help="only the chapters whose every parameter states its range; the others are named as not "
+                        "swept (never counted as passed)")
     args = p.parse_args(argv)
     try:
         chapters = args.chapters or rerun.toc_chapters()
@@ -141,6 +149,12 @@ def main(argv: list[str]) -> int:
     except parameters.ParameterError as err:
         print(f"python -m lmalign sweep: {err}", file=sys.stderr)
         return 2
+    if args.ranged:
+        unranged = [c for c in chapters if unranged_parameters(c)]
+        for chapter in unranged:
+            print(f"python -m lmalign sweep: not swept: {chapter} (no range for "
+                  f"{', '.join(unranged_parameters(chapter))})", file=sys.stderr)
+        chapters = [c for c in chapters if c not in unranged]
     scratch = Path(args.scratch).resolve() if args.scratch else Path(tempfile.mkdtemp(prefix="lmalign-sweep-"))
     scratch.mkdir(parents=True, exist_ok=True)
     summary = Path(args.summary).resolve() if args.summary else paths.outputs_root() / "sweep.json"

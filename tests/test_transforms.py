@@ -91,3 +91,15 @@ def test_log_power_mean_calibration_against_exact_fractions():
         np.testing.assert_allclose(policy.logprobs, best_of_n(law, n=n).logprobs, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="n must be >= 2"):
         log_power_mean_calibration(law, 1)
+
+
+def test_win_rate_stays_in_the_unit_interval_when_masses_sum_an_ulp_over_one():
+    """A one-level policy above a two-level reference wins with probability exactly 1; the reference's masses
+    exp(log p) summed to 1 + 2.2e-16, which gave 1.0000000000000002."""
+    from lmalign import RewardLaw
+    from lmalign.transforms import win_rate
+
+    policy = RewardLaw([9.99989e-321], [1.0])
+    reference = RewardLaw([0.0, 4.94066e-324], [0.5, 0.5])
+    assert win_rate(policy, reference) == 1.0
+    assert win_rate(reference, policy) == 0.0

@@ -18,13 +18,15 @@ def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
     """``P(X > Y) + P(X = Y)/2`` for independent ``X ~ policy``, ``Y ~ reference`` (ties count one half).
 
     A compensated sum of non-negative terms: relative accuracy about 1e-15 (masses below the smallest float
-    count as 0)."""
+    count as 0). The masses ``exp(log p)`` of a law sum to 1 only within a few ulp, so the sum can land an ulp
+    outside ``[0, 1]``, where the exact value cannot be: it is clipped to that interval, which only brings it
+    closer."""
     require_law(policy, "policy")
     require_law(reference, "reference")
     _, lx, ly = align(policy, reference)
     px, py = np.exp(lx), np.exp(ly)
     below = np.concatenate(([0.0], np.cumsum(py)[:-1]))
-    return float(math.fsum((px * (below + py / 2)).tolist()))
+    return min(1.0, max(0.0, float(math.fsum((px * (below + py / 2)).tolist()))))
 
 
 def calibrated_reward(law: RewardLaw) -> np.ndarray:

@@ -94,12 +94,13 @@ def test_log_power_mean_calibration_against_exact_fractions():
 
 
 def test_win_rate_stays_in_the_unit_interval_when_masses_sum_an_ulp_over_one():
-    """A one-level policy above a two-level reference wins with probability exactly 1; the reference's masses
-    exp(log p) summed to 1 + 2.2e-16, which gave 1.0000000000000002."""
+    """A policy above every level of the reference wins with probability exactly 1; this reference's masses
+    exp(log p) sum to 1 + 2.2e-16 in floats, which gave 1.0000000000000002 (found by the fuzz suite)."""
     from lmalign import RewardLaw
     from lmalign.transforms import win_rate
 
-    policy = RewardLaw([9.99989e-321], [1.0])
-    reference = RewardLaw([0.0, 4.94066e-324], [0.5, 0.5])
+    probs = [0.056077687642032456, 0.3630585532620047, 0.1511112338130568, 0.11107865770955146, 0.3186738675733547]
+    reference = RewardLaw([0.0, 1.0, 2.0, 3.0, 4.0], probs)
+    policy = RewardLaw([10.0], [1.0])
     assert win_rate(policy, reference) == 1.0
     assert win_rate(reference, policy) == 0.0

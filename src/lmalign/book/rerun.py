@@ -72,7 +72,7 @@ def check(chapter_defaults: dict, given: dict) -> dict:
                                  f"{', '.join(chapter_defaults)}")
         default = chapter_defaults[name]
         if not _compatible(value, default):
-            raise ParameterError(f"parameter {name!r} must be a {type(default).__name__} like its default "
+            raise ParameterError(f"parameter {name!r} must be of type {type(default).__name__} like its default "
                                  f"{default!r}, got {value!r} ({type(value).__name__})")
     return given
 

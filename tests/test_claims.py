@@ -249,3 +249,18 @@ def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, c
     code, out, err = _claims(monkeypatch, capsys, root, layout.outputs, "--allow-missing")
     assert code == 1 and "C0     stale" in out and "C0 (stale)" in err
     assert "the last run of chapter 00_pipeline did not succeed" in out
+
+
+def test_claims_text_is_in_natural_order_with_a_statement_column():
+    """``python -m lmalign claims`` lists C5 before C35 (numbers read as numbers) and shows each statement."""
+    def row(cid: str, statement: str) -> report.ClaimStatus:
+        return report.ClaimStatus(id=cid, statement=statement, result="r", chapter="00_x", tolerance=1e-9,
+                                  error=None, checks=0, status="missing")
+
+    rows = [row("C35", "thirty-five"), row("C5", "five " * 40), row("C6", "six"), row("C36", "thirty-six")]
+    lines = report.as_text(rows).splitlines()
+    assert [ln.split()[0] for ln in lines[1:5]] == ["C5", "C6", "C35", "C36"]
+    assert lines[0].split()[-1] == "statement"
+    assert lines[2].endswith("six") and lines[3].endswith("thirty-five")
+    long = lines[1][lines[0].index("statement"):]
+    assert long.endswith("...") and len(long) == report.STATEMENT_WIDTH

@@ -30,6 +30,8 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     driver.set_script_timeout(script_timeout)
+    # a command (printing the whole book) may take as long as a script: wait for its answer that long
+    driver.command_executor.client_config.timeout = max(120.0, script_timeout + 60.0)
     return driver
 
 

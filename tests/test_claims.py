@@ -331,3 +331,18 @@ def test_the_report_shows_the_smallest_margin_and_the_sweep(tmp_path):
     assert "smallest margin 4×" in line and "(log n)^2" in line
     (tmp_path / "sweep.json").write_text("{trunc")
     assert report.sweep_margins(tmp_path) == {}
+
+
+def test_claims_text_is_in_natural_order_with_a_statement_column():
+    """``python -m lmalign claims`` lists C5 before C35 (numbers read as numbers) and shows each statement."""
+    def row(cid: str, statement: str) -> report.ClaimStatus:
+        return report.ClaimStatus(id=cid, statement=statement, result="r", chapter="00_x", tolerance=1e-9,
+                                  error=None, checks=0, status="missing")
+
+    rows = [row("C35", "thirty-five"), row("C5", "five " * 40), row("C6", "six"), row("C36", "thirty-six")]
+    lines = report.as_text(rows).splitlines()
+    assert [ln.split()[0] for ln in lines[1:5]] == ["C5", "C6", "C35", "C36"]
+    assert lines[0].split()[-1] == "statement"
+    assert lines[2].endswith("six") and lines[3].endswith("thirty-five")
+    long = lines[1][lines[0].index("statement"):]
+    assert long.endswith("...") and len(long) == report.STATEMENT_WIDTH

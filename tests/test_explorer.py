@@ -152,3 +152,22 @@ def test_explorer_samples_slider(browser, explorer_page):
     assert n == 4
     exact = [fr.bon_kl[0], fr.bound[0], fr.bon_mean[0], fr.opt_mean[0]]
     assert len(shown) == 4 and all(agrees(a, b) for a, b in zip(shown, exact, strict=True)), (text, exact)
+
+
+def test_explorer_length_and_budget_are_two_sliders(browser, explorer_page):
+    """The length and budget sliders sit one above the other, each with its title over its own bar (side by side
+    they read as one slider with two handles): their boxes do not overlap vertically."""
+    browser.get(explorer_page.as_uri())
+    assert browser.execute_async_script(READY)
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(STATE)["rendered"] > 0)
+    boxes = browser.execute_script("""
+        const doc = Bokeh.documents[0];
+        return ['explorer_length', 'explorer_budget'].map(name => {
+          const view = Bokeh.index.get_one(doc.get_model_by_name(name));
+          const r = view.el.getBoundingClientRect();
+          return {top: r.top, bottom: r.bottom, left: r.left, width: r.width};
+        });""")
+    length, budget = boxes
+    assert length["width"] > 0 and budget["width"] > 0
+    assert budget["top"] >= length["bottom"], boxes
+    assert abs(budget["left"] - length["left"]) < 1, boxes

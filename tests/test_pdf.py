@@ -1,9 +1,13 @@
-"""``make pdf``: the whole book as one PDF, every page in the order of the contents, math typeset (no raw TeX in
-its text), numbered results and figures, code wrapped."""
+"""``make pdf``: the whole book as one A4 PDF to print and share, read back with pypdf: a title page, the contents
+with the page of each chapter, page numbers on the pages, bookmarks by part and chapter, links that resolve inside
+the PDF and none to a ``file://`` path, folded code left out, math typeset, at most :data:`MAX_PAGES` pages, and
+the same bytes from two runs."""
 
+import os
 import re
 import shutil
-import subprocess
+import time
+import unicodedata
 
 import pytest
 
@@ -11,20 +15,114 @@ from lmalign.book import pdf
 
 pytestmark = pytest.mark.browser
 
-if not all(shutil.which(t) for t in ("chromium", "chromedriver", "pdfunite", "pdftotext")):
+if not all(shutil.which(t) for t in ("chromium", "chromedriver", "pdfinfo", "pdftotext")):
     pytest.skip("needs Debian's chromium, chromium-driver and poppler-utils", allow_module_level=True)
 
+pypdf = pytest.importorskip("pypdf")
 
-def test_the_book_as_one_pdf(quick_book):
+MAX_PAGES = 200
+A4_PT = (595.28, 841.89)
+
+
+@pytest.fixture(scope="module")
+def book_pdf(quick_book):
     out = pdf.make_pdf(quick_book.build_dir)
-    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
-    toc = pdf.toc_pages(quick_book.site)
-    assert pages >= len(toc)
-    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
-    # code cells print their TeX source (plot labels); untypeset math would leave MathJax's \( \) delimiters
+    return out, pypdf.PdfReader(out)
+
+
+def _outline(reader, items=None, depth=0) -> list[tuple[int, str, int]]:
+    """``(depth, title, page number)`` of every bookmark, in order."""
+    out = []
+    for item in reader.outline if items is None else items:
+        if isinstance(item, list):
+            out += _outline(reader, item, depth + 1)
+        else:
+            out.append((depth, item.title, reader.get_destination_page_number(item) + 1))
+    return out
+
+
+def _page_text(reader, number: int) -> str:
+    """The page's text with ligatures (ﬀ, ﬁ) written out."""
+    return unicodedata.normalize("NFKC", reader.pages[number - 1].extract_text())
+
+
+def test_a4_pages_with_numbers_and_at_most_200(book_pdf):
+    _, reader = book_pdf
+    assert 10 < len(reader.pages) <= MAX_PAGES
+    for page in reader.pages:
+        box = page.mediabox
+        assert abs(float(box.width) - A4_PT[0]) < 1 and abs(float(box.height) - A4_PT[1]) < 1
+    for number in (3, len(reader.pages) // 2, len(reader.pages)):  # the footer: the page's number, last
+        text = _page_text(reader, number).rstrip()
+        assert re.search(rf"(?<!\d){number}$", text), (number, text[-60:])
+
+
+def test_title_page_contents_and_bookmarks(book_pdf, quick_book):
+    import yaml
+
+    _, reader = book_pdf
+    config = yaml.safe_load((quick_book.site / "_config.yml").read_text())
+    assert config["title"].split(":")[0] in " ".join(_page_text(reader, 1).split())
+    outline = _outline(reader)
+    parts = [p for p in pdf.toc_parts(quick_book.site) if p.caption]
+    top = [title for depth, title, _ in outline if depth == 0]
+    assert [p.caption for p in parts] == [t for t in top if t in {p.caption for p in parts}]
+    chapters = {title: page for depth, title, page in outline if depth == 1}
+    assert len(chapters) >= len(pdf.toc_pages(quick_book.site)) - 1
+    contents = next(n for n in range(1, 6) if "Contents" in _page_text(reader, n))
+    text = " ".join(_page_text(reader, n) for n in range(contents, contents + 3))
+    for title, page in list(chapters.items())[:25]:  # the contents give each chapter's page as the bookmark
+        words = re.escape(" ".join(unicodedata.normalize("NFKC", title).split()[:3]))
+        found = re.search(words + r".*?(\d+)", " ".join(text.split()))
+        assert found and int(found.group(1)) == page, (title, page, found and found.group(0))
+
+
+def test_links_stay_inside_the_pdf(book_pdf, quick_book):
+    _, reader = book_pdf
+    names = {str(k).lstrip("/") for k in reader.named_destinations}
+    internal = external = 0
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            if a.get("/Subtype") != "/Link":
+                continue
+            action = a.get("/A")
+            uri = action.get_object().get("/URI") if action is not None else None
+            if uri is not None:
+                assert not str(uri).startswith("file:"), uri
+                external += 1
+            else:
+                dest = a.get("/Dest")
+                assert dest is not None, a
+                if not isinstance(dest, list):  # a named destination: it must exist
+                    assert str(dest).lstrip("/") in names, dest
+                internal += 1
+    assert internal > 100 and external >= 1
+    raw = book_pdf[0].read_bytes()
+    assert b"file:" not in raw and str(quick_book.build_dir).encode() not in raw
+
+
+def test_math_typeset_results_numbered_folded_code_left_out(book_pdf, quick_book):
+    _, reader = book_pdf
+    text = "\n".join(p.extract_text() for p in reader.pages)
     assert not re.findall(r"\\\(|\\\)|\\\[|\\\]", text)[:5]
     assert re.search(r"Theorem \d+", text) and re.search(r"Fig\. \d+", text)
     assert "Reproduction report" in text and "API reference" in text
-    assert (quick_book.html / "book.pdf").read_bytes() == out.read_bytes()
+    assert "Show code cell source" not in text
+    assert (quick_book.html / "book.pdf").read_bytes() == book_pdf[0].read_bytes()
     assert 'href="../book.pdf"' in (quick_book.html / "book" / "status.html").read_text()
+
+
+def test_two_runs_give_the_same_bytes(book_pdf, quick_book):
+    first = book_pdf[0].read_bytes()
+    again = pdf.make_pdf(quick_book.build_dir).read_bytes()
+    assert again == first
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    stamp = time.strftime("D:%Y%m%d%H%M%S", time.gmtime(epoch)).encode()
+    assert first.count(b"/CreationDate (" + stamp) == 1 and first.count(b"/ModDate (" + stamp) == 1
+
+
+def test_fixed_dates_keep_the_length():
+    raw = b"<</CreationDate (D:20261207021103+00'00')\n/ModDate (D:20261207021103+00'00')>>"
+    fixed = pdf.fixed_dates(raw, epoch=0)
+    assert len(fixed) == len(raw) and fixed.count(b"D:19700101000000+00'00'") == 2

@@ -26,8 +26,8 @@ def test_defaults_come_from_the_parameters_cell():
 
 @pytest.mark.parametrize("args, message", [
     (["00_pipeline", "-p", "levls", "3"], "parameter 'levls' is not a parameter of this chapter"),
-    (["00_pipeline", "-p", "levels", "[3, 4]"], "parameter 'levels' must be a int like its default 5"),
-    (["00_pipeline", "-p", "lambdas", "0.5"], "parameter 'lambdas' must be a list"),
+    (["00_pipeline", "-p", "levels", "[3, 4]"], "parameter 'levels' must be of type int like its default 5"),
+    (["00_pipeline", "-p", "lambdas", "0.5"], "parameter 'lambdas' must be of type list"),
     (["99_nowhere"], "no chapter '99_nowhere'"),
 ])
 def test_a_wrong_parameter_is_one_line_and_exit_2(tmp_path, args, message):

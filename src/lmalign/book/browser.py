@@ -30,6 +30,8 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     driver.set_script_timeout(script_timeout)
+    # a command (printing the whole book) may take as long as a script: wait for its answer that long
+    driver.command_executor.client_config.timeout = max(120.0, script_timeout + 60.0)
     return driver
 
 
@@ -54,3 +56,44 @@ def raw_tex(driver) -> list[str]:
     driver.execute_async_script(TYPESET)
     text = driver.execute_script(VISIBLE_TEXT)
     return [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
+
+
+# Boxes that must not scroll sideways or stick out of the text column: code and output blocks, display math
+# (MathJax's container and Sphinx's wrapper), tables and the theorem/proof and admonition boxes.
+OVERFLOW_SELECTORS = {
+    "code": "pre",
+    "equation": 'mjx-container[display="true"], div.math, .MathJax_Display',
+    "table": "table",
+    "box": "div.proof, div.admonition, aside.topic",
+}
+OVERFLOW = """
+const kinds = arguments[0];
+const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+const right = column.getBoundingClientRect().right;
+const found = [];
+for (const [kind, selector] of Object.entries(kinds)) {
+  for (const el of column.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || el.closest('.toggle-hidden, details:not([open])')) continue;
+    const scrolls = el.scrollWidth - el.clientWidth;
+    const sticks = box.right - right;
+    if (scrolls > 1 || sticks > 1) {
+      found.push({kind: kind, scrolls: Math.round(scrolls), sticks_out: Math.round(sticks),
+                  text: (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60)});
+    }
+  }
+}
+return found;
+"""
+
+
+def overflow(driver, width: int, height: int = 1000) -> list[dict]:
+    """What a reader would see cut off on the page loaded in ``driver`` at a window ``width`` px wide, once
+    MathJax has typeset it: every code block, display equation, table or theorem box of the text column whose
+    content is wider than its box (it scrolls sideways, ``scrollWidth > clientWidth``) or whose box reaches past
+    the column's right edge; each as ``{kind, scrolls, sticks_out, text}`` (pixels; 1 px of rounding allowed).
+    Folded cells are not measured (nothing of them is on the screen)."""
+    driver.set_window_size(width, height)
+    driver.execute_async_script(TYPESET)
+    driver.execute_script("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return driver.execute_script(OVERFLOW, OVERFLOW_SELECTORS)

@@ -32,6 +32,8 @@ SUMMARY_COLUMNS = ("m", "i_n", "i_d", "n", "delta", "log_n", "lam", "x_star", "p
                    "d_bon_phi", "d_bon_p", "bound", "gap", "rate_gap", "rate_kl")
 CURVE_POINTS = 61  # points of the optimum's reward-KL curve per model
 WIDTH = 660  # pixels: the width of the book's text column
+MODEL_WIDTH = 160  # pixels: the token model selector
+CONTROL_GAP = 24  # pixels between the selector and the sliders, half of it between the two sliders
 
 
 def length_grid(max_length: int, per_decade: int) -> list[int]:
@@ -366,11 +368,14 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
                                  name=NAMES["rates_now"])
 
     model = Select(title="token model", value=data.models[m], options=data.models, name=NAMES["model"],
-                   width=160)
+                   width=MODEL_WIDTH)
+    # the two sliders one above the other, each with its title over its own bar: side by side they read as one
+    # slider with two handles
+    slider_width = width - MODEL_WIDTH - CONTROL_GAP
     length = Slider(start=0, end=L - 1, step=1, value=i_n, title=f"length n = {data.lengths[i_n]}",
-                    show_value=False, name=NAMES["length"], width=200)
+                    show_value=False, name=NAMES["length"], width=slider_width)
     budget = Slider(start=0, end=D - 1, step=1, value=i_d, title=_budget_title(data, m, i_d),
-                    show_value=False, name=NAMES["budget"], width=270)
+                    show_value=False, name=NAMES["budget"], width=slider_width)
     text = Div(text=readout(data, m, i_n, i_d), name=NAMES["readout"], width=width, disable_math=True)
 
     laws = figure(width=width, height=height, y_axis_type="log", title="exact laws of the per-token reward r/n",
@@ -426,7 +431,8 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     model.js_on_change("value", update)
     length.js_on_change("value", update)
     budget.js_on_change("value", update)
-    return column(row(model, length, budget), text, laws, front, gaps, _samples_panel(data, width, height))
+    controls = row(model, column(length, budget, spacing=CONTROL_GAP // 2), spacing=CONTROL_GAP)
+    return column(controls, text, laws, front, gaps, _samples_panel(data, width, height))
 
 
 def _samples_panel(data: ExplorerData, width: int, height: int):

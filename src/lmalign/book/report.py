@@ -147,11 +147,31 @@ def as_json(rows: list[ClaimStatus]) -> str:
     return json.dumps([asdict(r) for r in rows], indent=1)
 
 
+STATEMENT_WIDTH = 60  # characters of a claim's statement in the text table; longer ones end with "..."
+
+
+def natural_key(claim_id: str) -> tuple:
+    """Sort key of a claim id with its numbers read as numbers: ``C5, C6, ..., C35`` (not ``C35, C36, C5``)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", claim_id))
+
+
+def short_statement(statement: str, width: int = STATEMENT_WIDTH) -> str:
+    """The statement on one line, cut to ``width`` characters (the last three ``...``) when longer."""
+    text = " ".join(statement.split())
+    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+
+
 def as_text(rows: list[ClaimStatus]) -> str:
-    lines = [f"{'claim':<6} {'status':<8} {'error':>10} {'tolerance':>10}  chapter"]
+    """The claims table of ``python -m lmalign claims``: one line per claim in natural order of the ids, with its
+    status, largest error, tolerance, chapter and the start of its statement; then the summary and why any claim
+    is stale."""
+    rows = sorted(rows, key=lambda r: natural_key(r.id))
+    chapter_width = max([len("chapter"), *(len(r.chapter) for r in rows)])
+    lines = [f"{'claim':<6} {'status':<8} {'error':>10} {'tolerance':>10}  {'chapter':<{chapter_width}}  statement"]
     for r in rows:
         err = "-" if r.error is None else f"{r.error:.2e}"
-        lines.append(f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter}")
+        lines.append(f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter:<{chapter_width}}  "
+                     f"{short_statement(r.statement)}")
     lines.append(f"{summary(rows)} of {len(rows)} claims")
     reasons: dict[tuple[str, str], list[str]] = {}
     for r in rows:

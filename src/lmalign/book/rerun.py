@@ -117,7 +117,7 @@ def check(chapter_defaults: dict, given: dict, ranges: dict | None = None) -> di
                                  f"{', '.join(chapter_defaults)}")
         default = chapter_defaults[name]
         if not _compatible(value, default):
-            raise ParameterError(f"parameter {name!r} must be a {type(default).__name__} like its default "
+            raise ParameterError(f"parameter {name!r} must be of type {type(default).__name__} like its default "
                                  f"{default!r}, got {_short(value)} ({type(value).__name__})")
     if ranges:
         merged = {**chapter_defaults, **given}

@@ -142,9 +142,6 @@ def test_the_overflow_check_fails_on_a_wide_line_and_a_wide_equation(browser, tm
     assert [overflow(browser, width) for width in WIDTHS] == [[], []]
 
 
-@pytest.mark.xfail(strict=True, reason="Sphinx 7.4 registers an inline script added after the builder starts twice "
-                                       "(sphinx-thebe's THEBE_JS_URL: 'already been declared' on every page); the "
-                                       "fix is in the build's rendering step")
 def test_no_inline_script_twice(quick_book):
     """An inline script declared twice stops with ``SyntaxError: Identifier ... has already been declared``."""
     repeated = {}

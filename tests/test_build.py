@@ -330,7 +330,7 @@ def test_bad_timeout_setting_is_a_clear_error(monkeypatch):
 
 def test_claims_are_listed_in_numeric_order():
     ids = ["C10", "C9", "C1", "X98_bad", "C2", "C100"]
-    assert sorted(ids, key=site.claim_order) == ["C1", "C2", "C9", "C10", "C100", "X98_bad"]
+    assert sorted(ids, key=report.natural_key) == ["C1", "C2", "C9", "C10", "C100", "X98_bad"]
 
 
 def _executed_notebook() -> nbformat.NotebookNode:
@@ -544,3 +544,10 @@ def test_a_build_killed_with_sigkill_leaves_no_chapter_process(scratch_build, tm
     proc.communicate(timeout=60)
     assert _gone_within([runner, kernel], 10), "the chapter's runner or kernel outlived a killed build"
     assert (out / "outputs" / PIPELINE / "claims.json").read_bytes() == before
+
+
+def test_an_inline_script_repeated_on_a_page_is_kept_once():
+    page = ('<head><script>const A = 1;</script><script src="x.js"></script><script>const A = 1;</script>'
+            "<script>const B = 2;</script></head>")
+    assert site.first_inline_scripts(page) == ('<head><script>const A = 1;</script><script src="x.js"></script>'
+                                               "<script>const B = 2;</script></head>")

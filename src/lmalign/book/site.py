@@ -137,12 +137,6 @@ STATUS_PACKAGES = ("lmalign", "numpy", "scipy", "sympy", "mpmath", "matplotlib",
                    "jupyter-book", "sphinx-proof")
 
 
-def claim_order(claim_id: str) -> tuple:
-    """Sort key of a claim id in numeric order: ``C9`` before ``C10``."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.findall(r"\d+|\D+", claim_id))
-
-
 def status_markdown(layout: BuildLayout) -> str:
     """The execution status page: each chapter's parameters and the claims it checked, the commit, and the
     versions of Python and the key packages the book was executed with; a link to the index of numbered
@@ -159,7 +153,7 @@ def status_markdown(layout: BuildLayout) -> str:
     for name, mode in modes.items():
         results = layout.outputs / name / "claims.json"
         checks = json.loads(results.read_text())["checks"] if results.is_file() else []
-        checked = sorted({c["claim"] for c in checks}, key=claim_order)
+        checked = sorted({c["claim"] for c in checks}, key=report.natural_key)
         claims = ", ".join(f"{{ref}}`{c} <{report.label(c)}>`" for c in checked) or "—"
         lines.append(f"| [{name}](../notebooks/{name}.ipynb) | {mode} | {claims} |")
     lines += ["", "| software | version |", "|---|---|",
@@ -203,6 +197,34 @@ def stage_site(layout: BuildLayout) -> str:
     return h.hexdigest()
 
 
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", flags=re.S)
+
+
+def first_inline_scripts(text: str) -> str:
+    """``text`` (an HTML page) with only the first of identical inline ``<script>`` blocks kept."""
+    seen: set[str] = set()
+
+    def first_only(match: re.Match) -> str:
+        if match.group(1) in seen:
+            return ""
+        seen.add(match.group(1))
+        return match.group(0)
+
+    return INLINE_SCRIPT.sub(first_only, text)
+
+
+def _drop_repeated_inline_scripts(html: Path) -> None:
+    """Keep the first of identical inline ``<script>`` blocks on each page (:func:`first_inline_scripts`):
+    Sphinx 7.4 adds an inline script registered after the builder started (sphinx-thebe's
+    ``const THEBE_JS_URL``) twice, and the second declaration stops with ``SyntaxError: Identifier ... has
+    already been declared``."""
+    for page in html.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = first_inline_scripts(text)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def _binder_opens_myst(html: Path) -> None:
     """Point Binder launch links at the MyST source the repository holds (Binder opens it with jupytext)."""
     for page in (html / "notebooks").glob("*.html"):
@@ -239,6 +261,7 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     shutil.copytree(built, tmp_html)
     (tmp_html / ".buildinfo").unlink(missing_ok=True)  # Sphinx's own incremental-build hash, not published
     _binder_opens_myst(tmp_html)
+    _drop_repeated_inline_scripts(tmp_html)
     if layout.html.exists():
         shutil.rmtree(layout.html)
     tmp_html.rename(layout.html)

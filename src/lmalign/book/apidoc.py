@@ -11,16 +11,18 @@ import pkgutil
 
 import lmalign
 
-# Modules that are not part of the library's API: the command-line table and the deprecated alias.
-NOT_API = {"lmalign.cli", "lmalign.related"}
+# Modules that are not part of the library's API: the command-line table and the deprecated aliases.
+NOT_API = {"lmalign.cli", "lmalign.related", "lmalign.reward_files", "lmalign.frontier_cli"}
+BOOK = "lmalign.book"  # the book machinery, not the library
 
 
 def library_modules() -> list[str]:
-    """Names of the public library modules, sorted: ``lmalign.law``, ``lmalign.tilting``, ..."""
+    """Names of the public library modules and subpackages with their modules, sorted: ``lmalign.frontier``,
+    ``lmalign.frontier.core``, ..., ``lmalign.law``, ``lmalign.tilting``, ..."""
     names = []
-    for info in pkgutil.iter_modules(lmalign.__path__, "lmalign."):
-        short = info.name.rsplit(".", 1)[1]
-        if short.startswith("_") or info.ispkg or info.name in NOT_API:
+    for info in pkgutil.walk_packages(lmalign.__path__, "lmalign."):
+        private = any(part.startswith("_") for part in info.name.split(".")[1:])
+        if private or info.name in NOT_API or info.name == BOOK or info.name.startswith(BOOK + "."):
             continue
         names.append(info.name)
     return sorted(names)

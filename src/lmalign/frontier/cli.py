@@ -125,7 +125,7 @@ def warnings_for(fr: Frontier, samples_info) -> list[str]:
 
 def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -> dict:
     """The ``--json`` document: ``schema_version``, ``provenance`` (input, its sha256, the columns, every
-    option, the warnings, the package version) and :meth:`Frontier.to_dict`."""
+    option, the warnings, the package version) and :meth:`lmalign.frontier.core.Frontier.to_dict`."""
     from lmalign import __version__
 
     source = samples.source

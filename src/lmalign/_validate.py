@@ -217,3 +217,16 @@ def real_scalar(x, name: str, allow_inf: bool = False) -> float:
     return val
 
 
+
+
+def generator(seed, name: str = "rng") -> np.random.Generator:
+    """``np.random.default_rng(seed)``: a ``Generator`` is used as it is (its stream continues), and ``None``,
+    an integer, a sequence of integers, a ``SeedSequence`` or a ``BitGenerator`` seed a new one; anything else is
+    a ``ValueError`` naming ``name``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numpy Generator or a seed that numpy.random.default_rng accepts "
+                         f"(None, a non-negative integer, a SeedSequence), got {seed!r:.60} ({exc})") from None

@@ -1,12 +1,13 @@
 """Input validation shared by every public function: clear ``ValueError`` naming the argument.
 
-Every real input goes through :func:`real_array` (or :func:`positive_int`), which looks at the type and dtype
-*before* converting: ``np.asarray(x, dtype=float)`` alone would drop the mask of a masked array, keep only the
-real part of a complex array (with a warning), and turn booleans into 0 and 1. Refused, with a ``ValueError``
-naming the argument: complex, masked, boolean, object (numpy object arrays), datetime64 / timedelta64, bytes and
-string arrays and scalars. Accepted and converted to ``float64``: Python and numpy integers and floats of any
-width (``float16`` and ``float32`` are upcast exactly), 0-d arrays, lists and tuples of real numbers (also
-``fractions.Fraction``, ``decimal.Decimal``, sympy and mpmath reals) and pandas ``Series`` of real numbers.
+Every real input goes through :func:`real_array` (or :func:`real_scalar`, :func:`positive_int`), which look at
+the type and dtype *before* converting: ``np.asarray(x, dtype=float)`` alone would drop the mask of a masked
+array, keep only the real part of a complex array (with a warning), and turn booleans into 0 and 1. Refused,
+with a ``ValueError`` naming the argument: complex, masked, boolean, object (numpy object arrays), datetime64 /
+timedelta64, bytes and string arrays and scalars. Accepted and converted to ``float64``: Python and numpy
+integers and floats of any width (``float16`` and ``float32`` are upcast exactly), 0-d arrays, lists and tuples
+of real numbers (also ``fractions.Fraction``, ``decimal.Decimal``, sympy and mpmath reals) and pandas ``Series``
+of real numbers.
 
 Booleans are refused because a boolean array where rewards, probabilities or parameters are expected is almost
 always a mask passed by mistake; ``x.astype(float)`` states the intent when 0 and 1 are meant.
@@ -38,7 +39,9 @@ def odd_input(x) -> str | None:
         return "a boolean (pass float(x) if 0 or 1 is meant)"
     if isinstance(x, (complex, np.complexfloating)):
         return f"a complex number ({x!r})"
-    if isinstance(x, (str, bytes, np.str_, np.bytes_)):
+    if isinstance(x, (bytes, np.bytes_)):
+        return f"a bytes string ({x!r:.40})"
+    if isinstance(x, (str, np.str_)):
         return f"a string ({x!r:.40})"
     if isinstance(x, (np.datetime64, np.timedelta64)):
         return f"a {type(x).__name__} ({x!r:.40})"

@@ -184,6 +184,10 @@ DTYPE_CASES = [
     ("bytes probs", lambda: dv.entropy(np.array([b"1"])), "p .*bytes"),
     ("huge int lam", lambda: LAW.tilt(10**400), "lam .*too large"),
     ("huge int value", lambda: RewardLaw([10**400, 0], [0.5, 0.5]), "values .*too large"),
+    ("timedelta n", lambda: best_of_n(LAW, n=np.timedelta64(3, "s")), "n must be an integer >= 1, got a timedelta64"),
+    ("string lam in a limit", lambda: markov.asymptotic_partition(SOURCE, np.str_("0.5")), "lam .*string"),
+    ("0-d object lengths", lambda: markov.markov_laws(SOURCE, np.array(3, dtype=object)), "lengths .*object"),
+    ("0-d symbolic probs", lambda: symbolic.symbolic_cgf(np.array(0.5), [1], l), "probs must be a one-dimensional"),
     ("bad seed", lambda: SOURCE.sample(3, 2, "seed"), "rng must be a numpy Generator or a seed"),
     ("negative seed", lambda: SOURCE.sample(3, 2, -1), "rng must be"),
     ("bad model seed", lambda: models.random_law(3, 1.5), "rng must be"),
@@ -217,6 +221,8 @@ def test_real_inputs_in_other_forms_give_the_float64_answer():
     kl3 = best_of_n(LAW, n=3).kl(LAW)
     assert best_of_n(LAW, n=np.array(3)).kl(LAW) == best_of_n(LAW, n=np.float32(3)).kl(LAW) == kl3
     assert np.array_equal(RewardLaw.from_samples(MASKED_999.compressed()).values, [1.0, 2.0])
+    laws = markov.markov_laws(SOURCE, np.array(3))  # a 0-d array of lengths is one length
+    assert list(laws) == [3] and np.array_equal(laws[3].logprobs, markov.markov_law(SOURCE, 3).logprobs)
 
 
 @pytest.mark.parametrize("seed", [None, 42, np.random.SeedSequence(7), np.random.default_rng(3), [1, 2]],

@@ -194,8 +194,9 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     _check_source(source)
     if _validate.odd_input(lengths) is not None:
         raise ValueError(f"lengths must be positive integers, got {_validate.odd_input(lengths)}")
-    if hasattr(lengths, "__len__") and len(lengths) > MAX_CHAIN_CELLS:
-        raise ValueError(f"lengths: {len(lengths)} lengths, above the limit MAX_CHAIN_CELLS = {MAX_CHAIN_CELLS}")
+    given = lengths.size if isinstance(lengths, np.ndarray) else len(lengths) if hasattr(lengths, "__len__") else 1
+    if given > MAX_CHAIN_CELLS:
+        raise ValueError(f"lengths: {given} lengths, above the limit MAX_CHAIN_CELLS = {MAX_CHAIN_CELLS}")
     try:
         wanted = sorted({_validate.positive_int(n, "lengths") for n in np.atleast_1d(lengths).tolist()})
     except TypeError:

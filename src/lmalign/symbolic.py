@@ -44,6 +44,8 @@ def _entries(seq, name: str) -> list[sp.Expr]:
         raise ValueError(f"{name} must be a sequence, got {type(seq).__name__}")
     if isinstance(seq, np.ndarray) and _validate.odd_input(seq) is not None:
         raise ValueError(f"{name} must be real numbers or sympy expressions, got {_validate.odd_input(seq)}")
+    if isinstance(seq, np.ndarray) and seq.ndim != 1:
+        raise ValueError(f"{name} must be a one-dimensional sequence, got an array of shape {seq.shape}")
     out = [_finite_expr(x, f"{name}[{i}]") for i, x in enumerate(seq)]
     if not out:
         raise ValueError(f"{name} is empty")

@@ -39,7 +39,9 @@ def _finite_expr(x, name: str) -> sp.Expr:
 
 
 def _entries(seq, name: str) -> list[sp.Expr]:
-    """A non-empty sequence (list, tuple or 1-d array) of finite sympy expressions."""
+    """A non-empty sequence (list, tuple, 1-d array or pandas Series) of finite sympy expressions."""
+    if not isinstance(seq, (str, bytes, Sequence, np.ndarray)) and hasattr(seq, "__array__"):
+        seq = np.asarray(seq)  # a pandas Series: its values in order, whatever its index
     if isinstance(seq, (str, bytes)) or not isinstance(seq, (Sequence, np.ndarray)):
         raise ValueError(f"{name} must be a sequence, got {type(seq).__name__}")
     if isinstance(seq, np.ndarray) and _validate.odd_input(seq) is not None:

@@ -105,8 +105,11 @@ def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list
     _symbol(var, "var")
     if _validate.odd_input(order) is not None:
         raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {_validate.odd_input(order)}")
-    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+    if isinstance(order, np.ndarray) and order.ndim == 0:
+        order = order[()]  # a 0-d array: its integer
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {order!r}")
+    order = int(order)
     kappa = _finite_expr(kappa, "kappa")
     at = None if at is None else _finite_expr(at, "at")
     out, d = [], kappa

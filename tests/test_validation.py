@@ -163,6 +163,7 @@ DTYPE_CASES = [
     ("complex transition", lambda: markov.MarkovSource([1.0], np.ones((1, 1), complex), [0.0]),
      "transition .*complex"),
     ("complex symbolic", lambda: symbolic.symbolic_cgf(np.array([0.5, 0.5j]), [0, 1], l), "probs .*complex"),
+    ("complex alpha", lambda: dv.renyi_divergence([0.5, 0.5], [0.5, 0.5], np.complex128(2 + 1j)), "alpha .*complex"),
     ("complex mp", lambda: reference.mp_cgf([0.5, 0.5], [0, 1], np.complex128(1j)), "t .*complex"),
     ("complex transform", lambda: transforms.transform_policy(LAW, lambda v: v + 1j, 1.0), "transform must map"),
     ("masked samples", lambda: RewardLaw.from_samples(MASKED_999), "rewards .*masked array"),

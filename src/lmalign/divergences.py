@@ -46,6 +46,8 @@ def _pair(p, q, name_p: str = "p", name_q: str = "q") -> tuple[np.ndarray, np.nd
 
 
 def _is_nan(x) -> bool:
+    if _validate.odd_input(x) is not None:  # complex, boolean, ...: refused by name in _alpha, not converted here
+        return False
     try:
         return math.isnan(float(x))
     except (TypeError, ValueError):

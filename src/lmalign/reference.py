@@ -36,7 +36,8 @@ def mp_probs(probs) -> list:
 
 
 def mp_cgf(probs, values, t) -> mpmath.mpf:
-    """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first)."""
+    """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first); ``t`` is a
+    real number or a decimal string, read exactly (complex, boolean and masked inputs are refused)."""
     p = mp_probs(probs)
     values = _finite_reals(values, "values")
     if len(values) != len(p):

@@ -4,9 +4,11 @@
 once a test has timed out, so shrinking a hang takes seconds, not hours) and an address-space cap
 (``MEMORY_HEADROOM`` above the current size, so a runaway allocation fails fast instead of swapping a shared
 machine), returns its result, returns ``REJECTED`` when it raises a ``ValueError``, and fails the test, naming the
-call, on any other exception, on a ``ValueError`` that numpy, scipy or math raised themselves (an unvalidated
-path: ``INTERNAL_VALUE_ERRORS``) or on a timeout. ``check_result`` walks a result: no NaN anywhere, every
-``RewardLaw`` normalised to 1e-12 with finite values.
+call, on any other exception (a ``TypeError`` raised inside numpy, scipy, sympy or math is named as such), on a
+``ValueError`` that numpy, scipy or math raised themselves or that repeats the text of one of their
+``TypeError``s (an unvalidated path: ``INTERNAL_VALUE_ERRORS``, ``INTERNAL_TYPE_ERRORS``), on a
+``ComplexWarning`` (an imaginary part dropped silently) or on a timeout. ``check_result`` walks a result: no NaN
+anywhere, every ``RewardLaw`` normalised to 1e-12 with finite values.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 import re
 import resource
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -37,6 +40,16 @@ INTERNAL_VALUE_ERRORS = re.compile(
     r"sequence|could not convert string to float|inhomogeneous shape|zero-size array to reduction|cannot convert float "
     r"(NaN|infinity) to integer|negative dimensions are not allowed|a must be greater than 0|probabilities (do not sum "
     r"to 1|contain NaN|are not non-negative)")
+# TypeErrors of numpy, scipy and Python's number conversions on strings, objects or complex numbers: a ValueError
+# carrying one of these texts at its start re-raised an unvalidated failure instead of naming the argument.
+INTERNAL_TYPE_ERRORS = re.compile(
+    r"ufunc '?\w+'? (not supported|did not contain a loop)|unsupported operand type|'[<>]=?' not supported between|"
+    r"float\(\) argument must be|can't convert complex|must be real number, not|Cannot cast|cannot convert .* to "
+    r"float|bad operand type|only (integer|length-1|0-dimensional) (scalar )?arrays|The DType <class|"
+    r"int\(\) argument must be|unhashable type|object of type .* has no len|'\w+' object is not (subscriptable|"
+    r"iterable|callable)|the resolved dtypes are not compatible")
+# Where an exception raised inside a dependency comes from (the file of the innermost frame of the traceback).
+_DEPENDENCIES = re.compile(r"[/\\](numpy|scipy|sympy|mpmath|pandas)[/\\]")
 _state = {"timed_out": False}
 OUTCOMES: collections.Counter = collections.Counter()  # (case, "ok" or "rejected"): how the inputs fared
 
@@ -113,21 +126,39 @@ def memory_cap(headroom: int = MEMORY_HEADROOM):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def raised_inside(exc: BaseException) -> str | None:
+    """The dependency (numpy, scipy, sympy, mpmath, pandas) that raised ``exc``: the file of the innermost frame
+    of its traceback, or the module of its class (a C function such as a ufunc leaves no frame of its own);
+    ``None`` when the library (or Python itself) raised it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    found = _DEPENDENCIES.search(tb.tb_frame.f_code.co_filename) if tb is not None else None
+    if found:
+        return found.group(1)
+    module = type(exc).__module__.split(".")[0]
+    return module if module in ("numpy", "scipy", "sympy", "mpmath", "pandas") else None
+
+
 def call(fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` under the time limit and memory cap: its result, or ``REJECTED`` on ``ValueError``;
-    any other exception fails the test with the call in the message."""
+    any other exception (or a ``ComplexWarning``) fails the test with the call in the message."""
     what = describe(fn, args, kwargs)
     seconds = SECONDS_AFTER_TIMEOUT if _state["timed_out"] else CALL_SECONDS
-    with memory_cap(), time_limit(seconds, what):
+    with memory_cap(), time_limit(seconds, what), warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
         try:
             return fn(*args, **kwargs)
         except ValueError as exc:
-            if INTERNAL_VALUE_ERRORS.match(str(exc)):  # at the start: a library message may quote one
-                pytest.fail(f"{what} raised an unvalidated {type(exc).__name__}: {_short(str(exc), 300)}")
+            text = str(exc)
+            if INTERNAL_VALUE_ERRORS.match(text) or INTERNAL_TYPE_ERRORS.match(text):  # at the start: a library
+                pytest.fail(f"{what} raised an unvalidated {type(exc).__name__}: {_short(text, 300)}")  # may quote
             _state["last_rejection"] = f"{type(exc).__name__}: {exc}"
             return REJECTED
         except Exception as exc:  # noqa: BLE001 - the property under test
-            pytest.fail(f"{what} raised {type(exc).__name__}: {_short(str(exc), 300)}")
+            inside = raised_inside(exc)
+            where = f" inside {inside} (an unvalidated argument)" if inside else ""
+            pytest.fail(f"{what} raised {type(exc).__name__}{where}: {_short(str(exc), 300)}")
 
 
 def check_law(law: RewardLaw, what: str) -> None:

@@ -255,6 +255,8 @@ def method(name: str):
         attr = getattr(law, name)
         return attr(*a, **kw) if callable(attr) else attr
     run.__qualname__ = f"RewardLaw.{name}"
+    if callable(getattr(RewardLaw, name)):
+        run.__wrapped__ = getattr(RewardLaw, name)  # inspect.signature: the method's parameters (self = the law)
     return run
 
 
@@ -565,12 +567,27 @@ def _missing(key):
     return {}[key]
 
 
+def _reraises_type_error():
+    try:
+        return np.zeros(2) + None
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def test_call_rejects_value_error_and_fails_on_other_exceptions():
     assert call(int, "not a number") is REJECTED
     with pytest.raises(pytest.fail.Exception, match=r"_missing\('k'\) raised KeyError"):
         call(_missing, "k")  # a KeyError is not a ValueError
     with pytest.raises(pytest.fail.Exception, match="unvalidated ValueError: .operands could not be broadcast"):
         call(np.add, np.zeros(2), np.zeros(3))  # numpy's own ValueError is not a refusal naming the argument
+    with pytest.raises(pytest.fail.Exception, match="unvalidated ValueError: .unsupported operand"):
+        call(_reraises_type_error)  # numpy's TypeError text passed on as a ValueError
+    with pytest.raises(pytest.fail.Exception, match=r"log\('a'\) raised TypeError"):
+        call(np.log, "a")  # a ufunc leaves no frame: named by the call alone
+    with pytest.raises(pytest.fail.Exception, match=r"raised TypeError inside numpy"):
+        call(np.mean, np.array(["a"]))
+    with pytest.raises(pytest.fail.Exception, match="raised ComplexWarning"):
+        call(float, np.complex128(1 + 2j))  # the imaginary part would be dropped with a warning only
     with pytest.raises(AssertionError, match="NaN"):
         check_result(float("nan"), "nan", "any")
     with pytest.raises(AssertionError):

@@ -1,20 +1,95 @@
-"""Input validation shared by every public function: clear ``ValueError`` naming the argument."""
+"""Input validation shared by every public function: clear ``ValueError`` naming the argument.
+
+Every real input goes through :func:`real_array` (or :func:`real_scalar`, :func:`positive_int`), which look at
+the type and dtype *before* converting: ``np.asarray(x, dtype=float)`` alone would drop the mask of a masked
+array, keep only the real part of a complex array (with a warning), and turn booleans into 0 and 1. Refused,
+with a ``ValueError`` naming the argument: complex, masked, boolean, object (numpy object arrays), datetime64 /
+timedelta64, bytes and string arrays and scalars. Accepted and converted to ``float64``: Python and numpy
+integers and floats of any width (``float16`` and ``float32`` are upcast exactly), 0-d arrays, lists and tuples
+of real numbers (also ``fractions.Fraction``, ``decimal.Decimal``, sympy and mpmath reals) and pandas ``Series``
+of real numbers.
+
+Booleans are refused because a boolean array where rewards, probabilities or parameters are expected is almost
+always a mask passed by mistake; ``x.astype(float)`` states the intent when 0 and 1 are meant.
+"""
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 
 import numpy as np
 
 PROB_SUM_TOL = 1e-9
 
+# dtype kinds that are not real numbers, and how a message names them
+_ODD_KINDS = {"b": "boolean", "c": "complex", "M": "datetime64", "m": "timedelta64", "S": "bytes",
+              "U": "string", "V": "structured", "O": "object"}
+_BOOL_HINT = " (use x.astype(float) if 0 and 1 are meant)"
+
+
+def odd_input(x) -> str | None:
+    """What makes ``x`` other than plain real numbers (``"a complex array"``, ``"a masked array ..."``), judged
+    from its type and dtype without converting it; ``None`` for an int, float, real numpy scalar or real array.
+    Lists and other sequences are not judged here (see :func:`real_array`)."""
+    if isinstance(x, np.ma.MaskedArray):
+        return "a masked array (its mask would be ignored: pass x.compressed() or x.filled(value))"
+    if isinstance(x, (bool, np.bool_)):
+        return "a boolean (pass float(x) if 0 or 1 is meant)"
+    if isinstance(x, (complex, np.complexfloating)):
+        return f"a complex number ({x!r})"
+    if isinstance(x, (bytes, np.bytes_)):
+        return f"a bytes string ({x!r:.40})"
+    if isinstance(x, (str, np.str_)):
+        return f"a string ({x!r:.40})"
+    if isinstance(x, (np.datetime64, np.timedelta64)):
+        return f"a {type(x).__name__} ({x!r:.40})"
+    if isinstance(x, np.ndarray) and x.dtype.kind in _ODD_KINDS:
+        what = f"a{'n' if x.dtype.kind == 'O' else ''} {_ODD_KINDS[x.dtype.kind]} array (dtype {x.dtype})"
+        return what + (_BOOL_HINT if x.dtype.kind == "b" else "")
+    return None
+
+
+def _is_real_object(e) -> bool:
+    return not isinstance(e, (bool, np.bool_)) and isinstance(e, (numbers.Real, decimal.Decimal))
+
+
+def real_array(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
+    """``x`` as a ``float64`` array of any shape; a ``ValueError`` naming ``name`` for anything but real numbers
+    (see the module docstring), and for NaN unless ``allow_nan`` (infinite entries pass: the caller decides)."""
+    arr = _real(x, name, "an array of real numbers")
+    if not allow_nan and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    return arr
+
+
+def _real(x, name: str, expected: str) -> np.ndarray:
+    """The dtype gate: ``x`` as a ``float64`` array, or a ``ValueError`` "``name`` must be ``expected``, got ..."."""
+    what = odd_input(x)
+    if what is not None:
+        raise ValueError(f"{name} must be {expected}, got {what}")
+    try:
+        raw = x if isinstance(x, np.ndarray) else np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(f"{name} must be {expected} ({exc})") from None
+    if raw.dtype.kind == "O":  # a sequence of Python objects: each must be a real number
+        bad = next((e for e in raw.reshape(-1) if not _is_real_object(e)), raw)
+        if bad is not raw:
+            raise ValueError(f"{name} must be {expected}, got an entry of type {type(bad).__name__} ({bad!r:.40})")
+    elif raw.dtype.kind in _ODD_KINDS:
+        raise ValueError(f"{name} must be {expected}, got {odd_input(raw)}")
+    try:
+        return raw if raw.dtype == np.float64 else raw.astype(float)
+    except OverflowError:
+        raise ValueError(f"{name} holds an integer too large for a float") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {expected} ({exc})") from None
+
 
 def real_vector(x, name: str) -> np.ndarray:
     """1-d float array of finite reals; raises ``ValueError`` naming ``name`` otherwise."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
+    arr = real_array(x, name, allow_nan=True)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
@@ -51,10 +126,7 @@ def log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:
 
 
 def _log_prob_array(logp, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(logp, dtype=float).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
+    arr = real_array(logp, name, allow_nan=True).reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
     if np.isnan(arr).any():
@@ -113,9 +185,14 @@ def nonneg_finite(x, name: str) -> float:
 
 
 def positive_int(n, name: str) -> int:
-    """An integer >= 1."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        if isinstance(n, float) and n.is_integer():
+    """An integer >= 1 (a Python or numpy integer, an integral float of any width, or a 0-d array of one)."""
+    what = odd_input(n)
+    if what is not None:
+        raise ValueError(f"{name} must be an integer >= 1, got {what}")
+    if isinstance(n, np.ndarray) and n.ndim == 0:
+        n = n[()]
+    if not isinstance(n, (int, np.integer)):
+        if isinstance(n, (float, np.floating)) and math.isfinite(n) and float(n).is_integer():
             n = int(n)
         else:
             raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
@@ -125,11 +202,17 @@ def positive_int(n, name: str) -> int:
 
 
 def real_scalar(x, name: str, allow_inf: bool = False) -> float:
-    """A real number, not NaN; infinite only if ``allow_inf``."""
-    try:
-        val = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {x!r}") from None
+    """A real number (a Python, numpy, 0-d array or other real scalar), not NaN; infinite only if ``allow_inf``."""
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        try:
+            val = float(x)  # the common case, without an array
+        except OverflowError:
+            raise ValueError(f"{name} is an integer too large for a float") from None
+    else:
+        arr = _real(x, name, "a real number")
+        if arr.ndim != 0:
+            raise ValueError(f"{name} must be a real number, got an array of shape {arr.shape}")
+        val = float(arr)
     if math.isnan(val):
         raise ValueError(f"{name} is NaN")
     if math.isinf(val) and not allow_inf:
@@ -137,12 +220,16 @@ def real_scalar(x, name: str, allow_inf: bool = False) -> float:
     return val
 
 
-def real_array(x, name: str) -> np.ndarray:
-    """A float array of any shape without NaN (infinite entries allowed; the caller decides)."""
+
+
+def generator(seed, name: str = "rng") -> np.random.Generator:
+    """``np.random.default_rng(seed)``: a ``Generator`` is used as it is (its stream continues), and ``None``,
+    an integer, a sequence of integers, a ``SeedSequence`` or a ``BitGenerator`` seed a new one; anything else is
+    a ``ValueError`` naming ``name``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
     try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers, got {x!r}") from None
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    return arr
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numpy Generator or a seed that numpy.random.default_rng accepts "
+                         f"(None, a non-negative integer, a SeedSequence), got {seed!r:.60} ({exc})") from None

@@ -46,6 +46,8 @@ def _pair(p, q, name_p: str = "p", name_q: str = "q") -> tuple[np.ndarray, np.nd
 
 
 def _is_nan(x) -> bool:
+    if _validate.odd_input(x) is not None:  # complex, boolean, ...: refused by name in _alpha, not converted here
+        return False
     try:
         return math.isnan(float(x))
     except (TypeError, ValueError):
@@ -195,10 +197,7 @@ def binary_entropy(x):
     """``h(x) = -x log x - (1-x) log(1-x)`` in nats, vectorised; ``x`` in ``[0, 1]``. ``log(1-x)`` is
     ``log1p(-x)`` near 0 and symmetrically near 1: relative accuracy about 1e-15 wherever ``h`` is a normal
     float (``x`` from 2.2e-308 to ``1 - 2^-53``; subnormal ``x`` keeps only their own few digits)."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"x must be real numbers in [0, 1], got {x!r}") from None
+    arr = _validate.real_array(x, "x", allow_nan=True)
     if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():
         raise ValueError("x must lie in [0, 1] (no NaN)")
     # -(1-x) log(1-x) written with log1p(-x) near 0, and symmetrically near 1, so neither end loses digits

@@ -67,10 +67,7 @@ class MarkovSource:
 
     def __init__(self, initial, transition, reward):
         mu = _validate.prob_vector(initial, "initial")
-        try:
-            P = np.asarray(transition, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"transition must be a square matrix of probabilities ({exc})") from None
+        P = _validate.real_array(transition, "transition", allow_nan=True)  # NaN: named by its row below
         k = mu.size
         if P.shape != (k, k):
             raise ValueError(f"transition must be a {k} x {k} matrix (one row per state of initial), "
@@ -123,11 +120,15 @@ class MarkovSource:
         """``R(y) = sum_i r(y_i)`` for each row of ``paths``."""
         return self.reward[_paths(paths, self.states)].sum(axis=1)
 
-    def sample(self, length: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, length: int, size: int,
+               rng: np.random.Generator | int | np.random.SeedSequence | None) -> np.ndarray:
         """``size`` paths of ``length`` states drawn from the source (an integer array ``(size, length)``).
 
-        Refused with a ``ValueError`` (before allocating) beyond ``MAX_PATH_LENGTH`` steps or
-        ``MAX_CHAIN_CELLS`` entries of ``3 size (length + states)`` (the paths, a copy and their uniforms)."""
+        ``rng`` is a ``Generator`` (its stream continues) or anything ``numpy.random.default_rng`` takes as a
+        seed (``None``, an integer, a ``SeedSequence``). Refused with a ``ValueError`` (before allocating) beyond
+        ``MAX_PATH_LENGTH`` steps or ``MAX_CHAIN_CELLS`` entries of ``3 size (length + states)`` (the paths, a
+        copy and their uniforms)."""
+        rng = _validate.generator(rng, "rng")
         length = _validate.positive_int(length, "length")
         size = _validate.positive_int(size, "size")
         _check_length(length)
@@ -191,8 +192,11 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     naming ``lengths`` (before allocating) when the cost exceeds ``MAX_DP_CELLS`` or an array
     ``MAX_CHAIN_CELLS``."""
     _check_source(source)
-    if hasattr(lengths, "__len__") and len(lengths) > MAX_CHAIN_CELLS:
-        raise ValueError(f"lengths: {len(lengths)} lengths, above the limit MAX_CHAIN_CELLS = {MAX_CHAIN_CELLS}")
+    if _validate.odd_input(lengths) is not None:
+        raise ValueError(f"lengths must be positive integers, got {_validate.odd_input(lengths)}")
+    given = lengths.size if isinstance(lengths, np.ndarray) else len(lengths) if hasattr(lengths, "__len__") else 1
+    if given > MAX_CHAIN_CELLS:
+        raise ValueError(f"lengths: {given} lengths, above the limit MAX_CHAIN_CELLS = {MAX_CHAIN_CELLS}")
     try:
         wanted = sorted({_validate.positive_int(n, "lengths") for n in np.atleast_1d(lengths).tolist()})
     except TypeError:
@@ -395,6 +399,7 @@ def doob_kl_rate(source: MarkovSource, lam: float) -> float:
     the left-hand side, each row ``D(Q(s, .) || P(s, .))`` a sum of non-negative terms
     (``lmalign._logspace.kl_logs``): ``>= 0``, relative accuracy about 1e-13 times the conditioning of
     the Perron vectors."""
+    lam = _validate.real_scalar(lam, "lam")
     pf = perron(source, lam)
     with np.errstate(divide="ignore"):
         log_q = np.log(pf.doob)
@@ -461,8 +466,10 @@ class DoobChain:
                 out = out + np.log(self.transitions[t, y[:, t], y[:, t + 1]])
         return out
 
-    def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """``size`` paths drawn from the chain (a ``ValueError`` beyond ``MAX_CHAIN_CELLS`` entries)."""
+    def sample(self, size: int, rng: np.random.Generator | int | np.random.SeedSequence | None) -> np.ndarray:
+        """``size`` paths drawn from the chain (a ``ValueError`` beyond ``MAX_CHAIN_CELLS`` entries); ``rng`` as
+        in :meth:`MarkovSource.sample`."""
+        rng = _validate.generator(rng, "rng")
         size = _validate.positive_int(size, "size")
         length = self.transitions.shape[0] + 1
         _check_work("size", 3.0 * size * (length + self.initial.size), f"{size} paths of length {length}")
@@ -517,12 +524,14 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
 def stationary_doob(source: MarkovSource, lam: float) -> np.ndarray:
     """The homogeneous Doob chain ``Q(s, s') = P(s, s') e^{lam r(s')} v(s') / (rho v(s))`` (``v`` the right
     Perron vector): the limit of :func:`doob_chain`'s transitions far from the end of the path."""
+    lam = _validate.real_scalar(lam, "lam")
     return perron(source, lam).doob
 
 
 def asymptotic_partition(source: MarkovSource, lam: float) -> float:
     """``log c`` in ``Z_n(lam) = E e^{lam R_n} = c rho^n (1 + O(|rho_2/rho|^n))``:
     ``c = (mu_lam . v)(u . 1) / rho`` with ``mu_lam(s) = mu(s) e^{lam r(s)}`` and ``u . v = 1``."""
+    lam = _validate.real_scalar(lam, "lam")
     pf = perron(source, lam)
     _, shift = shifted_tilt(source.reward, lam)  # mu_lam and rho both carry e^{lam c}: it cancels
     M = source.transition * np.exp(shift)[None, :]

@@ -1,6 +1,7 @@
 """Token models the chapters share: random token laws and rewards for the checks, and simple reward laws.
 
 Every random model is drawn from a ``numpy.random.Generator`` passed in, so a chapter's seed fixes all of them.
+The ``rng`` argument may also be a seed (anything ``numpy.random.default_rng`` accepts).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def _size(k, name: str, least: int) -> int:
     return k
 
 
-def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed", uniform_mix: float = 0.0,
-                       floor: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+def random_token_model(k: int, rng: np.random.Generator | int | None, *, reward: str = "mixed",
+                       uniform_mix: float = 0.0, floor: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
     """A random token law ``p`` on ``k`` tokens and a non-constant token reward ``r``.
 
     ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from ``CONCENTRATIONS``, floored at ``floor`` and mixed
@@ -37,6 +38,7 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
     ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability 0.4, else normal).
     """
     k = _size(k, "k (a reward needs two tokens to vary)", 2)
+    rng = _validate.generator(rng, "rng")
     floor = _validate.nonneg_finite(floor, "floor")
     if floor >= 1.0:
         raise ValueError(f"floor must be < 1, got {floor!r}")
@@ -61,10 +63,11 @@ def random_token_model(k: int, rng: np.random.Generator, *, reward: str = "mixed
     raise RuntimeError("no non-constant reward in 1000 draws")  # probability below 2^-1000
 
 
-def random_law(k: int, rng: np.random.Generator, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
+def random_law(k: int, rng: np.random.Generator | int | None, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
     """A random law on ``k`` distinct levels: ``scale`` times sorted standard normal values, with the
     probabilities of :func:`random_token_model` (flat, skewed, or with a few tiny levels)."""
     k = _size(k, "k", 2)
+    rng = _validate.generator(rng, "rng")
     scale = _validate.real_scalar(scale, "scale")
     p, _ = random_token_model(k, rng, reward="continuous", floor=floor)
     return RewardLaw(np.sort(scale * rng.normal(size=k)), p)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from lmalign import _validate
+
 
 def _finite_reals(x, name: str) -> list[float]:
     """``x`` as a non-empty list of finite floats (one-dimensional), or a ``ValueError`` naming ``name``."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of real numbers, got {x!r}") from None
+    arr = _validate.real_array(x, name, allow_nan=True)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty one-dimensional sequence, got shape {arr.shape}")
     if not np.isfinite(arr).all():
@@ -37,11 +36,15 @@ def mp_probs(probs) -> list:
 
 
 def mp_cgf(probs, values, t) -> mpmath.mpf:
-    """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first)."""
+    """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first); ``t`` is a
+    real number or a decimal string, read exactly (complex, boolean and masked inputs are refused)."""
     p = mp_probs(probs)
     values = _finite_reals(values, "values")
     if len(values) != len(p):
         raise ValueError(f"probs and values have different lengths ({len(p)} and {len(values)})")
+    odd = None if isinstance(t, str) else _validate.odd_input(t)  # a decimal string is exact for mpmath
+    if odd is not None:
+        raise ValueError(f"t must be a real number, got {odd}")
     try:
         t = mpmath.mpf(t)
     except (TypeError, ValueError):

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
+from lmalign import _validate
+
 MAX_ORDER = 8  # cumulant_series: symbolic derivatives of a log-sum-exp swell (order 8: ~1 s, 12: ~25 s)
 
 
@@ -16,7 +18,13 @@ def _symbol(var, name: str) -> None:
 
 
 def _finite_expr(x, name: str) -> sp.Expr:
-    """``x`` as a sympy expression (numbers and strings are sympified strictly), without nan or infinities."""
+    """``x`` as a sympy expression (numbers are sympified strictly), without nan or infinities; a string,
+    complex, boolean, masked or datetime input, or a number that is not real, is refused."""
+    odd = _validate.odd_input(x)
+    if odd is not None:
+        raise ValueError(f"{name} must be a real number or a sympy expression, got {odd}")
+    if isinstance(x, np.floating) or (isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind == "f"):
+        x = float(x)  # float16 and float32 upcast: a sympy Float of 53 bits, as for a Python float
     try:
         e = sp.sympify(x, strict=True)
     except (sp.SympifyError, TypeError, AttributeError):
@@ -25,13 +33,21 @@ def _finite_expr(x, name: str) -> sp.Expr:
         raise ValueError(f"{name} must be a sympy expression, got {type(e).__name__}")
     if e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise ValueError(f"{name} contains nan or an infinity: {e}")
+    if e.is_number and e.is_extended_real is False:
+        raise ValueError(f"{name} must be real, got the complex number {e}")
     return e
 
 
 def _entries(seq, name: str) -> list[sp.Expr]:
-    """A non-empty sequence (list, tuple or 1-d array) of finite sympy expressions."""
+    """A non-empty sequence (list, tuple, 1-d array or pandas Series) of finite sympy expressions."""
+    if not isinstance(seq, (str, bytes, Sequence, np.ndarray)) and hasattr(seq, "__array__"):
+        seq = np.asarray(seq)  # a pandas Series: its values in order, whatever its index
     if isinstance(seq, (str, bytes)) or not isinstance(seq, (Sequence, np.ndarray)):
         raise ValueError(f"{name} must be a sequence, got {type(seq).__name__}")
+    if isinstance(seq, np.ndarray) and _validate.odd_input(seq) is not None:
+        raise ValueError(f"{name} must be real numbers or sympy expressions, got {_validate.odd_input(seq)}")
+    if isinstance(seq, np.ndarray) and seq.ndim != 1:
+        raise ValueError(f"{name} must be a one-dimensional sequence, got an array of shape {seq.shape}")
     out = [_finite_expr(x, f"{name}[{i}]") for i, x in enumerate(seq)]
     if not out:
         raise ValueError(f"{name} is empty")
@@ -87,8 +103,13 @@ def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list
     ``var`` (the ``k``-th derivative of the CGF at ``l`` is the ``k``-th cumulant of ``p_l``); evaluated at
     ``var = at`` when ``at`` is given."""
     _symbol(var, "var")
-    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+    if _validate.odd_input(order) is not None:
+        raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {_validate.odd_input(order)}")
+    if isinstance(order, np.ndarray) and order.ndim == 0:
+        order = order[()]  # a 0-d array: its integer
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {order!r}")
+    order = int(order)
     kappa = _finite_expr(kappa, "kappa")
     at = None if at is None else _finite_expr(at, "at")
     out, d = [], kappa

@@ -65,9 +65,9 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
     out = transform(law.values.copy())  # a copy: the law's values are read-only
-    try:
-        t = None if np.iscomplexobj(out) else np.asarray(out, dtype=float)
-    except (TypeError, ValueError):
+    try:  # complex, masked, boolean or text output is refused, not converted
+        t = _validate.real_array(out, "transform", allow_nan=True)
+    except ValueError:
         t = None
     if t is None or t.shape != law.values.shape or np.isnan(t).any() or (t == np.inf).any():
         raise ValueError(f"transform must map the values (shape {law.values.shape}) to an array of real numbers "

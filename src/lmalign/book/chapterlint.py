@@ -29,10 +29,16 @@ IGNORED = ("E402", "B018")
 
 @dataclass(frozen=True)
 class Cell:
-    """A code cell of a MyST chapter: its source lines ``[start, end)`` of the file (0-based)."""
+    """A code cell of a MyST chapter: its source lines ``[start, end)`` of the file (0-based) and the text of
+    its options (tags)."""
 
     start: int
     end: int
+    options: str = ""
+
+    @property
+    def is_parameters(self) -> bool:
+        return bool(re.search(r"\bparameters\b", self.options))
 
 
 def code_cells(lines: list[str]) -> list[Cell]:
@@ -54,7 +60,7 @@ def code_cells(lines: list[str]) -> list[Cell]:
             end = j
             while end < len(lines) and not lines[end].startswith("```"):
                 end += 1
-            cells.append(Cell(j, end))
+            cells.append(Cell(j, end, "\n".join(lines[i + 1:j])))
             i = end + 1
         else:
             i += 1
@@ -71,16 +77,22 @@ def _ruff_run(args: list[str], text: str) -> subprocess.CompletedProcess:
 
 
 def format_cell(source: str) -> str:
-    """``source`` formatted by ``ruff format`` at :data:`LINE_LENGTH`; a cell ruff cannot parse is returned as
-    it is (the lint reports it)."""
-    proc = _ruff_run(["format", "--line-length", str(LINE_LENGTH), "--stdin-filename", "cell.py", "-"], source)
+    """``source`` with its imports sorted (ruff's isort rules) and formatted by ``ruff format``, at
+    :data:`LINE_LENGTH`; a cell ruff cannot parse is returned as it is (the lint reports it)."""
+    sort = _ruff_run(["check", "--select", "I", "--fix-only", "--exit-zero", "--stdin-filename", "cell.py", "-"],
+                     source)
+    sorted_source = sort.stdout if sort.returncode == 0 and sort.stdout else source
+    proc = _ruff_run(["format", "--line-length", str(LINE_LENGTH), "--stdin-filename", "cell.py", "-"],
+                     sorted_source)
     return proc.stdout if proc.returncode == 0 else source
 
 
 def formatted(text: str) -> str:
-    """The chapter ``text`` with every code cell formatted (:func:`format_cell`), all else unchanged."""
+    """The chapter ``text`` with every code cell formatted (:func:`format_cell`), all else unchanged, except the
+    ``parameters`` cell: it is a table of names, values and their ranges, one per line with the range beside
+    it (:mod:`lmalign.book.parameters` reads it so), which the formatter would break into one element a line."""
     lines = text.split("\n")
-    for cell in reversed(code_cells(lines)):
+    for cell in reversed([c for c in code_cells(lines) if not c.is_parameters]):
         source = "\n".join(lines[cell.start:cell.end]).rstrip("\n") + "\n"
         new = format_cell(source).rstrip("\n").split("\n")
         lines[cell.start:cell.end] = new if new != [""] else []

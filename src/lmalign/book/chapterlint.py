@@ -1,9 +1,11 @@
-"""ruff on the chapters' code cells: ``python -m lmalign.book.chapterlint [--check | --fix] [CHAPTER.md ...]``.
+"""ruff on the chapters' code cells: ``python -m lmalign.book.chapterlint [--check | --fix | --lint] [CHAPTER ...]``.
 
 ruff reads no Python in a MyST notebook, so each chapter is seen as the script jupytext makes of it (its code
 cells in order, the Markdown as comments): ``ruff check`` lints that script, with names defined in one cell known
 in the next. Formatting is per cell: ``ruff format`` formats each code cell's source, and ``--fix`` writes the
-formatted cells back into the Markdown in place, leaving every other line of the chapter as it is. Chapter code
+formatted cells back into the Markdown in place, leaving every other line of the chapter as it is; ``--lint``
+checks without the formatting (``make lint`` uses it while the chapters' cells are restructured to the reading
+budget: the formatter's one-argument-a-line style would take cells past it). Chapter code
 lines are at most :data:`LINE_LENGTH` characters, the width that fits the book's text column. Exit status 1 when
 a check fails, with ruff's messages naming the chapter and the line of the Markdown file.
 """
@@ -136,12 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail on lint findings or unformatted cells (default)")
     mode.add_argument("--fix", action="store_true", help="format the code cells in place, then lint")
+    mode.add_argument("--lint", action="store_true", help="lint only, leave the formatting as it is")
     args = p.parse_args(argv)
     chapters = [c.resolve() for c in args.chapters] or sorted((paths.repo_root() / "notebooks").glob("[0-9][0-9]_*.md"))
     problems = []
     for path in chapters:
         text = path.read_text(encoding="utf-8")
-        new = formatted(text)
+        new = text if args.lint else formatted(text)
         if new != text:
             if args.fix:
                 path.write_text(new, encoding="utf-8")

@@ -417,7 +417,7 @@ def draw(specs: dict[str, Spec | None], rng: random.Random) -> dict:
     if missing:
         raise ParameterError(f"parameters without a range cannot be drawn: {', '.join(missing)}")
     drawn: dict = {}
-    pending = dict(specs)
+    pending = {name: spec for name, spec in specs.items() if spec is not None}  # all of them, after the check
     while pending:
         ready = [n for n, s in pending.items() if s.same_length is None or s.same_length in drawn]
         if not ready:

@@ -284,6 +284,7 @@ def make_windows(fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray
     centre = n * mean
     if keep_lo is None:
         keep_lo = np.maximum(np.floor(centre - KEEP_SIGMAS * sigma).astype(np.int64), 0)
+    if keep_hi is None:
         keep_hi = np.minimum(np.ceil(centre + KEEP_SIGMAS * sigma).astype(np.int64), size - 1)
     # aliasing distances from the centre: at least ALIAS_SIGMAS sigma past the farther kept level
     reach = np.maximum(centre - keep_lo, keep_hi - centre)

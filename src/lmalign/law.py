@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class RewardLaw:
         return cls._trusted(*merge_sorted_log(v, lp))
 
     @classmethod
-    def _trusted(cls, values: np.ndarray, logprobs: np.ndarray) -> RewardLaw:
+    def _trusted(cls, values: np.ndarray, logprobs: np.ndarray) -> Self:
         """Internal: wrap arrays already sorted, merged, with positive mass and normalised. No checks."""
         obj = cls.__new__(cls)
         obj._values = np.ascontiguousarray(values, dtype=float)

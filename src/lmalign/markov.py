@@ -24,7 +24,7 @@ the Doob chain do not settle, so they raise a ``ValueError`` (see :func:`period`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -64,6 +64,9 @@ class MarkovSource:
     initial: np.ndarray
     transition: np.ndarray
     reward: np.ndarray
+    # the normalised logs of initial and transition, computed once by __init__ (not parameters of the source)
+    _log_initial: np.ndarray = field(init=False, repr=False, compare=False)
+    _log_transition: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __init__(self, initial, transition, reward):
         mu = _validate.prob_vector(initial, "initial")

@@ -115,6 +115,9 @@ class TokenSumLaw(RewardLaw):
     certified bound on the error of each log-probability (``log_error``)."""
 
     __slots__ = ("_token_law", "_length", "_log_error")
+    _token_law: RewardLaw
+    _length: int
+    _log_error: np.ndarray | None
 
     @classmethod
     def _build(cls, values: np.ndarray, logprobs: np.ndarray, token_law: RewardLaw, length: int,

@@ -146,7 +146,7 @@ def _polish(law: RewardLaw, delta: float, tau: float) -> float:
     def excess(x: float) -> float:
         return law.scaled_tilt_kl(x, math.inf) - delta
 
-    width = 64 * np.finfo(float).eps * tau
+    width: float = 64 * np.finfo(float).eps * tau
     lo, hi = tau - width, tau + width
     for _ in range(8):  # widen until the bracket holds the sign change
         if excess(lo) <= 0 <= excess(hi):

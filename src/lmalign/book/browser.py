@@ -23,6 +23,7 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.remote.remote_connection import RemoteConnection
 
     opts = Options()
     opts.binary_location = shutil.which("chromium") or "chromium"
@@ -30,6 +31,8 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     driver.set_script_timeout(script_timeout)
+    # the driver turns an address given as text into a connection when it starts: here it always is one
+    assert isinstance(driver.command_executor, RemoteConnection)
     # a command (printing the whole book) may take as long as a script: wait for its answer that long
     driver.command_executor.client_config.timeout = max(120.0, script_timeout + 60.0)
     return driver

@@ -219,6 +219,7 @@ def read(source: Path) -> dict[str, tuple[object, Spec | None]]:
     for node in ast.parse(body).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
+            assert node.end_lineno is not None  # ast.parse gives every statement its position
             comment = comments.get(node.end_lineno)
             spec = None
             if comment and re.match(r"(bool|int|float|str|list of|probability vector|stochastic matrix)\b",
@@ -417,7 +418,7 @@ def draw(specs: dict[str, Spec | None], rng: random.Random) -> dict:
     if missing:
         raise ParameterError(f"parameters without a range cannot be drawn: {', '.join(missing)}")
     drawn: dict = {}
-    pending = dict(specs)
+    pending = {name: spec for name, spec in specs.items() if spec is not None}  # all of them, after the check
     while pending:
         ready = [n for n, s in pending.items() if s.same_length is None or s.same_length in drawn]
         if not ready:

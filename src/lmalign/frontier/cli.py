@@ -19,9 +19,9 @@ import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.frontier.core import MAX_N, Frontier, _Coded, frontier, tail_samples
-from lmalign.frontier.files import FORMATS, RewardFileError, display_name, read_points, read_samples
+from lmalign.frontier.files import FORMATS, RewardFileError, RewardSamples, display_name, read_points, read_samples
 from lmalign.frontier.prompts import table_format
-from lmalign.frontier.stream import dataset_files, is_dataset, read_summary
+from lmalign.frontier.stream import RewardSummary, dataset_files, is_dataset, read_summary
 
 PLOT_FORMATS = ("svg", "png", "pdf")
 HEAVY_SHARE = 0.5  # warn when the optimum's top ten samples carry more than this share of its gain
@@ -50,10 +50,10 @@ def table(fr: Frontier) -> str:
              "# beta = 1/lambda is in reward units: rescaling the rewards by c rescales beta by c, so compare it "
              "with an RL beta only on the same reward scale; top10: share of the optimum's gain from its 10 top "
              "samples\n")
-    ci = fr.ci is not None
+    ci = fr.ci
     cols = (f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'#unb':>7} "
             f"{'win_BoN':>8} {'lambda':>10} {'beta':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}")
-    if ci:
+    if ci is not None:
         pct = f"{100 * fr.confidence:g}%"
         cols += f"  {'E_BoN ' + pct + ' CI':>23}  {'E_opt ' + pct + ' CI':>23}"
     lines = [cols]
@@ -62,8 +62,8 @@ def table(fr: Frontier) -> str:
                      f"{_g(row['bon_mean_unbiased'])} {row['bon_unbiased_prompts']:>7d} {row['bon_win']:>8.4f} "
                      f"{_lam(row['opt_lam'])} {_beta(fr.opt_beta[i])} {_g(row['opt_mean'])} {row['opt_win']:>8.4f} "
                      f"{_share(row['opt_top_share'])}")
-        if ci:
-            lines[-1] += f"  {_interval(fr.ci['bon_mean'][i])}  {_interval(fr.ci['opt_mean'][i])}"
+        if ci is not None:
+            lines[-1] += f"  {_interval(ci['bon_mean'][i])}  {_interval(ci['opt_mean'][i])}"
     return head + "\n".join(lines)
 
 
@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--per-prompt writes one row per prompt: give --group COLUMN")
             table_format(args.per_prompt)
         points = read_points(args.points) if args.points is not None else None
+        samples: RewardSummary | RewardSamples
+        data: RewardSummary | np.ndarray
         if is_dataset(args.rewards):  # a directory or glob of Parquet files, streamed into per-prompt summaries
             dataset_files(args.rewards)  # a folder without Parquet files is named as such first
             if args.column is None:

@@ -105,6 +105,12 @@ class _Levels:
     """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
     each level). Rewards are scaled by a power of two so that every value and spread is finite."""
 
+    # samples of each level and of each prompt: None for the levels of a law (probabilities, no counts)
+    count: np.ndarray | None
+    sizes: np.ndarray | None
+    below: np.ndarray | None  # samples below each level in its prompt, once an order statistic has needed it
+    labels: np.ndarray  # the prompt ids, set by the constructors from samples and from summaries (not from a law)
+
     def __init__(self, values: np.ndarray, gid: np.ndarray, weight: np.ndarray, logp: np.ndarray, n_groups: int,
                  scale: float, counted: bool):
         self.G = n_groups
@@ -218,6 +224,7 @@ class _Levels:
         est = np.full(self.G, np.nan)
         if self.count is None:
             return est
+        assert self.sizes is not None  # counted levels have both the counts of levels and of prompts
         ok = self.sizes >= n
         if not ok.any():
             return est
@@ -475,7 +482,7 @@ def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...]) -> list[float
     idx = idx[np.argsort(-per[idx])]
     take = np.cumsum(count[idx])  # samples in the first j levels
     acc = np.cumsum(per[idx] * count[idx])
-    out = []
+    out: list[float | None] = []
     for top in tops:
         j = int(np.searchsorted(take, top))  # the level that holds the top-th sample
         if j >= idx.size:
@@ -547,7 +554,7 @@ class Frontier:
         counts = ("bon_unbiased_prompts", "opt_concentrated")
         out = []
         for i, n in enumerate(self.n):
-            row = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys},
+            row: dict[str, object] = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys},
                    **{k: int(getattr(self, k)[i]) for k in counts}}
             if self.ci is not None:
                 row["ci"] = {k: [_finite(v[i, 0]), _finite(v[i, 1])] for k, v in self.ci.items()}
@@ -663,9 +670,11 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         groups = rewards.group
     elif isinstance(groups, _Coded):
         lv = _Levels.from_samples(rewards, groups, coded=True)
+        assert lv.sizes is not None  # the levels of samples are counted
         samples = int(round(float(lv.sizes.sum())))
     else:
         lv = _Levels.from_samples(rewards, groups)
+        assert lv.sizes is not None  # the levels of samples are counted
         samples = int(round(float(lv.sizes.sum())))
     if bootstrap and groups is None:
         raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
@@ -694,6 +703,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
             above = [p for p in known if p.avg_kl >= avg_kl[k]]
             point = tilt.solve(avg_kl[k], below[-1] if below else None, above[0] if above else None)
             point = tilt.at(point.t, keep=True)
+            assert point.q is not None  # kept by keep=True
             shares.append(_top_shares(lv, point.q, (TOP_SAMPLES, tail)))
             if lv.count is not None:
                 weights.append(tilt_weights(point.q, lv.count, lv.start))
@@ -703,7 +713,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         wf = _Tilt(lv, lv.mid - lv.mid[lv.top_idx][lv.gid], None).curve(max(avg_kl.values()), points)
     top = lv.top
 
-    def reward(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
+    def in_reward_units(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
         return float(np.mean(top) + np.mean(mean_x)) * scale
 
     unb_g = {k: lv.unbiased_best(k) for k in table_n}
@@ -726,16 +736,16 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(
-        samples=samples, levels=int(lv.val.size), reference_mean=reward(lv.ref_x), n=col(table_n),
+        samples=samples, levels=int(lv.val.size), reference_mean=in_reward_units(lv.ref_x), n=col(table_n),
         bound=col([bon_kl_bound(n=k) for k in table_n]),
-        bon_kl=col([avg_kl[k] for k in table_n]), bon_mean=col([reward(bon[k][1]) for k in table_n]),
+        bon_kl=col([avg_kl[k] for k in table_n]), bon_mean=col([in_reward_units(bon[k][1]) for k in table_n]),
         bon_win=col([float(np.mean(bon[k][2])) for k in table_n]),
-        opt_lam=col(lam, dtype=float), opt_mean=col([reward(p.mean_x) for p in opt]),
+        opt_lam=col(lam, dtype=float), opt_mean=col([in_reward_units(p.mean_x) for p in opt]),
         opt_win=col([float(np.mean(p.win)) for p in opt]),
         curve_n=col(curve_n), curve_kl=col([avg_kl[k] for k in curve_n]),
-        curve_mean=col([reward(bon[k][1]) for k in curve_n]),
+        curve_mean=col([in_reward_units(bon[k][1]) for k in curve_n]),
         curve_win=col([float(np.mean(bon[k][2])) for k in curve_n]),
-        tilt_kl=col([g.avg_kl for g in grid]), tilt_mean=col([reward(g.mean_x) for g in grid]),
+        tilt_kl=col([g.avg_kl for g in grid]), tilt_mean=col([in_reward_units(g.mean_x) for g in grid]),
         tilt_win=col([float(np.mean(g.win)) for g in grid]),
         groups=lv.G, per_prompt=groups is not None,
         min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
@@ -778,8 +788,8 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
     unb = np.where(has, unb + lv.top[:, None], 0.0)
     top = lv.top
     R = len(table_n)
-    out = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased",
-                           "bon_gain", "opt_gain")}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win",
+                                                        "bon_mean_unbiased", "bon_gain", "opt_gain")}
     chunk = max(1, min(reps, 2_000_000 // max(G, 1), 4_000_000 // max(R * lv.val.size, 1)))
     done = 0
     while done < reps:

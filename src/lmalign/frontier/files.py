@@ -429,7 +429,7 @@ def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None,
     names = list(table.column_names)
     column = _check_names(name, names, column, group)
     gvals = table.column(group) if group is not None else None
-    if gvals is not None and not _is_text(gvals.type) and not gvals.null_count:
+    if group is not None and gvals is not None and not _is_text(gvals.type) and not gvals.null_count:
         # pyarrow has typed the ids as numbers ("1e3" and 1000 would be one prompt): read them as written
         gvals = _json_group_text(name, body, group)
     values, gvals, dropped = _drop_missing(name, table.column(column), gvals, drop_missing)

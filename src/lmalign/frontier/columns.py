@@ -35,7 +35,9 @@ def reward_vector(x, name: str = "rewards") -> np.ndarray:
         for i, v in enumerate(arr.ravel()):
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise ValueError(f"{name}[{i}] = {v!r:.40} is not a real number")
-    return _validate.real_vector(arr, name)
+    # a list goes to the library's gate as it is: it checks the entries of a sequence one by one, where a numpy
+    # object array (this one, made only to find complex entries) is refused outright
+    return _validate.real_vector(list(x) if isinstance(x, (list, tuple)) else arr, name)
 
 
 def group_codes(groups, size: int, name: str = "groups") -> tuple[np.ndarray, int, np.ndarray]:

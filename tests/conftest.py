@@ -37,7 +37,7 @@ SLOW_FIXTURES = frozenset({
     "scratch_build",  # chapters executed in a scratch copy of the repository (faults, signals, caching)
     "two_builds",  # the book built twice from clean folders (determinism)
     "deep_fuzz",  # the long fuzz run (many examples per case)
-    "sweep_run",  # chapters executed at random draws from their parameter ranges
+    "lmalign_command",  # a `python -m lmalign` command that executes chapters (rerun, sweep), in a subprocess
 })
 TIERS = ("fast", "slow", "all")
 
@@ -190,6 +190,19 @@ def repo_commands():
         finally:
             for new in set(ROOT.iterdir()) - before:
                 subprocess.run(["rm", "-rf", str(new)], check=False)
+
+    return run
+
+
+@pytest.fixture
+def lmalign_command():
+    """``run(*args, cwd=..., env=None)``: ``python -m lmalign ARGS`` in a subprocess, for the verbs that execute
+    chapters (``rerun``, ``sweep``); returns the completed process."""
+    import subprocess
+
+    def run(*args: str, cwd: Path, env: dict | None = None, timeout: float = 1800):
+        return subprocess.run([sys.executable, "-m", "lmalign", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, env=env)
 
     return run
 

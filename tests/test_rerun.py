@@ -42,11 +42,11 @@ def test_values_are_literals():
     assert rerun.check({"x": 1.0}, {"x": 2}) == {"x": 2}  # an int where a float is expected
 
 
-@pytest.mark.slow
-def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path):
+def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path, lmalign_command):
     book = paths.outputs_root()
     before = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
-    proc = _run(["00_pipeline", "-p", "lambdas", "[-1.0, 1.0]", "-p", "quick", "True"], tmp_path)
+    proc = lmalign_command("rerun", "00_pipeline", "-p", "lambdas", "[-1.0, 1.0]", "-p", "quick", "True",
+                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "runs" / "00_pipeline-1"
     assert f"written to {out}" in proc.stdout

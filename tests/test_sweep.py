@@ -2,7 +2,6 @@
 failed check, failed run or unchecked claim."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,12 +76,10 @@ def test_unknown_chapters_are_refused(tmp_path):
     assert proc.returncode == 2 and "no chapter" in proc.stderr
 
 
-@pytest.mark.slow
-def test_a_real_sweep_of_the_pipeline_chapter(tmp_path):
+def test_a_real_sweep_of_the_pipeline_chapter(tmp_path, lmalign_command):
     summary = tmp_path / "sweep.json"
-    proc = subprocess.run([sys.executable, "-m", "lmalign", "sweep", "00_pipeline", "--draws", "2", "--seed", "5",
-                           "--scratch", str(tmp_path / "runs"), "--summary", str(summary)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    proc = lmalign_command("sweep", "00_pipeline", "--draws", "2", "--seed", "5", "--scratch", str(tmp_path / "runs"),
+                           "--summary", str(summary), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(summary.read_text())
     assert [r["parameters"] for r in data["chapters"]["00_pipeline"]] == [

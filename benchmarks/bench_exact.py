@@ -79,7 +79,7 @@ def interleaved(fns: dict, repeats: int) -> dict:
             fns[k]()
     names = list(fns)
     for rep in range(repeats):
-        for k in names[rep % len(names):] + names[:rep % len(names)]:  # rotated: no one always follows another
+        for k in names[rep % len(names) :] + names[: rep % len(names)]:  # rotated: no one always follows another
             fn = fns[k]
             start = time.perf_counter()
             fn()
@@ -147,8 +147,10 @@ def scaling() -> None:
 
     p = np.array(WEIGHTS) / 1024
     r = np.arange(10.0)
-    print(f"scaling (p = {WEIGHTS}/1024, r = 0..9), interleaved medians; exact alternatives skipped above a "
-          f"predicted {BUDGET_S:g} s:")
+    print(
+        f"scaling (p = {WEIGHTS}/1024, r = 0..9), interleaved medians; exact alternatives skipped above a "
+        f"predicted {BUDGET_S:g} s:"
+    )
     last: dict[str, tuple[int, float]] = {}
     for n in SCALING_LENGTHS:
         law = RewardLaw.from_tokens(p, r, n)
@@ -170,8 +172,10 @@ def scaling() -> None:
                     del alts[name]
         # the target ratio from its own interleaved pair: a flint power of length 1e4 allocates about half a
         # gigabyte, and whatever runs right after it pays for that, so the alternatives are timed apart
-        t = interleaved({"exact": exact, "fft": lambda n=n: plain_fft_law(p, n),
-                         "pipeline": lambda n=n: pipeline(p, r, n)}, 7 if n <= 10_000 else 3)
+        t = interleaved(
+            {"exact": exact, "fft": lambda n=n: plain_fft_law(p, n), "pipeline": lambda n=n: pipeline(p, r, n)},
+            7 if n <= 10_000 else 3,
+        )
         if alts:
             t_alt = interleaved({"exact": exact, **alts}, 3)
             flint.ctx.prec = 53
@@ -182,20 +186,40 @@ def scaling() -> None:
             ref, where = fmpz_logs(n), "all levels vs exact integers"
             err = float(np.max(np.abs(law.logprobs - ref)))
         else:
-            levels = sorted({0, 1, 7, n, 2 * n, 3 * n, 7 * n // 2, 4 * n, 9 * n // 2, 5 * n, 6 * n, 8 * n,
-                             9 * n - 7, 9 * n - 1, 9 * n})
+            levels = sorted(
+                {
+                    0,
+                    1,
+                    7,
+                    n,
+                    2 * n,
+                    3 * n,
+                    7 * n // 2,
+                    4 * n,
+                    9 * n // 2,
+                    5 * n,
+                    6 * n,
+                    8 * n,
+                    9 * n - 7,
+                    9 * n - 1,
+                    9 * n,
+                }
+            )
             ref, where = saddle_logs(n, levels), f"{len(levels)} levels vs arb saddle point"
             err = float(np.max(np.abs(law.logprobs[levels] - ref)))
         fft = plain_fft_law(p, n)
         with np.errstate(divide="ignore", invalid="ignore"):
             fft_ok = int(np.sum(np.abs(np.log(np.where(fft > 0, fft, np.nan)) - law.logprobs) < 1e-10))
-        alt = "".join(f", {k} {last[k][1]:.3g} s ({t[k] / t['exact']:.3g}x exact)" for k in ("fmpz", "arb")
-                      if k in t)
+        alt = "".join(f", {k} {last[k][1]:.3g} s ({t[k] / t['exact']:.3g}x exact)" for k in ("fmpz", "arb") if k in t)
         alt += "".join(f", {k} skipped (predicted {v:.0f} s)" for k, v in skipped.items())
-        print(f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio "
-              f"{t['exact'] / t['fft']:.2f}; pipeline {t['pipeline']:.4f} s, ratio {t['pipeline'] / t['fft']:.2f}{alt}")
-        print(f"      certified max |log error| {law.log_error.max():.2e}; max |error| {err:.1e} ({where}); "
-              f"float FFT right to 1e-10 on {fft_ok:,} of {len(law):,} levels")
+        print(
+            f"  n={n:>9,}: exact {t['exact']:.4f} s, float FFT {t['fft']:.4f} s, ratio "
+            f"{t['exact'] / t['fft']:.2f}; pipeline {t['pipeline']:.4f} s, ratio {t['pipeline'] / t['fft']:.2f}{alt}"
+        )
+        print(
+            f"      certified max |log error| {law.log_error.max():.2e}; max |error| {err:.1e} ({where}); "
+            f"float FFT right to 1e-10 on {fft_ok:,} of {len(law):,} levels"
+        )
 
 
 def main() -> None:
@@ -214,16 +238,24 @@ def main() -> None:
     worst_normal, smallest_ok, n_bad, n_normal = fft_errors(plain_fft_law(p, LENGTH), law.logprobs)
     mean_err = abs(law.mean() - LENGTH * float(np.dot(p, r))) / (LENGTH * float(np.dot(p, r)))
 
-    print(f"length {LENGTH}, {TOKENS} token values (Dirichlet(1) probabilities, seed {SEED}), "
-          f"{len(law)} levels; medians of {REPEATS} repeats")
+    print(
+        f"length {LENGTH}, {TOKENS} token values (Dirichlet(1) probabilities, seed {SEED}), "
+        f"{len(law)} levels; medians of {REPEATS} repeats"
+    )
     print(f"exact from_tokens                   : {t_law:8.4f} s")
     print(f"exact from_tokens + best_of_n       : {t_exact:8.4f} s   (log N = {log_n:g}, N = e^{log_n:g})")
-    print(f"plain float FFT of the same law     : {t_fft:8.4f} s   ratio exact law / plain FFT = "
-          f"{t_law / t_fft:.1f}, exact law + best-of-N / plain FFT = {t_exact / t_fft:.1f}")
-    print(f"  plain FFT vs exact: {n_bad} of {len(law)} levels off by more than 1e-10 relative "
-          f"(zero or negative, or wrong); correct only down to probability e^{smallest_ok:.0f}")
-    print(f"  worst relative error over the {n_normal} levels whose exact probability is a normal double: "
-          f"{worst_normal:.1e}; smallest exact level e^{law.logprobs.min():.0f}")
+    print(
+        f"plain float FFT of the same law     : {t_fft:8.4f} s   ratio exact law / plain FFT = "
+        f"{t_law / t_fft:.1f}, exact law + best-of-N / plain FFT = {t_exact / t_fft:.1f}"
+    )
+    print(
+        f"  plain FFT vs exact: {n_bad} of {len(law)} levels off by more than 1e-10 relative "
+        f"(zero or negative, or wrong); correct only down to probability e^{smallest_ok:.0f}"
+    )
+    print(
+        f"  worst relative error over the {n_normal} levels whose exact probability is a normal double: "
+        f"{worst_normal:.1e}; smallest exact level e^{law.logprobs.min():.0f}"
+    )
     print(f"  exact law's mean vs length x token mean: relative error {mean_err:.1e}")
 
     # Monte Carlo best-of-N at a feasible N, against the exact law of the same best-of-N
@@ -243,13 +275,17 @@ def main() -> None:
     se = sd / math.sqrt(MC_DRAWS)
     draws_needed = (sd / target) ** 2
     t_mc_equal = t_mc * draws_needed / MC_DRAWS
-    print(f"best-of-{MC_N} at length {LENGTH}: exact from_tokens + best_of_n {t_exact_mc_problem:.4f} s "
-          f"(mean {exact_bon.mean():.4f}); Monte Carlo {MC_DRAWS} draws {t_mc:.4f} s (mean {sample.mean():.4f}, "
-          f"standard error {se:.2e}, {abs(sample.mean() - exact_bon.mean()) / se:.1f} standard errors off)")
-    print(f"  EXTRAPOLATED: Monte Carlo at equal accuracy (standard error {target:.1e} on the mean, "
-          f"{target / law.mean():.0e} relative) needs "
-          f"~{draws_needed:.1e} draws, ~{t_mc_equal:.1e} s; ratio Monte Carlo / exact = "
-          f"{t_mc_equal / t_exact_mc_problem:.1e}")
+    print(
+        f"best-of-{MC_N} at length {LENGTH}: exact from_tokens + best_of_n {t_exact_mc_problem:.4f} s "
+        f"(mean {exact_bon.mean():.4f}); Monte Carlo {MC_DRAWS} draws {t_mc:.4f} s (mean {sample.mean():.4f}, "
+        f"standard error {se:.2e}, {abs(sample.mean() - exact_bon.mean()) / se:.1f} standard errors off)"
+    )
+    print(
+        f"  EXTRAPOLATED: Monte Carlo at equal accuracy (standard error {target:.1e} on the mean, "
+        f"{target / law.mean():.0e} relative) needs "
+        f"~{draws_needed:.1e} draws, ~{t_mc_equal:.1e} s; ratio Monte Carlo / exact = "
+        f"{t_mc_equal / t_exact_mc_problem:.1e}"
+    )
     print(f"  (at N = e^{log_n:g} Monte Carlo cannot run at all; the exact method takes {t_exact:.4f} s)")
 
 

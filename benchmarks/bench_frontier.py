@@ -90,8 +90,10 @@ def main() -> None:
         print(f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'peak':>9} {'bytes/row':>10}")
         for mode, path in (("file", single), ("stream", shards)):
             m = run(mode, path)
-            print(f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s "
-                  f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f}")
+            print(
+                f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s "
+                f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def log_prob(weights: list[int], n: int, level: int) -> flint.arb:
         if 0 <= far <= n * span:  # Chernoff at the tilt s that centres the sum on far (any s gives a bound)
             s = flint.arb(saddle(weights, n, far / n)[0] - theta)
             alias += (n * (log_mgf(q, s) - base) - s * far).exp()
-    p_theta = flint.arb(value.real.mid(), value.real.rad() + value.imag.rad() + abs(value.imag.mid()).upper()
-                        + alias.upper())
+    p_theta = flint.arb(
+        value.real.mid(), value.real.rad() + value.imag.rad() + abs(value.imag.mid()).upper() + alias.upper()
+    )
     return p_theta.log() + n * (total / sum(weights)).log() - level * flint.arb(theta)

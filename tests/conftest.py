@@ -30,21 +30,27 @@ settings.load_profile("lmalign")
 ROOT = Path(__file__).resolve().parents[1]
 
 # The fixtures that make a test slow (defined here or in the test modules that use them).
-SLOW_FIXTURES = frozenset({
-    "new_venv",  # a new virtual environment beside a copy of the repository (fresh_install.fresh_venv)
-    "install",  # the package installed from a wheel into a fresh virtual environment
-    "repo_commands",  # commands run as a reader types them, from the repository root (they execute chapters)
-    "scratch_build",  # chapters executed in a scratch copy of the repository (faults, signals, caching)
-    "two_builds",  # the book built twice from clean folders (determinism)
-    "deep_fuzz",  # the long fuzz run (many examples per case)
-    "lmalign_command",  # a `python -m lmalign` command that executes chapters (rerun, sweep), in a subprocess
-})
+SLOW_FIXTURES = frozenset(
+    {
+        "new_venv",  # a new virtual environment beside a copy of the repository (fresh_install.fresh_venv)
+        "install",  # the package installed from a wheel into a fresh virtual environment
+        "repo_commands",  # commands run as a reader types them, from the repository root (they execute chapters)
+        "scratch_build",  # chapters executed in a scratch copy of the repository (faults, signals, caching)
+        "two_builds",  # the book built twice from clean folders (determinism)
+        "deep_fuzz",  # the long fuzz run (many examples per case)
+        "lmalign_command",  # a `python -m lmalign` command that executes chapters (rerun, sweep), in a subprocess
+    }
+)
 TIERS = ("fast", "slow", "all")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--tier", choices=TIERS, default="fast",
-                     help="fast (default: make test), slow (make test-slow) or all (make test-all)")
+    parser.addoption(
+        "--tier",
+        choices=TIERS,
+        default="fast",
+        help="fast (default: make test), slow (make test-slow) or all (make test-all)",
+    )
 
 
 def pytest_configure(config):
@@ -100,8 +106,10 @@ def fast_tier_guard(request):
     def execute_once(root, chapter, parameters, target, *args, **kwargs):
         key = (executor.content_hash(root, chapter, parameters), Path(chapter).stem)
         if key in seen:
-            raise FastTierViolation(f"the fast tier executes chapter {key[1]} twice with the same inputs: "
-                                    "share the quick_book fixture, or use a slow fixture")
+            raise FastTierViolation(
+                f"the fast tier executes chapter {key[1]} twice with the same inputs: "
+                "share the quick_book fixture, or use a slow fixture"
+            )
         seen.add(key)
         return execute_into(root, chapter, parameters, target, *args, **kwargs)
 
@@ -185,8 +193,16 @@ def repo_commands():
         before = set(ROOT.iterdir())
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         try:
-            return subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                                  executable="/bin/bash", env=env)
+            return subprocess.run(
+                command,
+                shell=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=timeout,
+                executable="/bin/bash",
+                env=env,
+            )
         finally:
             for new in set(ROOT.iterdir()) - before:
                 subprocess.run(["rm", "-rf", str(new)], check=False)
@@ -201,8 +217,9 @@ def lmalign_command():
     import subprocess
 
     def run(*args: str, cwd: Path, env: dict | None = None, timeout: float = 1800):
-        return subprocess.run([sys.executable, "-m", "lmalign", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "lmalign", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+        )
 
     return run
 

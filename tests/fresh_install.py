@@ -18,8 +18,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # what a clone holds that a copy for installing does not need: build residue, caches, the project's own venv
-IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "build", "tmpcheck", "runs", "lmalign-outputs",
-                                "dist", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis", ".ruff_cache")
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "_build",
+    "build",
+    "tmpcheck",
+    "runs",
+    "lmalign-outputs",
+    "dist",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+)
 PIP_TIMEOUT = 900  # seconds for one pip command
 
 
@@ -59,8 +72,9 @@ def run(cmd: list, cwd: Path, env: dict | None = None, timeout: float = PIP_TIME
     """Run ``cmd``; a non-zero exit fails with its output."""
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n"
-                             f"{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -88,11 +102,26 @@ def fresh_install(base: Path) -> FreshInstall:
     if "install" not in _SESSION:
         fresh = fresh_venv(base)
         wheels = base / "wheels"
-        run([fresh.python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, fresh.repo],
-            cwd=base, env=fresh.env)
+        run(
+            [fresh.python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, fresh.repo],
+            cwd=base,
+            env=fresh.env,
+        )
         (wheel,) = wheels.glob("lmalign-*.whl")
-        run([fresh.python, "-m", "pip", "install", "--quiet", "--no-compile", "--constraint",
-             ROOT / "requirements.txt", f"{wheel}[notebook]"], cwd=base, env=fresh.env)
+        run(
+            [
+                fresh.python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-compile",
+                "--constraint",
+                ROOT / "requirements.txt",
+                f"{wheel}[notebook]",
+            ],
+            cwd=base,
+            env=fresh.env,
+        )
         _SESSION["install"] = FreshInstall(venv=fresh.venv, repo=fresh.repo, wheel=wheel)
     return _SESSION["install"]
-

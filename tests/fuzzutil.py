@@ -39,7 +39,8 @@ INTERNAL_VALUE_ERRORS = re.compile(
     r"have different signs|array is too big|[Mm]aximum allowed (size|dimension)|setting an array element with a "
     r"sequence|could not convert string to float|inhomogeneous shape|zero-size array to reduction|cannot convert float "
     r"(NaN|infinity) to integer|negative dimensions are not allowed|a must be greater than 0|probabilities (do not sum "
-    r"to 1|contain NaN|are not non-negative)")
+    r"to 1|contain NaN|are not non-negative)"
+)
 # TypeErrors of numpy, scipy and Python's number conversions on strings, objects or complex numbers: a ValueError
 # carrying one of these texts at its start re-raised an unvalidated failure instead of naming the argument.
 INTERNAL_TYPE_ERRORS = re.compile(
@@ -47,7 +48,8 @@ INTERNAL_TYPE_ERRORS = re.compile(
     r"float\(\) argument must be|can't convert complex|must be real number, not|Cannot cast|cannot convert .* to "
     r"float|bad operand type|only (integer|length-1|0-dimensional) (scalar )?arrays|The DType <class|"
     r"int\(\) argument must be|unhashable type|object of type .* has no len|'\w+' object is not (subscriptable|"
-    r"iterable|callable)|the resolved dtypes are not compatible")
+    r"iterable|callable)|the resolved dtypes are not compatible"
+)
 # Where an exception raised inside a dependency comes from (the file of the innermost frame of the traceback).
 _DEPENDENCIES = re.compile(r"[/\\](numpy|scipy|sympy|mpmath|pandas)[/\\]")
 _state = {"timed_out": False}
@@ -72,7 +74,7 @@ class CallTimeout(pytest.fail.Exception):
 def _short(x, width: int = 400) -> str:
     with np.printoptions(threshold=8, edgeitems=3, precision=17):
         text = repr(x)
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def describe(fn, args: tuple = (), kwargs: dict | None = None) -> str:
@@ -89,6 +91,7 @@ def time_limit(seconds: float, what: str):
     The alarm is checked between Python bytecodes, so a single long C call is caught when it returns. It fires
     again every ``REFIRE`` seconds until the block ends: an exception raised where Python ignores it (inside a
     garbage-collector callback or a ``__del__``) does not let the call run on unlimited."""
+
     def on_alarm(signum, frame):
         _state["timed_out"] = True
         raise CallTimeout(f"{what} did not return within {seconds:g} s")

@@ -23,8 +23,7 @@ def mp_rate(law, lam, x, dps: int = 60) -> tuple[mp.mpf, mp.mpf]:
         x, lam = mp.mpf(x), mp.mpf(lam)
 
         def mean(t):
-            w = [mp.exp(mp.mpf(float(a)) + t * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values,
-                                                                                strict=True)]
+            w = [mp.exp(mp.mpf(float(a)) + t * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values, strict=True)]
             return mp.fsum(wi * float(b) for wi, b in zip(w, law.values, strict=True)) / mp.fsum(w)
 
         lo, hi = mp.mpf(-1), mp.mpf(1)

@@ -28,8 +28,9 @@ def reward_laws(draw, min_size: int = 2, max_size: int = 8, integer: bool = Fals
         vals = draw(st.lists(st.integers(-5, 5), min_size=p.size, max_size=p.size))
     else:
         grid = st.integers(-3000, 3000).map(lambda k: k / 1000)
-        vals = draw(st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 1.5, 3.0]) | grid,
-                             min_size=p.size, max_size=p.size))
+        vals = draw(
+            st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 1.5, 3.0]) | grid, min_size=p.size, max_size=p.size)
+        )
     law = RewardLaw(np.array(vals, dtype=float), p)
     if len(law) < 2:
         law = RewardLaw(np.array([0.0, 1.0]), np.array([0.5, 0.5]))
@@ -43,17 +44,43 @@ def random_policy_on(law: RewardLaw, rng: np.random.Generator) -> RewardLaw:
 
 
 # -- adversarial inputs for the fuzz suite (tests/test_fuzz.py) -----------------------------------------------------
-EXTREME_FLOATS = (0.0, -0.0, 5e-324, 1e-320, -1e-320, 2.2250738585072014e-308, 1e-300, -1e-300, 1e-16, 1e-8, 0.5,
-                  1.0, -1.0, 2.0, 3.0, -7.5, 1e8, 1e16, -1e16, 1e150, 1e300, -1e300, 1e308, -1e308,
-                  1.7976931348623157e308, -1.7976931348623157e308)
+EXTREME_FLOATS = (
+    0.0,
+    -0.0,
+    5e-324,
+    1e-320,
+    -1e-320,
+    2.2250738585072014e-308,
+    1e-300,
+    -1e-300,
+    1e-16,
+    1e-8,
+    0.5,
+    1.0,
+    -1.0,
+    2.0,
+    3.0,
+    -7.5,
+    1e8,
+    1e16,
+    -1e16,
+    1e150,
+    1e300,
+    -1e300,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+)
 NONFINITE = (math.nan, math.inf, -math.inf)
 WRONG_TYPES = ("a", "1.5", "", None, [1.0, 2.0], [[1.0], [2.0]], {"x": 1}, b"\x00", 1j, (), [])
 
 
 def finite_floats() -> st.SearchStrategy[float]:
     """Finite floats: the extremes above (most of the time), ordinary values and anything else finite."""
-    return st.one_of(st.sampled_from(EXTREME_FLOATS), st.floats(-10.0, 10.0),
-                     st.floats(allow_nan=False, allow_infinity=False))
+    return st.one_of(
+        st.sampled_from(EXTREME_FLOATS), st.floats(-10.0, 10.0), st.floats(allow_nan=False, allow_infinity=False)
+    )
 
 
 def adversarial_scalars(finite_only: bool = False) -> st.SearchStrategy:
@@ -66,8 +93,11 @@ def adversarial_scalars(finite_only: bool = False) -> st.SearchStrategy:
 
 def positive_params() -> st.SearchStrategy:
     """A parameter that must be positive (beta, delta, alpha, sigma): ordinary, tiny, huge, or adversarial."""
-    return _weighted((st.floats(1e-3, 1e3), 2), (st.sampled_from((5e-324, 1e-300, 1e-12, 1e12, 1e300, 1e308)), 1),
-                     (adversarial_scalars(), 1))
+    return _weighted(
+        (st.floats(1e-3, 1e3), 2),
+        (st.sampled_from((5e-324, 1e-300, 1e-12, 1e12, 1e300, 1e308)), 1),
+        (adversarial_scalars(), 1),
+    )
 
 
 @st.composite
@@ -84,16 +114,69 @@ def _weighted(*options: tuple) -> st.SearchStrategy:
 def adversarial_counts() -> st.SearchStrategy:
     """An integer parameter (n, k, length, levels): ordinary, huge (10**9, 10**18), zero and negative,
     integral and fractional floats, NaN, strings, None and booleans."""
-    return st.one_of(st.integers(1, 64), st.sampled_from(
-        (0, 1, 2, 3, 16, 1000, 10**6, 10**9, 10**18, 2**63, -1, -(10**18), 2.0, 2.5, 1e300, math.nan, math.inf,
-         "4", None, True, np.int64(5), [2, 3])))
+    return st.one_of(
+        st.integers(1, 64),
+        st.sampled_from(
+            (
+                0,
+                1,
+                2,
+                3,
+                16,
+                1000,
+                10**6,
+                10**9,
+                10**18,
+                2**63,
+                -1,
+                -(10**18),
+                2.0,
+                2.5,
+                1e300,
+                math.nan,
+                math.inf,
+                "4",
+                None,
+                True,
+                np.int64(5),
+                [2, 3],
+            )
+        ),
+    )
 
 
 def adversarial_log_ns() -> st.SearchStrategy:
     """A ``log_n``: 0, tiny, ordinary, at the float limits of ``e^log_n``, huge, infinite, negative, NaN."""
-    return st.one_of(st.floats(0.0, 50.0), st.sampled_from(
-        (0.0, -0.0, 1e-320, 1e-300, 1e-12, 0.5, 1.0, 10.0, 700.0, 709.9, 710.0, 745.0, 1e4, 1e5, 1e15, 1e300, 1e308,
-         math.inf, -1.0, -1e-300, math.nan, "1", None)))
+    return st.one_of(
+        st.floats(0.0, 50.0),
+        st.sampled_from(
+            (
+                0.0,
+                -0.0,
+                1e-320,
+                1e-300,
+                1e-12,
+                0.5,
+                1.0,
+                10.0,
+                700.0,
+                709.9,
+                710.0,
+                745.0,
+                1e4,
+                1e5,
+                1e15,
+                1e300,
+                1e308,
+                math.inf,
+                -1.0,
+                -1e-300,
+                math.nan,
+                "1",
+                None,
+            )
+        ),
+    )
 
 
 @st.composite
@@ -115,8 +198,17 @@ def extreme_laws(draw, max_size: int = 6) -> RewardLaw:
     k = draw(st.one_of(st.integers(1, max_size), st.just(64)))
     pool = draw(st.lists(finite_floats(), min_size=1, max_size=k))
     vals = np.array(draw(st.lists(st.sampled_from(pool), min_size=k, max_size=k)), dtype=float)
-    logw = np.array(draw(st.lists(st.one_of(st.floats(-5.0, 0.0), st.sampled_from(
-        (0.0, -1.0, -30.0, -700.0, -745.0, -800.0, -1e4, -math.inf))), min_size=k, max_size=k)))
+    logw = np.array(
+        draw(
+            st.lists(
+                st.one_of(
+                    st.floats(-5.0, 0.0), st.sampled_from((0.0, -1.0, -30.0, -700.0, -745.0, -800.0, -1e4, -math.inf))
+                ),
+                min_size=k,
+                max_size=k,
+            )
+        )
+    )
     if np.isneginf(logw).all():
         logw[0] = 0.0
     top = logw.max()
@@ -162,8 +254,15 @@ def prob_lists(draw, max_size: int = 6, size: int | None = None, valid: int = 10
     if kind == "length":
         k = k + 1
     if kind in ("valid", "tiny", "length"):
-        w = np.array(draw(st.lists(st.sampled_from((0.0, 1e-320, 1e-300, 1e-12, 0.1, 1.0, 3.0)) | st.floats(0, 1),
-                                   min_size=k, max_size=k)))
+        w = np.array(
+            draw(
+                st.lists(
+                    st.sampled_from((0.0, 1e-320, 1e-300, 1e-12, 0.1, 1.0, 3.0)) | st.floats(0, 1),
+                    min_size=k,
+                    max_size=k,
+                )
+            )
+        )
         if kind == "tiny":
             w[0] = 1.0
         if w.sum() == 0:
@@ -184,8 +283,15 @@ def prob_lists(draw, max_size: int = 6, size: int | None = None, valid: int = 10
 def logprob_lists(draw, size: int):
     """Log-probabilities of length ``size``: normalised log-weights down to ``-1e4`` and ``-inf`` (mostly), or a
     vector that is off (positive entries, unnormalised, NaN, all ``-inf``)."""
-    w = np.array(draw(st.lists(st.one_of(st.floats(-5.0, 0.0), st.sampled_from(
-        (0.0, -30.0, -700.0, -745.0, -1e4, -math.inf))), min_size=size, max_size=size)))
+    w = np.array(
+        draw(
+            st.lists(
+                st.one_of(st.floats(-5.0, 0.0), st.sampled_from((0.0, -30.0, -700.0, -745.0, -1e4, -math.inf))),
+                min_size=size,
+                max_size=size,
+            )
+        )
+    )
     if np.isneginf(w).all():
         w[0] = 0.0
     lp = w - (w.max() + math.log(math.fsum(np.exp(w - w.max()).tolist())))

@@ -31,6 +31,9 @@ def test_public_names_have_docstrings(module):
             if not (obj.__doc__ or "").strip():
                 missing.append(name)
             if inspect.isclass(obj):
-                missing += [f"{name}.{m}" for m, f in vars(obj).items() if inspect.isfunction(f)
-                            and not m.startswith("_") and not (f.__doc__ or "").strip()]
+                missing += [
+                    f"{name}.{m}"
+                    for m, f in vars(obj).items()
+                    if inspect.isfunction(f) and not m.startswith("_") and not (f.__doc__ or "").strip()
+                ]
     assert missing == []

@@ -101,11 +101,18 @@ def test_bound_formula_for_huge_n():
     assert bon_kl_bound(n=2) == pytest.approx(math.log(2) - 0.5)
 
 
-@pytest.mark.parametrize(("kwargs", "msg"), [
-    ({}, "exactly one"), ({"n": 2, "log_n": 1.0}, "exactly one"), ({"n": 0}, "n must be"),
-    ({"n": 2.5}, "integer"), ({"log_n": -1.0}, "log_n"), ({"log_n": float("inf")}, "finite"),
-    ({"log_n": float("nan")}, "NaN"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "msg"),
+    [
+        ({}, "exactly one"),
+        ({"n": 2, "log_n": 1.0}, "exactly one"),
+        ({"n": 0}, "n must be"),
+        ({"n": 2.5}, "integer"),
+        ({"log_n": -1.0}, "log_n"),
+        ({"log_n": float("inf")}, "finite"),
+        ({"log_n": float("nan")}, "NaN"),
+    ],
+)
 def test_bad_n(kwargs, msg):
     law = RewardLaw([0.0, 1.0], [0.5, 0.5])
     with pytest.raises(ValueError, match=msg):
@@ -151,8 +158,7 @@ def test_lower_tail_below_the_smallest_float():
 def test_best_of_n_computes_only_the_live_levels_and_drops_no_other(log_n):
     """best_of_n evaluates only the levels where A = N (-log F) can be finite and sums S only from there; the
     kernel evaluates every level. They must keep the same levels with the same log-masses."""
-    law = RewardLaw.from_tokens(np.array([205, 154, 123, 102, 102, 92, 82, 72, 51, 41]) / 1024, np.arange(10.0),
-                                3000)
+    law = RewardLaw.from_tokens(np.array([205, 154, 123, 102, 102, 92, 82, 72, 51, 41]) / 1024, np.arange(10.0), 3000)
     full = BestOfNKernel(law).log_masses(log_n)
     keep = full > -np.inf
     bon = best_of_n(law, log_n=log_n)

@@ -44,14 +44,15 @@ def test_binder_install_steps_in_a_fresh_venv(new_venv):
     fresh = new_venv
     repo, venv, home, env, python = fresh.repo, fresh.venv, fresh.home, fresh.env, fresh.python
     # repo2docker: pip install -r binder/requirements.txt, then ./binder/postBuild, from the repository root
-    run([python, "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"], cwd=repo,
-        env=env)
+    run([python, "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"], cwd=repo, env=env)
     run(["./binder/postBuild"], cwd=repo, env=env)
-    code = ("import json, jupytext, lmalign; from lmalign.book import claims; "
-            f"nb = jupytext.read('notebooks/{CHAPTER}.md'); "
-            "print(json.dumps(dict(lmalign=lmalign.__file__, registry=len(claims.load_registry()), "
-            "kernel=nb.metadata['kernelspec']['name'], code=sum(c.cell_type == 'code' for c in nb.cells), "
-            "parameters=[c.source for c in nb.cells if 'parameters' in c.metadata.get('tags', [])])))")
+    code = (
+        "import json, jupytext, lmalign; from lmalign.book import claims; "
+        f"nb = jupytext.read('notebooks/{CHAPTER}.md'); "
+        "print(json.dumps(dict(lmalign=lmalign.__file__, registry=len(claims.load_registry()), "
+        "kernel=nb.metadata['kernelspec']['name'], code=sum(c.cell_type == 'code' for c in nb.cells), "
+        "parameters=[c.source for c in nb.cells if 'parameters' in c.metadata.get('tags', [])])))"
+    )
     seen = json.loads(run([python, "-c", code], cwd=repo, env=env).stdout)
     assert Path(seen["lmalign"]).is_relative_to(venv), "lmalign must be installed, not imported from the clone"
     assert seen["registry"] > 0 and seen["kernel"] == "python3" and seen["code"] > 3

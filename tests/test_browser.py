@@ -26,8 +26,10 @@ CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
 
 if not (CHROMIUM and DRIVER):
-    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+    pytest.skip(
+        "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 WIDTHS = (1280, 1600)  # laptop and desktop windows, px
 
@@ -45,11 +47,9 @@ def test_page_renders_offline(browser, quick_book, page):
     assert typeset > 0, f"{page}: MathJax did not typeset (returned {typeset})"
     scripts = browser.execute_script("return [...document.scripts].map(s => s.src).filter(s => s)")
     assert not [s for s in scripts if s.startswith("http")], "a script would need the network"
-    images = browser.execute_script(
-        "return [...document.images].map(i => [i.src, i.complete && i.naturalWidth > 0])")
+    images = browser.execute_script("return [...document.images].map(i => [i.src, i.complete && i.naturalWidth > 0])")
     assert all(ok for _, ok in images), f"{page}: images failed to load: {[s for s, ok in images if not ok]}"
-    links = browser.execute_script(
-        "return [...document.querySelectorAll('a.reference.internal')].map(a => a.href)")
+    links = browser.execute_script("return [...document.querySelectorAll('a.reference.internal')].map(a => a.href)")
     for href in links:
         target, fragment = _local_target(path, href)
         assert target.is_file(), f"{page}: broken link {href}"
@@ -58,7 +58,8 @@ def test_page_renders_offline(browser, quick_book, page):
     if page.startswith("notebooks/"):
         assert images, f"{page}: no figure"
         titles = browser.execute_script(
-            "return [...document.querySelectorAll('.admonition-title')].map(t => t.textContent)")
+            "return [...document.querySelectorAll('.admonition-title')].map(t => t.textContent)"
+        )
         numbered = [t for t in titles if re.match(r"\s*(Theorem|Lemma|Definition|Proposition|Corollary) \d+", t)]
         assert numbered, f"{page}: no numbered result in {titles[:5]}"
 
@@ -71,8 +72,11 @@ def raw_tex(browser, path: Path) -> list[str]:
 
 def _pages(html: Path) -> list[str]:
     skip = ("_static", "_sources", "_images", "_downloads")
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not any(part in skip for part in p.relative_to(html).parts))
+    return sorted(
+        p.relative_to(html).as_posix()
+        for p in html.rglob("*.html")
+        if not any(part in skip for part in p.relative_to(html).parts)
+    )
 
 
 def test_no_raw_tex_on_any_page(browser, quick_book):
@@ -82,7 +86,7 @@ def test_no_raw_tex_on_any_page(browser, quick_book):
 
 def test_no_raw_tex_in_search_titles(quick_book):
     text = (quick_book.html / "searchindex.js").read_text(encoding="utf-8")
-    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
     titles = list(index.get("titles", [])) + list(index.get("alltitles", {}))
     assert [t for t in titles if RAW_TEX.search(t)] == []
 
@@ -91,8 +95,10 @@ def test_the_raw_tex_check_fails_on_a_wrongly_wrapped_formula(browser, tmp_path)
     """A page whose inline formula wraps onto a line starting with '- ' (Markdown reads a list item there)."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "_config.yml").write_text("title: t\nparse:\n  myst_enable_extensions: [dollarmath]\n"
-                                      "sphinx:\n  extra_extensions: [sphinx-mathjax-offline]\n")
+    (site / "_config.yml").write_text(
+        "title: t\nparse:\n  myst_enable_extensions: [dollarmath]\n"
+        "sphinx:\n  extra_extensions: [sphinx-mathjax-offline]\n"
+    )
     (site / "_toc.yml").write_text("format: jb-book\nroot: index\n")
     (site / "index.md").write_text("# Page\n\nA clean formula $x^2$ and a broken one $a\n- \\frac12$ here.\n")
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -117,8 +123,10 @@ def _tiny_book(tmp_path: Path, body: str) -> Path:
     """A one-page Jupyter Book with math, built with the default theme; the path of its page."""
     site = tmp_path / "site"
     site.mkdir(parents=True)
-    (site / "_config.yml").write_text("title: t\nparse:\n  myst_enable_extensions: [dollarmath, amsmath]\n"
-                                      "sphinx:\n  extra_extensions: [sphinx-mathjax-offline]\n")
+    (site / "_config.yml").write_text(
+        "title: t\nparse:\n  myst_enable_extensions: [dollarmath, amsmath]\n"
+        "sphinx:\n  extra_extensions: [sphinx-mathjax-offline]\n"
+    )
     (site / "_toc.yml").write_text("format: jb-book\nroot: index\n")
     (site / "index.md").write_text(body)
     jb = Path(sys.executable).with_name("jupyter-book")

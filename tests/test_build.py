@@ -175,8 +175,11 @@ def test_identical_run_is_reused_in_another_build_folder(tmp_path, capsys, monke
     first = build.build(root=root, build_dir=tmp_path / "first", quick=True, html=False)
     second = build.build(root=root, build_dir=tmp_path / "second", quick=True, html=False)
     assert f"{PIPELINE}: unchanged, reused" in capsys.readouterr().err
-    for rel in (f"outputs/{PIPELINE}/claims.json", f"outputs/{PIPELINE}/figures/cgf_slope.svg",
-                f"executed/{PIPELINE}.ipynb"):
+    for rel in (
+        f"outputs/{PIPELINE}/claims.json",
+        f"outputs/{PIPELINE}/figures/cgf_slope.svg",
+        f"executed/{PIPELINE}.ipynb",
+    ):
         assert (first.build_dir / rel).read_bytes() == (second.build_dir / rel).read_bytes()
     assert build.installed(second, PIPELINE).digest == build.installed(first, PIPELINE).digest
 
@@ -236,15 +239,24 @@ def _notebook_with(tmp_path: Path, *outputs) -> Path:
     return path
 
 
-@pytest.mark.parametrize("output, what", [
-    (nbformat.v4.new_output("stream", name="stderr", text="progress 10%\n"), "writes to stderr"),
-    (nbformat.v4.new_output("stream", name="stdout", text="x.py:3: RuntimeWarning: overflow\n"), "a warning"),
-    (nbformat.v4.new_output("stream", name="stdout", text="Traceback (most recent call last):\n"), "a traceback"),
-    (nbformat.v4.new_output("execute_result", data={"text/plain": "'/tmp/tmpab12/outputs'"}, execution_count=3),
-     "a machine path"),
-    (nbformat.v4.new_output("execute_result", data={"text/plain": "Check(claim='C1', error=0.0)"},
-                            execution_count=3), "claim check"),
-])
+@pytest.mark.parametrize(
+    "output, what",
+    [
+        (nbformat.v4.new_output("stream", name="stderr", text="progress 10%\n"), "writes to stderr"),
+        (nbformat.v4.new_output("stream", name="stdout", text="x.py:3: RuntimeWarning: overflow\n"), "a warning"),
+        (nbformat.v4.new_output("stream", name="stdout", text="Traceback (most recent call last):\n"), "a traceback"),
+        (
+            nbformat.v4.new_output("execute_result", data={"text/plain": "'/tmp/tmpab12/outputs'"}, execution_count=3),
+            "a machine path",
+        ),
+        (
+            nbformat.v4.new_output(
+                "execute_result", data={"text/plain": "Check(claim='C1', error=0.0)"}, execution_count=3
+            ),
+            "claim check",
+        ),
+    ],
+)
 def test_unpublishable_outputs_are_found(tmp_path, output, what):
     problem = build.unpublishable(_notebook_with(tmp_path, output), ROOT)
     assert problem is not None and what in problem and problem.startswith("cell 3 ")
@@ -262,8 +274,7 @@ def test_a_repo_path_is_unpublishable(tmp_path):
 
 def test_figures_become_numbered_myst_figures():
     meta = {"lmalign_figure": {"name": "cgf", "caption": r"The CGF $\kappa$.", "alt": "The CGF kappa."}}
-    svg = nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg/>", "text/plain": "<SVG>"},
-                                 metadata=meta)
+    svg = nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg/>", "text/plain": "<SVG>"}, metadata=meta)
     caption = nbformat.v4.new_output("display_data", data={"text/markdown": "**Figure cgf.** ..."}, metadata=meta)
     other = nbformat.v4.new_output("stream", name="stdout", text="hello\n")
     out = site.book_outputs([other, svg, caption], "00_pipeline")
@@ -276,12 +287,16 @@ def test_figures_become_numbered_myst_figures():
 def test_a_chapter_past_its_timeout_is_stopped_with_its_kernel(tmp_path, monkeypatch, scratch_build):
     good = (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()
     marker = tmp_path / "kernel.pid"
-    looping = _with_cell(good, f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\n"
-                               "while True:\n    time.sleep(0.5)")
+    looping = _with_cell(
+        good, f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\nwhile True:\n    time.sleep(0.5)"
+    )
     root = scratch_build({PIPELINE: looping})
     monkeypatch.setenv("LMALIGN_CHAPTER_TIMEOUT", "20")
-    with pytest.raises(build.BuildError, match=r"chapter 00_pipeline: did not finish within the chapter timeout "
-                                               r"of 20 s"):
+    with pytest.raises(
+        build.BuildError,
+        match=r"chapter 00_pipeline: did not finish within the chapter timeout "
+        r"of 20 s",
+    ):
         build.build(root=root, build_dir=tmp_path / "build", quick=True, html=False)
     kernel = int(marker.read_text())
     with pytest.raises(ProcessLookupError):  # the kernel was killed with the chapter's process group
@@ -336,19 +351,27 @@ def test_claims_are_listed_in_numeric_order():
 def _executed_notebook() -> nbformat.NotebookNode:
     """A notebook as papermill writes it: timestamps, paths, jupytext pairing, random ids, chunked streams."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
-                       language_info={"name": "python"}, jupytext={"formats": "md:myst"},
-                       papermill={"input_path": "/tmp/x/a.ipynb", "start_time": "2026-01-01T00:00:00",
-                                  "parameters": {"quick": True}})
+    nb.metadata.update(
+        kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+        language_info={"name": "python"},
+        jupytext={"formats": "md:myst"},
+        papermill={"input_path": "/tmp/x/a.ipynb", "start_time": "2026-01-01T00:00:00", "parameters": {"quick": True}},
+    )
     timing = {"papermill": {"start_time": "2026-01-01T00:00:00"}, "execution": {"iopub.status.busy": "..."}}
-    cells = [nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("quick = False"),
-             nbformat.v4.new_code_cell("quick = True"), nbformat.v4.new_code_cell("print(1); print(2)")]
+    cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("quick = False"),
+        nbformat.v4.new_code_cell("quick = True"),
+        nbformat.v4.new_code_cell("print(1); print(2)"),
+    ]
     cells[1].metadata["tags"] = ["parameters"]
     cells[2].metadata["tags"] = ["injected-parameters"]
-    cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
-                        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
-                        nbformat.v4.new_output("stream", name="stderr", text="e\n"),
-                        nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    cells[3].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="e\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="3\n"),
+    ]
     for cell in cells:
         cell.metadata.update(timing)
     nb.cells = cells
@@ -363,8 +386,11 @@ def test_executed_notebooks_are_tidied_for_reproducible_builds():
     assert "jupytext" not in nb.metadata and nb.metadata["papermill"] == {"parameters": {"quick": True}}
     assert {"kernelspec", "language_info"} <= set(nb.metadata)
     assert all(set(c.metadata) <= {"tags"} for c in nb.cells)
-    assert [(o.name, o.text) for o in nb.cells[3].outputs] == [("stdout", "1\n2\n"), ("stderr", "e\n"),
-                                                                ("stdout", "3\n")]
+    assert [(o.name, o.text) for o in nb.cells[3].outputs] == [
+        ("stdout", "1\n2\n"),
+        ("stderr", "e\n"),
+        ("stdout", "3\n"),
+    ]
     again = nbformat.writes(tidy_notebook(nbformat.reads(nbformat.writes(nb), as_version=4), "00_pipeline"))
     assert again == nbformat.writes(nb)
 
@@ -394,8 +420,7 @@ def test_status_page_sorts_claims_and_leaves_run_times_out(tmp_path):
     assert re.search(r"`C1 <claim-c1>`.*`C9 <claim-c9>`.*`C10 <claim-c10>`", page)
     assert "| quick |" in page and "with **quick parameters**" in page
     assert "12.3" not in page and "timings.json" in page
-    assert json.loads(build.write_timings(layout, ["05_x", "06_y"]).read_text()) == {"05_x": 12.345,
-                                                                                      "06_y": None}
+    assert json.loads(build.write_timings(layout, ["05_x", "06_y"]).read_text()) == {"05_x": 12.345, "06_y": None}
 
 
 def test_random_uuids_of_embedded_plots_become_stable():
@@ -474,12 +499,16 @@ def test_a_corrupt_run_is_executed_again(scratch_build, tmp_path, capsys):
     assert results.read_bytes() == good
 
 
-COMPUTING = ("import os, numpy as np\n"
-             "open({marker!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')\n"
-             "while True:\n"
-             "    np.linalg.eigvals(np.random.default_rng(0).random((120, 120)))")
-BUILD_CODE = ("import sys; from lmalign.book import build; "
-              "build.build(root=sys.argv[1], build_dir=sys.argv[2], quick=True, html=False)")
+COMPUTING = (
+    "import os, numpy as np\n"
+    "open({marker!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')\n"
+    "while True:\n"
+    "    np.linalg.eigvals(np.random.default_rng(0).random((120, 120)))"
+)
+BUILD_CODE = (
+    "import sys; from lmalign.book import build; "
+    "build.build(root=sys.argv[1], build_dir=sys.argv[2], quick=True, html=False)"
+)
 
 
 def _alive(pid: int) -> bool:
@@ -514,8 +543,13 @@ def _computing_build(scratch_build, tmp_path) -> tuple[subprocess.Popen, list[in
     marker = tmp_path / "pids"
     (root / "notebooks" / f"{PIPELINE}.md").write_text(_with_cell(good, COMPUTING.format(marker=str(marker))))
     env = {k: v for k, v in os.environ.items() if k != "LMALIGN_RUN_STORE"}
-    proc = subprocess.Popen([sys.executable, "-c", BUILD_CODE, str(root), str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUILD_CODE, str(root), str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     while not marker.is_file() or len(marker.read_text().split()) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, "the chapter did not start computing"
@@ -547,7 +581,10 @@ def test_a_build_killed_with_sigkill_leaves_no_chapter_process(scratch_build, tm
 
 
 def test_an_inline_script_repeated_on_a_page_is_kept_once():
-    page = ('<head><script>const A = 1;</script><script src="x.js"></script><script>const A = 1;</script>'
-            "<script>const B = 2;</script></head>")
-    assert site.first_inline_scripts(page) == ('<head><script>const A = 1;</script><script src="x.js"></script>'
-                                               "<script>const B = 2;</script></head>")
+    page = (
+        '<head><script>const A = 1;</script><script src="x.js"></script><script>const A = 1;</script>'
+        "<script>const B = 2;</script></head>"
+    )
+    assert site.first_inline_scripts(page) == (
+        '<head><script>const A = 1;</script><script src="x.js"></script><script>const B = 2;</script></head>'
+    )

@@ -38,8 +38,11 @@ y = undefined_name
 def test_code_cells_are_the_sources_after_the_options():
     lines = CHAPTER.split("\n")
     cells = chapterlint.code_cells(lines)
-    assert ["\n".join(lines[c.start:c.end]) for c in cells] == [
-        "seed  =  3", "import os\nx = [1,2]", "for a, b in zip(x, x):\n    print(a)\ny = undefined_name"]
+    assert ["\n".join(lines[c.start : c.end]) for c in cells] == [
+        "seed  =  3",
+        "import os\nx = [1,2]",
+        "for a, b in zip(x, x):\n    print(a)\ny = undefined_name",
+    ]
 
 
 def test_formatting_changes_only_code_and_is_idempotent():

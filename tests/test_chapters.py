@@ -55,9 +55,11 @@ def test_chapter_runs_with_quick_parameters(quick_book, chapter):
     assert sorted(p.stem for p in (out / "figures").glob("*.svg")) == [s.stem for s in sidecars]
 
     nb = nbformat.read(layout.executed / f"{chapter}.ipynb", as_version=4)
-    shown = sum("image/svg+xml" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
-                for o in c.get("outputs", []))
+    shown = sum(
+        "image/svg+xml" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
     assert shown >= len(sidecars), f"{chapter}: {len(sidecars)} figures saved but {shown} displayed"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors

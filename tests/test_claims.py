@@ -64,11 +64,14 @@ def test_pipeline_claim_is_a_book_claim():
     assert not any(reg[f"C{i}"].book for i in range(1, 21))
 
 
-@pytest.mark.parametrize("entry, problem", [
-    ("C1: {statement: s, result: R1, chapter: 01_x}", "lacks tolerance"),
-    ("C1: {statement: s, result: R1, chapter: 01_x, tolerance: 0}", "tolerance must be positive"),
-    ("C1: {result: R1, chapter: 01_x, tolerance: 1.0e-9}", "lacks statement"),
-])
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ("C1: {statement: s, result: R1, chapter: 01_x}", "lacks tolerance"),
+        ("C1: {statement: s, result: R1, chapter: 01_x, tolerance: 0}", "tolerance must be positive"),
+        ("C1: {result: R1, chapter: 01_x, tolerance: 1.0e-9}", "lacks statement"),
+    ],
+)
 def test_malformed_registry_entries_are_errors(tmp_path, entry, problem):
     path = tmp_path / "claims.yml"
     path.write_text(f"claims:\n  {entry}\n")
@@ -83,8 +86,11 @@ def test_report_matches_registry_and_results(tmp_path):
     rec = claims.ClaimRecorder("00_pipeline", tmp_path / "00_pipeline", registry=reg)
     rec.record("C0", 3e-16, detail="ok")
     md = report.report_markdown(outputs=tmp_path, build_info="Built from commit `abc`.")
-    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", ln)] for ln in md.splitlines()
-            if re.match(r"\| \{ref\}`[CE][\d.]+ <claim-[ce][\d-]+>` \|", ln)]
+    rows = [
+        [c.strip() for c in re.split(r"(?<!\\)\|", ln)]
+        for ln in md.splitlines()
+        if re.match(r"\| \{ref\}`[CE][\d.]+ <claim-[ce][\d-]+>` \|", ln)
+    ]
     assert all(len(r) == 10 for r in rows), "a row broke the table"
     assert [re.search(r"`([CE][\d.]+) ", r[1]).group(1) for r in rows] == list(reg)
     c0 = rows[0]
@@ -109,8 +115,9 @@ def test_check_lines_link_the_report(tmp_path):
     rec.record("C0", 5e-16)
     subs = report.substitutions(tmp_path)
     assert set(subs) == {f"check_{c.replace('.', '_')}" for c in reg}
-    assert subs["check_C0"] == ("**Check {ref}`C0 <claim-c0>`** (2 checks): largest error 5.0e-16, "
-                                "tolerance 1e-12: **pass**.")
+    assert subs["check_C0"] == (
+        "**Check {ref}`C0 <claim-c0>`** (2 checks): largest error 5.0e-16, tolerance 1e-12: **pass**."
+    )
     assert subs["check_C1"] == "**Check {ref}`C1 <claim-c1>`**: not run in this build."
 
 
@@ -206,7 +213,8 @@ def test_a_truncated_or_altered_results_file_is_corrupt(tmp_path, monkeypatch, c
     root = _scratch_chapter(tmp_path)
     (root / "data").mkdir()
     (root / "data" / "claims.yml").write_text(
-        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n")
+        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n"
+    )
     outputs = _installed(tmp_path, root, {"quick": True})
     assert _row(outputs, root).status == "pass"
     results = outputs / "00_pipeline" / "claims.json"
@@ -257,7 +265,8 @@ def test_claims_exits_1_and_names_a_stale_claim(tmp_path, monkeypatch, capsys):
     root, outputs = _scratch_chapter(tmp_path), tmp_path / "outputs"
     (root / "data").mkdir()
     (root / "data" / "claims.yml").write_text(
-        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n")
+        "claims:\n  C0: {statement: s, result: Book, chapter: 00_pipeline, tolerance: 1.0e-12}\n"
+    )
     outputs = _installed(tmp_path, root, {"quick": True})
     source = root / "notebooks" / "00_pipeline.md"
     assert _claims(monkeypatch, capsys, root, outputs)[0] == 0
@@ -290,9 +299,11 @@ def test_claims_after_a_passing_build_and_a_failing_one(tmp_path, monkeypatch, c
 
 def _registry_with_bound(tmp_path):
     path = tmp_path / "claims.yml"
-    path.write_text("claims:\n  C9: {statement: s, result: A6, chapter: 06_best_of_n, tolerance: 1.0e-6,\n"
-                    "       bound: '(log n)^2 / (lambda^2 n^2)'}\n  C10: {statement: s, result: A6, "
-                    "chapter: 06_best_of_n, tolerance: 1.0e-6}\n")
+    path.write_text(
+        "claims:\n  C9: {statement: s, result: A6, chapter: 06_best_of_n, tolerance: 1.0e-6,\n"
+        "       bound: '(log n)^2 / (lambda^2 n^2)'}\n  C10: {statement: s, result: A6, "
+        "chapter: 06_best_of_n, tolerance: 1.0e-6}\n"
+    )
     return claims.load_registry(path)
 
 
@@ -335,14 +346,23 @@ def test_the_report_shows_the_smallest_margin_and_the_sweep(tmp_path):
 
 def test_claims_text_is_in_natural_order_with_a_statement_column():
     """``python -m lmalign claims`` lists C5 before C35 (numbers read as numbers) and shows each statement."""
+
     def row(cid: str, statement: str) -> report.ClaimStatus:
-        return report.ClaimStatus(id=cid, statement=statement, result="r", chapter="00_x", tolerance=1e-9,
-                                  error=None, checks=0, status="missing")
+        return report.ClaimStatus(
+            id=cid,
+            statement=statement,
+            result="r",
+            chapter="00_x",
+            tolerance=1e-9,
+            error=None,
+            checks=0,
+            status="missing",
+        )
 
     rows = [row("C35", "thirty-five"), row("C5", "five " * 40), row("C6", "six"), row("C36", "thirty-six")]
     lines = report.as_text(rows).splitlines()
     assert [ln.split()[0] for ln in lines[1:5]] == ["C5", "C6", "C35", "C36"]
     assert lines[0].split()[-1] == "statement"
     assert lines[2].endswith("six") and lines[3].endswith("thirty-five")
-    long = lines[1][lines[0].index("statement"):]
+    long = lines[1][lines[0].index("statement") :]
     assert long.endswith("...") and len(long) == report.STATEMENT_WIDTH

@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lmalign", *args], capture_output=True, text=True,
-                          env=dict(os.environ, **env), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "lmalign", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+        timeout=600,
+    )
 
 
 def test_help_lists_the_commands():

@@ -23,15 +23,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "00_pipeline"  # the chapter whose download notebook is inspected
 MODE = os.environ.get("LMALIGN_DETERMINISM_MODE", "full")  # "quick" for a faster local check
-BUILD = ("import sys; from lmalign.book import build; "
-         "build.build(root=sys.argv[1], build_dir=sys.argv[2], mode=sys.argv[3], clean=True)")
+BUILD = (
+    "import sys; from lmalign.book import build; "
+    "build.build(root=sys.argv[1], build_dir=sys.argv[2], mode=sys.argv[3], clean=True)"
+)
 PDF = "import sys; from pathlib import Path; from lmalign.book import pdf; pdf.make_pdf(Path(sys.argv[1]))"
 
 
 def _run(code: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("LMALIGN_OUTPUTS", "LMALIGN_RUN_STORE")}
-    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -89,8 +92,10 @@ def test_two_clean_builds_publish_identical_bytes(two_builds):
     differing = [k for k in first if first[k].read_bytes() != second[k].read_bytes()]
     if differing:
         k = differing[0]
-        pytest.fail(f"{len(differing)} of {len(first)} published files differ, first {k}, "
-                    f"{first_difference(first[k].read_bytes(), second[k].read_bytes())}; all: {differing[:20]}")
+        pytest.fail(
+            f"{len(differing)} of {len(first)} published files differ, first {k}, "
+            f"{first_difference(first[k].read_bytes(), second[k].read_bytes())}; all: {differing[:20]}"
+        )
 
 
 def machine_paths(build_dir: Path, root: Path) -> list[re.Pattern]:
@@ -99,7 +104,10 @@ def machine_paths(build_dir: Path, root: Path) -> list[re.Pattern]:
     home = Path.home()
     named = [build_dir, build_dir.resolve(), root, root.resolve()] + ([home] if len(home.parts) > 1 else [])
     return [re.compile(re.escape(str(p)).encode()) for p in named] + [
-        re.compile(rb"(?<![\w.])/tmp/"), re.compile(rb"ipykernel_\d"), re.compile(rb"/private/var/folders")]
+        re.compile(rb"(?<![\w.])/tmp/"),
+        re.compile(rb"ipykernel_\d"),
+        re.compile(rb"/private/var/folders"),
+    ]
 
 
 def test_no_machine_path_is_published(two_builds):
@@ -112,8 +120,10 @@ def test_no_machine_path_is_published(two_builds):
             data = path.read_bytes()
             for pattern in patterns:
                 found = pattern.search(data)
-                assert not found, (f"{path.relative_to(build_dir)} shows a machine path: "
-                                   f"{data[max(0, found.start() - 80):found.end() + 80]!r}")
+                assert not found, (
+                    f"{path.relative_to(build_dir)} shows a machine path: "
+                    f"{data[max(0, found.start() - 80) : found.end() + 80]!r}"
+                )
 
 
 def test_the_download_notebook_is_clean(two_builds):

@@ -75,11 +75,14 @@ def test_renyi_divergence_tends_to_kl_at_order_one_from_both_sides():
     assert renyi_divergence(p, q, 0.5) == pytest.approx(-2 * math.log(float(np.sum(np.sqrt(p * q)))))
 
 
-@pytest.mark.parametrize(("args", "msg"), [
-    (([0.5, 0.5], [1.0]), "different lengths"),
-    (([0.5, 0.6], [0.5, 0.5]), "sum to 1"),
-    (([0.5, 0.5], [0.5, 0.5], 0.0), "alpha"),
-])
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (([0.5, 0.5], [1.0]), "different lengths"),
+        (([0.5, 0.6], [0.5, 0.5]), "sum to 1"),
+        (([0.5, 0.5], [0.5, 0.5], 0.0), "alpha"),
+    ],
+)
 def test_bad_input(args, msg):
     fn = renyi_divergence if len(args) == 3 else kl
     with pytest.raises(ValueError, match=msg):

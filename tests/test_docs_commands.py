@@ -52,20 +52,23 @@ def test_the_pages_show_commands():
     assert any("rerun" in c for _, c in COMMANDS) and any("papermill" in c for _, c in COMMANDS)
 
 
-@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if pc[1].startswith("make ")],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command", [pc for pc in COMMANDS if pc[1].startswith("make ")], ids=lambda x: x if " " in x else ""
+)
 def test_make_targets_exist(page, command):
     assert command.split()[1] in MAKE_TARGETS, f"{page}: `{command}` names no Makefile target"
 
 
-@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if _lmalign_args(pc[1]) is not None],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command", [pc for pc in COMMANDS if _lmalign_args(pc[1]) is not None], ids=lambda x: x if " " in x else ""
+)
 def test_lmalign_options_are_real(page, command):
     """Every verb and option a page shows is accepted by the command's own parser."""
     args = _lmalign_args(command)
     verb = args[0]
-    proc = subprocess.run([sys.executable, "-m", "lmalign", verb, "--help"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmalign", verb, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 0, f"{page}: `{command}`: {proc.stderr}"
     for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", command):
         assert option in proc.stdout, f"{page}: `{command}` shows {option}, which `{verb} --help` does not list"
@@ -74,11 +77,16 @@ def test_lmalign_options_are_real(page, command):
 RUN_AS_WRITTEN = ("claims", "rerun", "frontier")
 
 
-@pytest.mark.parametrize("page, command",
-                         [pc for pc in COMMANDS if not _synopsis(pc[1]) and (
-                             (_lmalign_args(pc[1]) or [""])[0] in RUN_AS_WRITTEN
-                             or "jupytext" in pc[1] or "papermill" in pc[1])],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command",
+    [
+        pc
+        for pc in COMMANDS
+        if not _synopsis(pc[1])
+        and ((_lmalign_args(pc[1]) or [""])[0] in RUN_AS_WRITTEN or "jupytext" in pc[1] or "papermill" in pc[1])
+    ],
+    ids=lambda x: x if " " in x else "",
+)
 def test_short_commands_run_as_written(page, command, repo_commands):
     """Run from the repository root; files the command creates there are removed afterwards (the claims table
     may exit 1 while claims are missing, but never with a traceback)."""
@@ -109,11 +117,12 @@ def test_indented_blocks_are_checked_too():
     assert ("book/reproduce.md", "jupyter lab 01_optimal_policy.ipynb") in COMMANDS
 
 
-@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if "pip install" in pc[1]],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command", [pc for pc in COMMANDS if "pip install" in pc[1]], ids=lambda x: x if " " in x else ""
+)
 def test_pip_installs_name_real_extras(page, command):
     """``pip install ".[x]"`` installs this project with an extra that pyproject.toml defines."""
-    targets = [w for w in shlex.split(command)[shlex.split(command).index("install") + 1:] if not w.startswith("-")]
+    targets = [w for w in shlex.split(command)[shlex.split(command).index("install") + 1 :] if not w.startswith("-")]
     assert targets, f"{page}: `{command}` installs nothing"
     for target in targets:
         found = re.fullmatch(r"\.(?:\[([a-z,]+)\])?", target)
@@ -122,19 +131,22 @@ def test_pip_installs_name_real_extras(page, command):
             assert extra in EXTRAS, f"{page}: `{command}`: pyproject.toml has no extra {extra!r}"
 
 
-@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if pc[1].startswith("jupyter ")],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command", [pc for pc in COMMANDS if pc[1].startswith("jupyter ")], ids=lambda x: x if " " in x else ""
+)
 def test_jupyter_comes_from_an_extra_the_page_installs(page, command):
     """A page that starts JupyterLab on a notebook says how to install it: an extra with jupyterlab."""
     words = shlex.split(command)
     assert words[1] == "lab" and words[2].endswith((".ipynb", ".md")), f"{page}: `{command}`"
-    installed = {e for p, c in COMMANDS if p == page and "pip install" in c
-                 for e in re.findall(r"\[([a-z]+)\]", c)}
+    installed = {e for p, c in COMMANDS if p == page and "pip install" in c for e in re.findall(r"\[([a-z]+)\]", c)}
     assert any("jupyterlab" in _requirements(e) for e in installed), f"{page}: no extra of it installs JupyterLab"
     assert {"jupytext", "papermill", "ipykernel"} <= _requirements("lab")
 
 
-@pytest.mark.parametrize("page, command", [pc for pc in COMMANDS if re.match(r"\.venv/bin/python \S+\.py", pc[1])],
-                         ids=lambda x: x if " " in x else "")
+@pytest.mark.parametrize(
+    "page, command",
+    [pc for pc in COMMANDS if re.match(r"\.venv/bin/python \S+\.py", pc[1])],
+    ids=lambda x: x if " " in x else "",
+)
 def test_scripts_exist(page, command):
     assert (ROOT / shlex.split(command)[1]).is_file(), f"{page}: `{command}` runs a script that does not exist"

@@ -71,8 +71,7 @@ def _problems(module_name: str) -> list[str]:
                 found.append(f"{role}:`{target}` names a private object, which has no entry")
             elif _resolve(target, module, owner) is None:
                 found.append(f"{role}:`{target}` names nothing")
-            elif role == "data" and not re.search(rf"#:.*\n{re.escape(target.rsplit('.', 1)[-1])}\s*[:=]",
-                                                  source):
+            elif role == "data" and not re.search(rf"#:.*\n{re.escape(target.rsplit('.', 1)[-1])}\s*[:=]", source):
                 found.append(f"data:`{target}` has no #: doc comment, so autodoc does not document it")
     return found
 
@@ -85,6 +84,10 @@ def test_cross_references_resolve(module_name):
 def test_the_check_finds_a_bad_reference(monkeypatch):
     import lmalign.divergences as mod
 
-    monkeypatch.setattr(mod.kl, "__doc__", "See :func:`_psi`, :func:`nothing_here`, :data:`MAX_X` and "
-                        ":meth:`RewardLaw.cgf` (imported, so documented elsewhere).")
+    monkeypatch.setattr(
+        mod.kl,
+        "__doc__",
+        "See :func:`_psi`, :func:`nothing_here`, :data:`MAX_X` and "
+        ":meth:`RewardLaw.cgf` (imported, so documented elsewhere).",
+    )
     assert len(_problems("lmalign.divergences")) == 4

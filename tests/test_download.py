@@ -52,8 +52,9 @@ def install(tmp_path_factory):
 @pytest.fixture(scope="module")
 def downloaded(tmp_path_factory, run_store) -> Path:
     """The notebook the book offers for download (``_build/site/notebooks/downloads``), built in a tmp folder."""
-    layout = build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), selected=[CHAPTER], quick=True,
-                         html=False)
+    layout = build.build(
+        root=ROOT, build_dir=tmp_path_factory.mktemp("book"), selected=[CHAPTER], quick=True, html=False
+    )
     build.stage_site(layout)
     return layout.site / "notebooks" / "downloads" / f"{CHAPTER}.ipynb"
 
@@ -74,8 +75,12 @@ def snapshot(folder: Path) -> dict[str, bytes | str]:
 
 def listing(folder: Path) -> set[str]:
     """Every path under ``folder``, the bytecode Python caches as it imports left out."""
-    return {os.path.join(p, n) for p, dirs, files in os.walk(folder) for n in dirs + files
-            if "__pycache__" not in p and n != "__pycache__"}
+    return {
+        os.path.join(p, n)
+        for p, dirs, files in os.walk(folder)
+        for n in dirs + files
+        if "__pycache__" not in p and n != "__pycache__"
+    }
 
 
 def test_the_wheel_ships_the_registry(install):
@@ -85,8 +90,10 @@ def test_the_wheel_ships_the_registry(install):
 
 
 def test_installed_package_reads_its_own_registry(install, tmp_path):
-    code = ("from lmalign.book import claims, paths; print(paths.claims_registry_path()); "
-            "print(len(claims.load_registry()))")
+    code = (
+        "from lmalign.book import claims, paths; print(paths.claims_registry_path()); "
+        "print(len(claims.load_registry()))"
+    )
     out = run([install.python, "-c", code], cwd=tmp_path, env=clean_env(install.venv, tmp_path)).stdout.split()
     assert Path(out[0]).is_relative_to(install.venv) and out[0].endswith("lmalign/data/claims.yml")
     assert int(out[1]) == len(claims.load_registry(ROOT / "data" / "claims.yml"))
@@ -105,8 +112,12 @@ def test_a_downloaded_notebook_runs_in_an_empty_folder(install, downloaded, tmp_
 
     env = clean_env(install.venv, home)
     assert not any(k.startswith("LMALIGN_") for k in env)
-    run([install.python, "-m", "papermill", downloaded.name, "executed.ipynb", "--no-progress-bar"], cwd=reader,
-        env=env, timeout=RUN_TIMEOUT)
+    run(
+        [install.python, "-m", "papermill", downloaded.name, "executed.ipynb", "--no-progress-bar"],
+        cwd=reader,
+        env=env,
+        timeout=RUN_TIMEOUT,
+    )
 
     executed = nbformat.read(reader / "executed.ipynb", as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

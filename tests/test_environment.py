@@ -34,8 +34,19 @@ def test_environment_yml_matches_requirements():
 
 def test_core_packages_are_pinned():
     pins = _pins()
-    for pkg in ("jupyter-book", "sphinx-proof", "papermill", "jupytext", "numpy", "scipy", "sympy",
-                "matplotlib", "hypothesis", "pytest", "ruff"):
+    for pkg in (
+        "jupyter-book",
+        "sphinx-proof",
+        "papermill",
+        "jupytext",
+        "numpy",
+        "scipy",
+        "sympy",
+        "matplotlib",
+        "hypothesis",
+        "pytest",
+        "ruff",
+    ):
         assert pkg in pins, pkg
     assert pins["jupyter-book"].startswith("1."), "Jupyter Book must stay on 1.x (2.x needs the network)"
 

@@ -34,17 +34,27 @@ def _exact() -> dict[str, dict[str, mpmath.mpf]]:
     """The solutions' numbers, from their formulas, independently of the chapters and the library."""
     mpmath.mp.dps = 30
     a, budget = mpmath.mpf("0.2"), mpmath.mpf("0.5")
-    q = mpmath.findroot(lambda t: t * mpmath.log(t / a) + (1 - t) * mpmath.log((1 - t) / (1 - a)) - budget,
-                        (a + 1e-9, 1 - 1e-9), solver="bisect")
+    q = mpmath.findroot(
+        lambda t: t * mpmath.log(t / a) + (1 - t) * mpmath.log((1 - t) / (1 - a)) - budget,
+        (a + 1e-9, 1 - 1e-9),
+        solver="bisect",
+    )
     top = 1 - mpmath.mpf("0.7") ** 4
     kl6 = top * mpmath.log(top / mpmath.mpf("0.3")) + (1 - top) * mpmath.log((1 - top) / mpmath.mpf("0.7"))
     return {
         "E1.1": {"q": q, "lam": mpmath.log(q / (1 - q)) - mpmath.log(a / (1 - a))},
         "E1.2": {"value": mpmath.log((1 + mpmath.e) / 2)},
-        "E6.1": {"top": top, "bottom": 1 - top, "kl": kl6, "bound": mpmath.log(4) - mpmath.mpf(3) / 4,
-                 "gap": mpmath.log(4) - mpmath.mpf(3) / 4 - kl6},
-        "E6.2": {"ratio": mpmath.log(3) / mpmath.log(mpmath.mpf(5) / 3),
-                 "kl": mpmath.log(mpmath.mpf(1) / 3) / 9 + 5 * mpmath.log(mpmath.mpf(5) / 3) / 9},
+        "E6.1": {
+            "top": top,
+            "bottom": 1 - top,
+            "kl": kl6,
+            "bound": mpmath.log(4) - mpmath.mpf(3) / 4,
+            "gap": mpmath.log(4) - mpmath.mpf(3) / 4 - kl6,
+        },
+        "E6.2": {
+            "ratio": mpmath.log(3) / mpmath.log(mpmath.mpf(5) / 3),
+            "kl": mpmath.log(mpmath.mpf(1) / 3) / 9 + 5 * mpmath.log(mpmath.mpf(5) / 3) / 9,
+        },
     }
 
 

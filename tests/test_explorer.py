@@ -20,8 +20,10 @@ CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
 
 if not (CHROMIUM and DRIVER):
-    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+    pytest.skip(
+        "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -50,7 +52,6 @@ return {text: get('explorer_readout').text, bon_x: Array.from(bon.x), bon_mass: 
 """
 
 
-
 @pytest.fixture(scope="module")
 def explorer_page(quick_book):
     return quick_book.html / "notebooks" / "15_explorer.html"
@@ -65,8 +66,16 @@ def library_values(n: int, fraction: float) -> dict:
     sol = kl_constrained(law, n * delta)
     phi = law.tilt(sol.lam)
     bon = best_of_n(law, log_n=n * delta)
-    return {"n": n, "delta": delta, "bon_mean": bon.mean() / n, "phi_mean": phi.mean() / n,
-            "d_bon_phi": bon.kl(phi) / n, "d_bon_p": bon.kl(law) / n, "lam": sol.lam, "bon": bon}
+    return {
+        "n": n,
+        "delta": delta,
+        "bon_mean": bon.mean() / n,
+        "phi_mean": phi.mean() / n,
+        "d_bon_phi": bon.kl(phi) / n,
+        "d_bon_p": bon.kl(law) / n,
+        "lam": sol.lam,
+        "bon": bon,
+    }
 
 
 NUMBER = r"([-+]?\d[\d.]*(?:e[-+]?\d+)?)"
@@ -74,8 +83,15 @@ NUMBER = r"([-+]?\d[\d.]*(?:e[-+]?\d+)?)"
 
 def parse_readout(text: str) -> dict:
     """The numbers of the text line ``..., n = 10, δ = 0.48 (log N = 4.8): E_BoN r/n = ..., λ_δ = ...``."""
-    fields = {"n": r"n = ", "delta": r"δ = ", "bon_mean": r"E_BoN r/n = ", "phi_mean": r"E_φ r/n = ",
-              "d_bon_phi": r"D\(BoN‖φ\)/n = ", "d_bon_p": r"D\(BoN‖p\)/n = ", "lam": r"λ_δ = "}
+    fields = {
+        "n": r"n = ",
+        "delta": r"δ = ",
+        "bon_mean": r"E_BoN r/n = ",
+        "phi_mean": r"E_φ r/n = ",
+        "d_bon_phi": r"D\(BoN‖φ\)/n = ",
+        "d_bon_p": r"D\(BoN‖p\)/n = ",
+        "lam": r"λ_δ = ",
+    }
     out = {}
     for key, prefix in fields.items():
         found = re.search(prefix + NUMBER, text)
@@ -121,14 +137,14 @@ def test_explorer_controls_change_plot_and_numbers(browser, explorer_page):
     assert not [s for s in scripts if s.startswith("http")], "a script would need the network"
     before = browser.execute_script(STATE)
     WebDriverWait(browser, 30).until(lambda b: b.execute_script(STATE)["rendered"] > 0)
-    assert_shows(before, library_values(QUICK_LENGTHS[-1], QUICK_FRACTIONS[1]))   # the default setting
+    assert_shows(before, library_values(QUICK_LENGTHS[-1], QUICK_FRACTIONS[1]))  # the default setting
 
-    after = set_value(browser, "explorer_length", 1)                               # n = 10
+    after = set_value(browser, "explorer_length", 1)  # n = 10
     assert after["text"] != before["text"] and after["bon_x"] != before["bon_x"]
     assert "n = 10" in after["title"]
     assert_shows(after, library_values(QUICK_LENGTHS[1], QUICK_FRACTIONS[1]))
 
-    moved = set_value(browser, "explorer_budget", 2)                               # delta = 0.6 D_max
+    moved = set_value(browser, "explorer_budget", 2)  # delta = 0.6 D_max
     assert moved["text"] != after["text"]
     assert_shows(moved, library_values(QUICK_LENGTHS[1], QUICK_FRACTIONS[2]))
 

@@ -34,8 +34,9 @@ def mp_law(law):
 def ref_mean(law):
     with mp.workdps(DPS):
         vs, ps = mp_law(law)
-        return mp.fsum(p * v for p, v in zip(ps, vs, strict=True)), mp.fsum(p * abs(v) for p, v in zip(ps, vs,
-                                                                                                        strict=True))
+        return mp.fsum(p * v for p, v in zip(ps, vs, strict=True)), mp.fsum(
+            p * abs(v) for p, v in zip(ps, vs, strict=True)
+        )
 
 
 def ref_var(law):
@@ -134,12 +135,29 @@ def test_tilt_kl_down_to_1e_300_on_large_rewards(lam, sign):
     assert rel_err(tilt_kl(law, sign * lam), ref) <= KL_TOL
 
 
-@pytest.mark.parametrize(("name", "lam"), [
-    ("base", 0.5), ("base", -7.0), ("base", 300.0), ("rare_top", 1e-3), ("rare_top", 50.0), ("rare_top", 600.0),
-    ("rare_top", -30.0), ("offset", 1e-9), ("offset", 2.0), ("huge", 1e-308), ("huge", -3e-308),
-    ("huge", 1e-306), ("subnormal", 1e300), ("subnormal", -3e307), ("subnormal", 1e-3), ("narrow", 1e15),
-    ("narrow", -3e16), ("narrow", 1e-3),
-])
+@pytest.mark.parametrize(
+    ("name", "lam"),
+    [
+        ("base", 0.5),
+        ("base", -7.0),
+        ("base", 300.0),
+        ("rare_top", 1e-3),
+        ("rare_top", 50.0),
+        ("rare_top", 600.0),
+        ("rare_top", -30.0),
+        ("offset", 1e-9),
+        ("offset", 2.0),
+        ("huge", 1e-308),
+        ("huge", -3e-308),
+        ("huge", 1e-306),
+        ("subnormal", 1e300),
+        ("subnormal", -3e307),
+        ("subnormal", 1e-3),
+        ("narrow", 1e15),
+        ("narrow", -3e16),
+        ("narrow", 1e-3),
+    ],
+)
 def test_tilt_kl_and_tilt_at_extremes(name, lam):
     law = LAWS[name]
     q, ref = ref_tilt(law, lam)
@@ -186,8 +204,9 @@ def test_subnormal_spread_is_solved_or_rejected_by_name():
     tiny = RewardLaw([0.0, 5e-324, 1e-323], [0.3, 0.3, 0.4])
     phi = kl_regularized(tiny, 5e-324)  # lam = 1/beta overflows; the tilt by 2e323 does not
     assert len(phi) == 3
-    np.testing.assert_allclose(phi.probs, [0.3, 0.3 * math.e, 0.4 * math.e**2] / np.float64(
-        0.3 + 0.3 * math.e + 0.4 * math.e**2), rtol=1e-12)
+    np.testing.assert_allclose(
+        phi.probs, [0.3, 0.3 * math.e, 0.4 * math.e**2] / np.float64(0.3 + 0.3 * math.e + 0.4 * math.e**2), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("delta", [10.0**-k for k in (2, 5, 10, 16, 20, 32, 64, 100, 200, 300)])

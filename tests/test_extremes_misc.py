@@ -20,8 +20,14 @@ from lmalign.divergences import (
 )
 
 ALPHAS = [1e-300, 1e-18, 1e-9, 0.5, 1 - 1e-12, 1 + 1e-12, 2.0, 1e6, 1e300]
-PAIRS = [([0.5, 0.5], [0.2, 0.8]), ([0.2, 0.8], [0.5, 0.5]), ([0.1, 0.3, 0.6], [0.6, 0.3, 0.1]),
-         ([1 - 1e-12, 1e-12], [0.5, 0.5]), ([0.5, 0.5, 0.0], [0.2, 0.3, 0.5]), ([0.1, 0.9], [1e-200, 1.0])]
+PAIRS = [
+    ([0.5, 0.5], [0.2, 0.8]),
+    ([0.2, 0.8], [0.5, 0.5]),
+    ([0.1, 0.3, 0.6], [0.6, 0.3, 0.1]),
+    ([1 - 1e-12, 1e-12], [0.5, 0.5]),
+    ([0.5, 0.5, 0.0], [0.2, 0.3, 0.5]),
+    ([0.1, 0.9], [1e-200, 1.0]),
+]
 
 
 def _mp_probs(p):
@@ -183,7 +189,7 @@ def test_transform_policy_near_the_float_limit():
     assert sharp.values.tolist() == [1e308] and sharp.probs[0] == 1.0
     soft = transform_policy(HUGE, lambda v: v, 1e308)  # weight ratios e^(+-1): no overflow of v - max v
     with mp.workdps(30):
-        w = [mp.mpf(0.2) * mp.e ** -2, mp.mpf(0.3) * mp.e ** -1, mp.mpf(0.5)]
+        w = [mp.mpf(0.2) * mp.e**-2, mp.mpf(0.3) * mp.e**-1, mp.mpf(0.5)]
         ref = [float(x / mp.fsum(w)) for x in w]
     np.testing.assert_allclose(soft.probs, ref, rtol=1e-14)
     with pytest.raises(ValueError, match="transform"):
@@ -235,8 +241,9 @@ from lmalign.ldp import (  # noqa: E402
 THREE = RewardLaw([0.0, 1.0, 2.0], [0.2, 0.3, 0.5])
 
 
-@pytest.mark.parametrize("lam, x", [(0.0, 1.0), (0.0, 2 - 1e-12), (0.0, 2 - 2**-52), (0.0, 1e-12), (3.0, 1.0),
-                                    (-50.0, 1.9)])
+@pytest.mark.parametrize(
+    "lam, x", [(0.0, 1.0), (0.0, 2 - 1e-12), (0.0, 2 - 2**-52), (0.0, 1e-12), (3.0, 1.0), (-50.0, 1.9)]
+)
 def test_rate_and_theta_against_mpmath(lam, x):
     ref, theta = mp_rate(THREE, lam, x)
     for form in ("kl", "legendre", "shift"):
@@ -276,19 +283,24 @@ def _ref_cumulant(law, lam, k):
     """k! [h^k] log M(h), M(h) = E_{p_lam} e^{h R} = sum_j a_j h^j, by the log-series recursion
     l_j = a_j - (1/j) sum_{i<j} i l_i a_{j-i} at 600 digits (another route than the library's)."""
     with mp.workdps(600):
-        w = [mp.exp(mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(b))) for a, b in zip(law.logprobs, law.values,
-                                                                                      strict=True)]
+        w = [
+            mp.exp(mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(b)))
+            for a, b in zip(law.logprobs, law.values, strict=True)
+        ]
         total = mp.fsum(w)
-        a = [mp.fsum(wi * mp.mpf(float(b)) ** j for wi, b in zip(w, law.values, strict=True)) / total
-             / mp.factorial(j) for j in range(k + 1)]
+        a = [
+            mp.fsum(wi * mp.mpf(float(b)) ** j for wi, b in zip(w, law.values, strict=True)) / total / mp.factorial(j)
+            for j in range(k + 1)
+        ]
         ell = [mp.mpf(0)] * (k + 1)
         for j in range(1, k + 1):
             ell[j] = a[j] - mp.fsum(i * ell[i] * a[j - i] for i in range(1, j)) / j
         return ell[k] * mp.factorial(k)
 
 
-@pytest.mark.parametrize("law", [THREE, RewardLaw([0.0, 1.0], [1 - 1e-10, 1e-10]),
-                                 RewardLaw([0.0, 1.0, 100.0], [0.3, 0.3, 0.4])])
+@pytest.mark.parametrize(
+    "law", [THREE, RewardLaw([0.0, 1.0], [1 - 1e-10, 1e-10]), RewardLaw([0.0, 1.0, 100.0], [0.3, 0.3, 0.4])]
+)
 def test_cumulants_of_high_order_against_mpmath(law):
     # the float recursion returned NaN at k = 400 (inf - inf): now exact to 1e-15 or a ValueError naming k
     for k in (3, 6, 40, 150):
@@ -335,8 +347,9 @@ def test_markov_guards_refuse_before_allocating():
         markov_law(SOURCE, 10**9)
     with pytest.raises(ValueError, match="lengths"):
         markov_laws(SOURCE, range(1, 10**9))
-    big = MarkovSource.memoryless(np.full(markov.MAX_STATES + 1, 1.0 / (markov.MAX_STATES + 1)),
-                                  np.zeros(markov.MAX_STATES + 1))
+    big = MarkovSource.memoryless(
+        np.full(markov.MAX_STATES + 1, 1.0 / (markov.MAX_STATES + 1)), np.zeros(markov.MAX_STATES + 1)
+    )
     with pytest.raises(ValueError, match="MAX_STATES"):
         markov.log_spectral_radius(big, 0.5)
 
@@ -366,8 +379,9 @@ def _ref_bon_logmass(law, log_n):
         for p in ps:
             top = below + p
             lo = below / top
-            out.append(big_n * mp.log(top) + mp.log(-mp.expm1(big_n * mp.log(lo))) if below > 0
-                       else big_n * mp.log(top))
+            out.append(
+                big_n * mp.log(top) + mp.log(-mp.expm1(big_n * mp.log(lo))) if below > 0 else big_n * mp.log(top)
+            )
             below = top
         return out
 
@@ -416,9 +430,16 @@ def _ref_gumbel(lam, sigma, step, n, x_star, v0, log_shift=0.0):
         return mean, ent
 
 
-@pytest.mark.parametrize("args", [(1.0, 1.0, 1.0, 1, 0.0, 0.0), (1e300, 1.0, 1.0, 1, 0.0, 0.0),
-                                  (2.0, 0.5, 0.05, 10**300, 0.0, 0.0), (1.0, 1e300, 1.0, 3, 0.25, 0.0),
-                                  (0.7, 1.3, 0.01, 1000, 0.31, 0.01)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (1.0, 1.0, 1.0, 1, 0.0, 0.0),
+        (1e300, 1.0, 1.0, 1, 0.0, 0.0),
+        (2.0, 0.5, 0.05, 10**300, 0.0, 0.0),
+        (1.0, 1e300, 1.0, 3, 0.25, 0.0),
+        (0.7, 1.3, 0.01, 1000, 0.31, 0.01),
+    ],
+)
 def test_lattice_gumbel_against_mpmath(args):
     # lam step = 1e300 gave NaN (inf - inf in the gap of the two exponentials)
     mean, ent = lattice_gumbel(*args)
@@ -529,7 +550,8 @@ def test_token_tilt_validates_lam_and_huge_negative_tilts():
             token_tilt([0.5, 0.5], [0.0, 1.0], lam)
     assert token_tilt([0.5, 0.5], [0.0, 1e300], -1.8e8).tolist() == [1.0, 0.0]  # was [nan, 0]
     assert token_tilt([0.5, 0.5], [-1e308, 1e308], 1e-308).tolist() == pytest.approx(
-        [1 / (1 + math.exp(2.0)), 1 / (1 + math.exp(-2.0))], rel=1e-15)  # r - max r overflows
+        [1 / (1 + math.exp(2.0)), 1 / (1 + math.exp(-2.0))], rel=1e-15
+    )  # r - max r overflows
     got = token_tilt([0.25, 0.75], [0.0, 1.0], -2.0)
     assert got[0] == pytest.approx(0.25 / (0.25 + 0.75 * math.exp(-2.0)), rel=1e-15)
 
@@ -538,8 +560,14 @@ def test_transform_policy_names_a_bad_transform():
     from lmalign.transforms import transform_policy
 
     law = RewardLaw([0.0, 1.0], [0.5, 0.5])
-    bad = (lambda v: "x", lambda v: None, lambda v: np.zeros(3), lambda v: v * np.nan, lambda v: v + np.inf,
-           lambda v: v + 1j)
+    bad = (
+        lambda v: "x",
+        lambda v: None,
+        lambda v: np.zeros(3),
+        lambda v: v * np.nan,
+        lambda v: v + np.inf,
+        lambda v: v + 1j,
+    )
     for transform in bad:  # 'x' gave numpy's "could not convert string to float"
         with pytest.raises(ValueError, match="transform .* it returned"):
             transform_policy(law, transform, 1.0)
@@ -571,8 +599,15 @@ def test_scaled_cgf_at_zero_when_the_tilt_drops_a_level():
 
 def test_lattice_gumbel_far_lattice_offset():
     # n (v0 - x*) = 1e9: u = offset + step j lost 1e-7 to rounding and the window's sum missed 1 by 2.4e-10
-    args = (0.1180659204002037, 456.46873786009024, 173.4281997882599, 10**9, -1.0019043370175749,
-            -1.4305573080404697e-85, -7.677738410031115e-43)
+    args = (
+        0.1180659204002037,
+        456.46873786009024,
+        173.4281997882599,
+        10**9,
+        -1.0019043370175749,
+        -1.4305573080404697e-85,
+        -7.677738410031115e-43,
+    )
     mean, ent = lattice_gumbel(*args)
     with mp.workdps(60):
         ref_mean, ref_ent = _ref_gumbel(*args[:6], log_shift=mp.mpf(args[6]))

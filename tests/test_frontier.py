@@ -42,22 +42,25 @@ def test_csv_with_header_and_column(tmp_path):
     np.testing.assert_array_equal(read_rewards(single), [1.0, 2.0])
 
 
-@pytest.mark.parametrize("text, column, problem", [
-    ("", None, "no rewards"),
-    ("# only a comment\n\n", None, "no rewards"),
-    ("reward\n", None, "header but no rewards"),
-    ("1.0\nabc\n", None, r"line 2: reward 'abc' is not a number"),
-    ("1.0\n2.0\nnan\n", None, "line 3: reward is NaN"),
-    ("1.0\ninf\n", None, "line 2: reward 'inf' is infinite"),
-    ("1.0\n-Infinity\n", None, "line 2: reward '-Infinity' is infinite"),
-    ("a,reward\n1,2\n2,x\n", "reward", r"line 3: column 'reward' 'x' is not a number"),
-    ("a,reward\n1,2\n2,\n", "reward", "line 3: empty column 'reward'"),
-    ("a,reward\n1,2\n2\n", "reward", "line 3: the row has 1 fields"),
-    ("a,reward\n1,2\n", "score", "no column 'score'; the header has 'a', 'reward'"),
-    ("a,reward\n1,2\n", None, r"several columns \(a, reward\)"),
-    ("1,2\n3,4\n", None, "line 1: 2 fields but no header row"),
-    ("1\n3,4\n", None, "line 2: 2 fields where one reward was expected"),
-])
+@pytest.mark.parametrize(
+    "text, column, problem",
+    [
+        ("", None, "no rewards"),
+        ("# only a comment\n\n", None, "no rewards"),
+        ("reward\n", None, "header but no rewards"),
+        ("1.0\nabc\n", None, r"line 2: reward 'abc' is not a number"),
+        ("1.0\n2.0\nnan\n", None, "line 3: reward is NaN"),
+        ("1.0\ninf\n", None, "line 2: reward 'inf' is infinite"),
+        ("1.0\n-Infinity\n", None, "line 2: reward '-Infinity' is infinite"),
+        ("a,reward\n1,2\n2,x\n", "reward", r"line 3: column 'reward' 'x' is not a number"),
+        ("a,reward\n1,2\n2,\n", "reward", "line 3: empty column 'reward'"),
+        ("a,reward\n1,2\n2\n", "reward", "line 3: the row has 1 fields"),
+        ("a,reward\n1,2\n", "score", "no column 'score'; the header has 'a', 'reward'"),
+        ("a,reward\n1,2\n", None, r"several columns \(a, reward\)"),
+        ("1,2\n3,4\n", None, "line 1: 2 fields but no header row"),
+        ("1\n3,4\n", None, "line 2: 2 fields where one reward was expected"),
+    ],
+)
 def test_bad_files_are_clear_errors(tmp_path, text, column, problem):
     path = write(tmp_path, text)
     with pytest.raises(RewardFileError, match=problem):
@@ -101,7 +104,7 @@ def test_distinct_samples_approach_the_formula():
     fr = frontier(rewards, max_n=16, progress=False)
     assert np.all(fr.bon_kl <= fr.bound + 1e-12)
     assert np.all(fr.bound - fr.bon_kl < 1e-3)
-    assert np.allclose(fr.bon_win, fr.n / (fr.n + 1), atol=1e-4)   # E[u] of the max of N uniforms
+    assert np.allclose(fr.bon_win, fr.n / (fr.n + 1), atol=1e-4)  # E[u] of the max of N uniforms
 
 
 def test_single_value_and_default_ns():
@@ -123,14 +126,17 @@ def test_rewards_at_the_float_limits_give_numbers():
     assert 0 < tiny.bon_mean[-1] < 1e-320 and (tiny.opt_lam[1:] > 0).all()  # lam ~ 1/1e-320: inf
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"prompts": 10**18}, "at most"),  # tried to allocate 7 EiB (MemoryError) before
-    ({"prompts": 10**4, "per_prompt": 10**4}, "at most"),
-    ({"prompts": 0}, "prompts"),
-    ({"per_prompt": 2.5}, "per_prompt"),
-    ({"seed": "s"}, "seed"),  # TypeError from numpy before
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"prompts": 10**18}, "at most"),  # tried to allocate 7 EiB (MemoryError) before
+        ({"prompts": 10**4, "per_prompt": 10**4}, "at most"),
+        ({"prompts": 0}, "prompts"),
+        ({"per_prompt": 2.5}, "per_prompt"),
+        ({"seed": "s"}, "seed"),  # TypeError from numpy before
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_example_rewards_validates_before_allocating(kwargs, match):
     from lmalign.frontier import example_rewards
 
@@ -153,14 +159,19 @@ def test_command_table_json_and_plot(tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "plot written to" in captured.err
 
-    assert cli_main(["frontier", str(path), "--column", "reward", "--n", "3", "5", "--json", "--no-plot",
-                     "--quiet"]) == 0
+    assert (
+        cli_main(["frontier", str(path), "--column", "reward", "--n", "3", "5", "--json", "--no-plot", "--quiet"]) == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["samples"] == 2000 and [r["n"] for r in data["rows"]] == [3, 5]
     assert all(r["bon_kl"] <= r["bound"] for r in data["rows"])
 
-    assert cli_main(["frontier", str(path), "--column", "reward", "--max-n", "40", "--all", "--json", "--no-plot",
-                     "--quiet"]) == 0
+    assert (
+        cli_main(
+            ["frontier", str(path), "--column", "reward", "--max-n", "40", "--all", "--json", "--no-plot", "--quiet"]
+        )
+        == 0
+    )
     assert [r["n"] for r in json.loads(capsys.readouterr().out)["rows"]] == list(range(1, 41))
 
 

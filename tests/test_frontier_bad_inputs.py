@@ -28,13 +28,16 @@ def write_parquet(path, columns):
     return path
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda d: write_parquet(d / "l.parquet", {"g": [[1], [2]], "r": [0.1, 0.2]}), "is a list"),
-    (lambda d: write_parquet(d / "s.parquet", {"g": [{"a": 1}, {"a": 2}], "r": [0.1, 0.2]}), "is an object"),
-    (lambda d: write_text(d / "l.jsonl", '{"g": [1], "r": 0.1}\n{"g": [2], "r": 0.2}\n'), "is a list"),
-    (lambda d: write_text(d / "s.jsonl", '{"g": {"a": 1}, "r": 0.1}\n{"g": {"a": 2}, "r": 0.2}\n'), "is an object"),
-    (lambda d: write_text(d / "n.jsonl", '{"g": "a", "r": 0.1}\n{"g": null, "r": 0.2}\n'), "line 2"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: write_parquet(d / "l.parquet", {"g": [[1], [2]], "r": [0.1, 0.2]}), "is a list"),
+        (lambda d: write_parquet(d / "s.parquet", {"g": [{"a": 1}, {"a": 2}], "r": [0.1, 0.2]}), "is an object"),
+        (lambda d: write_text(d / "l.jsonl", '{"g": [1], "r": 0.1}\n{"g": [2], "r": 0.2}\n'), "is a list"),
+        (lambda d: write_text(d / "s.jsonl", '{"g": {"a": 1}, "r": 0.1}\n{"g": {"a": 2}, "r": 0.2}\n'), "is an object"),
+        (lambda d: write_text(d / "n.jsonl", '{"g": "a", "r": 0.1}\n{"g": null, "r": 0.2}\n'), "line 2"),
+    ],
+)
 def test_list_struct_and_null_group_columns(tmp_path, make, message, capsys):
     path = make(tmp_path)
     with pytest.raises(ValueError, match=message):
@@ -76,13 +79,16 @@ def test_a_file_name_with_a_newline_is_one_line(tmp_path, capsys):
     one_line(capsys, "no such file")
 
 
-@pytest.mark.parametrize(("kw", "message"), [
-    (dict(groups=np.array([None, "a", "a"], dtype=object)), "missing"),
-    (dict(groups=[{"id": 1}, "a", "a"]), "dict"),
-    (dict(n=4), "list of integers"),
-    (dict(confidence="0.9", bootstrap=5, groups=["a", "a", "b"]), "confidence"),
-    (dict(seed="3", bootstrap=5, groups=["a", "a", "b"]), "seed"),
-])
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (dict(groups=np.array([None, "a", "a"], dtype=object)), "missing"),
+        (dict(groups=[{"id": 1}, "a", "a"]), "dict"),
+        (dict(n=4), "list of integers"),
+        (dict(confidence="0.9", bootstrap=5, groups=["a", "a", "b"]), "confidence"),
+        (dict(seed="3", bootstrap=5, groups=["a", "a", "b"]), "seed"),
+    ],
+)
 def test_bad_python_arguments(kw, message):
     with pytest.raises(ValueError, match=message) as info:
         frontier([0.1, 0.2, 0.3], progress=False, **kw)

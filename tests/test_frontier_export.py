@@ -37,8 +37,9 @@ def test_unbiased_estimate_averages_the_prompts_that_have_n_samples():
     for i, k in enumerate([1, 2, 3, 4]):
         have = [v for v in per.values() if v.size >= k]
         assert fr.bon_unbiased_prompts[i] == len(have)
-        assert fr.bon_mean_unbiased[i] == pytest.approx(np.mean([brute_best(v, k, replace=False) for v in have]),
-                                                        abs=1e-13)
+        assert fr.bon_mean_unbiased[i] == pytest.approx(
+            np.mean([brute_best(v, k, replace=False) for v in have]), abs=1e-13
+        )
 
 
 def test_per_prompt_table_against_brute_force(tmp_path):
@@ -71,8 +72,28 @@ def test_per_prompt_files(tmp_path, suffix, capsys):
     src = tmp_path / "r.csv"
     src.write_text("pid,r\n" + "".join(f"{g},{r}\n" for g, r in zip(ids, rewards, strict=True)))
     out = tmp_path / f"per{suffix}"
-    assert cli_main(["frontier", str(src), "--column", "r", "--group", "pid", "--n", "2", "4", "--max-n", "4",
-                     "--per-prompt", str(out), "--no-plot", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "frontier",
+                str(src),
+                "--column",
+                "r",
+                "--group",
+                "pid",
+                "--n",
+                "2",
+                "4",
+                "--max-n",
+                "4",
+                "--per-prompt",
+                str(out),
+                "--no-plot",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     if suffix == ".csv":
         got = pa.csv.read_csv(out).to_pylist()
     elif suffix == ".parquet":
@@ -91,8 +112,10 @@ def test_per_prompt_files(tmp_path, suffix, capsys):
 def test_per_prompt_needs_a_group_and_a_known_suffix(tmp_path, capsys):
     src = tmp_path / "r.csv"
     src.write_text("pid,r\na,1\na,2\n")
-    for extra, msg in ((["--per-prompt", "x.csv"], "give --group"),
-                       (["--group", "pid", "--per-prompt", "x.xlsx"], ".csv, .parquet or .jsonl")):
+    for extra, msg in (
+        (["--per-prompt", "x.csv"], "give --group"),
+        (["--group", "pid", "--per-prompt", "x.xlsx"], ".csv, .parquet or .jsonl"),
+    ):
         assert cli_main(["frontier", str(src), "--column", "r", *extra, "--no-plot"]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and msg in err
@@ -101,8 +124,10 @@ def test_per_prompt_needs_a_group_and_a_known_suffix(tmp_path, capsys):
 def test_concentration_warning_fires_on_heavy_tails_only(tmp_path, capsys):
     rng = np.random.default_rng(11)
     ids = np.repeat(np.arange(1000), 8)
-    for name, rewards, fires in (("t2", rng.standard_t(2, size=ids.size), True),
-                                 ("normal", rng.normal(size=ids.size), False)):
+    for name, rewards, fires in (
+        ("t2", rng.standard_t(2, size=ids.size), True),
+        ("normal", rng.normal(size=ids.size), False),
+    ):
         src = tmp_path / f"{name}.csv"
         src.write_text("pid,r\n" + "".join(f"{g},{r!r}\n" for g, r in zip(ids, rewards.tolist(), strict=True)))
         assert cli_main(["frontier", str(src), "--column", "r", "--group", "pid", "--max-n", "8", "--no-plot"]) == 0
@@ -119,8 +144,24 @@ def test_drop_missing_counts_and_leaves_out_the_rows(tmp_path, capsys):
     assert "empty" in capsys.readouterr().err
     s = read_samples(src, column="r", group="pid", drop_missing=True)
     assert s.dropped == 3 and s.rewards.tolist() == [1.0, 2.0, 3.0] and s.n_groups == 2
-    assert cli_main(["frontier", str(src), "--column", "r", "--group", "pid", "--no-plot", "--max-n", "2",
-                     "--drop-missing", "--json"]) == 0
+    assert (
+        cli_main(
+            [
+                "frontier",
+                str(src),
+                "--column",
+                "r",
+                "--group",
+                "pid",
+                "--no-plot",
+                "--max-n",
+                "2",
+                "--drop-missing",
+                "--json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "left out 3 rows" in captured.err
     assert json.loads(captured.out)["provenance"]["dropped_rows"] == 3

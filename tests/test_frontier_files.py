@@ -51,8 +51,9 @@ def test_rfc4180_csv_as_the_csv_module_writes_it(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["tsv", "jsonl", "parquet"])
 def test_other_formats(tmp_path, fmt):
-    table = pa.table({"prompt_id": [p for p, _, _ in ROWS], "response": [t for _, t, _ in ROWS],
-                      "reward": [r for _, _, r in ROWS]})
+    table = pa.table(
+        {"prompt_id": [p for p, _, _ in ROWS], "response": [t for _, t, _ in ROWS], "reward": [r for _, _, r in ROWS]}
+    )
     path = tmp_path / f"r.{fmt}"
     if fmt == "parquet":
         pq.write_table(table, path)
@@ -107,16 +108,19 @@ def test_a_million_rows_round_trip(tmp_path):
 
 
 # -- bad inputs: one line on stderr naming the file, exit code 2 -------------------------------------------------------
-@pytest.mark.parametrize("name, data, parts", [
-    ("bin.csv", b"reward\n1\n\x00\x01\x02\n", ["bin.csv, line 3", "binary data"]),
-    ("utf16.csv", "reward\n1\n2\n".encode("utf-16"), ["utf16.csv", "UTF-16"]),
-    ("utf16le.csv", "reward\n1\n2\n".encode("utf-16-le"), ["utf16le.csv, line 1", "UTF-16"]),
-    ("latin1.csv", "reward,name\n1,caf\xe9\n".encode("latin-1"), ["latin1.csv, line 2", "not UTF-8"]),
-    ("cols.csv", b"a,reward\n1,2\n2,3,4\n", ["cols.csv, line 3", "3 fields, the header has 2"]),
-    ("bad.jsonl", b'{"reward": 1}\n{"reward": \n', ["bad.jsonl, line 2", "not JSON"]),
-    ("nan.jsonl", b'{"reward": 1}\n{"reward": "x"}\n', ["nan.jsonl, line 2", "not a number"]),
-    ("fake.parquet", b"PAR1 this is not parquet", ["fake.parquet", "not a readable Parquet file"]),
-])
+@pytest.mark.parametrize(
+    "name, data, parts",
+    [
+        ("bin.csv", b"reward\n1\n\x00\x01\x02\n", ["bin.csv, line 3", "binary data"]),
+        ("utf16.csv", "reward\n1\n2\n".encode("utf-16"), ["utf16.csv", "UTF-16"]),
+        ("utf16le.csv", "reward\n1\n2\n".encode("utf-16-le"), ["utf16le.csv, line 1", "UTF-16"]),
+        ("latin1.csv", "reward,name\n1,caf\xe9\n".encode("latin-1"), ["latin1.csv, line 2", "not UTF-8"]),
+        ("cols.csv", b"a,reward\n1,2\n2,3,4\n", ["cols.csv, line 3", "3 fields, the header has 2"]),
+        ("bad.jsonl", b'{"reward": 1}\n{"reward": \n', ["bad.jsonl, line 2", "not JSON"]),
+        ("nan.jsonl", b'{"reward": 1}\n{"reward": "x"}\n', ["nan.jsonl, line 2", "not a number"]),
+        ("fake.parquet", b"PAR1 this is not parquet", ["fake.parquet", "not a readable Parquet file"]),
+    ],
+)
 def test_bad_files(tmp_path, name, data, parts):
     path = tmp_path / name
     path.write_bytes(data)
@@ -145,16 +149,25 @@ def test_nulls_in_parquet_name_the_row(tmp_path):
     one_line_error(run([path, "--no-plot"]), "r.parquet, row 2", "empty")
 
 
-@pytest.mark.parametrize("args, parts", [
-    (["--max-n", "1000000000"], ["--max-n 1000000000", "between 1 and"]),
-    (["--all", "--max-n", "100000"], ["--all"]),
-    (["--bootstrap", "10"], ["--group"]),
-    (["--column", "score"], ["no column 'score'"]),
-    (["--group", "prompt"], ["no group column 'prompt'"]),
-])
+@pytest.mark.parametrize(
+    "args, parts",
+    [
+        (["--max-n", "1000000000"], ["--max-n 1000000000", "between 1 and"]),
+        (["--all", "--max-n", "100000"], ["--all"]),
+        (["--bootstrap", "10"], ["--group"]),
+        (["--column", "score"], ["no column 'score'"]),
+        (["--group", "prompt"], ["no group column 'prompt'"]),
+    ],
+)
 def test_bad_options(args, parts):
-    one_line_error(run([example_file(), "--column", "reward", "--no-plot"] + args if "--column" not in args
-                       else [example_file(), "--no-plot"] + args), *parts)
+    one_line_error(
+        run(
+            [example_file(), "--column", "reward", "--no-plot"] + args
+            if "--column" not in args
+            else [example_file(), "--no-plot"] + args
+        ),
+        *parts,
+    )
 
 
 # -- the plot file ---------------------------------------------------------------------------------------------------

@@ -26,19 +26,35 @@ def test_points_are_read_from_csv_and_jsonl(tmp_path):
     assert read_points(jl) == want
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("kl,reward\n-0.1,1\n", "negative"),
-    ("kl,label\n0.1,a\n", "no 'reward' column"),
-    ("kl,reward\n0.1,abc\n", "not a number"),
-    ("", "no points"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kl,reward\n-0.1,1\n", "negative"),
+        ("kl,label\n0.1,a\n", "no 'reward' column"),
+        ("kl,reward\n0.1,abc\n", "not a number"),
+        ("", "no points"),
+    ],
+)
 def test_bad_points(tmp_path, text, message, capsys):
     path = tmp_path / "runs.csv"
     path.write_text(text)
     with pytest.raises(RewardFileError, match=message):
         read_points(path)
-    assert cli_main(["frontier", str(example_file()), "--column", "reward", "--points", str(path),
-                     "--out", str(tmp_path / "f.svg")]) == 2
+    assert (
+        cli_main(
+            [
+                "frontier",
+                str(example_file()),
+                "--column",
+                "reward",
+                "--points",
+                str(path),
+                "--out",
+                str(tmp_path / "f.svg"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message.split("'")[0] in err
     assert not (tmp_path / "f.svg").exists()
@@ -61,6 +77,22 @@ def test_the_plot_labels_n_and_the_runs(tmp_path):
     svg = tmp_path / "f.svg"
     runs = tmp_path / "runs.csv"
     runs.write_text("kl,reward,label\n0.4,0.7,PPO step 2000\n")
-    assert cli_main(["frontier", str(example_file()), "--column", "reward", "--group", "prompt_id",
-                     "--points", str(runs), "--out", str(svg), "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "frontier",
+                str(example_file()),
+                "--column",
+                "reward",
+                "--group",
+                "prompt_id",
+                "--points",
+                str(runs),
+                "--out",
+                str(svg),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "PPO step 2000" in svg.read_text()

@@ -38,8 +38,9 @@ def test_per_prompt_equals_an_independent_computation():
         kl = np.mean([b.kl(law) for b, law in zip(bons, laws, strict=True)])
         assert fr.bon_kl[i] == pytest.approx(kl, rel=1e-11, abs=1e-14)
         assert fr.bon_mean[i] == pytest.approx(np.mean([b.mean() for b in bons]), rel=1e-12)
-        assert fr.bon_win[i] == pytest.approx(np.mean([win_rate(b, law) for b, law in zip(bons, laws, strict=True)]),
-                                              rel=1e-12)
+        assert fr.bon_win[i] == pytest.approx(
+            np.mean([win_rate(b, law) for b, law in zip(bons, laws, strict=True)]), rel=1e-12
+        )
         if n == 1:
             assert fr.opt_lam[i] == 0
             continue
@@ -105,8 +106,24 @@ def test_heavy_tail_is_flagged(capsys, tmp_path):
 
 def test_command_per_prompt_json_and_warnings(capsys):
     path = str(example_file())
-    assert cli_main(["frontier", path, "--column", "reward", "--group", "prompt_id", "--max-n", "8", "--json",
-                     "--bootstrap", "50"]) == 0
+    assert (
+        cli_main(
+            [
+                "frontier",
+                path,
+                "--column",
+                "reward",
+                "--group",
+                "prompt_id",
+                "--max-n",
+                "8",
+                "--json",
+                "--bootstrap",
+                "50",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data["groups"] == 400 and data["per_prompt"] and data["min_samples_per_group"] == 5
@@ -134,8 +151,15 @@ def test_binary_rewards_at_large_n_have_a_finite_multiplier():
     assert fr.opt_mean[0] == pytest.approx(m, rel=1e-12) and fr.bon_mean[0] == pytest.approx(m, rel=1e-12)
 
 
-@pytest.mark.parametrize("values", [[-1e200, 0.0, 1e200, 3e200], [-1.7e308, 0.0, 1e308, 1.7e308],
-                                    [1e-300, 2e-300, 5e-300], [1e15, 1e15 + 0.25, 1e15 + 0.5]])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [-1e200, 0.0, 1e200, 3e200],
+        [-1.7e308, 0.0, 1e308, 1.7e308],
+        [1e-300, 2e-300, 5e-300],
+        [1e15, 1e15 + 0.25, 1e15 + 0.5],
+    ],
+)
 def test_extreme_spreads_end_and_stay_finite(values):
     fr = frontier(values, max_n=64, progress=False)
     for arr in (fr.bon_kl, fr.bon_mean, fr.opt_mean, fr.tilt_mean):

@@ -52,27 +52,34 @@ def test_the_result_is_a_dataframe(example):
     assert frame.shape[0] == len(ref.to_dict()["rows"])
 
 
-@pytest.mark.parametrize(("column", "message"), [
-    (pd.Series([1.0, 2.0, 3.0]) + 1j, "complex"),
-    (pd.array([1.0, None, 3.0], dtype="Float64"), "row 1 is missing"),
-    (["a", "b", "c"], "not a real number"),
-    ([True, False, True], "boolean"),
-])
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (pd.Series([1.0, 2.0, 3.0]) + 1j, "complex"),
+        (pd.array([1.0, None, 3.0], dtype="Float64"), "row 1 is missing"),
+        (["a", "b", "c"], "not a real number"),
+        ([True, False, True], "boolean"),
+    ],
+)
 def test_bad_reward_columns(column, message):
     frame = pd.DataFrame({"prompt": ["a", "a", "b"], "score": column})
     with pytest.raises(ValueError, match=message):
         frontier(frame, reward="score", group="prompt", progress=False)
 
 
-@pytest.mark.parametrize(("ids", "message"), [
-    (["a", 7, "b"], "mixes strings and integers"),
-    (["a", None, "b"], "row 1 is missing"),
-    (["a", {"x": 1}, "b"], "dict"),
-    ([1.0, 2.0, 2.0], "floating-point"),
-])
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (["a", 7, "b"], "mixes strings and integers"),
+        (["a", None, "b"], "row 1 is missing"),
+        (["a", {"x": 1}, "b"], "dict"),
+        ([1.0, 2.0, 2.0], "floating-point"),
+    ],
+)
 def test_bad_group_columns(ids, message):
-    frame = pd.DataFrame({"prompt": pd.Series(ids, dtype=object if not isinstance(ids[0], float) else float),
-                          "score": [0.0, 1.0, 2.0]})
+    frame = pd.DataFrame(
+        {"prompt": pd.Series(ids, dtype=object if not isinstance(ids[0], float) else float), "score": [0.0, 1.0, 2.0]}
+    )
     with pytest.raises(ValueError, match=message):
         frontier(frame, reward="score", group="prompt", progress=False)
 

@@ -75,9 +75,15 @@ EXAMPLES = 50
 # shrinking (a quick survey of every failing case). One bug is reported per case.
 SCALE = float(os.environ.get("LMALIGN_FUZZ_SCALE", "1"))
 PHASES = [p for p in Phase if p != Phase.shrink or os.environ.get("LMALIGN_FUZZ_SHRINK", "1") != "0"]
-FUZZ = settings(max_examples=max(1, round(EXAMPLES * SCALE)), deadline=None, derandomize=True, database=None,
-                phases=PHASES, report_multiple_bugs=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=max(1, round(EXAMPLES * SCALE)),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=PHASES,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 X = adversarial_scalars
 P = positive_params
@@ -113,8 +119,14 @@ def markov_sources(draw):
     elif kind == "identity":
         P = np.eye(k)
     else:
-        w = np.array(draw(st.lists(st.sampled_from((0.0, 1e-300, 0.2, 1.0)) | st.floats(0, 1),
-                                   min_size=k * k, max_size=k * k))).reshape(k, k) + np.eye(k) * 1e-3
+        w = (
+            np.array(
+                draw(
+                    st.lists(st.sampled_from((0.0, 1e-300, 0.2, 1.0)) | st.floats(0, 1), min_size=k * k, max_size=k * k)
+                )
+            ).reshape(k, k)
+            + np.eye(k) * 1e-3
+        )
         P = w / w.sum(axis=1, keepdims=True)
         if kind == "memoryless":
             P = np.tile(P[0], (k, 1))
@@ -131,8 +143,13 @@ SYM = sp.Symbol("l")
 
 
 def sym_numbers():
-    return st.one_of(finite_floats(), st.integers(-5, 5), st.sampled_from(
-        (sp.Rational(1, 3), sp.Rational(2, 3), sp.Symbol("p", positive=True), sp.nan, sp.oo, "x", None)))
+    return st.one_of(
+        finite_floats(),
+        st.integers(-5, 5),
+        st.sampled_from(
+            (sp.Rational(1, 3), sp.Rational(2, 3), sp.Symbol("p", positive=True), sp.nan, sp.oo, "x", None)
+        ),
+    )
 
 
 def sym_lists():
@@ -145,13 +162,31 @@ def sym_vars():
 
 def sym_exprs():
     a, b = sp.Rational(1, 2), sp.Rational(1, 3)
-    return st.one_of(st.sampled_from((symbolic.bernoulli_cgf(a, 0, 1, SYM), symbolic.bernoulli_cgf(b, -1, 2, SYM),
-                                      SYM**2 / 2, sp.exp(SYM), sp.Integer(0), sp.log(SYM))),
-                     st.sampled_from(("x", None, 1.0)))
+    return st.one_of(
+        st.sampled_from(
+            (
+                symbolic.bernoulli_cgf(a, 0, 1, SYM),
+                symbolic.bernoulli_cgf(b, -1, 2, SYM),
+                SYM**2 / 2,
+                sp.exp(SYM),
+                sp.Integer(0),
+                sp.log(SYM),
+            )
+        ),
+        st.sampled_from(("x", None, 1.0)),
+    )
 
 
-TRANSFORMS = (np.tanh, np.negative, lambda v: v**3, lambda v: np.full_like(v, np.nan),
-              lambda v: np.full_like(v, -np.inf), lambda v: v[:-1], lambda v: "x", np.exp)
+TRANSFORMS = (
+    np.tanh,
+    np.negative,
+    lambda v: v**3,
+    lambda v: np.full_like(v, np.nan),
+    lambda v: np.full_like(v, -np.inf),
+    lambda v: v[:-1],
+    lambda v: "x",
+    np.exp,
+)
 
 
 def directories():
@@ -182,10 +217,18 @@ def _points(law: RewardLaw):
 def law_and_budget():
     """``(law, delta)``: budgets at the edges of the law (0, ``D_max`` and within rounding of it), inside, or
     anything."""
+
     def pair(law):
         m = law.max_kl
-        return args(st.just(law), st.one_of(st.sampled_from((0.0, 5e-324, 1e-300, m, m * (1 - 1e-15), m * (1 + 1e-15),
-                                                              m + 1.0)), st.floats(0.0, max(m, 1e-300)), P()))
+        return args(
+            st.just(law),
+            st.one_of(
+                st.sampled_from((0.0, 5e-324, 1e-300, m, m * (1 - 1e-15), m * (1 + 1e-15), m + 1.0)),
+                st.floats(0.0, max(m, 1e-300)),
+                P(),
+            ),
+        )
+
     return extreme_laws().flatmap(pair)
 
 
@@ -196,11 +239,13 @@ def law_and_point():
 
 def source_and_point():
     """``(source, x)`` with ``x`` mostly between the least and largest token reward."""
+
     def pair(src):
         if not isinstance(src, markov.MarkovSource):
             return args(st.just(src), X())
         lo, hi = float(src.reward.min()), float(src.reward.max())
         return args(st.just(src), st.one_of(st.floats(lo, hi), st.sampled_from(src.reward.tolist()), X()))
+
     return sources().flatmap(pair)
 
 
@@ -208,8 +253,18 @@ def source_and_point():
 def sym_law(draw):
     """``(probs, values, var)`` for a symbolic law: exact, float or symbolic probabilities (now and then junk)."""
     p = sp.Symbol("p", positive=True)
-    probs = draw(st.sampled_from(([sp.Rational(1, 3), sp.Rational(2, 3)], [0.5, 0.5], [1 - p, p], [1.0],
-                                  [sp.Rational(1, 2)] * 2, [1e-300, 1 - 1e-300])))
+    probs = draw(
+        st.sampled_from(
+            (
+                [sp.Rational(1, 3), sp.Rational(2, 3)],
+                [0.5, 0.5],
+                [1 - p, p],
+                [1.0],
+                [sp.Rational(1, 2)] * 2,
+                [1e-300, 1 - 1e-300],
+            )
+        )
+    )
     values = draw(st.lists(st.one_of(finite_floats(), st.integers(-3, 3)), min_size=len(probs), max_size=len(probs)))
     if draw(st.integers(0, 4)) == 0:
         return draw(args(sym_lists(), sym_lists(), sym_vars()))
@@ -218,20 +273,33 @@ def sym_law(draw):
 
 def frontier_args():
     """Reward samples (extremes, ties, NaN now and then) or a law, with ordinary settings most of the time."""
-    rewards = st.one_of(real_lists(1, 12), extreme_laws(), st.lists(st.sampled_from(
-        (0.0, 1.0, 2.0, -1e308, 1e308, 5e-324, 1e-300)), min_size=1, max_size=40))
+    rewards = st.one_of(
+        real_lists(1, 12),
+        extreme_laws(),
+        st.lists(st.sampled_from((0.0, 1.0, 2.0, -1e308, 1e308, 5e-324, 1e-300)), min_size=1, max_size=40),
+    )
 
     def groups(r):
         size = np.size(r) if not isinstance(r, RewardLaw) else 0
         return st.one_of(st.none(), st.none(), st.just(np.arange(size) % 3), st.sampled_from(([1, 2], "g")))
 
     def rest(r):
-        return args(st.just(r), max_n=st.one_of(st.integers(1, 64), st.sampled_from(
-                        (1, 2, 1024, 10**6, 10**6 + 1, 10**18, 0, -3, 2.5, None))),
-                    n=st.one_of(st.none(), st.none(), st.lists(adversarial_counts(), max_size=3),
-                                st.sampled_from(([], "4", [0], [2**40]))),
-                    groups=groups(r), bootstrap=st.sampled_from((0, 0, 0, 3, -1, 2.5)),
-                    confidence=st.sampled_from((0.95, 0.95, 0.5, 0.0, 1.0, math.nan)))
+        return args(
+            st.just(r),
+            max_n=st.one_of(
+                st.integers(1, 64), st.sampled_from((1, 2, 1024, 10**6, 10**6 + 1, 10**18, 0, -3, 2.5, None))
+            ),
+            n=st.one_of(
+                st.none(),
+                st.none(),
+                st.lists(adversarial_counts(), max_size=3),
+                st.sampled_from(([], "4", [0], [2**40])),
+            ),
+            groups=groups(r),
+            bootstrap=st.sampled_from((0, 0, 0, 3, -1, 2.5)),
+            confidence=st.sampled_from((0.95, 0.95, 0.5, 0.0, 1.0, math.nan)),
+        )
+
     return rewards.flatmap(rest)
 
 
@@ -251,9 +319,11 @@ class Case:
 
 def method(name: str):
     """``RewardLaw.<name>`` as a function of the law and the method's arguments (named for messages)."""
+
     def run(law, *a, **kw):
         attr = getattr(law, name)
         return attr(*a, **kw) if callable(attr) else attr
+
     run.__qualname__ = f"RewardLaw.{name}"
     if callable(getattr(RewardLaw, name)):
         run.__wrapped__ = getattr(RewardLaw, name)  # inspect.signature: the method's parameters (self = the law)
@@ -267,10 +337,12 @@ def law_method(name: str, *strategies, kind: str = "any") -> Case:
 CASES: dict[str, Case] = {
     # law.py
     "RewardLaw": Case(RewardLaw, values_and_probs().map(lambda vp: (vp, {})), "law"),
-    "RewardLaw.from_logprobs": Case(RewardLaw.from_logprobs, values_and_probs(logs=True).map(lambda vp: (vp, {})),
-                                    "law"),
-    "RewardLaw.from_samples": Case(RewardLaw.from_samples, args(st.one_of(real_lists(0, 8),
-                                                                          st.sampled_from(WRONG_TYPES))), "law"),
+    "RewardLaw.from_logprobs": Case(
+        RewardLaw.from_logprobs, values_and_probs(logs=True).map(lambda vp: (vp, {})), "law"
+    ),
+    "RewardLaw.from_samples": Case(
+        RewardLaw.from_samples, args(st.one_of(real_lists(0, 8), st.sampled_from(WRONG_TYPES))), "law"
+    ),
     "RewardLaw.from_tokens": Case(RewardLaw.from_tokens, tokens_and(N()), "law"),
     "RewardLaw.mean": law_method("mean"),
     "RewardLaw.var": law_method("var", kind="nonneg"),
@@ -292,9 +364,18 @@ CASES: dict[str, Case] = {
     "bon_kl_bound": Case(bon_kl_bound, with_n(), "nonneg"),
     "resolve_log_n": Case(resolve_log_n, with_n(), "nonneg"),
     "log_minus_log_cdf": Case(log_minus_log_cdf, args(L())),  # log(-log F): any sign
-    "lattice_gumbel": Case(lattice_gumbel, args(P(), P(), P(), N(), st.one_of(st.floats(-3, 3), X()),
-                                                 st.one_of(st.floats(-3, 3), X()),
-                                                 log_shift=st.one_of(st.just(0.0), X()))),
+    "lattice_gumbel": Case(
+        lattice_gumbel,
+        args(
+            P(),
+            P(),
+            P(),
+            N(),
+            st.one_of(st.floats(-3, 3), X()),
+            st.one_of(st.floats(-3, 3), X()),
+            log_shift=st.one_of(st.just(0.0), X()),
+        ),
+    ),
     # divergences.py
     "kl": Case(divergences.kl, prob_pair(), "nonneg"),
     "renyi_divergence": Case(divergences.renyi_divergence, prob_pair(orders()), "nonneg"),
@@ -303,9 +384,15 @@ CASES: dict[str, Case] = {
     "collision_entropy": Case(divergences.collision_entropy, args(prob_lists()), "nonneg"),
     "binary_entropy": Case(divergences.binary_entropy, args(vector_or_scalar()), "nonneg"),
     # ldp.py
-    "aligned_rate": Case(ldp.aligned_rate, law_and_point().flatmap(lambda lx: args(
-        st.just(lx[0][0]), X(), st.just(lx[0][1]), st.sampled_from(("kl", "legendre", "shift", "other")))),
-        "nonneg"),
+    "aligned_rate": Case(
+        ldp.aligned_rate,
+        law_and_point().flatmap(
+            lambda lx: args(
+                st.just(lx[0][0]), X(), st.just(lx[0][1]), st.sampled_from(("kl", "legendre", "shift", "other"))
+            )
+        ),
+        "nonneg",
+    ),
     "cramer_rate": Case(ldp.cramer_rate, law_and_point(), "nonneg"),
     "scaled_cgf": Case(ldp.scaled_cgf, args(L(), X(), vector_or_scalar())),
     "cgf_derivative": Case(ldp.cgf_derivative, args(L(), X(), N())),
@@ -317,9 +404,16 @@ CASES: dict[str, Case] = {
     "soft_best_of_n": Case(transforms.soft_best_of_n, args(L(), N(), P()), "law"),
     "log_power_mean_calibration": Case(transforms.log_power_mean_calibration, args(L(), N())),
     # markov.py
-    "MarkovSource": Case(markov.MarkovSource, st.integers(1, 3).flatmap(lambda k: args(
-        prob_lists(size=k), st.one_of(st.lists(prob_lists(size=k), min_size=k, max_size=k),
-                                      st.sampled_from(WRONG_TYPES)), real_lists(size=k)))),
+    "MarkovSource": Case(
+        markov.MarkovSource,
+        st.integers(1, 3).flatmap(
+            lambda k: args(
+                prob_lists(size=k),
+                st.one_of(st.lists(prob_lists(size=k), min_size=k, max_size=k), st.sampled_from(WRONG_TYPES)),
+                real_lists(size=k),
+            )
+        ),
+    ),
     "MarkovSource.memoryless": Case(markov.MarkovSource.memoryless, tokens_and()),
     "markov_law": Case(markov.markov_law, args(sources(), N()), "law"),
     "markov_laws": Case(markov.markov_laws, args(sources(), st.one_of(st.lists(N(), max_size=3), N()))),
@@ -334,8 +428,10 @@ CASES: dict[str, Case] = {
     "doob_chain": Case(markov.doob_chain, args(sources(), X(), N())),
     "stationary_doob": Case(markov.stationary_doob, args(sources(), X())),
     "asymptotic_partition": Case(markov.asymptotic_partition, args(sources(), X())),
-    "MarkovSource.sample": Case(lambda s, n, m: s.sample(n, m, np.random.default_rng(0)),
-                                args(sources().filter(lambda s: isinstance(s, markov.MarkovSource)), N(), N())),
+    "MarkovSource.sample": Case(
+        lambda s, n, m: s.sample(n, m, np.random.default_rng(0)),
+        args(sources().filter(lambda s: isinstance(s, markov.MarkovSource)), N(), N()),
+    ),
     # memoryless.py
     "law_of_sum": Case(memoryless.law_of_sum, tokens_and(N()), "law"),
     "token_tilt": Case(memoryless.token_tilt, tokens_and(X()), "unit"),
@@ -353,15 +449,20 @@ CASES: dict[str, Case] = {
     "frontier_win": Case(win_frontier.frontier_win, args(P()), "unit"),
     "bon_frontier_gap": Case(win_frontier.bon_frontier_gap, with_n()),
     # subgaussian.py
-    "subgaussian_variance_proxy": Case(subgaussian.subgaussian_variance_proxy,
-                                       args(L(), st.sampled_from(("upper", "lower", "both", "x", None))), "nonneg"),
+    "subgaussian_variance_proxy": Case(
+        subgaussian.subgaussian_variance_proxy,
+        args(L(), st.sampled_from(("upper", "lower", "both", "x", None))),
+        "nonneg",
+    ),
     "subgaussian_optimum": Case(subgaussian.subgaussian_optimum, args(L(), st.sampled_from(("upper", "lower", 1)))),
     "subgaussian_gain_bound": Case(subgaussian.subgaussian_gain_bound, args(P(), P()), "nonneg"),
     "tilt_gain": Case(subgaussian.tilt_gain, args(L(), X())),
     "unit_scaled": Case(subgaussian.unit_scaled, args(L())),
-    "discretised_gaussian": Case(subgaussian.discretised_gaussian, args(st.one_of(st.floats(1e-3, 1e3), X()),
-                                                                         st.one_of(st.just(0.25), X()),
-                                                                         st.one_of(st.just(24.0), X())), "law"),
+    "discretised_gaussian": Case(
+        subgaussian.discretised_gaussian,
+        args(st.one_of(st.floats(1e-3, 1e3), X()), st.one_of(st.just(0.25), X()), st.one_of(st.just(24.0), X())),
+        "law",
+    ),
     # bon_vs_tilt.py
     "bon_log_ratio": Case(bon_vs_tilt.bon_log_ratio, with_n(L())),
     "bon_tilt_projection": Case(bon_vs_tilt.bon_tilt_projection, with_n(L())),
@@ -369,17 +470,30 @@ CASES: dict[str, Case] = {
     # frontier.py
     "frontier": Case(frontier_mod.frontier, frontier_args(), examples=30),
     "default_ns": Case(frontier_mod.default_ns, args(N())),
-    "example_rewards": Case(frontier_mod.example_rewards, args(st.sampled_from((1, 3, 0, -1, 10**9, 10**18, 2.5)),
-                                                               st.sampled_from((1, 5, 0, 10**9, None)),
-                                                               st.sampled_from((0, -1, 2**70, "s")))),
+    "example_rewards": Case(
+        frontier_mod.example_rewards,
+        args(
+            st.sampled_from((1, 3, 0, -1, 10**9, 10**18, 2.5)),
+            st.sampled_from((1, 5, 0, 10**9, None)),
+            st.sampled_from((0, -1, 2**70, "s")),
+        ),
+    ),
     # models.py
     "uniform_law": Case(models.uniform_law, args(N()), "law"),
-    "random_law": Case(lambda k, **kw: models.random_law(k, np.random.default_rng(1), **kw),
-                       args(N(), scale=X(), floor=st.one_of(st.just(1e-12), X())), "law"),
-    "random_token_model": Case(lambda k, **kw: models.random_token_model(k, np.random.default_rng(2), **kw),
-                               args(N(), reward=st.sampled_from(("mixed", "lattice", "continuous", "x")),
-                                    uniform_mix=st.one_of(st.just(0.0), st.floats(0, 1), X()),
-                                    floor=st.one_of(st.just(1e-12), st.floats(0, 1), X()))),
+    "random_law": Case(
+        lambda k, **kw: models.random_law(k, np.random.default_rng(1), **kw),
+        args(N(), scale=X(), floor=st.one_of(st.just(1e-12), X())),
+        "law",
+    ),
+    "random_token_model": Case(
+        lambda k, **kw: models.random_token_model(k, np.random.default_rng(2), **kw),
+        args(
+            N(),
+            reward=st.sampled_from(("mixed", "lattice", "continuous", "x")),
+            uniform_mix=st.one_of(st.just(0.0), st.floats(0, 1), X()),
+            floor=st.one_of(st.just(1e-12), st.floats(0, 1), X()),
+        ),
+    ),
     # reference.py
     "mp_probs": Case(reference.mp_probs, args(prob_lists())),
     "mp_cgf": Case(reference.mp_cgf, tokens_and(st.one_of(st.floats(-10, 10), X()))),
@@ -387,10 +501,15 @@ CASES: dict[str, Case] = {
     "symbolic_cgf": Case(symbolic.symbolic_cgf, sym_law()),
     "tilted_probs": Case(symbolic.tilted_probs, sym_law()),
     "tilt_kl_expr": Case(symbolic.tilt_kl_expr, args(sym_exprs(), sym_vars())),
-    "legendre_transform": Case(symbolic.legendre_transform, args(sym_exprs(), sym_vars(), st.one_of(
-        st.just(sp.Symbol("x")), sym_vars())), examples=20),
-    "cumulant_series": Case(symbolic.cumulant_series, args(sym_exprs(), sym_vars(), st.one_of(st.integers(1, 8), N()),
-                                                           st.sampled_from((None, 0, 1.5, SYM)))),
+    "legendre_transform": Case(
+        symbolic.legendre_transform,
+        args(sym_exprs(), sym_vars(), st.one_of(st.just(sp.Symbol("x")), sym_vars())),
+        examples=20,
+    ),
+    "cumulant_series": Case(
+        symbolic.cumulant_series,
+        args(sym_exprs(), sym_vars(), st.one_of(st.integers(1, 8), N()), st.sampled_from((None, 0, 1.5, SYM))),
+    ),
     "bernoulli_cgf": Case(symbolic.bernoulli_cgf, args(sym_numbers(), sym_numbers(), sym_numbers(), sym_vars())),
     # wordmodel.py
     "load_word_model": Case(wordmodel.load_word_model, args(directories()), examples=5),
@@ -451,9 +570,12 @@ def test_public_function(name):
 
 def valid_sizes():
     """Valid best-of-N sizes: ``n`` from 1 to 10**18 or ``log_n`` from 0 to 1e4 (the documented exact range)."""
-    return st.one_of(st.integers(1, 10**6).map(lambda n: {"n": n}), st.sampled_from(({"n": 10**9}, {"n": 10**18})),
-                     st.floats(0.0, 1e4).map(lambda x: {"log_n": x}),
-                     st.sampled_from(({"log_n": 5e-324}, {"log_n": 1e-300}, {"log_n": 1e4})))
+    return st.one_of(
+        st.integers(1, 10**6).map(lambda n: {"n": n}),
+        st.sampled_from(({"n": 10**9}, {"n": 10**18})),
+        st.floats(0.0, 1e4).map(lambda x: {"log_n": x}),
+        st.sampled_from(({"log_n": 5e-324}, {"log_n": 1e-300}, {"log_n": 1e4})),
+    )
 
 
 def _answered(fn, *a, **kw):
@@ -480,19 +602,29 @@ def test_valid_laws_are_answered(law, size, lam, side):
 
 
 @FUZZ
-@given(rewards=st.lists(finite_floats(), min_size=1, max_size=30), data=st.data(),
-       max_n=st.one_of(st.integers(1, 64), st.sampled_from((1024, 10**6))), bootstrap=st.sampled_from((0, 2)))
+@given(
+    rewards=st.lists(finite_floats(), min_size=1, max_size=30),
+    data=st.data(),
+    max_n=st.one_of(st.integers(1, 64), st.sampled_from((1024, 10**6))),
+    bootstrap=st.sampled_from((0, 2)),
+)
 def test_valid_samples_are_answered(rewards, data, max_n, bootstrap):
     """frontier answers any finite samples (±1e308, subnormal, ties), pooled or per prompt, with numbers."""
-    groups = data.draw(st.lists(st.integers(0, 3), min_size=len(rewards), max_size=len(rewards)), label="groups") \
-        if bootstrap else None
+    groups = (
+        data.draw(st.lists(st.integers(0, 3), min_size=len(rewards), max_size=len(rewards)), label="groups")
+        if bootstrap
+        else None
+    )
     fr = _answered(frontier_mod.frontier, rewards, max_n=max_n, groups=groups, bootstrap=bootstrap, progress=False)
     _check_special("frontier", fr, "frontier")
 
 
 @FUZZ
-@given(size=valid_sizes(), x=st.one_of(st.floats(0.0, 1.0), st.sampled_from((0.0, 5e-324, 1e-300, 1.0))),
-       big=st.one_of(st.floats(0.0, 1e308), st.sampled_from((0.0, 5e-324, 1e-300, 708.0, 709.0, 1e308))))
+@given(
+    size=valid_sizes(),
+    x=st.one_of(st.floats(0.0, 1.0), st.sampled_from((0.0, 5e-324, 1e-300, 1.0))),
+    big=st.one_of(st.floats(0.0, 1e308), st.sampled_from((0.0, 5e-324, 1e-300, 708.0, 709.0, 1e308))),
+)
 def test_valid_scalars_are_answered(size, x, big):
     """The closed forms of bon_bounds and win_frontier answer every valid argument (``eps`` in ``[0, 1]``,
     ``H_2``, ``KL`` and ``c`` from 0 to 1e308)."""
@@ -512,8 +644,17 @@ def test_every_public_function_is_fuzzed():
     """Each name in a module's ``__all__`` (of the modules that declare it) has a case, so the suite grows with
     the API."""
     covered = set(CASES) | {c.split(".")[-1] for c in CASES}
-    data_only = {"Frontier", "RewardFileError", "RewardSamples", "example_file", "write_example", "read_rewards",
-                 "read_samples", "MAX_N", "__version__"}
+    data_only = {
+        "Frontier",
+        "RewardFileError",
+        "RewardSamples",
+        "example_file",
+        "write_example",
+        "read_rewards",
+        "read_samples",
+        "MAX_N",
+        "__version__",
+    }
     import lmalign
 
     for mod in (lmalign, bon_bounds, bon_vs_tilt, frontier_mod, subgaussian, win_frontier):

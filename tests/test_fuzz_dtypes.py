@@ -46,9 +46,16 @@ SIZED = {"RewardLaw.from_tokens", "law_of_sum", "markov_law", "markov_laws", "do
 BIG_COUNT = 1000
 
 REFUSED = {  # form -> the word the refusal must contain
-    "complex": "complex", "complex (real values)": "complex", "masked": "masked", "masked (none masked)": "masked",
-    "object": "object", "boolean": "boolean", "datetime64": "datetime64", "timedelta64": "timedelta64",
-    "string": "string", "bytes": "bytes",
+    "complex": "complex",
+    "complex (real values)": "complex",
+    "masked": "masked",
+    "masked (none masked)": "masked",
+    "object": "object",
+    "boolean": "boolean",
+    "datetime64": "datetime64",
+    "timedelta64": "timedelta64",
+    "string": "string",
+    "bytes": "bytes",
 }
 KEPT = ("float16", "float32", "pandas", "0-d array")
 
@@ -92,11 +99,20 @@ def _scalar(kind: str, v):
 
 def _scalar_forms(x: float, v) -> dict:
     return {
-        "complex": np.complex128(complex(x, 1.0)), "complex (real values)": np.complex128(x),
-        "masked": np.ma.masked_array(x, mask=True), "masked (none masked)": np.ma.masked_array(x, mask=False),
-        "object": np.array(v, dtype=object), "boolean": np.bool_(x != 0), "datetime64": np.datetime64(0, "s"),
-        "timedelta64": np.timedelta64(1, "s"), "string": np.str_(repr(v)), "bytes": np.bytes_(repr(v).encode()),
-        "float16": np.float16(x), "float32": np.float32(x), "pandas": np.array(v), "0-d array": np.array(v),
+        "complex": np.complex128(complex(x, 1.0)),
+        "complex (real values)": np.complex128(x),
+        "masked": np.ma.masked_array(x, mask=True),
+        "masked (none masked)": np.ma.masked_array(x, mask=False),
+        "object": np.array(v, dtype=object),
+        "boolean": np.bool_(x != 0),
+        "datetime64": np.datetime64(0, "s"),
+        "timedelta64": np.timedelta64(1, "s"),
+        "string": np.str_(repr(v)),
+        "bytes": np.bytes_(repr(v).encode()),
+        "float16": np.float16(x),
+        "float32": np.float32(x),
+        "pandas": np.array(v),
+        "0-d array": np.array(v),
     }
 
 
@@ -178,8 +194,11 @@ def same_result(a, b, depth: int = 0) -> bool:
     if a is REJECTED or b is REJECTED:
         return a is b
     if isinstance(a, RewardLaw) or isinstance(b, RewardLaw):
-        return (type(a) is type(b) and np.array_equal(a.values, b.values)
-                and np.array_equal(a.logprobs, b.logprobs, equal_nan=True))
+        return (
+            type(a) is type(b)
+            and np.array_equal(a.values, b.values)
+            and np.array_equal(a.logprobs, b.logprobs, equal_nan=True)
+        )
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
         if a.shape != b.shape:
@@ -194,8 +213,9 @@ def same_result(a, b, depth: int = 0) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_result(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        return type(a) is type(b) and all(same_result(getattr(a, f.name), getattr(b, f.name), depth + 1)
-                                          for f in dataclasses.fields(a))
+        return type(a) is type(b) and all(
+            same_result(getattr(a, f.name), getattr(b, f.name), depth + 1) for f in dataclasses.fields(a)
+        )
     if isinstance(a, sp.Basic) and isinstance(b, sp.Basic):
         return a == b or sp.simplify(a - b) == 0
     try:
@@ -206,7 +226,7 @@ def same_result(a, b, depth: int = 0) -> bool:
 
 def _swap(args: tuple, kwargs: dict, slot, value) -> tuple[tuple, dict]:
     if slot[0] == "arg":
-        return args[:slot[1]] + (value,) + args[slot[1] + 1:], kwargs
+        return args[: slot[1]] + (value,) + args[slot[1] + 1 :], kwargs
     return args, {**kwargs, slot[1]: value}
 
 
@@ -253,6 +273,7 @@ def test_odd_dtypes(name, deep_fuzz):
             assert same_result(result, expected), (
                 f"{what} ({form}) differs from the same values as float64: "
                 f"{'refused: ' + last_rejection() if result is REJECTED else repr(result)[:300]} "
-                f"against {'refused' if expected is REJECTED else repr(expected)[:300]}")
+                f"against {'refused' if expected is REJECTED else repr(expected)[:300]}"
+            )
 
     fuzz()

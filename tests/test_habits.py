@@ -33,8 +33,13 @@ def test_the_workflow_runs_ci_and_publishes_the_book():
 
 def test_pre_commit_hooks_are_local_and_point_at_real_commands():
     config = ROOT / ".pre-commit-config.yaml"
-    proc = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", str(config)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     repos = yaml.safe_load(config.read_text())["repos"]
     assert [r["repo"] for r in repos] == ["local"], "hook repositories cannot be fetched here"
@@ -54,8 +59,13 @@ def test_commit_messages_need_a_short_subject_and_a_body():
 
 
 def test_commits_of_this_history_follow_the_rule():
-    proc = subprocess.run(["git", "log", "--no-merges", "--format=%H%x00%B%x01", f"{BASE}..HEAD"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["git", "log", "--no-merges", "--format=%H%x00%B%x01", f"{BASE}..HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if proc.returncode != 0:  # not a git checkout (a copy of the sources)
         return
     for record in filter(str.strip, proc.stdout.split("\x01")):
@@ -69,8 +79,9 @@ def test_ci_runs_each_tier_once():
     assert any(re.fullmatch(r"make test", c) for c in commands), "CI must call the README's test command"
     assert any(c.endswith("make test-slow") for c in commands)
     assert not any(c.endswith("make test-all") or "pytest" in c for c in commands), "a tier would run twice"
-    assert commands.index("make book-clean") < next(i for i, c in enumerate(commands) if c.endswith("test-slow")), \
+    assert commands.index("make book-clean") < next(i for i, c in enumerate(commands) if c.endswith("test-slow")), (
         "the determinism test compares with CI's clean build, which must exist first"
+    )
     makefile = (ROOT / "Makefile").read_text()
     for target, tier in (("test", "fast"), ("test-slow", "slow"), ("test-all", "all")):
         body = re.search(rf"^{target}: .*\n\t(.*)$", makefile, flags=re.MULTILINE).group(1)

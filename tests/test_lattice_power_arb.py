@@ -26,9 +26,39 @@ def law():
     return RewardLaw.from_tokens(np.array(WEIGHTS) / 1024, np.arange(10.0), N_TOKENS)
 
 
-LEVELS = sorted({0, 1, 2, 7, 50, 400, 3000, 20_000, 80_000, 150_000, 250_000, 300_000, 330_000, 345_000, 350_000,
-                 355_000, 360_000, 380_000, 420_000, 500_000, 600_000, 700_000, 800_000, 880_000, 899_000,
-                 899_950, 899_997, 899_999, 900_000})
+LEVELS = sorted(
+    {
+        0,
+        1,
+        2,
+        7,
+        50,
+        400,
+        3000,
+        20_000,
+        80_000,
+        150_000,
+        250_000,
+        300_000,
+        330_000,
+        345_000,
+        350_000,
+        355_000,
+        360_000,
+        380_000,
+        420_000,
+        500_000,
+        600_000,
+        700_000,
+        800_000,
+        880_000,
+        899_000,
+        899_950,
+        899_997,
+        899_999,
+        900_000,
+    }
+)
 
 
 def test_sampled_levels_within_their_certificates(law):
@@ -40,7 +70,7 @@ def test_sampled_levels_within_their_certificates(law):
         mid = float(ref.mid())
         err = abs(law.logprobs[level] - mid) - float(ref.rad())
         assert err <= law.log_error[level], (level, law.logprobs[level], mid, law.log_error[level])
-        assert law.log_error[level] <= tolerance(law.logprobs[level:level + 1])[0]
+        assert law.log_error[level] <= tolerance(law.logprobs[level : level + 1])[0]
     assert law.logprobs[N_TOKENS * D] < -300_000  # both tails far below the smallest double, in log space
 
 

@@ -14,15 +14,18 @@ def test_merges_sorts_and_drops_zero_mass():
     np.testing.assert_allclose(law.probs, [0.2, 0.4, 0.4], rtol=1e-15)
 
 
-@pytest.mark.parametrize(("values", "probs", "msg"), [
-    ([0, 1], [0.5, -0.5], "negative"),
-    ([0, 1], [0.5, float("nan")], "NaN"),
-    ([0, 1], [0.5, float("inf")], "infinite"),
-    ([0, 1], [0.5, 0.4], "sum to 1"),
-    ([0, 1, 2], [0.5, 0.5], "different lengths"),
-    ([], [], "empty"),
-    ([0, float("nan")], [0.5, 0.5], "values contains NaN"),
-])
+@pytest.mark.parametrize(
+    ("values", "probs", "msg"),
+    [
+        ([0, 1], [0.5, -0.5], "negative"),
+        ([0, 1], [0.5, float("nan")], "NaN"),
+        ([0, 1], [0.5, float("inf")], "infinite"),
+        ([0, 1], [0.5, 0.4], "sum to 1"),
+        ([0, 1, 2], [0.5, 0.5], "different lengths"),
+        ([], [], "empty"),
+        ([0, float("nan")], [0.5, 0.5], "values contains NaN"),
+    ],
+)
 def test_bad_input_names_the_problem(values, probs, msg):
     with pytest.raises(ValueError, match=msg):
         RewardLaw(values, probs)

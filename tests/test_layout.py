@@ -9,8 +9,19 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "lmalign"
-HEAVY = ("IPython", "jupyter_client", "ipykernel", "nbformat", "nbclient", "papermill", "jupytext", "sphinx",
-         "myst_nb", "jupyter_book", "yaml")
+HEAVY = (
+    "IPython",
+    "jupyter_client",
+    "ipykernel",
+    "nbformat",
+    "nbclient",
+    "papermill",
+    "jupytext",
+    "sphinx",
+    "myst_nb",
+    "jupyter_book",
+    "yaml",
+)
 # RewardLaw.from_tokens and RewardLaw.rate are conveniences of the public API (DESIGN.md) implemented on top
 # of the law; they import their implementation when called. The one deliberate exception to "no cycles".
 DOCUMENTED = {("lmalign.law", "lmalign.memoryless"), ("lmalign.law", "lmalign.ldp")}
@@ -38,8 +49,9 @@ def imports(path: Path, modules: set[str]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in imports(path, set(modules)) if m in modules and m != name}
-            for name, path in modules.items()}
+    return {
+        name: {m for m in imports(path, set(modules)) if m in modules and m != name} for name, path in modules.items()
+    }
 
 
 def cycles(g: dict[str, set[str]]) -> list[list[str]]:
@@ -75,8 +87,11 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_library_never_imports_the_book():
     g = graph()
-    offenders = {m: sorted(t for t in deps if t.startswith("lmalign.book")) for m, deps in g.items()
-                 if not m.startswith("lmalign.book") and m != "lmalign.cli"}
+    offenders = {
+        m: sorted(t for t in deps if t.startswith("lmalign.book"))
+        for m, deps in g.items()
+        if not m.startswith("lmalign.book") and m != "lmalign.cli"
+    }
     assert {m: d for m, d in offenders.items() if d} == {}
 
 
@@ -94,9 +109,11 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_import_lmalign_loads_no_notebook_or_document_machinery():
     library = sorted(m for m in graph() if not m.startswith("lmalign.book") and m != "lmalign.__main__")
-    code = ("import importlib, json, sys\n"
-            f"for m in {library!r}: importlib.import_module(m)\n"
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {list(HEAVY)!r})))")
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {library!r}: importlib.import_module(m)\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {list(HEAVY)!r})))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert json.loads(proc.stdout) == []
 

@@ -61,8 +61,7 @@ def test_scaled_cgf_and_cumulants_against_sympy():
         for k in range(1, 9):
             exact = float(sp.diff(kappa, lam, k).subs(lam, lv))
             assert cgf_derivative(law, float(lv), k) == pytest.approx(exact, rel=1e-11, abs=1e-13)
-    assert scaled_cgf(law, 0.3, 0.5) == pytest.approx(float(kappa.subs(lam, 0.8) - kappa.subs(lam, 0.3)),
-                                                     rel=1e-13)
+    assert scaled_cgf(law, 0.3, 0.5) == pytest.approx(float(kappa.subs(lam, 0.8) - kappa.subs(lam, 0.3)), rel=1e-13)
 
 
 def test_bad_input():
@@ -85,7 +84,7 @@ def test_rate_near_the_end_levels(gap):
     """x within ``gap`` of an end level: theta is large, the rate is computed from the tilted law."""
     vals, probs = [0.0, 1.0, 3.0], [0.5, 0.3, 0.2]
     law = RewardLaw(vals, probs)
-    for x in ([gap] + ([3.0 - gap] if gap > 1e-15 else [])):
+    for x in [gap] + ([3.0 - gap] if gap > 1e-15 else []):
         assert cramer_rate(law, x) == pytest.approx(_rate_high_precision(vals, probs, x), rel=1e-11)
         th = theta_of_mean(law, x)
         gap_tilted = law.tilt(th).mean() if x < 1 else 3.0 - law.tilt(th).mean()
@@ -99,8 +98,9 @@ def test_rate_is_affine_invariant_up_to_huge_rewards():
     xs = np.array([1e-12, 0.01, 0.2, 0.5, 0.97, 1 - 1e-9])
     np.testing.assert_allclose(cramer_rate(big, -1e6 + 2e6 * xs), cramer_rate(unit, xs), rtol=1e-7)
     for lam in (0.3, 4.0):
-        np.testing.assert_allclose(aligned_rate(big, lam / 2e6, -1e6 + 2e6 * xs),
-                                   aligned_rate(unit, lam, xs), rtol=1e-7)
+        np.testing.assert_allclose(
+            aligned_rate(big, lam / 2e6, -1e6 + 2e6 * xs), aligned_rate(unit, lam, xs), rtol=1e-7
+        )
 
 
 def test_one_level_law_and_infinite_cgf_arguments():

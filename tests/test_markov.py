@@ -135,7 +135,8 @@ def test_derivatives_and_kl_rate(source, t):
 def test_partition_function_asymptotics(source, lam):
     law = markov_law(source, 300)
     assert law.cgf(lam) - 300 * log_spectral_radius(source, lam) == pytest.approx(
-        asymptotic_partition(source, lam), abs=1e-9)
+        asymptotic_partition(source, lam), abs=1e-9
+    )
 
 
 @settings(max_examples=20)
@@ -200,11 +201,17 @@ def test_limit_functions_refuse_a_periodic_chain():
     flip = MarkovSource([0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], [0, 1])
     gaps = [markov_law(flip, n).cgf(2.0) - n * 1.0 for n in (100, 101, 1000, 1001)]  # Lambda(2) = 2/2
     assert abs(gaps[0] - gaps[1]) > 0.2 and gaps[0] == pytest.approx(gaps[2], abs=1e-9)
-    calls = [lambda: perron(flip, 0.5), lambda: log_spectral_radius(flip, 0.5),
-             lambda: scaled_cgf_mean(flip, 0.5), lambda: scaled_cgf_variance(flip, 0.5),
-             lambda: stationary_doob(flip, 0.5), lambda: asymptotic_partition(flip, 0.5),
-             lambda: doob_kl_rate(flip, 0.5), lambda: markov_rate(flip, 0.7),
-             lambda: theta_of_rate(flip, 0.7)]
+    calls = [
+        lambda: perron(flip, 0.5),
+        lambda: log_spectral_radius(flip, 0.5),
+        lambda: scaled_cgf_mean(flip, 0.5),
+        lambda: scaled_cgf_variance(flip, 0.5),
+        lambda: stationary_doob(flip, 0.5),
+        lambda: asymptotic_partition(flip, 0.5),
+        lambda: doob_kl_rate(flip, 0.5),
+        lambda: markov_rate(flip, 0.7),
+        lambda: theta_of_rate(flip, 0.7),
+    ]
     for call in calls:
         with pytest.raises(ValueError, match="periodic"):
             call()
@@ -214,4 +221,5 @@ def test_limit_functions_refuse_a_periodic_chain():
     assert doob_chain(flip, 0.5, 5).transitions.shape == (4, 2, 2)
     aperiodic = MarkovSource([0.5, 0.5], [[0.0, 1.0], [0.5, 0.5]], [0, 1])
     assert markov_law(aperiodic, 400).cgf(0.5) - 400 * log_spectral_radius(aperiodic, 0.5) == pytest.approx(
-        asymptotic_partition(aperiodic, 0.5), abs=1e-9)
+        asymptotic_partition(aperiodic, 0.5), abs=1e-9
+    )

@@ -51,8 +51,9 @@ def test_binomial_at_length_ten_thousand_every_level():
     law = RewardLaw.from_tokens([1 - q, q], [0, 1], n)
     mp.mp.dps = 30
     ks = np.arange(0, n + 1, 97).tolist() + [1, 2, n - 1, n]
-    ref = np.array([float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10))
-                    for k in ks])
+    ref = np.array(
+        [float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10)) for k in ks]
+    )
     # relative error of each probability = absolute error of its log
     assert np.max(np.abs(law.logprobs[ks] - ref)) < 1e-10
     assert law.logprobs[n] < -12_000  # far below the smallest float, kept in log space
@@ -102,15 +103,18 @@ def test_token_tilt():
     np.testing.assert_allclose(token_tilt([0.5, 0.5], [0.0, 1.0], math.log(3)), [0.25, 0.75])
 
 
-@pytest.mark.parametrize(("args", "msg"), [
-    (([0.5, 0.5], [0, 1], 0), "length"),
-    (([0.5, 0.5], [0, 1], 2.5), "length"),
-    (([0.5, 0.6], [0, 1], 2), "sum to 1"),
-    (([0.5, 0.5], [0, 1, 2], 2), "different lengths"),
-    (([0.5, 0.5], [0, float("inf")], 2), "infinite"),
-    (([], [], 2), "empty"),
-    (([0.25] * 4, [0, 1, math.sqrt(2), math.pi], 5000), "type classes"),
-])
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (([0.5, 0.5], [0, 1], 0), "length"),
+        (([0.5, 0.5], [0, 1], 2.5), "length"),
+        (([0.5, 0.6], [0, 1], 2), "sum to 1"),
+        (([0.5, 0.5], [0, 1, 2], 2), "different lengths"),
+        (([0.5, 0.5], [0, float("inf")], 2), "infinite"),
+        (([], [], 2), "empty"),
+        (([0.25] * 4, [0, 1, math.sqrt(2), math.pi], 5000), "type classes"),
+    ],
+)
 def test_bad_input(args, msg):
     with pytest.raises(ValueError, match=msg):
         law_of_sum(*args)
@@ -178,8 +182,11 @@ def test_dominant_token_and_gapped_edges(windows_only):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(0, 19), min_size=2, max_size=8, unique=True),
-       st.lists(st.floats(-27.0, 0.0), min_size=8, max_size=8), st.integers(60, 200))
+@given(
+    st.lists(st.integers(0, 19), min_size=2, max_size=8, unique=True),
+    st.lists(st.floats(-27.0, 0.0), min_size=8, max_size=8),
+    st.integers(60, 200),
+)
 def test_windows_on_gapped_lattices_with_rare_tokens(steps, log_weights, n):
     """Random gapped lattices with probabilities down to 1e-12 (rare tokens, dominant tokens, periodic
     structure), every level through the windows, against the direct log-space convolution."""
@@ -199,16 +206,32 @@ def test_windows_on_gapped_lattices_with_rare_tokens(steps, log_weights, n):
 def test_ten_values_top_and_bottom_edges_at_length_ten_thousand():
     """A rare top token (4e-4) makes the top windows strongly tilted (theta about 15): the untilting must not
     lose the rounding of n m. Closed forms for the extreme levels at each end, by mpmath."""
-    p = np.array([2.57665063e-01, 1.18490298e-01, 2.69385701e-01, 6.06072836e-03, 2.32883612e-06,
-                  8.88060955e-02, 6.66809110e-02, 9.55634382e-02, 9.69198459e-02, 4.25590529e-04])
+    p = np.array(
+        [
+            2.57665063e-01,
+            1.18490298e-01,
+            2.69385701e-01,
+            6.06072836e-03,
+            2.32883612e-06,
+            8.88060955e-02,
+            6.66809110e-02,
+            9.55634382e-02,
+            9.69198459e-02,
+            4.25590529e-04,
+        ]
+    )
     p /= p.sum()
     n = 10_000
     law = law_of_sum(p, np.arange(10.0), n)
     mp.mp.dps = 40
     P = [mp.mpf(float(x)) for x in p]
-    ref = {0: n * mp.log(P[0]), 1: mp.log(n) + (n - 1) * mp.log(P[0]) + mp.log(P[1]),
-           9 * n: n * mp.log(P[9]), 9 * n - 1: mp.log(n) + (n - 1) * mp.log(P[9]) + mp.log(P[8]),
-           9 * n - 2: mp.log(mp.binomial(n, 2) * P[9] ** (n - 2) * P[8] ** 2 + n * P[9] ** (n - 1) * P[7])}
+    ref = {
+        0: n * mp.log(P[0]),
+        1: mp.log(n) + (n - 1) * mp.log(P[0]) + mp.log(P[1]),
+        9 * n: n * mp.log(P[9]),
+        9 * n - 1: mp.log(n) + (n - 1) * mp.log(P[9]) + mp.log(P[8]),
+        9 * n - 2: mp.log(mp.binomial(n, 2) * P[9] ** (n - 2) * P[8] ** 2 + n * P[9] ** (n - 1) * P[7]),
+    }
     for level, value in ref.items():
         assert abs(law.logprobs[level] - float(value)) < 2e-11, level
     assert law.logprobs[9 * n] < -77_000
@@ -220,8 +243,7 @@ def test_edge_recurrence_is_the_binomial_law():
     g = lattice_sum._log_power_edge(np.log([0.7, 0.3]), n, n + 1)
     mp.mp.dps = 30
     ks = list(range(0, n + 1, 53)) + [n]
-    ref = [float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10))
-           for k in ks]
+    ref = [float(mp.log(mp.binomial(n, k)) + k * mp.log(mp.mpf(3) / 10) + (n - k) * mp.log(mp.mpf(7) / 10)) for k in ks]
     assert np.max(np.abs(g[ks] - np.array(ref))) < 1e-11
     with pytest.raises(AssertionError):  # beyond (n + 1) j1 the recurrence has negative terms
         lattice_sum._log_power_edge(np.log([0.7, 0.3]), 10, 12)

@@ -51,8 +51,9 @@ def test_every_shipped_data_file_is_package_data():
     package-data pattern, so that an installed package, not only a clone, has it."""
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lmalign"]
     package = ROOT / "src" / "lmalign"
-    files = [p.relative_to(package) for p in (package / "data").rglob("*") if p.is_file()
-             and "__pycache__" not in p.parts]
+    files = [
+        p.relative_to(package) for p in (package / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ]
     assert {"data/claims.yml", "data/example_rewards.csv"} <= {f.as_posix() for f in files}
     unshipped = [f.as_posix() for f in files if not any(f.match(pattern) for pattern in patterns)]
     assert unshipped == []

@@ -13,21 +13,27 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ("00_pipeline", "01_optimal_policy", "06_best_of_n")
 
 
-@pytest.mark.parametrize("text, inside, outside", [
-    ("int in [0, 2**32)", [0, 2**32 - 1], [-1, 2**32, 1.0, True]),
-    ("float in (0, 1]", [1, 0.5, 1e-300], [0, 1.5, float("nan"), "0.5"]),
-    ("float in log[1e-3, 10]", [1e-3, 10.0], [0.0, 11.0]),
-    ("int in {1, 2, 4}", [1, 4], [3, 1.0]),
-    ("str in {'a', 'b'}", ["a"], ["c", 1]),
-    ("bool", [True, False], [0, "true"]),
-    ("list of float in (0, 1), len in [1, 3]", [[0.5], [0.1, 0.2, 0.3]], [[], [0.1] * 4, [1.0], 0.5]),
-    ("list of int in [1, 9], increasing", [[1, 2, 9]], [[2, 2], [3, 1]]),
-    ("list of float in [0, 4], step 0.5, nonconstant", [[0, 0.5, 4]], [[0, 0.25], [1.0, 1.0]]),
-    ("probability vector, positive", [[0.5, 0.5], [1.0]], [[0.5, 0.6], [1.0, 0.0], [-0.5, 1.5]]),
-    ("probability vector", [[1.0, 0.0]], [[0.9, 0.2]]),
-    ("stochastic matrix, primitive", [[[0.5, 0.5], [1.0, 0.0]]], [[[0, 1], [1, 0]], [[1.0, 0.0], [0.0, 1.0]],
-                                                                  [[0.5, 0.5]], [[0.5, 0.6], [1, 0]]]),
-])
+@pytest.mark.parametrize(
+    "text, inside, outside",
+    [
+        ("int in [0, 2**32)", [0, 2**32 - 1], [-1, 2**32, 1.0, True]),
+        ("float in (0, 1]", [1, 0.5, 1e-300], [0, 1.5, float("nan"), "0.5"]),
+        ("float in log[1e-3, 10]", [1e-3, 10.0], [0.0, 11.0]),
+        ("int in {1, 2, 4}", [1, 4], [3, 1.0]),
+        ("str in {'a', 'b'}", ["a"], ["c", 1]),
+        ("bool", [True, False], [0, "true"]),
+        ("list of float in (0, 1), len in [1, 3]", [[0.5], [0.1, 0.2, 0.3]], [[], [0.1] * 4, [1.0], 0.5]),
+        ("list of int in [1, 9], increasing", [[1, 2, 9]], [[2, 2], [3, 1]]),
+        ("list of float in [0, 4], step 0.5, nonconstant", [[0, 0.5, 4]], [[0, 0.25], [1.0, 1.0]]),
+        ("probability vector, positive", [[0.5, 0.5], [1.0]], [[0.5, 0.6], [1.0, 0.0], [-0.5, 1.5]]),
+        ("probability vector", [[1.0, 0.0]], [[0.9, 0.2]]),
+        (
+            "stochastic matrix, primitive",
+            [[[0.5, 0.5], [1.0, 0.0]]],
+            [[[0, 1], [1, 0]], [[1.0, 0.0], [0.0, 1.0]], [[0.5, 0.5]], [[0.5, 0.6], [1, 0]]],
+        ),
+    ],
+)
 def test_inside_passes_outside_is_refused(text, inside, outside):
     spec = P.parse_spec(text)
     for value in inside:
@@ -56,8 +62,17 @@ def test_equal_lengths():
         P.validate({"p": [0.5, 0.5], "r": [0.0]}, specs)
 
 
-@pytest.mark.parametrize("text", ["int in [1, 0]", "float in log[0, 1]", "float in [0, 1], wobbly",
-                                  "complex in [0, 1]", "float in [0, __import__('os')]", "int in [0, 10**10**10]"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "int in [1, 0]",
+        "float in log[0, 1]",
+        "float in [0, 1], wobbly",
+        "complex in [0, 1]",
+        "float in [0, __import__('os')]",
+        "int in [0, 10**10**10]",
+    ],
+)
 def test_malformed_ranges_are_errors(text):
     with pytest.raises((ValueError, SyntaxError)):
         P.parse_spec(text)

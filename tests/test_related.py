@@ -82,8 +82,17 @@ def test_estimator_range(eps, n):
     assert -1e-15 <= d <= min(bon_kl_bound(n=n), -math.log(eps)) + 1e-12
 
 
-@pytest.mark.parametrize("bad", [dict(eps=-0.1, n=2), dict(eps=1.5, n=2), dict(eps=0.1, n=0),
-                                 dict(eps=0.1, n=2, log_n=1.0), dict(eps=0.1), dict(eps=math.nan, n=2)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(eps=-0.1, n=2),
+        dict(eps=1.5, n=2),
+        dict(eps=0.1, n=0),
+        dict(eps=0.1, n=2, log_n=1.0),
+        dict(eps=0.1),
+        dict(eps=math.nan, n=2),
+    ],
+)
 def test_estimator_rejects_bad_input(bad):
     with pytest.raises(ValueError):
         bon_kl_estimate(**bad)
@@ -95,7 +104,7 @@ def test_gap_bounds_hold(law):
     h2 = collision_entropy(law)
     for n in (2, 3, 7, 40):
         gap = bon_kl_bound(n=n) - best_of_n(law, n=n).kl(law)
-        assert -1e-12 <= gap <= bon_kl_gap_bound(h2, n=n) / 2 + 1e-12   # the book proves N(N-1) e^-H2
+        assert -1e-12 <= gap <= bon_kl_gap_bound(h2, n=n) / 2 + 1e-12  # the book proves N(N-1) e^-H2
         w = bon_win_rate(law, n=n)
         assert w <= bon_win_rate_bound(n=n) + 1e-12
         assert bon_win_rate_bound(n=n) - w <= n / 8 * math.exp(-h2) + 1e-12
@@ -141,8 +150,9 @@ def test_log_ratio_matches_high_precision(law):
     total = mp.fsum(probs)
     cdf = [mp.fsum(probs[: i + 1]) / total for i in range(len(probs))]
     for n in (2, 9):
-        ref = [float(mp.log((cdf[i] ** n - (cdf[i - 1] ** n if i else 0)) / (probs[i] / total)))
-               for i in range(len(probs))]
+        ref = [
+            float(mp.log((cdf[i] ** n - (cdf[i - 1] ** n if i else 0)) / (probs[i] / total))) for i in range(len(probs))
+        ]
         np.testing.assert_allclose(bon_log_ratio(law, n=n), ref, rtol=1e-11, atol=1e-11)
 
 
@@ -156,8 +166,9 @@ def _quad_frontier(c: float) -> tuple[float, float]:
     def dens(u):
         return mp.exp(c * u) / z
 
-    pts = [0, 1] if abs(c) < 50 else [0, 1 - 50 / abs(c), 1 - 5 / abs(c), 1] if c > 0 else [0, 5 / abs(c),
-                                                                                             50 / abs(c), 1]
+    pts = (
+        [0, 1] if abs(c) < 50 else [0, 1 - 50 / abs(c), 1 - 5 / abs(c), 1] if c > 0 else [0, 5 / abs(c), 50 / abs(c), 1]
+    )
     win = mp.quad(lambda u: u * dens(u), pts)
     kl = mp.quad(lambda u: dens(u) * mp.log(dens(u)), pts)
     return float(win), float(kl)
@@ -216,7 +227,7 @@ def test_power_mean_calibration(law):
         lu = log_power_mean_calibration(law, n)
         for k in range(len(law)):
             a, b = mp.mpf(float(cdf[k])), mp.mpf(float(cdf[k + 1]))
-            ref = mp.log((b**n - a**n) / (n * (b - a))) / (n - 1)   # mean of u^(n-1) over the cell, 40 digits
+            ref = mp.log((b**n - a**n) / (n * (b - a))) / (n - 1)  # mean of u^(n-1) over the cell, 40 digits
             assert lu[k] == pytest.approx(float(ref), rel=1e-8, abs=1e-10)
         assert np.all(np.exp(lu) >= cdf[:-1] * (1 - 1e-12)) and np.all(np.exp(lu) <= cdf[1:] * (1 + 1e-12))
         pol = transform_policy(law, lambda v, lu=lu: lu, beta=1.0 / (n - 1))
@@ -283,8 +294,12 @@ def test_projection_is_the_minimum_over_lambda(law):
         bon = best_of_n(law, n=n)
         assert bon.mean() == pytest.approx(law.tilt(lam_hat).mean(), rel=1e-9, abs=1e-12)
         span = law.values[-1] - law.values[0]
-        res = minimize_scalar(lambda s, b=bon, w=span: b.kl(law.tilt(math.exp(s) / w)), bounds=(-12, 6),
-                              method="bounded", options={"xatol": 1e-10})
+        res = minimize_scalar(
+            lambda s, b=bon, w=span: b.kl(law.tilt(math.exp(s) / w)),
+            bounds=(-12, 6),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
         assert d_min <= res.fun + 1e-12
         # Pythagorean identity
         assert bon.kl(law) == pytest.approx(d_min + tilt_kl(law, lam_hat), rel=1e-10, abs=1e-13)
@@ -311,8 +326,9 @@ def test_gap_bounds_at_huge_n_and_entropy_are_numbers():
     """``N = e^1e300`` with ``H_2 = 1e8``: the product ``inf * 0`` was NaN; in logs it is ``e^(1e300 - 1e8)``."""
     assert bon_win_gap_bound(1e8, log_n=1e300) == math.inf
     assert bon_kl_gap_bound(1e8, log_n=1e300) == math.inf
-    assert bon_kl_gap_bound(800.0, log_n=10.0) == pytest.approx(2 * math.exp(10) * (math.exp(10) - 1)
-                                                                 * math.exp(-800.0), rel=1e-12)
+    assert bon_kl_gap_bound(800.0, log_n=10.0) == pytest.approx(
+        2 * math.exp(10) * (math.exp(10) - 1) * math.exp(-800.0), rel=1e-12
+    )
     assert bon_win_gap_bound(0.5, n=3) == pytest.approx(math.exp(-0.5), rel=1e-15)
     assert bon_kl_gap_bound(3.0, n=1) == bon_win_gap_bound(3.0, n=1) == 0.0
 
@@ -337,8 +353,10 @@ def test_frontier_rejects_non_real_c(bad):
         quantile_tilt_kl(bad)
 
 
-@pytest.mark.parametrize("eps, log_n", [(0.4016515767858647, 6.914355045398401e-10), (0.5, 1e-100), (1e-300, 1e-5),
-                                         (0.3, 0.999), (0.7, 1e-3)])
+@pytest.mark.parametrize(
+    "eps, log_n",
+    [(0.4016515767858647, 6.914355045398401e-10), (0.5, 1e-100), (1e-300, 1e-5), (0.3, 0.999), (0.7, 1e-3)],
+)
 def test_estimator_for_n_near_one_against_high_precision(eps, log_n):
     """Near ``N = 1`` the estimate is ``O(log(N)^2)`` while its terms are of size 1: in floats it came out
     ``-3e-17`` (negative) at ``log N = 7e-10``; now within 1e-14 of a 1500-digit evaluation."""

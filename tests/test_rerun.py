@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args, cwd, **env):
-    return subprocess.run([sys.executable, "-m", "lmalign", "rerun", *args], capture_output=True, text=True,
-                          cwd=cwd, env=dict(os.environ, **env), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "lmalign", "rerun", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ, **env),
+        timeout=600,
+    )
 
 
 def test_defaults_come_from_the_parameters_cell():
@@ -24,12 +30,15 @@ def test_defaults_come_from_the_parameters_cell():
     assert d["levels"] == 5 and d["quick"] is False and isinstance(d["lambdas"], list)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["00_pipeline", "-p", "levls", "3"], "parameter 'levls' is not a parameter of this chapter"),
-    (["00_pipeline", "-p", "levels", "[3, 4]"], "parameter 'levels' must be of type int like its default 5"),
-    (["00_pipeline", "-p", "lambdas", "0.5"], "parameter 'lambdas' must be of type list"),
-    (["99_nowhere"], "no chapter '99_nowhere'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["00_pipeline", "-p", "levls", "3"], "parameter 'levls' is not a parameter of this chapter"),
+        (["00_pipeline", "-p", "levels", "[3, 4]"], "parameter 'levels' must be of type int like its default 5"),
+        (["00_pipeline", "-p", "lambdas", "0.5"], "parameter 'lambdas' must be of type list"),
+        (["99_nowhere"], "no chapter '99_nowhere'"),
+    ],
+)
 def test_a_wrong_parameter_is_one_line_and_exit_2(tmp_path, args, message):
     proc = _run(args, tmp_path)
     assert proc.returncode == 2 and message in proc.stderr
@@ -45,8 +54,7 @@ def test_values_are_literals():
 def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path, lmalign_command):
     book = paths.outputs_root()
     before = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
-    proc = lmalign_command("rerun", "00_pipeline", "-p", "lambdas", "[-1.0, 1.0]", "-p", "quick", "True",
-                           cwd=tmp_path)
+    proc = lmalign_command("rerun", "00_pipeline", "-p", "lambdas", "[-1.0, 1.0]", "-p", "quick", "True", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "runs" / "00_pipeline-1"
     assert f"written to {out}" in proc.stdout
@@ -56,8 +64,14 @@ def test_a_rerun_writes_its_own_folder_and_never_the_books(tmp_path, lmalign_com
     after = {p: p.read_bytes() for p in book.rglob("*") if p.is_file()} if book.is_dir() else {}
     assert after == before
     # a rerun's results, with other parameters and no build stamp, never count as the book's passes
-    claims = subprocess.run([sys.executable, "-m", "lmalign", "claims", "--allow-missing"], capture_output=True,
-                            text=True, cwd=tmp_path, env=dict(os.environ, LMALIGN_OUTPUTS=str(out)), timeout=600)
+    claims = subprocess.run(
+        [sys.executable, "-m", "lmalign", "claims", "--allow-missing"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ, LMALIGN_OUTPUTS=str(out)),
+        timeout=600,
+    )
     assert claims.returncode == 1 and "C0 (stale)" in claims.stderr
 
 
@@ -69,8 +83,18 @@ def test_a_chapter_run_by_hand_writes_in_its_working_folder(tmp_path, monkeypatc
 
 # ---- hostile arguments: refused in one line before anything runs ----------------------------------------------
 
-@pytest.mark.parametrize("chapter", ["../../somewhere/evil", "../notebooks/00_pipeline", "/etc/passwd",
-                                     "notebooks/00_pipeline", "00_pipeline.md", "99_nowhere"])
+
+@pytest.mark.parametrize(
+    "chapter",
+    [
+        "../../somewhere/evil",
+        "../notebooks/00_pipeline",
+        "/etc/passwd",
+        "notebooks/00_pipeline",
+        "00_pipeline.md",
+        "99_nowhere",
+    ],
+)
 def test_only_chapters_of_the_toc_by_name(tmp_path, chapter):
     evil = tmp_path / "somewhere" / "evil.md"
     evil.parent.mkdir()
@@ -89,12 +113,15 @@ def test_the_toc_lists_the_chapters():
     assert all("/" not in c for c in chapters)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("+" * 100_000 + "1", "more than the limit of 10000"),
-    ("+" * 9_000 + "1", "cannot be read as a literal"),  # MemoryError inside the parser
-    ("~" * 5_000 + "1", "cannot be read as a literal"),  # RecursionError
-    ("1" + "+1" * 4_000, "cannot be read as a literal"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("+" * 100_000 + "1", "more than the limit of 10000"),
+        ("+" * 9_000 + "1", "cannot be read as a literal"),  # MemoryError inside the parser
+        ("~" * 5_000 + "1", "cannot be read as a literal"),  # RecursionError
+        ("1" + "+1" * 4_000, "cannot be read as a literal"),
+    ],
+)
 def test_oversized_or_deep_values_are_one_line(tmp_path, value, message):
     proc = _run(["00_pipeline", "-p", "seed", value, "--out", str(tmp_path / "out")], tmp_path)
     assert proc.returncode == 2 and message in proc.stderr and "parameter 'seed'" in proc.stderr, proc.stderr
@@ -108,12 +135,15 @@ def test_the_timeout_is_a_finite_positive_number(tmp_path, timeout):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-p", "seed", "-1"], "parameter 'seed' = -1 is outside its range: int in [0, 2**32)"),
-    (["-p", "levels", "1"], "parameter 'levels' = 1 is outside its range: int in [2, 8]"),
-    (["-p", "figure_probs", "[0.5, 0.6]"], "parameter 'figure_probs' = [0.5, 0.6] is outside its range"),
-    (["-p", "figure_probs", "[0.5, 0.5]"], "differs from that of figure_probs"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-p", "seed", "-1"], "parameter 'seed' = -1 is outside its range: int in [0, 2**32)"),
+        (["-p", "levels", "1"], "parameter 'levels' = 1 is outside its range: int in [2, 8]"),
+        (["-p", "figure_probs", "[0.5, 0.6]"], "parameter 'figure_probs' = [0.5, 0.6] is outside its range"),
+        (["-p", "figure_probs", "[0.5, 0.5]"], "differs from that of figure_probs"),
+    ],
+)
 def test_a_value_outside_its_range_is_one_line(tmp_path, args, message):
     proc = _run(["00_pipeline", *args, "--out", str(tmp_path / "out")], tmp_path)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr

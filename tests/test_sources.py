@@ -16,29 +16,35 @@ def test_no_tex_traps(source):
     assert [str(t) for t in check_file(source)] == []
 
 
-@pytest.mark.parametrize("text, message", [
-    ("so $x = a\n- b$ holds\n", "list item or a quote"),
-    ("so $x = a\n> b$ holds\n", "list item or a quote"),
-    ("so $x = a\n2. b$ holds\n", "list item or a quote"),
-    ("a text line\n$$\nx\n$$\n", "$$ right after a text line"),
-    ("## Best-of-$N$\n", "math in a heading"),
-    ("```{prf:theorem} The rate of $N$\n:label: thm-x\n\nbody\n```\n", "math in a directive title"),
-    ("the slack $1 + $ of the bound\n", "a space just inside"),
-    ("an open $x + y\n\nnext paragraph\n", "not closed"),
-    ("```{prf:proof}\nbody\n```\n\nso $x = a\n+ b$ holds\n", "list item or a quote"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("so $x = a\n- b$ holds\n", "list item or a quote"),
+        ("so $x = a\n> b$ holds\n", "list item or a quote"),
+        ("so $x = a\n2. b$ holds\n", "list item or a quote"),
+        ("a text line\n$$\nx\n$$\n", "$$ right after a text line"),
+        ("## Best-of-$N$\n", "math in a heading"),
+        ("```{prf:theorem} The rate of $N$\n:label: thm-x\n\nbody\n```\n", "math in a directive title"),
+        ("the slack $1 + $ of the bound\n", "a space just inside"),
+        ("an open $x + y\n\nnext paragraph\n", "not closed"),
+        ("```{prf:proof}\nbody\n```\n\nso $x = a\n+ b$ holds\n", "list item or a quote"),
+    ],
+)
 def test_each_trap_is_found(text, message):
     assert any(message in t.message for t in check_text(text))
 
 
-@pytest.mark.parametrize("text", [
-    "so $x = a$\n- a list item with $y$\n",
-    "text\n\n$$\nx = 1\n$$\n\nmore\n",
-    "```{prf:theorem} Closed form\n:label: thm-x\n\n$$\nx\n$$\n```\n",
-    "```{code-cell} ipython3\nprint('$x')\n```\n",
-    "a price of \\$5 and $x$\n",
-    "`$not math` and $y$\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "so $x = a$\n- a list item with $y$\n",
+        "text\n\n$$\nx = 1\n$$\n\nmore\n",
+        "```{prf:theorem} Closed form\n:label: thm-x\n\n$$\nx\n$$\n```\n",
+        "```{code-cell} ipython3\nprint('$x')\n```\n",
+        "a price of \\$5 and $x$\n",
+        "`$not math` and $y$\n",
+    ],
+)
 def test_clean_text_passes(text):
     assert check_text(text) == []
 

@@ -49,8 +49,7 @@ def test_tilt_gain_matches_the_tilted_mean():
     for _ in range(20):
         law = random_law(6, rng)
         for lam in (-2.0, 1e-6, 0.5, 3.0):
-            assert tilt_gain(law, lam) == pytest.approx(law.tilt(lam).mean() - law.mean(), rel=1e-8,
-                                                         abs=1e-14)
+            assert tilt_gain(law, lam) == pytest.approx(law.tilt(lam).mean() - law.mean(), rel=1e-8, abs=1e-14)
     assert tilt_gain(law, 0.0) == 0.0
 
 
@@ -91,13 +90,16 @@ def test_extreme_spread_gives_numbers_not_errors():
     assert tilt_gain(law, -1e300) == pytest.approx(-1e308, rel=1e-12)
 
 
-@pytest.mark.parametrize("args, match", [
-    ((1.0, 1e-300, 24.0), "lattice points"),  # would allocate 1e301 points
-    ((1e308, 0.25, 24.0), "overflows"),
-    ((1.0, 0.25, {"x": 1}), "width"),
-    ((1.0, -0.25, 24.0), "step"),
-    ((1.0, 0.25, math.inf), "width"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((1.0, 1e-300, 24.0), "lattice points"),  # would allocate 1e301 points
+        ((1e308, 0.25, 24.0), "overflows"),
+        ((1.0, 0.25, {"x": 1}), "width"),
+        ((1.0, -0.25, 24.0), "step"),
+        ((1.0, 0.25, math.inf), "width"),
+    ],
+)
 def test_discretised_gaussian_rejects_oversized_or_bad_lattices(args, match):
     with pytest.raises(ValueError, match=match):
         discretised_gaussian(*args)

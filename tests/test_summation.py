@@ -60,10 +60,12 @@ def test_align_fast_paths_agree_with_the_union():
     values = np.sort(rng.standard_normal(50))
     p = rng.dirichlet(np.ones(50))
     law = RewardLaw(values, p)
-    cases = [RewardLaw(values.copy(), rng.dirichlet(np.ones(50))),  # equal supports, another array
-             RewardLaw(values[5:40], rng.dirichlet(np.ones(35))),  # inside
-             RewardLaw(np.r_[values[:10], 7.0], rng.dirichlet(np.ones(11))),  # overlapping, not inside
-             law]
+    cases = [
+        RewardLaw(values.copy(), rng.dirichlet(np.ones(50))),  # equal supports, another array
+        RewardLaw(values[5:40], rng.dirichlet(np.ones(35))),  # inside
+        RewardLaw(np.r_[values[:10], 7.0], rng.dirichlet(np.ones(11))),  # overlapping, not inside
+        law,
+    ]
     for other in cases:
         for a, b in ((law, other), (other, law)):
             vals, la, lb = align(a, b)

@@ -31,13 +31,21 @@ def _fake_run(checks_by_draw, code=0):
         (out / chapter).mkdir(parents=True, exist_ok=True)
         (out / chapter / "claims.json").write_text(json.dumps({"chapter": chapter, "checks": checks}))
         return code, "" if code == 0 else "cell 3 failed with ClaimFailed: C0", ""
+
     return run_into, calls
 
 
 def _check(error, tolerance=1e-12, kind="check", claim="C0"):
     passed = error > tolerance if kind == "ablation" else error <= tolerance
-    return {"claim": claim, "error": error, "tolerance": tolerance, "passed": passed, "detail": "", "kind": kind,
-            "margin": claims.margin(error, tolerance, kind == "ablation")}
+    return {
+        "claim": claim,
+        "error": error,
+        "tolerance": tolerance,
+        "passed": passed,
+        "detail": "",
+        "kind": kind,
+        "margin": claims.margin(error, tolerance, kind == "ablation"),
+    }
 
 
 def test_worst_margin_over_draws_and_the_report_reads_it(tmp_path, monkeypatch):
@@ -50,11 +58,14 @@ def test_worst_margin_over_draws_and_the_report_reads_it(tmp_path, monkeypatch):
     assert "C0" in sweep.as_text(result) and "2.5" in sweep.as_text(result)
 
 
-@pytest.mark.parametrize("checks, code, message", [
-    ([[_check(1e-11)]], 1, "cell 3 failed"),                 # a failed run
-    ([[_check(1e-11)]], 0, "failed checks: C0"),             # a failed check in a run that exited 0
-    ([[]], 0, "claims not checked in this run: C0"),         # a registered claim that the run did not check
-])
+@pytest.mark.parametrize(
+    "checks, code, message",
+    [
+        ([[_check(1e-11)]], 1, "cell 3 failed"),  # a failed run
+        ([[_check(1e-11)]], 0, "failed checks: C0"),  # a failed check in a run that exited 0
+        ([[]], 0, "claims not checked in this run: C0"),  # a registered claim that the run did not check
+    ],
+)
 def test_any_failure_is_a_failure(tmp_path, monkeypatch, checks, code, message):
     run_into, _ = _fake_run(checks, code)
     monkeypatch.setattr(rerun, "run_into", run_into)
@@ -71,17 +82,34 @@ def test_a_chapter_whose_parameters_cannot_be_drawn_fails(tmp_path, monkeypatch)
 
 
 def test_unknown_chapters_are_refused(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "lmalign", "sweep", "../x/evil", "--draws", "1"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmalign", "sweep", "../x/evil", "--draws", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "no chapter" in proc.stderr
 
 
 def test_a_real_sweep_of_the_pipeline_chapter(tmp_path, lmalign_command):
     summary = tmp_path / "sweep.json"
-    proc = lmalign_command("sweep", "00_pipeline", "--draws", "2", "--seed", "5", "--scratch", str(tmp_path / "runs"),
-                           "--summary", str(summary), cwd=tmp_path)
+    proc = lmalign_command(
+        "sweep",
+        "00_pipeline",
+        "--draws",
+        "2",
+        "--seed",
+        "5",
+        "--scratch",
+        str(tmp_path / "runs"),
+        "--summary",
+        str(summary),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(summary.read_text())
     assert [r["parameters"] for r in data["chapters"]["00_pipeline"]] == [
-        sweep.draw_parameters("00_pipeline", 5, i) for i in range(2)]
+        sweep.draw_parameters("00_pipeline", 5, i) for i in range(2)
+    ]
     assert data["claims"]["C0"]["margin"] > 1 and data["claims"]["C0"]["checks"] == 2

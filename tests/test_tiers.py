@@ -10,9 +10,13 @@ import conftest
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-KNOWN_SLOW = ("test_binder_install_steps_in_a_fresh_venv", "test_two_clean_builds_publish_identical_bytes",
-              "test_a_build_killed_with_sigkill_leaves_no_chapter_process", "test_short_commands_run_as_written",
-              "test_a_downloaded_notebook_runs_in_an_empty_folder")
+KNOWN_SLOW = (
+    "test_binder_install_steps_in_a_fresh_venv",
+    "test_two_clean_builds_publish_identical_bytes",
+    "test_a_build_killed_with_sigkill_leaves_no_chapter_process",
+    "test_short_commands_run_as_written",
+    "test_a_downloaded_notebook_runs_in_an_empty_folder",
+)
 
 
 def test_no_test_marks_itself_slow_by_hand():
@@ -28,8 +32,13 @@ def test_every_slow_fixture_is_defined():
 
 
 def _collected(tier: str) -> set[str]:
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--tier", tier,
-                           "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--tier", tier, "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return {line.split("[")[0] for line in proc.stdout.splitlines() if "::" in line}
 

@@ -115,8 +115,18 @@ def test_tilting_uses_only_the_named_interface_of_the_law():
     from lmalign import tilting
 
     tree = ast.parse(Path(tilting.__file__).read_text(encoding="utf-8"))
-    private = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-                      and node.attr.startswith("_") and not node.attr.startswith("__")})
-    imported = sorted(alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                      and node.module == "lmalign.law" for alias in node.names if alias.name.startswith("_"))
+    private = sorted(
+        {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        }
+    )
+    imported = sorted(
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "lmalign.law"
+        for alias in node.names
+        if alias.name.startswith("_")
+    )
     assert private == [] and imported == []

@@ -12,9 +12,11 @@ LAW = RewardLaw([0.0, 1.0, 2.0, 5.0], [0.4, 0.3, 0.2, 0.1])
 
 def test_win_rate_against_enumeration():
     a = best_of_n(LAW, n=3)
-    direct = sum(pa * pb * (1.0 if va > vb else 0.5 if va == vb else 0.0)
-                 for va, pa in zip(a.values, a.probs, strict=True)
-                 for vb, pb in zip(LAW.values, LAW.probs, strict=True))
+    direct = sum(
+        pa * pb * (1.0 if va > vb else 0.5 if va == vb else 0.0)
+        for va, pa in zip(a.values, a.probs, strict=True)
+        for vb, pb in zip(LAW.values, LAW.probs, strict=True)
+    )
     assert win_rate(a, LAW) == pytest.approx(direct, rel=1e-14)
     assert win_rate(LAW, LAW) == pytest.approx(0.5, rel=1e-15)
 
@@ -75,14 +77,19 @@ def test_log_power_mean_calibration_against_exact_fractions():
 
     from lmalign.transforms import log_power_mean_calibration
 
-    probs = [Fraction(1, 10**9), Fraction(3, 10), Fraction(2, 5), Fraction(3, 10) - Fraction(2, 10**9),
-             Fraction(1, 10**9)]
+    probs = [
+        Fraction(1, 10**9),
+        Fraction(3, 10),
+        Fraction(2, 5),
+        Fraction(3, 10) - Fraction(2, 10**9),
+        Fraction(1, 10**9),
+    ]
     law = RewardLaw([0.0, 1.0, 2.0, 3.0, 4.0], [float(q) for q in probs])
     for n in (2, 3, 7, 50):
         exact, below = [], Fraction(0)
         for q in probs:
             top = below + q
-            ratio = (top**n - below**n) / (n * q)   # exact; its log from the integers (no underflow)
+            ratio = (top**n - below**n) / (n * q)  # exact; its log from the integers (no underflow)
             exact.append((math.log(ratio.numerator) - math.log(ratio.denominator)) / (n - 1))
             below = top
         got = log_power_mean_calibration(law, n)

@@ -149,19 +149,24 @@ SOURCE = markov.MarkovSource([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], [0.0, 1.0])
 
 DTYPE_CASES = [
     ("complex values", lambda: RewardLaw(np.array([1 + 5j, 2]), [0.5, 0.5]), "values .*complex array"),
-    ("complex values, no imaginary part", lambda: RewardLaw(np.array([1, 2], dtype=complex), [0.5, 0.5]),
-     "values .*complex"),
+    (
+        "complex values, no imaginary part",
+        lambda: RewardLaw(np.array([1, 2], dtype=complex), [0.5, 0.5]),
+        "values .*complex",
+    ),
     ("complex probs", lambda: RewardLaw([1, 2], np.array([0.5 + 0.1j, 0.5 - 0.1j])), "probs .*complex array"),
-    ("complex logprobs", lambda: RewardLaw.from_logprobs([1, 2], np.log([0.5, 0.5]).astype(complex)),
-     "logprobs .*complex"),
+    (
+        "complex logprobs",
+        lambda: RewardLaw.from_logprobs([1, 2], np.log([0.5, 0.5]).astype(complex)),
+        "logprobs .*complex",
+    ),
     ("complex lam", lambda: LAW.tilt(np.complex128(1 + 1j)), "lam must be a real number, got a complex"),
     ("complex t", lambda: LAW.cgf(np.array([0.5j])), "t must be an array of real numbers, got a complex"),
     ("complex delta", lambda: kl_constrained(LAW, np.complex128(0.1)), "delta .*complex"),
     ("complex n", lambda: best_of_n(LAW, n=np.complex128(3)), "n must be an integer >= 1, got a complex"),
     ("complex token probs", lambda: RewardLaw.from_tokens(np.array([0.5, 0.5], complex), [0, 1], 3), "p .*complex"),
     ("complex kl", lambda: dv.kl(np.array([0.5, 0.5j]), [0.5, 0.5]), "p .*complex"),
-    ("complex transition", lambda: markov.MarkovSource([1.0], np.ones((1, 1), complex), [0.0]),
-     "transition .*complex"),
+    ("complex transition", lambda: markov.MarkovSource([1.0], np.ones((1, 1), complex), [0.0]), "transition .*complex"),
     ("complex symbolic", lambda: symbolic.symbolic_cgf(np.array([0.5, 0.5j]), [0, 1], l), "probs .*complex"),
     ("complex alpha", lambda: dv.renyi_divergence([0.5, 0.5], [0.5, 0.5], np.complex128(2 + 1j)), "alpha .*complex"),
     ("complex mp", lambda: reference.mp_cgf([0.5, 0.5], [0, 1], np.complex128(1j)), "t .*complex"),
@@ -177,8 +182,11 @@ DTYPE_CASES = [
     ("bool lam", lambda: LAW.tilt(True), "lam .*boolean"),
     ("object values", lambda: RewardLaw(np.array([1.0, 2.0], dtype=object), [0.5, 0.5]), "values .*object array"),
     ("None in values", lambda: RewardLaw([1.0, None], [0.5, 0.5]), "values .*NoneType"),
-    ("datetime values", lambda: RewardLaw(np.array(["2024-01-01", "2024-01-02"], "datetime64[D]"), [0.5, 0.5]),
-     "values .*datetime64"),
+    (
+        "datetime values",
+        lambda: RewardLaw(np.array(["2024-01-01", "2024-01-02"], "datetime64[D]"), [0.5, 0.5]),
+        "values .*datetime64",
+    ),
     ("timedelta lam", lambda: LAW.tilt(np.timedelta64(1, "s")), "lam .*timedelta64"),
     ("string values", lambda: RewardLaw(np.array(["1", "2"]), [0.5, 0.5]), "values .*string"),
     ("string lam", lambda: LAW.tilt("1.5"), "lam .*string"),
@@ -210,9 +218,12 @@ def test_real_inputs_in_other_forms_give_the_float64_answer():
 
     values, probs = [0.0, 1.0, 3.0], [0.5, 0.25, 0.25]  # exact in float16
     base = RewardLaw(values, probs)
-    for v, p in ((pd.Series(values, index=[7, 8, 9]), pd.Series(probs, index=[3, 2, 1])),
-                 (np.array(values, np.float16), np.array(probs, np.float32)), ([0, 1, 3], [Fraction(1, 2), 0.25, 0.25]),
-                 (values, [sp.Rational(1, 2), sp.Rational(1, 4), sp.Rational(1, 4)])):
+    for v, p in (
+        (pd.Series(values, index=[7, 8, 9]), pd.Series(probs, index=[3, 2, 1])),
+        (np.array(values, np.float16), np.array(probs, np.float32)),
+        ([0, 1, 3], [Fraction(1, 2), 0.25, 0.25]),
+        (values, [sp.Rational(1, 2), sp.Rational(1, 4), sp.Rational(1, 4)]),
+    ):
         law = RewardLaw(v, p)
         assert np.array_equal(law.values, base.values) and np.array_equal(law.logprobs, base.logprobs)
     assert LAW.tilt(np.array(0.5)).kl(LAW) == LAW.tilt(0.5).kl(LAW)
@@ -226,8 +237,11 @@ def test_real_inputs_in_other_forms_give_the_float64_answer():
     assert list(laws) == [3] and np.array_equal(laws[3].logprobs, markov.markov_law(SOURCE, 3).logprobs)
 
 
-@pytest.mark.parametrize("seed", [None, 42, np.random.SeedSequence(7), np.random.default_rng(3), [1, 2]],
-                         ids=["None", "int", "SeedSequence", "Generator", "list"])
+@pytest.mark.parametrize(
+    "seed",
+    [None, 42, np.random.SeedSequence(7), np.random.default_rng(3), [1, 2]],
+    ids=["None", "int", "SeedSequence", "Generator", "list"],
+)
 def test_markov_sample_takes_what_default_rng_takes(seed):
     """``sample(length, size, seed)``: paths of the right shape and states, and the draw numpy's
     ``default_rng(seed)`` makes (a Generator's stream continues; a seed gives the same paths twice)."""

@@ -40,9 +40,11 @@ def measure(paths: list[Path]) -> dict:
     """Visible code lines in total, the visible cells over :data:`VISIBLE_CELL` lines and every cell over
     :data:`ANY_CELL` lines."""
     cells = [c for p in paths for c in code_cells(p)]
-    return {"visible": sum(n for _, n, shown in cells if shown),
-            "long_visible": [(w, n) for w, n, shown in cells if shown and n > VISIBLE_CELL],
-            "long_any": [(w, n) for w, n, _ in cells if n > ANY_CELL]}
+    return {
+        "visible": sum(n for _, n, shown in cells if shown),
+        "long_visible": [(w, n) for w, n, shown in cells if shown and n > VISIBLE_CELL],
+        "long_any": [(w, n) for w, n, _ in cells if n > ANY_CELL],
+    }
 
 
 BOOK = measure(CHAPTERS)
@@ -58,26 +60,32 @@ def test_the_counter_reads_tags_and_lines(tmp_path):
         "  display_name: Python 3\n  language: python\n  name: python3\n---\n\n# T\n\nText.\n\n"
         f"```{{code-cell}} ipython3\na = 1\nb = 2\n\n\n```\n\n"
         f"```{{code-cell}} ipython3\n:tags: [hide-input]\n\n{body}\n```\n\n"
-        f"```{{code-cell}} ipython3\n:tags: [remove-cell]\n\nc = 3\n```\n", encoding="utf-8")
+        f"```{{code-cell}} ipython3\n:tags: [remove-cell]\n\nc = 3\n```\n",
+        encoding="utf-8",
+    )
     got = measure([page])
     assert got["visible"] == 2
     assert got["long_visible"] == []
     assert got["long_any"] == [("99_x:2", ANY_CELL + 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 3996 visible code lines book-wide before the chapters are "
-                                       "restructured (budget 2000)")
+@pytest.mark.xfail(
+    strict=True, reason="measured 3996 visible code lines book-wide before the chapters are restructured (budget 2000)"
+)
 def test_visible_code_lines_book_wide():
     assert BOOK["visible"] <= VISIBLE_BUDGET, f"{BOOK['visible']} visible code lines"
 
 
-@pytest.mark.xfail(strict=True, reason="measured 74 visible cells over 20 lines (the longest 92) before the "
-                                       "chapters are restructured")
+@pytest.mark.xfail(
+    strict=True, reason="measured 74 visible cells over 20 lines (the longest 92) before the chapters are restructured"
+)
 def test_no_visible_cell_over_20_lines():
     assert BOOK["long_visible"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="measured 39 cells over 40 lines (the longest 100), folded or not, "
-                                       "before the chapters are restructured")
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 39 cells over 40 lines (the longest 100), folded or not, before the chapters are restructured",
+)
 def test_no_cell_over_40_lines_even_folded():
     assert BOOK["long_any"] == []

@@ -17,11 +17,11 @@ def test_committed_model_loads_and_is_consistent():
     assert len(model.words) == meta["top"] == DEFAULT_TOP
     assert len(set(model.words)) == len(model.words)
     assert math.isclose(math.fsum(model.probs.tolist()), 1.0, abs_tol=1e-12)
-    assert np.all(model.probs > 0) and np.all(np.diff(model.frequency) <= 0)   # sorted by frequency
+    assert np.all(model.probs > 0) and np.all(np.diff(model.frequency) <= 0)  # sorted by frequency
     assert math.isclose(math.fsum(model.frequency.tolist()), meta["frequency_mass"], rel_tol=1e-12)
     assert int(np.count_nonzero(model.valence)) == meta["words_with_valence"]
     assert np.all(np.abs(model.valence) <= 4.0)
-    assert np.allclose(model.valence * 10, np.round(model.valence * 10))   # tenths: a lattice
+    assert np.allclose(model.valence * 10, np.round(model.valence * 10))  # tenths: a lattice
     assert meta["packages"] == data_requirements()
     words = dict(zip(model.words, model.valence, strict=True))
     assert words["the"] == 0.0 and words["good"] > 1.0 and words["bad"] < -1.0 and words["love"] > 2.0
@@ -74,15 +74,18 @@ def _with_checksum(folder, words: bytes, meta: dict | None = None):
     return folder
 
 
-@pytest.mark.parametrize("words, meta", [
-    (b"rank,word,frequency,valence\n", None),  # no words
-    (b"rank,word,frequency,valence\n1,a,x,0\n", None),  # a frequency that is not a number
-    (b"rank,word,frequency,valence\n1,a,nan,0\n", None),
-    (b"rank,word,frequency,valence\n1,a,0,0\n", None),  # zero mass: probabilities would be NaN
-    (b"rank,word,frequency,valence\n1,a,1,inf\n", None),
-    (b"\xff\xfe", None),  # not UTF-8
-    (b"rank,word,frequency,valence\n", []),  # metadata not an object
-])
+@pytest.mark.parametrize(
+    "words, meta",
+    [
+        (b"rank,word,frequency,valence\n", None),  # no words
+        (b"rank,word,frequency,valence\n1,a,x,0\n", None),  # a frequency that is not a number
+        (b"rank,word,frequency,valence\n1,a,nan,0\n", None),
+        (b"rank,word,frequency,valence\n1,a,0,0\n", None),  # zero mass: probabilities would be NaN
+        (b"rank,word,frequency,valence\n1,a,1,inf\n", None),
+        (b"\xff\xfe", None),  # not UTF-8
+        (b"rank,word,frequency,valence\n", []),  # metadata not an object
+    ],
+)
 def test_corrupt_but_checksummed_files_are_word_model_errors(tmp_path, words, meta):
     """Files that match their checksum but hold no usable model: a WordModelError (a ValueError), never NaN
     probabilities, an AttributeError or a UnicodeDecodeError."""

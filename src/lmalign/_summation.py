@@ -49,7 +49,7 @@ def compensated_sum(x: np.ndarray) -> float:
     parts: list[float] = []
     while x.size > SMALL:
         h = x.size // 2
-        a, b = x[:h], x[h:2 * h]
+        a, b = x[:h], x[h : 2 * h]
         t = a + b
         z = t - a
         q = t - z

@@ -24,8 +24,16 @@ import numpy as np
 PROB_SUM_TOL = 1e-9
 
 # dtype kinds that are not real numbers, and how a message names them
-_ODD_KINDS = {"b": "boolean", "c": "complex", "M": "datetime64", "m": "timedelta64", "S": "bytes",
-              "U": "string", "V": "structured", "O": "object"}
+_ODD_KINDS = {
+    "b": "boolean",
+    "c": "complex",
+    "M": "datetime64",
+    "m": "timedelta64",
+    "S": "bytes",
+    "U": "string",
+    "V": "structured",
+    "O": "object",
+}
 _BOOL_HINT = " (use x.astype(float) if 0 and 1 are meant)"
 
 
@@ -120,8 +128,10 @@ def log_prob_vector(logp, name: str = "logprobs") -> np.ndarray:
     arr = _log_prob_array(logp, name)
     log_total = _log_total(arr)
     if abs(math.expm1(log_total)) > PROB_SUM_TOL:
-        raise ValueError(f"{name} must exponentiate to probabilities summing to 1 within {PROB_SUM_TOL:g}, "
-                         f"sums to {math.exp(log_total)!r}")
+        raise ValueError(
+            f"{name} must exponentiate to probabilities summing to 1 within {PROB_SUM_TOL:g}, "
+            f"sums to {math.exp(log_total)!r}"
+        )
     return arr
 
 
@@ -220,8 +230,6 @@ def real_scalar(x, name: str, allow_inf: bool = False) -> float:
     return val
 
 
-
-
 def generator(seed, name: str = "rng") -> np.random.Generator:
     """``np.random.default_rng(seed)``: a ``Generator`` is used as it is (its stream continues), and ``None``,
     an integer, a sequence of integers, a ``SeedSequence`` or a ``BitGenerator`` seed a new one; anything else is
@@ -231,5 +239,7 @@ def generator(seed, name: str = "rng") -> np.random.Generator:
     try:
         return np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numpy Generator or a seed that numpy.random.default_rng accepts "
-                         f"(None, a non-negative integer, a SeedSequence), got {seed!r:.60} ({exc})") from None
+        raise ValueError(
+            f"{name} must be a numpy Generator or a seed that numpy.random.default_rng accepts "
+            f"(None, a non-negative integer, a SeedSequence), got {seed!r:.60} ({exc})"
+        ) from None

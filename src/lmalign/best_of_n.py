@@ -81,12 +81,12 @@ def _log_cdf_from(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> np.ndarr
     median = int(np.argmax(log_sf < _LOG_HALF))  # the top level has S = 0: there is one
     out = np.empty(size - lo)
     if lo < median:
-        out[:median - lo] = np.logaddexp.accumulate(logprobs[:median])[lo:]
+        out[: median - lo] = np.logaddexp.accumulate(logprobs[:median])[lo:]
     first = max(median, lo)
     # log1p(-e^{log S}) is -0.0 where e^{log S} is 0 in floats (a run at the top: log S decreases)
     zero = max(first, int(np.argmax(log_sf < _LOG_ZERO)))
-    out[first - lo:zero - lo] = np.log1p(-np.exp(log_sf[first:zero]))
-    out[zero - lo:] = -0.0
+    out[first - lo : zero - lo] = np.log1p(-np.exp(log_sf[first:zero]))
+    out[zero - lo :] = -0.0
     out[-1] = 0.0
     return np.minimum(out, 0.0)
 
@@ -177,8 +177,9 @@ def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) 
 MAX_GUMBEL_POINTS = 10**6  # lattice_gumbel: points of the window 2 ceil(60 / (lam step)) + 11
 
 
-def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float, v0: float,
-                   log_shift: float = 0.0) -> tuple[float, float]:
+def lattice_gumbel(
+    lam: float, sigma: float, step: float, n: int, x_star: float, v0: float, log_shift: float = 0.0
+) -> tuple[float, float]:
     """Mean ``u_bar`` and entropy ``H`` of the discretised Gumbel law that best-of-``e^{n delta}`` follows around
     ``n x*`` on the lattice ``n v0 + step Z`` (second-order expansion of chapter 6):
     ``G(u) = exp(-e^{-lam (u + step) - a}) - exp(-e^{-lam u - a})`` for the lattice points ``u = s - n x*``, with
@@ -201,18 +202,29 @@ def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float,
     log_shift = _validate.real_scalar(log_shift, "log_shift")
     lam_step = lam * step
     if not (0 < lam_step < math.inf) or 60 / lam_step > MAX_GUMBEL_POINTS / 2:
-        raise ValueError(f"lam * step = {lam_step!r}: the lattice window would exceed MAX_GUMBEL_POINTS = "
-                         f"{MAX_GUMBEL_POINTS} points (or overflow)")
-    a_n = (math.log(sigma) + 0.5 * math.log(2 * math.pi) + 0.5 * math.log(n) + math.log(-math.expm1(-lam_step))
-           - math.log(step) - log_shift)
+        raise ValueError(
+            f"lam * step = {lam_step!r}: the lattice window would exceed MAX_GUMBEL_POINTS = "
+            f"{MAX_GUMBEL_POINTS} points (or overflow)"
+        )
+    a_n = (
+        math.log(sigma)
+        + 0.5 * math.log(2 * math.pi)
+        + 0.5 * math.log(n)
+        + math.log(-math.expm1(-lam_step))
+        - math.log(step)
+        - log_shift
+    )
     with np.errstate(over="ignore", invalid="ignore"):
         offset = float(n) * (v0 - x_star)  # u = offset + step j
     if not (math.isfinite(offset) and abs(offset / step) < 2.0**52):
-        raise ValueError(f"n={n}, x_star={x_star!r}, v0={v0!r}: the lattice offset n (v0 - x*) / step is "
-                         "beyond 2^52 steps, its fractional part (which sets the answer) is lost")
+        raise ValueError(
+            f"n={n}, x_star={x_star!r}, v0={v0!r}: the lattice offset n (v0 - x*) / step is "
+            "beyond 2^52 steps, its fractional part (which sets the answer) is lost"
+        )
     if not abs(a_n / lam_step) < 2.0**52:
-        raise ValueError(f"log_shift={log_shift!r}, sigma={sigma!r}: the Gumbel centre a / lam is beyond 2^52 "
-                         "steps of the lattice")
+        raise ValueError(
+            f"log_shift={log_shift!r}, sigma={sigma!r}: the Gumbel centre a / lam is beyond 2^52 steps of the lattice"
+        )
     # the lattice points u = offset + step j near the centre, as step (r + k) with r = offset / step + j0 formed
     # exactly (rationals): offset + step j in floats cancels to an absolute error ulp(offset), which for
     # n = 1e9 would shift the Gumbel law by 1e-7 and break its telescoping sum
@@ -223,14 +235,16 @@ def lattice_gumbel(lam: float, sigma: float, step: float, n: int, x_star: float,
     width = math.ceil(60 / lam_step) + 5
     ks = np.arange(-width, width + 1, dtype=float)
     u = step * (float(r) + ks)
-    log_upper = z0 - lam_step * (ks + 1)          # log N T(s + step)
-    log_gap = z0 - lam_step * ks + math.log(-math.expm1(-lam_step))   # log (N T(s) - N T(s + step))
+    log_upper = z0 - lam_step * (ks + 1)  # log N T(s + step)
+    log_gap = z0 - lam_step * ks + math.log(-math.expm1(-lam_step))  # log (N T(s) - N T(s + step))
     with np.errstate(over="ignore"):
         gap = np.exp(log_gap)
         log_g = -np.exp(log_upper) + np.where(log_gap < -30, log_gap - gap / 2, log_neg_expm1(gap))
     g = np.exp(log_g)
     if abs(g.sum() - 1.0) > 1e-12:
-        raise ValueError(f"lam={lam!r}, step={step!r}, log_shift={log_shift!r}: the lattice window misses part "
-                         f"of the Gumbel law (its masses sum to {g.sum()!r})")
+        raise ValueError(
+            f"lam={lam!r}, step={step!r}, log_shift={log_shift!r}: the lattice window misses part "
+            f"of the Gumbel law (its masses sum to {g.sum()!r})"
+        )
     live = g > 0
     return float(np.dot(g[live], u[live])), float(-np.dot(g[live], log_g[live]))

@@ -14,8 +14,14 @@ from lmalign.best_of_n import best_of_n, bon_kl_bound, resolve_log_n
 from lmalign.law import RewardLaw, require_law
 from lmalign.transforms import win_rate
 
-__all__ = ["binary_uniform_bon_kl", "bon_kl_gap_bound", "bon_kl_estimate", "bon_win_rate", "bon_win_rate_bound",
-           "bon_win_gap_bound"]
+__all__ = [
+    "binary_uniform_bon_kl",
+    "bon_kl_gap_bound",
+    "bon_kl_estimate",
+    "bon_win_rate",
+    "bon_win_rate_bound",
+    "bon_win_gap_bound",
+]
 
 
 def _n_from_log(ln: float) -> float:

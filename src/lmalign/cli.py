@@ -15,8 +15,7 @@ VERBS = {
     "claims": ("lmalign.book.cli", "claims_main", "every registered claim with its status from the last build"),
     "rerun": ("lmalign.book.rerun", "main", "rerun one chapter with your own parameters into a folder of its own"),
     "sweep": ("lmalign.book.sweep", "main", "run chapters at random draws of their parameters; worst margins"),
-    "frontier": ("lmalign.frontier.cli", "main",
-                 "exact best-of-N and KL-constrained frontier for your reward samples"),
+    "frontier": ("lmalign.frontier.cli", "main", "exact best-of-N and KL-constrained frontier for your reward samples"),
 }
 
 
@@ -40,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mod = importlib.import_module(module)
     except ImportError as err:
-        print(f"python -m lmalign {verb}: {err.name or err} is not installed "
-              f"(the book verbs need the 'book' extra: pip install 'lmalign[book]')", file=sys.stderr)
+        print(
+            f"python -m lmalign {verb}: {err.name or err} is not installed "
+            f"(the book verbs need the 'book' extra: pip install 'lmalign[book]')",
+            file=sys.stderr,
+        )
         return 2
     return int(getattr(mod, function)(rest) or 0)

@@ -154,9 +154,11 @@ class TiltFamily:
             hi = np.where(diff > 0, np.minimum(hi, theta), hi)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 newton = theta - diff / var
-                fallback = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
-                                    np.where(np.isfinite(lo), lo + np.maximum(1.0, np.abs(lo)),
-                                             hi - np.maximum(1.0, np.abs(hi))))
+                fallback = np.where(
+                    np.isfinite(lo) & np.isfinite(hi),
+                    0.5 * (lo + hi),
+                    np.where(np.isfinite(lo), lo + np.maximum(1.0, np.abs(lo)), hi - np.maximum(1.0, np.abs(hi))),
+                )
             ok = (newton > lo) & (newton < hi)
             theta = np.where(done, theta, np.where(ok, newton, fallback))
         return theta
@@ -182,7 +184,8 @@ class TiltFamily:
             theta, c, s, mean, var, probs = theta[keep], c[keep], s[keep], mean[keep], var[keep], probs[keep]
             log_p = n * self.log_mgf(theta, np.zeros_like(theta)) - theta * c - np.log(np.maximum(s, 1.0) * 2.5)
             skew = np.abs(np.einsum("tk,tk->t", probs, (self.k[None, :] - mean[:, None]) ** 3)) / (
-                np.maximum(var, 1e-300) ** 1.5 * math.sqrt(n))
+                np.maximum(var, 1e-300) ** 1.5 * math.sqrt(n)
+            )
             unit = s * reach_sigmas(log_p, s, skew)
             tau = np.concatenate([[0.0], np.cumsum(np.diff(c) * 0.5 * (1 / unit[1:] + 1 / unit[:-1]))])
             self._grid = (n, theta, c, s, tau)
@@ -273,8 +276,9 @@ def _fast_width(w: np.ndarray) -> np.ndarray:
     return (rungs[np.minimum(pick, 4)] * 2.0**e).astype(np.int64)
 
 
-def make_windows(fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray | None = None,
-                 keep_hi: np.ndarray | None = None) -> WindowBatch:
+def make_windows(
+    fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray | None = None, keep_hi: np.ndarray | None = None
+) -> WindowBatch:
     """Reference mean, width and position of the window of each tilt, keeping ``keep_lo..keep_hi`` (default:
     the levels within ``KEEP_SIGMAS`` sigma of the centre)."""
     size = n * fam.span + 1
@@ -368,7 +372,8 @@ def _tilted_law(fam: TiltFamily, n: int, wb: WindowBatch):
     integers) and the bound ``token_err`` on the log error its rounding causes in ``P``."""
     steps = fam.support.astype(np.int64)[None, :] * 2**REF_BITS - wb.ref_num[:, None]
     expo = fam.logp_ext[None, :] + wb.theta.astype(np.longdouble)[:, None] * (
-        steps.astype(np.longdouble) / np.longdouble(2**REF_BITS))
+        steps.astype(np.longdouble) / np.longdouble(2**REF_BITS)
+    )
     top = expo.max(axis=1, keepdims=True)
     log_m = top[:, 0] + np.log(np.exp(expo - top).sum(axis=1))
     q_ld = np.exp(expo - log_m[:, None])
@@ -403,9 +408,12 @@ def _characteristic(fam: TiltFamily, wb: WindowBatch, win: np.ndarray, j: np.nda
     wrap = 2 * math.pi * np.einsum("lk,lk->l", qb, turns)
     t_im = np.einsum("lk,lk->l", qb, s3) + (lin - wrap)
     err_re = (k + 24) * U * np.abs(t_re)
-    err_im = ((S3_REL + (k + 3) * U) * np.einsum("lk,lk->l", qb, np.abs(s3))
-              + 2 * math.pi * (k + 3) * U * np.einsum("lk,lk->l", qb, np.abs(turns))
-              + 3 * U * (np.abs(lin) + np.abs(wrap)) + 2 * U * np.abs(t_im))
+    err_im = (
+        (S3_REL + (k + 3) * U) * np.einsum("lk,lk->l", qb, np.abs(s3))
+        + 2 * math.pi * (k + 3) * U * np.einsum("lk,lk->l", qb, np.abs(turns))
+        + 3 * U * (np.abs(lin) + np.abs(wrap))
+        + 2 * U * np.abs(t_im)
+    )
     return t_re, t_im, err_re, err_im
 
 
@@ -422,8 +430,13 @@ def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.n
     t_re, t_im, e_re, e_im = _characteristic(fam, wb, win, j, qn, s1, steps)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         arg = 2 * t_re + t_re * t_re + t_im * t_im  # |psi|^2 - 1
-        e_arg = ((2 + 2 * np.abs(t_re)) * e_re + 2 * np.abs(t_im) * e_im + e_re * e_re + e_im * e_im
-                 + 4 * U * (2 * np.abs(t_re) + t_re * t_re + t_im * t_im))
+        e_arg = (
+            (2 + 2 * np.abs(t_re)) * e_re
+            + 2 * np.abs(t_im) * e_im
+            + e_re * e_re
+            + e_im * e_im
+            + 4 * U * (2 * np.abs(t_re) + t_re * t_re + t_im * t_im)
+        )
         lp1 = np.log1p(arg)
         log_mag = (n / 2) * lp1
         e_mag = (n / 2) * (e_arg / (1 + arg - e_arg) + 2 * SIN_ULPS * U * np.abs(lp1)) + 2 * U * np.abs(log_mag)
@@ -450,8 +463,11 @@ def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.n
         spec_err = np.bincount(win, weights=weight * mag * delta, minlength=wb.theta.size)
     spec_err = np.where(np.isnan(spec_err), np.inf, spec_err)
     W_all = wb.width.astype(float)
-    err = (FFT_ROUNDING * U * np.log2(W_all) * l1 * (1 + 2 * delta.max(initial=0.0, where=np.isfinite(delta)))
-           + spec_err + 2.0 * dropped * (1 + 1e-9)) / W_all
+    err = (
+        FFT_ROUNDING * U * np.log2(W_all) * l1 * (1 + 2 * delta.max(initial=0.0, where=np.isfinite(delta)))
+        + spec_err
+        + 2.0 * dropped * (1 + 1e-9)
+    ) / W_all
     # aliasing over the kept levels: P(S >= keep_lo + W) + P(S <= keep_hi - W)
     centre = n * wb.ref_num / 2.0**REF_BITS
     up = (wb.keep_lo + wb.width).astype(float)
@@ -478,15 +494,17 @@ def _untilt_terms(n: int, wb: WindowBatch, log_m, err: np.ndarray, token_err: np
     th_hi = np.round(wb.theta * scale) / scale
     th_lo = wb.theta - th_hi
     small = (1 + wb.width) / scale  # >= 2 (|a_lo| + |th_lo| W)
-    const = (token_err + 4 * U_LD * (np.abs(tilt0) + np.abs(n_log_m)).astype(float) + 4 * U * small)
+    const = token_err + 4 * U_LD * (np.abs(tilt0) + np.abs(n_log_m)).astype(float) + 4 * U * small
     return Untilt(a_hi, a_lo, th_hi, th_lo, err, const)
 
 
-def untilt_levels(y: np.ndarray, d: np.ndarray, lens: np.ndarray, ut: Untilt, rows: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def untilt_levels(
+    y: np.ndarray, d: np.ndarray, lens: np.ndarray, ut: Untilt, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``log P`` and its bound at levels ``start + d`` of windows ``rows`` (``lens`` levels each), from the
     tilted values ``y``: ``((a_hi - th_hi d) + log y) + (a_lo - th_lo d)``, the first difference exact, and
     ``E / (y - E) + 2 u (|log y| + |log P|) + const`` (``inf`` and ``NaN`` where ``y <= 2 E``)."""
+
     def rep(a: np.ndarray) -> np.ndarray:
         return np.repeat(a[rows], lens)
 
@@ -533,13 +551,13 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
         group = np.flatnonzero(wb.width == w)
         per_block = max(1, BLOCK // int(w))
         for b0 in range(0, group.size, per_block):
-            blk = group[b0:b0 + per_block]
+            blk = group[b0 : b0 + per_block]
             bins = _ranges(first_bin[blk], bin_counts[blk])
             x = np.zeros((blk.size, int(w) // 2 + 1), dtype=complex)
             x[np.repeat(np.arange(blk.size), bin_counts[blk]), j[bins]] = spec[bins]
             y = sfft.irfft(x, int(w), axis=1)
             for r, i in enumerate(blk.tolist()):
-                values.append(y[r, lo[i]:hi[i]])
+                values.append(y[r, lo[i] : hi[i]])
                 pending.append(i)
                 count += hi[i] - lo[i]
             if count >= CHUNK:
@@ -549,8 +567,9 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
         flush()
 
 
-def certified_levels(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
-                     lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def certified_levels(
+    lp: np.ndarray, n: int, settled: np.ndarray | None = None, lp_ext: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`certified_power`, with the mask of the levels left uncertified (``settled`` ones excluded): the
     first round tiles every level, the refinement rounds recheck only the levels still to do (a bound only
     ever decreases)."""
@@ -572,15 +591,16 @@ def certified_levels(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
             break
         centres = np.concatenate([plan(fam, n, a, b, spacing) for a, b in _runs(idx)])
         for s in range(0, centres.size, 4096):
-            theta = fam.tilts_at(centres[s:s + 4096], n)
+            theta = fam.tilts_at(centres[s : s + 4096], n)
             evaluate(fam, n, make_windows(fam, n, theta), out, cert, False)
         todo[idx] = ~certified(out[idx], cert[idx])
         spacing /= 2
     return out, cert, todo
 
 
-def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
-                    lp_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def certified_power(
+    lp: np.ndarray, n: int, settled: np.ndarray | None = None, lp_ext: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``log P(S_n = K)`` for ``K = 0..n D`` by certified tilted windows, and each level's error bound (``inf``
     where no window certified it, with ``NaN`` there). ``lp[0]`` and ``lp[-1]`` must be finite.
     ``settled`` marks levels that need no window (unreachable ones); ``lp_ext`` is the token law in extended
@@ -592,5 +612,8 @@ def certified_power(lp: np.ndarray, n: int, settled: np.ndarray | None = None,
 def _runs(idx: np.ndarray) -> list[tuple[int, int]]:
     """Maximal runs ``(first, last)`` of consecutive integers in the sorted ``idx``."""
     breaks = np.flatnonzero(np.diff(idx) > 1)
-    return list(zip(idx[np.r_[0, breaks + 1]].tolist(), idx[np.r_[breaks, idx.size - 1]].tolist(), strict=True)) \
-        if idx.size else []
+    return (
+        list(zip(idx[np.r_[0, breaks + 1]].tolist(), idx[np.r_[breaks, idx.size - 1]].tolist(), strict=True))
+        if idx.size
+        else []
+    )

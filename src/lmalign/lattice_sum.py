@@ -48,9 +48,11 @@ EDGE_VECTOR_TERMS = 32  # the edge recurrence runs in numpy blocks when j1 level
 def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
     """Boolean mask of the totals ``0..n kmax`` that a sum of ``n`` steps from ``support`` (a 0/1 array over
     ``0..kmax``) can reach: exact sumset by doubling, each FFT product of 0/1 arrays thresholded at 1/2."""
+
     def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return sfft.irfft(sfft.rfft(a, a.size + b.size - 1) * sfft.rfft(b, a.size + b.size - 1),
-                          a.size + b.size - 1) > 0.5
+        return (
+            sfft.irfft(sfft.rfft(a, a.size + b.size - 1) * sfft.rfft(b, a.size + b.size - 1), a.size + b.size - 1) > 0.5
+        )
 
     result = np.ones(1, dtype=bool)
     power = support.astype(bool)
@@ -74,7 +76,7 @@ def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.full(width, -np.inf)
     cols = np.arange(b.size)[None, :]
     for start in range(0, a.size, block):
-        blk = a[start:start + block]
+        blk = a[start : start + block]
         rows = np.full((blk.size, blk.size + b.size - 1), -np.inf)
         rows[np.arange(blk.size)[:, None], np.arange(blk.size)[:, None] + cols] = blk[:, None] + b[None, :]
         top = rows.max(axis=0)
@@ -137,8 +139,9 @@ def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
         return n * float(logq[0]) + (np.log(mant) + expo * ln2)
 
 
-def _edge_blocks(n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray,
-                 expo: np.ndarray) -> None:
+def _edge_blocks(
+    n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray, expo: np.ndarray
+) -> None:
     """Miller's recurrence in blocks of ``j1`` levels, each one numpy step over its levels and terms (the
     pairwise sum of positive terms)."""
     j1, lowest = int(js[0]), np.iinfo(np.int64).min
@@ -156,8 +159,9 @@ def _edge_blocks(n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarra
         mant[ks], expo[ks] = m, np.where(m > 0, e + top, 0)
 
 
-def _edge_levels(n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray,
-                 expo: np.ndarray) -> None:
+def _edge_levels(
+    n: int, js: np.ndarray, ratio_m: np.ndarray, ratio_e: np.ndarray, mant: np.ndarray, expo: np.ndarray
+) -> None:
     """Miller's recurrence level by level in Python floats (``math.fsum``), for lattices whose blocks hold
     fewer than ``EDGE_VECTOR_TERMS`` terms (there a numpy step costs more than it saves)."""
     steps = list(zip(js.tolist(), ratio_m.tolist(), ratio_e.tolist(), strict=True))
@@ -239,6 +243,7 @@ class _FloatWindows:
 
     def theta_for(self, mean_target: float) -> float:
         """Tilt whose mean is ``mean_target`` (bracketed by doubling, then Brent)."""
+
         def f(t: float) -> float:
             return self.tilt(t)[1] - mean_target
 
@@ -376,12 +381,12 @@ class _FloatWindows:
         if low:
             self.out[:depth], self.err[:depth] = block, 0.0
             return max(cur, depth)
-        self.out[last - depth + 1:], self.err[last - depth + 1:] = block[::-1], 0.0
+        self.out[last - depth + 1 :], self.err[last - depth + 1 :] = block[::-1], 0.0
         return last + 1
 
     def keep(self, start: int, logvals: np.ndarray, err: np.ndarray) -> None:
         """Store a window's levels where its estimated error beats the current one."""
-        local = np.flatnonzero(self.reach[start:start + err.size] & np.isfinite(err))
+        local = np.flatnonzero(self.reach[start : start + err.size] & np.isfinite(err))
         local = local[err[local] < self.err[local + start]]
         self.err[local + start] = err[local]
         self.out[local + start] = logvals[local]
@@ -395,7 +400,7 @@ class _FloatWindows:
         sigma = max(math.sqrt(n * var), 1.0)
         for d in self.order(q, cur < self.depth[0] or last - cur < self.depth[1]):
             start, logvals, err = self.fft_window(theta, q, mean, sigma, d) if d else self.dominant_window(theta, q)
-            ok = (err <= self.err_max) | ~self.reach[start:start + err.size]
+            ok = (err <= self.err_max) | ~self.reach[start : start + err.size]
             if start <= cur < start + err.size and ok[cur - start]:
                 return start, logvals, err, ok, sigma
         return None
@@ -424,7 +429,8 @@ class _FloatWindows:
                 raise ArithmeticError(
                     f"level {cur} of the length-{self.n} sum stays below the relative accuracy {REL_TARGET:g} "
                     "under every tilt (it is reached only through rare tokens); use a shorter length or merge "
-                    "rewards")
+                    "rewards"
+                )
             start, logvals, err, ok, sigma = found
             self.keep(start, logvals, err)
             stop = cur - start
@@ -497,15 +503,17 @@ def _fallback(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds
     fb, fb_err = _float_windows(lp, n, todo)
     direct = bool((fb_err == 0).all()) and inner <= DIRECT_FALLBACK_MAX_LEVELS
     with np.errstate(invalid="ignore"):
-        fb_bound = _direct_bound(fb, n, inner) if direct else (
-            2 * n * U * fb_err + 4 * U * (n + 1) + 2 * np.spacing(np.abs(np.nan_to_num(fb, posinf=0, neginf=0))))
+        fb_bound = (
+            _direct_bound(fb, n, inner)
+            if direct
+            else (2 * n * U * fb_err + 4 * U * (n + 1) + 2 * np.spacing(np.abs(np.nan_to_num(fb, posinf=0, neginf=0))))
+        )
     take = todo & np.isfinite(fb) & (certified(fb, fb_bound) | direct)
     vals[take], bounds[take] = fb[take], fb_bound[take]
     return todo & ~take
 
 
-def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None = None
-                            ) -> tuple[np.ndarray, np.ndarray]:
+def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
     ``0..len(logq)-1`` (entries may be ``-inf``), with an error bound on each log (0 on impossible levels).
 
@@ -523,7 +531,7 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
     if size <= DIRECT_MAX_LEVELS:
         out = _log_conv_power_direct(logq, n)
         return out, _direct_bound(out, n, size)
-    lp = logq[lo_k:hi_k + 1]
+    lp = logq[lo_k : hi_k + 1]
     span = hi_k - lo_k
     inner = n * span + 1
     reach = None if (lp > -np.inf).all() else reachable_totals(lp > -np.inf, n)
@@ -531,7 +539,7 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
         lp_ext = None
         if q_ext is not None:
             with np.errstate(divide="ignore"):
-                lp_ext = np.log(q_ext[lo_k:hi_k + 1])
+                lp_ext = np.log(q_ext[lo_k : hi_k + 1])
         vals, bounds, todo = certified_levels(lp, n, settled=None if reach is None else ~reach, lp_ext=lp_ext)
     else:
         vals, bounds = np.full(inner, np.nan), np.full(inner, np.inf)
@@ -543,7 +551,8 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
         raise ArithmeticError(
             f"length {n}: {bad.size} levels in {bad[0]}..{bad[-1]} cannot be certified to max(1e-10, 4 ulp) in "
             "the log by any method (they are reached only through rare tokens); use a shorter length or merge "
-            "rewards")
+            "rewards"
+        )
     if reach is not None:
         vals[~reach] = -np.inf
         bounds[~reach] = 0.0
@@ -551,6 +560,6 @@ def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None =
         return vals, bounds
     out = np.full(size, -np.inf)
     cert = np.zeros(size)
-    out[n * lo_k:n * lo_k + inner] = vals
-    cert[n * lo_k:n * lo_k + inner] = bounds
+    out[n * lo_k : n * lo_k + inner] = vals
+    cert[n * lo_k : n * lo_k + inner] = bounds
     return out, cert

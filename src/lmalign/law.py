@@ -63,9 +63,9 @@ def align(a: RewardLaw, b: RewardLaw) -> tuple[np.ndarray, np.ndarray, np.ndarra
     for small, big, swap in ((a, b, False), (b, a, True)):
         if small.values.size <= big.values.size:
             first = int(np.searchsorted(big.values, small.values[0]))
-            if np.array_equal(big.values[first:first + small.values.size], small.values):  # a run of levels
+            if np.array_equal(big.values[first : first + small.values.size], small.values):  # a run of levels
                 ls = np.full(big.values.size, -np.inf)
-                ls[first:first + small.values.size] = small.logprobs
+                ls[first : first + small.values.size] = small.logprobs
                 ls.setflags(write=False)
                 return (big.values, big.logprobs, ls) if swap else (big.values, ls, big.logprobs)
             idx = np.searchsorted(big.values, small.values)
@@ -237,8 +237,9 @@ class RewardLaw:
         return self._values.size
 
     def __repr__(self) -> str:
-        return (f"RewardLaw({len(self)} levels in [{self._values[0]:.6g}, {self._values[-1]:.6g}], "
-                f"mean={self.mean():.6g})")
+        return (
+            f"RewardLaw({len(self)} levels in [{self._values[0]:.6g}, {self._values[-1]:.6g}], mean={self.mean():.6g})"
+        )
 
     @property
     def top(self) -> float:
@@ -281,8 +282,9 @@ class RewardLaw:
         frame = self.frame
         out = float(_ldexp(frame.var_y, 2 * frame.big_e))
         if math.isinf(out):
-            raise ValueError(f"values: the variance ({frame.var_y:.6g} * 2**{2 * frame.big_e}) exceeds the "
-                             "float64 range")
+            raise ValueError(
+                f"values: the variance ({frame.var_y:.6g} * 2**{2 * frame.big_e}) exceeds the float64 range"
+            )
         return out
 
     def cgf(self, t):
@@ -444,8 +446,7 @@ class RewardLaw:
             return RewardLaw._trusted(self._values, np.minimum(lq, 0.0))
         return RewardLaw._trusted(self._values[keep], np.minimum(lq[keep], 0.0))
 
-    def scaled_tilt_kl(self, tau: float, lam: float,
-                       logs: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    def scaled_tilt_kl(self, tau: float, lam: float, logs: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """``D(p_lam || p) = sum_v p(v) g(d_v)``, ``g(d) = d e^d - e^d + 1 >= 0``, ``d = log p_lam/p``: a sum
         of non-negative terms (``g(-inf) = 1``; for ``d > 1``, ``p_lam (d - 1) + p``), from the scaled multiplier
         ``tau`` or from ``logs = log_tilted(tau, lam)`` when already at hand. numpy's pairwise sum of these

@@ -58,8 +58,9 @@ def theta_of_mean(law: RewardLaw, x: float) -> float:
     x = _finite(x, "x")
     lo_v, hi_v = float(law.values[0]), float(law.values[-1])
     if not lo_v <= x <= hi_v or len(law) == 1:
-        raise ValueError(f"x={x!r} must lie inside the support range [{lo_v}, {hi_v}] of a law with "
-                         "at least two levels")
+        raise ValueError(
+            f"x={x!r} must lie inside the support range [{lo_v}, {hi_v}] of a law with at least two levels"
+        )
     if x == hi_v:
         return math.inf
     if x == lo_v:
@@ -162,8 +163,9 @@ def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> 
         return t * m + math.log1p(t * resid + math.fsum((q * _expm1_minus_x(t * y)).tolist()))
     c = float(vals[-1] if lam >= 0 else vals[0])  # exponents at most 0 on the side lam pushes to
     with np.errstate(over="ignore"):
-        return float(t * c + log_sum_exp(law.logprobs + (lam + t) * (vals - c))
-                     - log_sum_exp(law.logprobs + lam * (vals - c)))
+        return float(
+            t * c + log_sum_exp(law.logprobs + (lam + t) * (vals - c)) - log_sum_exp(law.logprobs + lam * (vals - c))
+        )
 
 
 def scaled_cgf(law: RewardLaw, lam: float, t):
@@ -180,8 +182,9 @@ def scaled_cgf(law: RewardLaw, lam: float, t):
     ts = _validate.real_array(t, "t")
     tilted = law.tilt(lam)
     flat = ts.reshape(-1)
-    out = np.array([_scaled_cgf_one(law, tilted, lam, float(x)) if math.isfinite(x) else tilted.cgf(float(x))
-                    for x in flat])
+    out = np.array(
+        [_scaled_cgf_one(law, tilted, lam, float(x)) if math.isfinite(x) else tilted.cgf(float(x)) for x in flat]
+    )
     return float(out[0]) if ts.ndim == 0 else out.reshape(ts.shape)
 
 
@@ -192,8 +195,9 @@ def _cumulants_mp(law: RewardLaw, lam: float, k: int, prec: int) -> list:
     """Cumulants ``c_1..c_k`` of the tilt ``p_lam`` in mpmath at ``prec`` bits: the tilt formed exactly,
     moments ``m_j`` about the float mean, and ``c_j = m_j - sum_{i<j} C(j-1, i-1) c_i m_{j-i}``."""
     with mp.workprec(prec):
-        logw = [mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(v)) for a, v in zip(law.logprobs, law.values,
-                                                                                    strict=True)]
+        logw = [
+            mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(v)) for a, v in zip(law.logprobs, law.values, strict=True)
+        ]
         top = max(logw)
         w = [mp.exp(x - top) for x in logw]
         total = mp.fsum(w)

@@ -44,14 +44,18 @@ MAX_STATES = 1000  # states of a chain for the O(k^3) Perron and connectivity co
 def _check_work(name: str, cells: float, what: str) -> None:
     """A ``ValueError`` naming ``name`` when an array of ``cells`` entries would exceed ``MAX_CHAIN_CELLS``."""
     if cells > MAX_CHAIN_CELLS:
-        raise ValueError(f"{name}: {what} would hold {cells:.3g} entries, above the limit MAX_CHAIN_CELLS = "
-                         f"{MAX_CHAIN_CELLS} ({MAX_CHAIN_CELLS * 8 / 2**20:.0f} MiB)")
+        raise ValueError(
+            f"{name}: {what} would hold {cells:.3g} entries, above the limit MAX_CHAIN_CELLS = "
+            f"{MAX_CHAIN_CELLS} ({MAX_CHAIN_CELLS * 8 / 2**20:.0f} MiB)"
+        )
 
 
 def _check_length(length: int) -> None:
     if length > MAX_PATH_LENGTH:
-        raise ValueError(f"length: {length} steps exceeds the limit MAX_PATH_LENGTH = {MAX_PATH_LENGTH} "
-                         "(the path is walked one step at a time)")
+        raise ValueError(
+            f"length: {length} steps exceeds the limit MAX_PATH_LENGTH = {MAX_PATH_LENGTH} "
+            "(the path is walked one step at a time)"
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ class MarkovSource:
         P = _validate.real_array(transition, "transition", allow_nan=True)  # NaN: named by its row below
         k = mu.size
         if P.shape != (k, k):
-            raise ValueError(f"transition must be a {k} x {k} matrix (one row per state of initial), "
-                             f"got shape {P.shape}")
+            raise ValueError(
+                f"transition must be a {k} x {k} matrix (one row per state of initial), got shape {P.shape}"
+            )
         for s in range(k):
             _validate.prob_vector(P[s], f"transition row {s}")
         r = _validate.real_vector(reward, "reward")
@@ -123,8 +128,9 @@ class MarkovSource:
         """``R(y) = sum_i r(y_i)`` for each row of ``paths``."""
         return self.reward[_paths(paths, self.states)].sum(axis=1)
 
-    def sample(self, length: int, size: int,
-               rng: np.random.Generator | int | np.random.SeedSequence | None) -> np.ndarray:
+    def sample(
+        self, length: int, size: int, rng: np.random.Generator | int | np.random.SeedSequence | None
+    ) -> np.ndarray:
         """``size`` paths of ``length`` states drawn from the source (an integer array ``(size, length)``).
 
         ``rng`` is a ``Generator`` (its stream continues) or anything ``numpy.random.default_rng`` takes as a
@@ -144,8 +150,9 @@ def _paths(paths, k: int) -> np.ndarray:
     if y.ndim == 1:
         y = y[None, :]
     if y.ndim != 2 or y.shape[1] == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"paths must be a non-empty 2-d integer array of states, got shape {y.shape} "
-                         f"and dtype {y.dtype}")
+        raise ValueError(
+            f"paths must be a non-empty 2-d integer array of states, got shape {y.shape} and dtype {y.dtype}"
+        )
     if y.min() < 0 or y.max() >= k:
         raise ValueError(f"paths must hold states 0..{k - 1}")
     return y
@@ -180,8 +187,9 @@ def _lattice(source: MarkovSource) -> tuple[float, float, np.ndarray]:
     values, index = np.unique(source.reward, return_inverse=True)
     lat = lattice_steps(values)
     if lat is None:
-        raise ValueError("reward: the token rewards must lie on a lattice u0 + h k (k integers) for the exact "
-                         "law of a Markov source")
+        raise ValueError(
+            "reward: the token rewards must lie on a lattice u0 + h k (k integers) for the exact law of a Markov source"
+        )
     u0, h, k = lat
     return u0, h, k[index]
 
@@ -214,12 +222,16 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     with np.errstate(over="ignore"):
         ends = (n_max * u0, n_max * u0 + h * (kmax * n_max))
     if not all(math.isfinite(e) for e in ends):
-        raise ValueError(f"lengths: the total reward over {n_max} tokens overflows a float "
-                         f"(token rewards up to {float(np.abs(source.reward).max()):.3g})")
+        raise ValueError(
+            f"lengths: the total reward over {n_max} tokens overflows a float "
+            f"(token rewards up to {float(np.abs(source.reward).max()):.3g})"
+        )
     work = states * states * max(kmax, 1) * n_max * n_max / 2
     if work > MAX_DP_CELLS:
-        raise ValueError(f"lengths: the dynamic program would take about {work:.1e} cell updates "
-                         f"(limit {MAX_DP_CELLS:.0e}); use shorter lengths or fewer reward levels")
+        raise ValueError(
+            f"lengths: the dynamic program would take about {work:.1e} cell updates "
+            f"(limit {MAX_DP_CELLS:.0e}); use shorter lengths or fewer reward levels"
+        )
     _check_work("lengths", float(states) * states * (kmax * n_max + 1), "the dynamic program's step")
     _check_work("lengths", float(sum(kmax * n + 1 for n in wanted)), "the laws returned")
     log_P = source.log_transition
@@ -236,9 +248,9 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
         if n == n_max:
             break
         moved = logsumexp(f[:, None, :width] + log_P[:, :, None], axis=0)  # (s', level) before its own reward
-        f[:, :width + kmax] = -np.inf
+        f[:, : width + kmax] = -np.inf
         for s in range(states):
-            f[s, k[s]:k[s] + width] = moved[s]
+            f[s, k[s] : k[s] + width] = moved[s]
     return out
 
 
@@ -309,8 +321,10 @@ def period(source: MarkovSource) -> int:
 
 def _check_states(source: MarkovSource) -> None:
     if source.states > MAX_STATES:
-        raise ValueError(f"source: {source.states} states, above the limit MAX_STATES = {MAX_STATES} of the "
-                         "O(states^3) Perron and connectivity computations")
+        raise ValueError(
+            f"source: {source.states} states, above the limit MAX_STATES = {MAX_STATES} of the "
+            "O(states^3) Perron and connectivity computations"
+        )
 
 
 def _require_primitive(source: MarkovSource) -> None:
@@ -320,9 +334,11 @@ def _require_primitive(source: MarkovSource) -> None:
         return
     d = period(source)
     if d > 1:
-        raise ValueError(f"source: the chain is periodic (period {d}); the limit theorems behind this "
-                         "function (scaled CGF, its boundary constant, the stationary Doob chain, the rate "
-                         "function) need an irreducible aperiodic (primitive) chain")
+        raise ValueError(
+            f"source: the chain is periodic (period {d}); the limit theorems behind this "
+            "function (scaled CGF, its boundary constant, the stationary Doob chain, the rate "
+            "function) need an irreducible aperiodic (primitive) chain"
+        )
     object.__setattr__(source, "_primitive", True)
 
 
@@ -343,8 +359,10 @@ def _perron(source: MarkovSource, t: float) -> Perron:
     c, shift = shifted_tilt(source.reward, t)
     M = source.transition * np.exp(shift)[None, :]
     if not _irreducible(source.transition > 0):
-        raise ValueError("source: the chain must be irreducible (every state reachable from every state) for "
-                         "its Perron root and vectors")
+        raise ValueError(
+            "source: the chain must be irreducible (every state reachable from every state) for "
+            "its Perron root and vectors"
+        )
     rho, v = _perron_vector(M)
     _, u = _perron_vector(M.T)
     if not (rho > 0 and np.all(v > 0) and np.all(u > 0)):
@@ -442,8 +460,7 @@ def theta_of_rate(source: MarkovSource, x: float) -> float:
     if (scaled_cgf_mean(source, hi) - x) * step <= 0:
         raise ValueError(f"x = {x!r} is outside the range of reward rates Lambda'(t) of the source")
     a, b = sorted((lo, hi))
-    return float(optimize.brentq(lambda s: scaled_cgf_mean(source, s) - x, a, b, xtol=1e-15, rtol=1e-15,
-                                 maxiter=500))
+    return float(optimize.brentq(lambda s: scaled_cgf_mean(source, s) - x, a, b, xtol=1e-15, rtol=1e-15, maxiter=500))
 
 
 # -- the tilted path law as a Markov chain (Doob transform) ---------------------------------------------------------
@@ -494,7 +511,7 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
     _check_length(n)
     _check_work("length", float(n - 1) * source.states**2, f"{n - 1} transition matrices")
     c, shift = shifted_tilt(source.reward, lam)
-    step = source.log_transition + shift[None, :]   # log P_lam(s, s') - lam c, at most 0
+    step = source.log_transition + shift[None, :]  # log P_lam(s, s') - lam c, at most 0
     log_h = np.zeros(source.states)  # log h_t - lam c (n - t) - (the shifts taken out), max 0
     parts = [n * (lam * c)] if lam * c else []  # log Z_n = n lam c + the shifts + log sum of the first weights
     transitions = np.empty((n - 1, source.states, source.states))
@@ -502,9 +519,11 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
         joint = step + log_h[None, :]
         top = joint.max(axis=1, keepdims=True)
         if not np.isfinite(top).all():
-            raise ValueError(f"lam={lam!r}: the tilted path weights from state {int(np.argmin(top))} differ from "
-                             "the others by more than the float range (lam times the reward range times the "
-                             "length is too large)")
+            raise ValueError(
+                f"lam={lam!r}: the tilted path weights from state {int(np.argmin(top))} differ from "
+                "the others by more than the float range (lam times the reward range times the "
+                "length is too large)"
+            )
         weights = np.exp(joint - top)
         total = weights.sum(axis=1, keepdims=True)
         transitions[t] = weights / total
@@ -514,8 +533,10 @@ def doob_chain(source: MarkovSource, lam: float, length: int) -> DoobChain:
         parts.append(norm)
     first = source.log_initial + shift + log_h
     if not first.max() > -np.inf:
-        raise ValueError(f"lam={lam!r}: every initial state's tilted path weight is below exp(-1.8e308) of the "
-                         "best path's (lam times the reward range times the length is too large)")
+        raise ValueError(
+            f"lam={lam!r}: every initial state's tilted path weight is below exp(-1.8e308) of the "
+            "best path's (lam times the reward range times the length is too large)"
+        )
     log_first = float(logsumexp(first))
     try:
         log_z = math.fsum([*parts, log_first])

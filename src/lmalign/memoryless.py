@@ -44,16 +44,29 @@ MAX_LATTICE_STEPS = 10**7  # a reward range of more lattice steps than this is t
 MAX_LEVELS = 20_000_000
 MAX_TYPE_CLASSES = 2_000_000
 # public names of the lattice power that lived here before it became a module of its own (lmalign.lattice_sum)
-_MOVED = ("certified_lattice_power", "reachable_totals", "REL_TARGET", "DIRECT_MAX_LEVELS", "CLASS_COUNTS",
-          "MAX_CLASSES", "CHERNOFF_SHIFTS", "DOMINANT_MAX_J", "DOMINANT_FIRST", "TINY", "DIRECT_FALLBACK_MAX_LEVELS",
-          "U", "EDGE_VECTOR_TERMS")
+_MOVED = (
+    "certified_lattice_power",
+    "reachable_totals",
+    "REL_TARGET",
+    "DIRECT_MAX_LEVELS",
+    "CLASS_COUNTS",
+    "MAX_CLASSES",
+    "CHERNOFF_SHIFTS",
+    "DOMINANT_MAX_J",
+    "DOMINANT_FIRST",
+    "TINY",
+    "DIRECT_FALLBACK_MAX_LEVELS",
+    "U",
+    "EDGE_VECTOR_TERMS",
+)
 
 
 def __getattr__(name: str):
     """The lattice-power names that moved to :mod:`lmalign.lattice_sum`, with a ``DeprecationWarning``."""
     if name in _MOVED:
-        warnings.warn(f"lmalign.memoryless.{name} moved to lmalign.lattice_sum.{name}", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"lmalign.memoryless.{name} moved to lmalign.lattice_sum.{name}", DeprecationWarning, stacklevel=2
+        )
         return getattr(lattice_sum, name)
     raise AttributeError(f"module 'lmalign.memoryless' has no attribute {name!r}")
 
@@ -120,8 +133,9 @@ class TokenSumLaw(RewardLaw):
     _log_error: np.ndarray | None
 
     @classmethod
-    def _build(cls, values: np.ndarray, logprobs: np.ndarray, token_law: RewardLaw, length: int,
-               log_error: np.ndarray | None) -> TokenSumLaw:
+    def _build(
+        cls, values: np.ndarray, logprobs: np.ndarray, token_law: RewardLaw, length: int, log_error: np.ndarray | None
+    ) -> TokenSumLaw:
         law = cls._trusted(values, np.minimum(logprobs, 0.0))  # a log-probability above 0 is rounding
         law._token_law, law._length = token_law, length
         if log_error is not None:
@@ -151,8 +165,9 @@ def _check_sums_fit(values: np.ndarray, n: int) -> None:
     also covers an overflowing reward range ``max r - min r``)."""
     top = max(abs(float(values[0])), abs(float(values[-1])))
     if not math.isfinite(float(n) * top):
-        raise ValueError(f"r: sums of length={n} rewards overflow float64 (largest |r| is {top:.3g}); rescale the "
-                         "rewards")
+        raise ValueError(
+            f"r: sums of length={n} rewards overflow float64 (largest |r| is {top:.3g}); rescale the rewards"
+        )
 
 
 def _type_class_count(k: int, n: int) -> int:
@@ -171,8 +186,10 @@ def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
     k = values.size
     count = _type_class_count(k, n)
     if count > MAX_TYPE_CLASSES:
-        raise ValueError(f"length={n} with {k} non-lattice reward values needs more than {MAX_TYPE_CLASSES} type "
-                         "classes; round the rewards to a lattice or shorten the length")
+        raise ValueError(
+            f"length={n} with {k} non-lattice reward values needs more than {MAX_TYPE_CLASSES} type "
+            "classes; round the rewards to a lattice or shorten the length"
+        )
     counts = np.zeros((1, 0), dtype=np.int64)
     for j in range(k - 1):  # build all vectors of k-1 leading counts with sum <= n
         rem = n - counts.sum(axis=1)
@@ -217,7 +234,8 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
             raise ValueError(
                 f"length={n}: the law of the sum has {levels} lattice levels (limit {MAX_LEVELS}) and more than "
                 f"{MAX_TYPE_CLASSES} type classes; use length <= {(MAX_LEVELS - 1) // int(k[-1])} with these "
-                "rewards")
+                "rewards"
+            )
         if levels <= MAX_LEVELS:
             logq = np.full(int(k[-1]) + 1, -np.inf)
             np.logaddexp.at(logq, k, logp)  # rewards within the lattice tolerance share a level
@@ -226,8 +244,11 @@ def law_of_sum(p, r, length: int) -> RewardLaw:
             pv = np.asarray(p, dtype=float).reshape(-1)
             used = pv > 0  # zero-probability tokens were dropped from values
             q_ext = np.zeros(int(k[-1]) + 1, dtype=np.longdouble)
-            np.add.at(q_ext, k[np.searchsorted(values, np.asarray(r, dtype=float).reshape(-1)[used])],
-                      pv[used].astype(np.longdouble))
+            np.add.at(
+                q_ext,
+                k[np.searchsorted(values, np.asarray(r, dtype=float).reshape(-1)[used])],
+                pv[used].astype(np.longdouble),
+            )
             q_ext /= q_ext.sum()
             logP, cert = lattice_sum.certified_lattice_power(logq, n, q_ext)
             if logP[0] > -np.inf and logP[-1] > -np.inf and bool(np.all(logq > -np.inf)):  # every level reached

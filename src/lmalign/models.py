@@ -28,8 +28,14 @@ def _size(k, name: str, least: int) -> int:
     return k
 
 
-def random_token_model(k: int, rng: np.random.Generator | int | None, *, reward: str = "mixed",
-                       uniform_mix: float = 0.0, floor: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+def random_token_model(
+    k: int,
+    rng: np.random.Generator | int | None,
+    *,
+    reward: str = "mixed",
+    uniform_mix: float = 0.0,
+    floor: float = 1e-12,
+) -> tuple[np.ndarray, np.ndarray]:
     """A random token law ``p`` on ``k`` tokens and a non-constant token reward ``r``.
 
     ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from ``CONCENTRATIONS``, floored at ``floor`` and mixed

@@ -12,12 +12,21 @@ import importlib
 import warnings
 
 _HOMES = {
-    "binary_uniform_bon_kl": "bon_bounds", "bon_kl_gap_bound": "bon_bounds", "bon_kl_estimate": "bon_bounds",
-    "bon_win_rate": "bon_bounds", "bon_win_rate_bound": "bon_bounds", "bon_win_gap_bound": "bon_bounds",
-    "quantile_tilt_win": "win_frontier", "quantile_tilt_kl": "win_frontier", "quantile_tilt_param": "win_frontier",
-    "frontier_win": "win_frontier", "bon_frontier_gap": "win_frontier",
-    "subgaussian_variance_proxy": "subgaussian", "subgaussian_gain_bound": "subgaussian",
-    "bon_log_ratio": "bon_vs_tilt", "bon_tilt_projection": "bon_vs_tilt",
+    "binary_uniform_bon_kl": "bon_bounds",
+    "bon_kl_gap_bound": "bon_bounds",
+    "bon_kl_estimate": "bon_bounds",
+    "bon_win_rate": "bon_bounds",
+    "bon_win_rate_bound": "bon_bounds",
+    "bon_win_gap_bound": "bon_bounds",
+    "quantile_tilt_win": "win_frontier",
+    "quantile_tilt_kl": "win_frontier",
+    "quantile_tilt_param": "win_frontier",
+    "frontier_win": "win_frontier",
+    "bon_frontier_gap": "win_frontier",
+    "subgaussian_variance_proxy": "subgaussian",
+    "subgaussian_gain_bound": "subgaussian",
+    "bon_log_ratio": "bon_vs_tilt",
+    "bon_tilt_projection": "bon_vs_tilt",
     "log_power_mean_calibration": "transforms",
 }
 __all__ = sorted(_HOMES)

@@ -18,8 +18,14 @@ from scipy.special import logsumexp
 from lmalign import _validate
 from lmalign.law import RewardLaw, require_law
 
-__all__ = ["subgaussian_variance_proxy", "subgaussian_optimum", "subgaussian_gain_bound", "tilt_gain",
-           "discretised_gaussian", "unit_scaled"]
+__all__ = [
+    "subgaussian_variance_proxy",
+    "subgaussian_optimum",
+    "subgaussian_gain_bound",
+    "tilt_gain",
+    "discretised_gaussian",
+    "unit_scaled",
+]
 
 
 MAX_POINTS = 10**6  # discretised_gaussian: lattice points at most

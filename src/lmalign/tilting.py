@@ -110,13 +110,16 @@ def _solve_lambda(law: RewardLaw, delta: float) -> float:
     big_e = law.frame.big_e
     lam = law.unscaled_multiplier(tau)
     if math.isinf(lam) or lam == 0.0:
-        raise ValueError(f"delta={delta!r}: the multiplier lam = {float(tau)!r} * 2**{-big_e} is outside the float64 "
-                         f"range (the rewards spread over about 2**{big_e})")
+        raise ValueError(
+            f"delta={delta!r}: the multiplier lam = {float(tau)!r} * 2**{-big_e} is outside the float64 "
+            f"range (the rewards spread over about 2**{big_e})"
+        )
     return lam
 
 
 def _solve_tau(law: RewardLaw, delta: float) -> float:
     """Root ``tau > 0`` of ``D(p_tau || p) = delta`` on the scaled law, or ``inf``."""
+
     def excess(u: float) -> float:
         return law.scaled_tilt_kl(math.exp(u), math.inf) - delta
 
@@ -143,6 +146,7 @@ def _solve_tau(law: RewardLaw, delta: float) -> float:
 def _polish(law: RewardLaw, delta: float, tau: float) -> float:
     """Refine ``tau`` down to adjacent floats by bisection, and return the float whose ``D(p_tau || p)`` is
     closest to ``delta`` (the root in ``log tau`` is only as fine as the ulp of the log)."""
+
     def excess(x: float) -> float:
         return law.scaled_tilt_kl(x, math.inf) - delta
 

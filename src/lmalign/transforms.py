@@ -70,8 +70,10 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
     except ValueError:
         t = None
     if t is None or t.shape != law.values.shape or np.isnan(t).any() or (t == np.inf).any():
-        raise ValueError(f"transform must map the values (shape {law.values.shape}) to an array of real numbers "
-                         f"of the same shape, without NaN or +inf; it returned {_describe(out)}")
+        raise ValueError(
+            f"transform must map the values (shape {law.values.shape}) to an array of real numbers "
+            f"of the same shape, without NaN or +inf; it returned {_describe(out)}"
+        )
     live = t > -np.inf
     if not live.any():
         raise ValueError("transform is -inf at every level: no policy")
@@ -172,8 +174,10 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
     if n == 1 or len(law) == 1:
         return law
     if len(law) > MAX_SOFT_LEVELS:
-        raise ValueError(f"law has {len(law)} levels; soft_best_of_n takes at most {MAX_SOFT_LEVELS} "
-                         "(one quadrature per level, each over all levels)")
+        raise ValueError(
+            f"law has {len(law)} levels; soft_best_of_n takes at most {MAX_SOFT_LEVELS} "
+            "(one quadrature per level, each over all levels)"
+        )
     lp = law.logprobs
     p = law.probs
     s_hi = math.log(60.0)
@@ -202,16 +206,25 @@ def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
         vals = np.array([rel(float(g)) for g in probes])
         live = np.flatnonzero(vals > -60.0)
         a, b = max(live[0] - 1, 0), min(live[-1] + 1, probes.size - 1)
-        pts = _thin(probes[a:b + 1], 1.0)
+        pts = _thin(probes[a : b + 1], 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)
-            val, _ = quad(lambda s: math.exp(rel(s)), pts[0], pts[-1],
-                          points=pts[1:-1] if pts.size > 2 else None, epsabs=0, epsrel=1e-11, limit=4000)
+            val, _ = quad(
+                lambda s: math.exp(rel(s)),
+                pts[0],
+                pts[-1],
+                points=pts[1:-1] if pts.size > 2 else None,
+                epsabs=0,
+                epsrel=1e-11,
+                limit=4000,
+            )
         out = math.log(n) + lp[i] + base + math.log(val) if val > 0 else -math.inf
         # treating a ratio e^L > e^(2^40) as infinite drops at most n p(v) e^-L: check that it is negligible
         if huge.size and math.isfinite(float(huge.min())) and out < math.log(n) + lp[i] - float(huge.min()) + 40:
-            raise ValueError(f"beta={beta!r}: the mass of level {law.values[i]!r} is below the resolution of the "
-                             f"weight ratios exp(|u - v| / beta) >= exp({float(huge.min()):.3g}) in double precision")
+            raise ValueError(
+                f"beta={beta!r}: the mass of level {law.values[i]!r} is below the resolution of the "
+                f"weight ratios exp(|u - v| / beta) >= exp({float(huge.min()):.3g}) in double precision"
+            )
         return out
 
     logmass = np.array([log_mass(i) for i in range(len(law))])

@@ -90,9 +90,11 @@ def load_word_model(directory: str | Path | None = None) -> WordModel:
     raw = words_path.read_bytes()
     meta = _metadata(meta_path)
     if _sha256(raw) != meta.get("sha256"):
-        raise WordModelError(f"{words_path} does not match the SHA-256 recorded in {meta_path} "
-                             f"({_sha256(raw)[:12]}... vs {str(meta.get('sha256'))[:12]}...); "
-                             "restore it or regenerate both with `make data`")
+        raise WordModelError(
+            f"{words_path} does not match the SHA-256 recorded in {meta_path} "
+            f"({_sha256(raw)[:12]}... vs {str(meta.get('sha256'))[:12]}...); "
+            "restore it or regenerate both with `make data`"
+        )
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError:

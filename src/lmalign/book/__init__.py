@@ -11,4 +11,3 @@ Modules: ``paths`` (where things live), ``claims`` (the registry and per-chapter
 (execute and render), ``run_chapter`` (one chapter in a subprocess), ``cli`` (the ``build`` and ``claims``
 verbs).
 """
-

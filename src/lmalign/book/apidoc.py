@@ -50,6 +50,14 @@ def api_markdown() -> str:
         "",
     ]
     for module in library_modules():
-        lines += [f"## `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", "   :members:",
-                  "   :member-order: bysource", "```", ""]
+        lines += [
+            f"## `{module}`",
+            "",
+            "```{eval-rst}",
+            f".. automodule:: {module}",
+            "   :members:",
+            "   :member-order: bysource",
+            "```",
+            "",
+        ]
     return "\n".join(lines)

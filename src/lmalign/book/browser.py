@@ -7,10 +7,19 @@ import re
 import shutil
 from pathlib import Path
 
-ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-        "--allow-file-access-from-files")
+ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",
+    "--allow-file-access-from-files",
+)
 
 
 def available() -> bool:
@@ -58,7 +67,7 @@ def raw_tex(driver) -> list[str]:
     context each)."""
     driver.execute_async_script(TYPESET)
     text = driver.execute_script(VISIBLE_TEXT)
-    return [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
+    return [text[max(0, m.start() - 40) : m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
 
 
 # Boxes that must not scroll sideways or stick out of the text column: code and output blocks, display math

@@ -57,8 +57,9 @@ def chapters(root: Path) -> list[Path]:
     for path in found:
         head = path.read_text(encoding="utf-8")[:2000]
         if JUPYTEXT_MARKER not in head:
-            raise BuildError(f"chapter {path.stem}: {path} has no jupytext header with '{JUPYTEXT_MARKER}'; "
-                             "it would not be executed")
+            raise BuildError(
+                f"chapter {path.stem}: {path} has no jupytext header with '{JUPYTEXT_MARKER}'; it would not be executed"
+            )
     return found
 
 
@@ -67,18 +68,17 @@ def check_toc(root: Path, names: list[str]) -> None:
     chapter the toc lists must have its source ``notebooks/NN_name.md``."""
     toc_file = root / "_toc.yml"
     if not toc_file.is_file():
-        raise BuildError(f"{root} is not a clone of the book (it has no _toc.yml); run the build in the "
-                         "repository's folder")
+        raise BuildError(
+            f"{root} is not a clone of the book (it has no _toc.yml); run the build in the repository's folder"
+        )
     toc = toc_file.read_text(encoding="utf-8")
     missing = [n for n in names if f"notebooks/{n}" not in toc]
     if missing:
-        raise BuildError(f"chapter {missing[0]}: not listed in _toc.yml "
-                         f"(add '- file: notebooks/{missing[0]}')")
+        raise BuildError(f"chapter {missing[0]}: not listed in _toc.yml (add '- file: notebooks/{missing[0]}')")
     listed = re.findall(r"^\s*-?\s*file:\s*notebooks/([0-9A-Za-z_]+)\s*$", toc, flags=re.MULTILINE)
     absent = [n for n in listed if not (root / "notebooks" / f"{n}.md").is_file()]
     if absent:
-        raise BuildError(f"chapter {absent[0]}: listed in _toc.yml, but notebooks/{absent[0]}.md "
-                         "does not exist")
+        raise BuildError(f"chapter {absent[0]}: listed in _toc.yml, but notebooks/{absent[0]}.md does not exist")
 
 
 def attempt_marker(layout: BuildLayout, name: str) -> Path:
@@ -177,8 +177,9 @@ def write_timings(layout: BuildLayout, names: list[str]) -> Path:
     return path
 
 
-def build_chapters(layout: BuildLayout, selected: list[str] | None, mode: BuildMode, force: bool,
-                   jobs: int = 1) -> list[str]:
+def build_chapters(
+    layout: BuildLayout, selected: list[str] | None, mode: BuildMode, force: bool, jobs: int = 1
+) -> list[str]:
     """Have every (selected) chapter's run in ``mode``, ``jobs`` at a time; returns the names of all chapters
     considered. Raises ``BuildError`` listing every failed chapter (the others keep their new outputs)."""
     if jobs < 1:
@@ -253,9 +254,17 @@ def stop_on_signals():
             signal.signal(s, handler)
 
 
-def build(root: Path | None = None, build_dir: Path | None = None, selected: list[str] | None = None,
-          quick: bool = False, force: bool = False, clean: bool = False, html: bool = True,
-          jobs: int = 2, mode: BuildMode | str | None = None) -> BuildLayout:
+def build(
+    root: Path | None = None,
+    build_dir: Path | None = None,
+    selected: list[str] | None = None,
+    quick: bool = False,
+    force: bool = False,
+    clean: bool = False,
+    html: bool = True,
+    jobs: int = 2,
+    mode: BuildMode | str | None = None,
+) -> BuildLayout:
     """The whole build; raises ``BuildError`` naming the chapter and cell on any failure (a file system error
     such as a read-only or full output folder is one line naming the file). ``mode`` (``"full"`` or
     ``"quick"``) chooses the chapters' parameters; ``quick=True`` is the same as ``mode="quick"``."""

@@ -41,8 +41,9 @@ class Chapter:
         use_style()
         _CURRENT = self
 
-    def claim(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
-              bound: str = "") -> claims.Check:
+    def claim(
+        self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None, bound: str = ""
+    ) -> claims.Check:
         """Record a check of a registered claim; raises ``ClaimFailed`` if ``error`` exceeds its tolerance.
 
         The tolerance is the registry's constant, or ``tolerance``: the value at this run's parameters of the
@@ -51,8 +52,9 @@ class Chapter:
         recorded with the check."""
         return self.claims.record(claim_id, error, detail=detail, tolerance=tolerance, bound=bound)
 
-    def ablation(self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None,
-                 bound: str = "") -> claims.Check:
+    def ablation(
+        self, claim_id: str, error: float, *, detail: str = "", tolerance: float | None = None, bound: str = ""
+    ) -> claims.Check:
         """Record the error of a claim's check with the certified term removed; raises ``ClaimFailed``
         unless it exceeds the tolerance (else the check could not tell the term is there); ``tolerance`` and
         ``bound`` as in :meth:`claim`, and they should be those of the check it ablates."""
@@ -98,9 +100,17 @@ class Chapter:
         alt = " ".join((alt if alt is not None else plain_text(caption)).split())
         if not alt:
             raise ValueError("alt must be a non-empty description of the figure")
-        provenance = {"chapter": self.name, "cell": _execution_count(), "figure": name, "caption": caption,
-                      "alt": alt, "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
-                      "commit": git_commit(), "versions": package_versions(), "inputs": self.input_hashes()}
+        provenance = {
+            "chapter": self.name,
+            "cell": _execution_count(),
+            "figure": name,
+            "caption": caption,
+            "alt": alt,
+            "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
+            "commit": git_commit(),
+            "versions": package_versions(),
+            "inputs": self.input_hashes(),
+        }
         path = figures.save_figure(fig, self.output_dir / "figures" / f"{name}.svg", provenance)
         meta = {figures.FIGURE_KEY: {"name": name, "caption": caption, "alt": alt}}
         display(SVG(data=path.read_text(encoding="utf-8")), metadata=meta)
@@ -158,8 +168,9 @@ def git_commit() -> str:
     return (git(root, "rev-parse", "HEAD") if root else "") or "unknown"
 
 
-def package_versions(packages: tuple[str, ...] = ("lmalign", "numpy", "scipy", "sympy", "matplotlib"),
-                     ) -> dict[str, str]:
+def package_versions(
+    packages: tuple[str, ...] = ("lmalign", "numpy", "scipy", "sympy", "matplotlib"),
+) -> dict[str, str]:
     """``{package: installed version}``, ``"unknown"`` for one that is not installed."""
     from importlib.metadata import PackageNotFoundError, version
 

@@ -62,7 +62,7 @@ def code_cells(lines: list[str]) -> list[Cell]:
             end = j
             while end < len(lines) and not lines[end].startswith("```"):
                 end += 1
-            cells.append(Cell(j, end, "\n".join(lines[i + 1:j])))
+            cells.append(Cell(j, end, "\n".join(lines[i + 1 : j])))
             i = end + 1
         else:
             i += 1
@@ -81,11 +81,11 @@ def _ruff_run(args: list[str], text: str) -> subprocess.CompletedProcess:
 def format_cell(source: str) -> str:
     """``source`` with its imports sorted (ruff's isort rules) and formatted by ``ruff format``, at
     :data:`LINE_LENGTH`; a cell ruff cannot parse is returned as it is (the lint reports it)."""
-    sort = _ruff_run(["check", "--select", "I", "--fix-only", "--exit-zero", "--stdin-filename", "cell.py", "-"],
-                     source)
+    sort = _ruff_run(
+        ["check", "--select", "I", "--fix-only", "--exit-zero", "--stdin-filename", "cell.py", "-"], source
+    )
     sorted_source = sort.stdout if sort.returncode == 0 and sort.stdout else source
-    proc = _ruff_run(["format", "--line-length", str(LINE_LENGTH), "--stdin-filename", "cell.py", "-"],
-                     sorted_source)
+    proc = _ruff_run(["format", "--line-length", str(LINE_LENGTH), "--stdin-filename", "cell.py", "-"], sorted_source)
     return proc.stdout if proc.returncode == 0 else source
 
 
@@ -95,9 +95,9 @@ def formatted(text: str) -> str:
     it (:mod:`lmalign.book.parameters` reads it so), which the formatter would break into one element a line."""
     lines = text.split("\n")
     for cell in reversed([c for c in code_cells(lines) if not c.is_parameters]):
-        source = "\n".join(lines[cell.start:cell.end]).rstrip("\n") + "\n"
+        source = "\n".join(lines[cell.start : cell.end]).rstrip("\n") + "\n"
         new = format_cell(source).rstrip("\n").split("\n")
-        lines[cell.start:cell.end] = new if new != [""] else []
+        lines[cell.start : cell.end] = new if new != [""] else []
     return "\n".join(lines)
 
 
@@ -118,8 +118,21 @@ def script(text: str) -> tuple[str, list[int]]:
 def lint(path: Path) -> list[str]:
     """ruff's findings on the chapter's code, each naming the chapter's file and line."""
     code, where = script(path.read_text(encoding="utf-8"))
-    proc = _ruff_run(["check", "--line-length", str(LINE_LENGTH), "--ignore", ",".join(IGNORED),
-                      "--output-format", "concise", "--stdin-filename", f"{path.stem}.py", "-"], code)
+    proc = _ruff_run(
+        [
+            "check",
+            "--line-length",
+            str(LINE_LENGTH),
+            "--ignore",
+            ",".join(IGNORED),
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            f"{path.stem}.py",
+            "-",
+        ],
+        code,
+    )
     found = []
     root = paths.repo_root()
     name = path.relative_to(root) if path.resolve().is_relative_to(root) else path

@@ -76,11 +76,16 @@ def load_registry(path: Path | None = None) -> dict[str, Claim]:
         tolerance = float(entry["tolerance"])
         if not tolerance > 0:
             raise ValueError(f"claim {cid} in {path}: tolerance must be positive, got {tolerance!r}")
-        out[str(cid)] = Claim(id=str(cid), statement=" ".join(str(entry["statement"]).split()),
-                              result=str(entry["result"]), chapter=str(entry["chapter"]), tolerance=tolerance,
-                              book=bool(entry.get("book", False)),
-                              theorems=tuple(str(x) for x in entry.get("theorems") or ()),
-                              bound=" ".join(str(entry.get("bound") or "").split()))
+        out[str(cid)] = Claim(
+            id=str(cid),
+            statement=" ".join(str(entry["statement"]).split()),
+            result=str(entry["result"]),
+            chapter=str(entry["chapter"]),
+            tolerance=tolerance,
+            book=bool(entry.get("book", False)),
+            theorems=tuple(str(x) for x in entry.get("theorems") or ()),
+            bound=" ".join(str(entry.get("bound") or "").split()),
+        )
     return out
 
 
@@ -94,8 +99,16 @@ class ClaimRecorder:
         self.checks: list[Check] = []
         self._write()
 
-    def record(self, claim_id: str, error: float, *, detail: str = "", ablation: bool = False,
-               tolerance: float | None = None, bound: str = "") -> Check:
+    def record(
+        self,
+        claim_id: str,
+        error: float,
+        *,
+        detail: str = "",
+        ablation: bool = False,
+        tolerance: float | None = None,
+        bound: str = "",
+    ) -> Check:
         """Record one check of ``claim_id`` with measured ``error`` (a non-negative number; NaN fails).
 
         ``tolerance``: the value, at this run's parameters, of the error bound ``bound`` (by default the
@@ -112,24 +125,39 @@ class ClaimRecorder:
         bound = " ".join(str(bound or claim.bound).split())
         if tolerance is None:
             if claim.bound:
-                raise ValueError(f"claim {claim_id} has the error bound {claim.bound!r} in the registry: pass "
-                                 "tolerance= its value at this run's parameters")
+                raise ValueError(
+                    f"claim {claim_id} has the error bound {claim.bound!r} in the registry: pass "
+                    "tolerance= its value at this run's parameters"
+                )
             tol = claim.tolerance
         else:
             tol = float(tolerance)
             if not (tol > 0 and math.isfinite(tol)):
                 raise ValueError(f"tolerance of claim {claim_id} must be a finite positive number, got {tolerance!r}")
             if not bound:
-                raise ValueError(f"claim {claim_id}: a tolerance of the check's own needs the bound it comes from "
-                                 "(bound=..., or a bound in the registry)")
+                raise ValueError(
+                    f"claim {claim_id}: a tolerance of the check's own needs the bound it comes from "
+                    "(bound=..., or a bound in the registry)"
+                )
         passed = (not math.isnan(err)) and ((err > tol) if ablation else (err <= tol))
-        check = Check(claim=claim_id, error=err, tolerance=tol, passed=passed, detail=detail,
-                      kind="ablation" if ablation else "check", bound=bound, margin=margin(err, tol, ablation))
+        check = Check(
+            claim=claim_id,
+            error=err,
+            tolerance=tol,
+            passed=passed,
+            detail=detail,
+            kind="ablation" if ablation else "check",
+            bound=bound,
+            margin=margin(err, tol, ablation),
+        )
         self.checks.append(check)
         self._write()
         if not passed:
-            what = (f"ablation error {err:.3e} <= tolerance {tol:.1e}: the check cannot see the "
-                    "term it certifies" if ablation else f"error {err:.3e} > tolerance {tol:.1e}")
+            what = (
+                f"ablation error {err:.3e} <= tolerance {tol:.1e}: the check cannot see the term it certifies"
+                if ablation
+                else f"error {err:.3e} > tolerance {tol:.1e}"
+            )
             if bound:
                 what += f" (bound {bound})"
             raise ClaimFailed(f"chapter {self.chapter}: claim {claim_id} failed: {what} ({detail})")
@@ -138,4 +166,3 @@ class ClaimRecorder:
     def _write(self) -> None:
         payload = {"chapter": self.chapter, "checks": [asdict(c) for c in self.checks]}
         atomic_write_text(self.path, json.dumps(payload, indent=1, sort_keys=True, allow_nan=True) + "\n")
-

@@ -128,8 +128,9 @@ def run_process(cmd: list[str], env: dict, cwd: Path, timeout: float, name: str)
     ``BuildError`` naming the chapter. The child is told this process's id (``LMALIGN_PARENT_PID``) so that it
     dies with it (:func:`die_with_parent`). Returns ``(returncode, stdout, stderr)``."""
     env = dict(env, LMALIGN_PARENT_PID=str(os.getpid()))
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
     try:
@@ -137,9 +138,11 @@ def run_process(cmd: list[str], env: dict, cwd: Path, timeout: float, name: str)
     except subprocess.TimeoutExpired:
         _kill(proc)
         proc.communicate()
-        raise BuildError(f"chapter {name}: did not finish within the chapter timeout of {timeout:g} s; its "
-                         "processes were stopped (raise the limit with --timeout or "
-                         "LMALIGN_CHAPTER_TIMEOUT)") from None
+        raise BuildError(
+            f"chapter {name}: did not finish within the chapter timeout of {timeout:g} s; its "
+            "processes were stopped (raise the limit with --timeout or "
+            "LMALIGN_CHAPTER_TIMEOUT)"
+        ) from None
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(proc)
@@ -177,14 +180,14 @@ def check_outputs(name: str, out_dir: Path) -> None:
     """Every check passed, every figure has its SVG and sidecar: else ``BuildError``."""
     results = out_dir / "claims.json"
     if not results.is_file():
-        raise BuildError(f"chapter {name}: no claims.json was written "
-                         "(did it create lmalign.book.chapter.Chapter?)")
+        raise BuildError(f"chapter {name}: no claims.json was written (did it create lmalign.book.chapter.Chapter?)")
     checks = json.loads(results.read_text())["checks"]
     failed = [c for c in checks if not c["passed"]]
     if failed:
         bad = failed[0]
-        raise BuildError(f"chapter {name}: claim {bad['claim']} failed "
-                         f"(error {bad['error']:.3e} > {bad['tolerance']:.1e})")
+        raise BuildError(
+            f"chapter {name}: claim {bad['claim']} failed (error {bad['error']:.3e} > {bad['tolerance']:.1e})"
+        )
     for sidecar in (out_dir / "figures").glob("*.json") if (out_dir / "figures").exists() else []:
         if not sidecar.with_suffix(".svg").is_file():
             raise BuildError(f"chapter {name}: figure {sidecar.stem} has provenance but no SVG")
@@ -211,14 +214,13 @@ def unpublishable(notebook: Path, root: Path) -> str | None:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 return f"{where} writes to stderr: {output.get('text', '')[:200].strip()!r}"
             data = output.get("data", {})
-            texts = [output.get("text", "")] + [data[k] for k in ("text/plain", "text/markdown")
-                                                if k in data]
+            texts = [output.get("text", "")] + [data[k] for k in ("text/plain", "text/markdown") if k in data]
             for text in texts:
                 text = "".join(text) if isinstance(text, list) else str(text)
                 for pattern, what in patterns:
                     found = pattern.search(text)
                     if found:
-                        return f"{where} shows {what}: {text[max(0, found.start() - 60):found.end() + 60]!r}"
+                        return f"{where} shows {what}: {text[max(0, found.start() - 60) : found.end() + 60]!r}"
     return None
 
 
@@ -255,12 +257,18 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != RECORD)
 
 
-def write_record(folder: Path, chapter: str, digest: str, parameters: dict, seconds: float | None,
-                 failure: str | None = None) -> None:
+def write_record(
+    folder: Path, chapter: str, digest: str, parameters: dict, seconds: float | None, failure: str | None = None
+) -> None:
     """Write ``folder/run.json``: what the run is, and a SHA-256 of every other file in ``folder``."""
-    record = {"version": RECORD_VERSION, "chapter": chapter, "digest": digest, "parameters": parameters,
-              "seconds": None if seconds is None else round(seconds, 3),
-              "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}}
+    record = {
+        "version": RECORD_VERSION,
+        "chapter": chapter,
+        "digest": digest,
+        "parameters": parameters,
+        "seconds": None if seconds is None else round(seconds, 3),
+        "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)},
+    }
     if failure is not None:
         record["failure"] = failure
     atomic_write_text(folder / RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -305,8 +313,14 @@ def verify(folder: Path) -> str | None:
 
 
 def _as_run(folder: Path, record: dict) -> Run:
-    return Run(chapter=record["chapter"], digest=record["digest"], parameters=record["parameters"],
-               folder=folder, seconds=record.get("seconds"), failure=record.get("failure"))
+    return Run(
+        chapter=record["chapter"],
+        digest=record["digest"],
+        parameters=record["parameters"],
+        folder=folder,
+        seconds=record.get("seconds"),
+        failure=record.get("failure"),
+    )
 
 
 def load_run(folder: Path) -> Run:
@@ -317,8 +331,9 @@ def load_run(folder: Path) -> Run:
     return _as_run(folder, read_record(folder))
 
 
-def execute_into(root: Path, chapter: Path, parameters: dict, target: Path, timeout: float | None = None,
-                 check: bool = True) -> Run:
+def execute_into(
+    root: Path, chapter: Path, parameters: dict, target: Path, timeout: float | None = None, check: bool = True
+) -> Run:
     """Execute ``chapter`` with ``parameters`` into the new folder ``target`` (which must not exist) and record
     it: convert with jupytext, run with papermill in a process group of its own (:func:`run_process`), then,
     with ``check``, require every claim to pass, every figure to be written and every output to be publishable.
@@ -336,11 +351,17 @@ def execute_into(root: Path, chapter: Path, parameters: dict, target: Path, time
     try:
         work = tmp / "work"
         work.mkdir()
-        env = dict(os.environ, LMALIGN_OUTPUTS=str(work), LMALIGN_ROOT=str(root), MPLBACKEND="Agg",
-                   PYTHONHASHSEED="0")
+        env = dict(os.environ, LMALIGN_OUTPUTS=str(work), LMALIGN_ROOT=str(root), MPLBACKEND="Agg", PYTHONHASHSEED="0")
         run_nb = work / f"{name}.ipynb"
-        cmd = [sys.executable, "-m", "lmalign.book.run_chapter", str(chapter), str(work / f"{name}.source.ipynb"),
-               str(run_nb), json.dumps(parameters)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lmalign.book.run_chapter",
+            str(chapter),
+            str(work / f"{name}.source.ipynb"),
+            str(run_nb),
+            json.dumps(parameters),
+        ]
         returncode, out, err = run_process(cmd, env=env, cwd=chapter.parent, timeout=timeout, name=name)
         (work / f"{name}.source.ipynb").unlink(missing_ok=True)
         problem = None
@@ -391,8 +412,15 @@ class Store:
         """The verified run of ``digest``, or ``None``; a corrupt one is logged and removed."""
         return _get(self.folder(chapter, digest))
 
-    def execute(self, root: Path, chapter: Path, parameters: dict, force: bool = False,
-                timeout: float | None = None, before: Callable[[], None] | None = None) -> tuple[Run, str]:
+    def execute(
+        self,
+        root: Path,
+        chapter: Path,
+        parameters: dict,
+        force: bool = False,
+        timeout: float | None = None,
+        before: Callable[[], None] | None = None,
+    ) -> tuple[Run, str]:
         """The run of ``chapter`` with ``parameters`` and how it was had: ``"cached"`` (this store),
         ``"reused"`` (copied from the shared store) or ``"executed"`` (``before`` is called first). ``force``
         executes in any case."""

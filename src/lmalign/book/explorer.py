@@ -22,14 +22,42 @@ import numpy as np
 from lmalign import RewardLaw, best_of_n, kl_constrained
 
 # names of the Bokeh models a script (or a test) looks up with Bokeh.documents[0].get_model_by_name(...)
-NAMES = {"model": "explorer_model", "length": "explorer_length", "budget": "explorer_budget",
-         "readout": "explorer_readout", "summary": "explorer_summary", "p": "explorer_law_p",
-         "phi": "explorer_law_phi", "bon": "explorer_law_bon", "front_bon": "explorer_frontier_bon",
-         "front_now": "explorer_frontier_now", "rates": "explorer_rates", "rates_now": "explorer_rates_now",
-         "samples_n": "explorer_samples_n", "samples_readout": "explorer_samples_readout",
-         "samples_now": "explorer_samples_now"}
-SUMMARY_COLUMNS = ("m", "i_n", "i_d", "n", "delta", "log_n", "lam", "x_star", "p_mean", "phi_mean", "bon_mean",
-                   "d_bon_phi", "d_bon_p", "bound", "gap", "rate_gap", "rate_kl")
+NAMES = {
+    "model": "explorer_model",
+    "length": "explorer_length",
+    "budget": "explorer_budget",
+    "readout": "explorer_readout",
+    "summary": "explorer_summary",
+    "p": "explorer_law_p",
+    "phi": "explorer_law_phi",
+    "bon": "explorer_law_bon",
+    "front_bon": "explorer_frontier_bon",
+    "front_now": "explorer_frontier_now",
+    "rates": "explorer_rates",
+    "rates_now": "explorer_rates_now",
+    "samples_n": "explorer_samples_n",
+    "samples_readout": "explorer_samples_readout",
+    "samples_now": "explorer_samples_now",
+}
+SUMMARY_COLUMNS = (
+    "m",
+    "i_n",
+    "i_d",
+    "n",
+    "delta",
+    "log_n",
+    "lam",
+    "x_star",
+    "p_mean",
+    "phi_mean",
+    "bon_mean",
+    "d_bon_phi",
+    "d_bon_p",
+    "bound",
+    "gap",
+    "rate_gap",
+    "rate_kl",
+)
 CURVE_POINTS = 61  # points of the optimum's reward-KL curve per model
 WIDTH = 660  # pixels: the width of the book's text column
 MODEL_WIDTH = 160  # pixels: the token model selector
@@ -46,8 +74,10 @@ def length_grid(max_length: int, per_decade: int) -> list[int]:
 def token_models(model3_p, model3_r, model10_p, model10_r, words: bool = True) -> dict[str, tuple]:
     """The book's token models as ``name -> (p, r)``: the three-letter and ten-token models of chapters 3 to 6 and,
     if ``words``, the English word model of chapter 13 (:func:`lmalign.wordmodel.load_word_model`)."""
-    out = {"three-letter": (np.asarray(model3_p, float), np.asarray(model3_r, float)),
-           "ten-token": (np.asarray(model10_p, float), np.asarray(model10_r, float))}
+    out = {
+        "three-letter": (np.asarray(model3_p, float), np.asarray(model3_r, float)),
+        "ten-token": (np.asarray(model10_p, float), np.asarray(model10_r, float)),
+    }
     if words:
         from lmalign.wordmodel import load_word_model
 
@@ -106,14 +136,25 @@ def setting_values(law_n: RewardLaw, n: int, delta: float, lam: float) -> tuple[
     numbers for them, per token: means, ``D(BoN||phi)``, ``D(BoN||p)`` and its bound ``delta - (1 - 1/N) / n``."""
     phi = law_n.tilt(lam)
     bon = best_of_n(law_n, log_n=n * delta)
-    values = {"phi_mean": phi.mean() / n, "bon_mean": bon.mean() / n, "p_mean": law_n.mean() / n,
-              "d_bon_phi": bon.kl(phi) / n, "d_bon_p": bon.kl(law_n) / n,
-              "bound": delta + math.expm1(-n * delta) / n}
+    values = {
+        "phi_mean": phi.mean() / n,
+        "bon_mean": bon.mean() / n,
+        "p_mean": law_n.mean() / n,
+        "d_bon_phi": bon.kl(phi) / n,
+        "d_bon_p": bon.kl(law_n) / n,
+        "bound": delta + math.expm1(-n * delta) / n,
+    }
     return phi, bon, values
 
 
-def compute(models: dict[str, tuple], lengths: list[int], fractions: list[float], points: int = 48,
-            floor: float = 1e-6, samples_n: list[int] | None = None) -> ExplorerData:
+def compute(
+    models: dict[str, tuple],
+    lengths: list[int],
+    fractions: list[float],
+    points: int = 48,
+    floor: float = 1e-6,
+    samples_n: list[int] | None = None,
+) -> ExplorerData:
     """Evaluate the page's data with the library on the grid ``models x lengths x fractions``, the budgets being
     ``delta = fraction * D_max`` with ``D_max = -log p(top token)`` of each model (``0 < fraction < 1``).
 
@@ -156,16 +197,33 @@ def compute(models: dict[str, tuple], lengths: list[int], fractions: list[float]
                 phi, bon, values = setting_values(law_n, n, delta, sol.lam)
                 put(f"{m},{i_n},{i_d},phi", *plotted_levels(phi, n, points, floor))
                 put(f"{m},{i_n},{i_d},bon", *plotted_levels(bon, n, points, floor))
-                values.update(m=m, i_n=i_n, i_d=i_d, n=n, delta=delta, log_n=n * delta, lam=sol.lam,
-                              x_star=sol.mean, gap=sol.mean - values["bon_mean"],
-                              rate_gap=math.log(n) / (2 * sol.lam * n) if n > 1 else math.nan,
-                              rate_kl=math.log(n) / (2 * n) if n > 1 else math.nan)
+                values.update(
+                    m=m,
+                    i_n=i_n,
+                    i_d=i_d,
+                    n=n,
+                    delta=delta,
+                    log_n=n * delta,
+                    lam=sol.lam,
+                    x_star=sol.mean,
+                    gap=sol.mean - values["bon_mean"],
+                    rate_gap=math.log(n) / (2 * sol.lam * n) if n > 1 else math.nan,
+                    rate_kl=math.log(n) / (2 * n) if n > 1 else math.nan,
+                )
                 for k in SUMMARY_COLUMNS:
                     rows[k].append(values[k])
-    data = ExplorerData(models=list(models), lengths=list(lengths), fractions=list(fractions), deltas=deltas,
-                        max_kl=max_kl, summary={k: np.asarray(v, dtype=float) for k, v in rows.items()},
-                        law_x=np.concatenate(xs).astype(np.float32), law_mass=np.concatenate(ps).astype(np.float32),
-                        offsets=offsets, curve={k: np.asarray(v, dtype=float) for k, v in curve.items()})
+    data = ExplorerData(
+        models=list(models),
+        lengths=list(lengths),
+        fractions=list(fractions),
+        deltas=deltas,
+        max_kl=max_kl,
+        summary={k: np.asarray(v, dtype=float) for k, v in rows.items()},
+        law_x=np.concatenate(xs).astype(np.float32),
+        law_mass=np.concatenate(ps).astype(np.float32),
+        offsets=offsets,
+        curve={k: np.asarray(v, dtype=float) for k, v in curve.items()},
+    )
     if samples_n:
         data.samples = example_frontier(samples_n)
     return data
@@ -183,10 +241,18 @@ def example_frontier(ns: list[int]) -> dict[str, np.ndarray]:
     with warnings.catch_warnings():  # tqdm.auto warns in a kernel without ipywidgets; no bar is shown here
         warnings.simplefilter("ignore", TqdmWarning)
         fr = frontier(samples.rewards, groups=samples.groups, n=list(ns), max_n=max(ns), progress=False)
-    return {"n": fr.n.astype(float), "bon_kl": fr.bon_kl, "bon_mean": fr.bon_mean, "opt_mean": fr.opt_mean,
-            "bound": fr.bound, "tilt_kl": fr.tilt_kl, "tilt_mean": fr.tilt_mean,
-            "reference_mean": np.array([fr.reference_mean]), "prompts": np.array([float(samples.n_groups)]),
-            "count": np.array([float(samples.rewards.size)])}
+    return {
+        "n": fr.n.astype(float),
+        "bon_kl": fr.bon_kl,
+        "bon_mean": fr.bon_mean,
+        "opt_mean": fr.opt_mean,
+        "bound": fr.bound,
+        "tilt_kl": fr.tilt_kl,
+        "tilt_mean": fr.tilt_mean,
+        "reference_mean": np.array([fr.reference_mean]),
+        "prompts": np.array([float(samples.n_groups)]),
+        "count": np.array([float(samples.rewards.size)]),
+    }
 
 
 # -- claim checks ---------------------------------------------------------------------------------------------------
@@ -242,10 +308,12 @@ def readout(data: ExplorerData, m: int, i_n: int, i_d: int) -> str:
     def g(v: float) -> str:
         return f"{v:.6g}"
 
-    return (f"{data.models[m]}, n = {int(s['n'][k])}, δ = {g(s['delta'][k])} (log N = {g(s['log_n'][k])}): "
-            f"E_BoN r/n = {g(s['bon_mean'][k])}, E_φ r/n = {g(s['phi_mean'][k])}, "
-            f"D(BoN‖φ)/n = {g(s['d_bon_phi'][k])}, D(BoN‖p)/n = {g(s['d_bon_p'][k])}, "
-            f"λ_δ = {g(s['lam'][k])}")
+    return (
+        f"{data.models[m]}, n = {int(s['n'][k])}, δ = {g(s['delta'][k])} (log N = {g(s['log_n'][k])}): "
+        f"E_BoN r/n = {g(s['bon_mean'][k])}, E_φ r/n = {g(s['phi_mean'][k])}, "
+        f"D(BoN‖φ)/n = {g(s['d_bon_phi'][k])}, D(BoN‖p)/n = {g(s['d_bon_p'][k])}, "
+        f"λ_δ = {g(s['lam'][k])}"
+    )
 
 
 _JS_FORMAT = """
@@ -266,7 +334,9 @@ function g(v) {  // like Python's format(v, ".6g")
 }
 """
 
-_JS_UPDATE = _JS_FORMAT + """
+_JS_UPDATE = (
+    _JS_FORMAT
+    + """
 const m = names.indexOf(model.value);
 const L = lengths.length, D = fractions.length;
 const i = Math.round(length.value), j = Math.round(budget.value);
@@ -304,8 +374,11 @@ readout.text = `${names[m]}, n = ${S.n[row]}, δ = ${g(S.delta[row])} (log N = $
   `E_BoN r/n = ${g(S.bon_mean[row])}, E_φ r/n = ${g(S.phi_mean[row])}, ` +
   `D(BoN‖φ)/n = ${g(S.d_bon_phi[row])}, D(BoN‖p)/n = ${g(S.d_bon_p[row])}, λ_δ = ${g(S.lam[row])}`;
 """
+)
 
-_JS_SAMPLES = _JS_FORMAT + """
+_JS_SAMPLES = (
+    _JS_FORMAT
+    + """
 const k = Math.round(slider.value);
 const d = samples.data;
 now.data = {kl: [d.bon_kl[k]], mean: [d.bon_mean[k]], opt: [d.opt_mean[k]]};
@@ -313,14 +386,17 @@ slider.title = `best-of-N on the example reward samples: N = ${d.n[k]}`;
 out.text = `N = ${d.n[k]}: D(BoN‖p) = ${g(d.bon_kl[k])} nats (bound log N − (N−1)/N = ${g(d.bound[k])}), ` +
   `E_BoN r = ${g(d.bon_mean[k])}, optimum at that relative entropy: E r = ${g(d.opt_mean[k])}`;
 """
+)
 
 
 def samples_readout(data: ExplorerData, k: int) -> str:
     """The text line of the example reward samples at the ``k``-th ``N``."""
     d = data.samples
-    return (f"N = {int(d['n'][k])}: D(BoN‖p) = {d['bon_kl'][k]:.6g} nats (bound log N − (N−1)/N = "
-            f"{d['bound'][k]:.6g}), E_BoN r = {d['bon_mean'][k]:.6g}, optimum at that relative entropy: "
-            f"E r = {d['opt_mean'][k]:.6g}")
+    return (
+        f"N = {int(d['n'][k])}: D(BoN‖p) = {d['bon_kl'][k]:.6g} nats (bound log N − (N−1)/N = "
+        f"{d['bound'][k]:.6g}), E_BoN r = {d['bon_mean'][k]:.6g}, optimum at that relative entropy: "
+        f"E r = {d['opt_mean'][k]:.6g}"
+    )
 
 
 def _budget_title(data: ExplorerData, m: int, i_d: int) -> str:
@@ -353,80 +429,175 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     src_phi = law_source(f"{m},{i_n},{i_d},phi", NAMES["phi"])
     src_bon = law_source(f"{m},{i_n},{i_d},bon", NAMES["bon"])
     rows_n = [data.row(m, i_n, j) for j in range(D)]
-    front_bon = ColumnDataSource({"kl": s["d_bon_p"][rows_n], "mean": s["bon_mean"][rows_n],
-                                  "delta": s["delta"][rows_n]}, name=NAMES["front_bon"])
+    front_bon = ColumnDataSource(
+        {"kl": s["d_bon_p"][rows_n], "mean": s["bon_mean"][rows_n], "delta": s["delta"][rows_n]},
+        name=NAMES["front_bon"],
+    )
     mine = data.curve["m"] == m
-    front_curve = ColumnDataSource({"kl": data.curve["kl"][mine], "mean": data.curve["mean"][mine]},
-                                   name="explorer_frontier_curve")
-    front_now = ColumnDataSource({"kl": [s["d_bon_p"][row0], s["delta"][row0]],
-                                  "mean": [s["bon_mean"][row0], s["phi_mean"][row0]],
-                                  "who": ["best-of-N", "optimum"]}, name=NAMES["front_now"])
+    front_curve = ColumnDataSource(
+        {"kl": data.curve["kl"][mine], "mean": data.curve["mean"][mine]}, name="explorer_frontier_curve"
+    )
+    front_now = ColumnDataSource(
+        {
+            "kl": [s["d_bon_p"][row0], s["delta"][row0]],
+            "mean": [s["bon_mean"][row0], s["phi_mean"][row0]],
+            "who": ["best-of-N", "optimum"],
+        },
+        name=NAMES["front_now"],
+    )
     rows_d = [data.row(m, i, i_d) for i in range(L)]
-    rates = ColumnDataSource({k: s[k][rows_d] for k in ("n", "gap", "d_bon_phi", "rate_gap", "rate_kl")},
-                             name=NAMES["rates"])
-    rates_now = ColumnDataSource({"n": [s["n"][row0]] * 2, "value": [s["gap"][row0], s["d_bon_phi"][row0]]},
-                                 name=NAMES["rates_now"])
+    rates = ColumnDataSource(
+        {k: s[k][rows_d] for k in ("n", "gap", "d_bon_phi", "rate_gap", "rate_kl")}, name=NAMES["rates"]
+    )
+    rates_now = ColumnDataSource(
+        {"n": [s["n"][row0]] * 2, "value": [s["gap"][row0], s["d_bon_phi"][row0]]}, name=NAMES["rates_now"]
+    )
 
-    model = Select(title="token model", value=data.models[m], options=data.models, name=NAMES["model"],
-                   width=MODEL_WIDTH)
+    model = Select(
+        title="token model", value=data.models[m], options=data.models, name=NAMES["model"], width=MODEL_WIDTH
+    )
     # the two sliders one above the other, each with its title over its own bar: side by side they read as one
     # slider with two handles
     slider_width = width - MODEL_WIDTH - CONTROL_GAP
-    length = Slider(start=0, end=L - 1, step=1, value=i_n, title=f"length n = {data.lengths[i_n]}",
-                    show_value=False, name=NAMES["length"], width=slider_width)
-    budget = Slider(start=0, end=D - 1, step=1, value=i_d, title=_budget_title(data, m, i_d),
-                    show_value=False, name=NAMES["budget"], width=slider_width)
+    length = Slider(
+        start=0,
+        end=L - 1,
+        step=1,
+        value=i_n,
+        title=f"length n = {data.lengths[i_n]}",
+        show_value=False,
+        name=NAMES["length"],
+        width=slider_width,
+    )
+    budget = Slider(
+        start=0,
+        end=D - 1,
+        step=1,
+        value=i_d,
+        title=_budget_title(data, m, i_d),
+        show_value=False,
+        name=NAMES["budget"],
+        width=slider_width,
+    )
     text = Div(text=readout(data, m, i_n, i_d), name=NAMES["readout"], width=width, disable_math=True)
 
-    laws = figure(width=width, height=height, y_axis_type="log", title="exact laws of the per-token reward r/n",
-                  x_axis_label="per-token reward r/n", y_axis_label="probability of the level",
-                  tools="pan,wheel_zoom,box_zoom,reset,save")
+    laws = figure(
+        width=width,
+        height=height,
+        y_axis_type="log",
+        title="exact laws of the per-token reward r/n",
+        x_axis_label="per-token reward r/n",
+        y_axis_label="probability of the level",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+    )
     items = []
-    for src, color, label in ((src_p, "#7f7f7f", "reference p"), (src_phi, "#1f77b4", "optimum φ_nδ"),
-                              (src_bon, "#d62728", "best-of-e^(nδ)")):
+    for src, color, label in (
+        (src_p, "#7f7f7f", "reference p"),
+        (src_phi, "#1f77b4", "optimum φ_nδ"),
+        (src_bon, "#d62728", "best-of-e^(nδ)"),
+    ):
         line = laws.line("x", "mass", source=src, color=color, line_width=1.5)
         dots = laws.scatter("x", "mass", source=src, color=color, size=4)
         items.append((label, [line, dots]))
-        laws.add_tools(HoverTool(renderers=[dots], tooltips=[("law", label), ("r/n", "@x{0.00000}"),
-                                                            ("probability", "@mass{0.000e+0}")]))
+        laws.add_tools(
+            HoverTool(
+                renderers=[dots], tooltips=[("law", label), ("r/n", "@x{0.00000}"), ("probability", "@mass{0.000e+0}")]
+            )
+        )
     laws.add_layout(Legend(items=items, label_text_font_size="8pt"), "right")
 
-    front = figure(width=width, height=height, title="reward-KL frontier, per token",
-                   x_axis_label="relative entropy to p per token (nats)", y_axis_label="expected reward per token",
-                   tools="pan,wheel_zoom,box_zoom,reset,save")
+    front = figure(
+        width=width,
+        height=height,
+        title="reward-KL frontier, per token",
+        x_axis_label="relative entropy to p per token (nats)",
+        y_axis_label="expected reward per token",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+    )
     opt_line = front.line("kl", "mean", source=front_curve, color="#1f77b4", line_width=2)
     bon_dots = front.scatter("kl", "mean", source=front_bon, color="#d62728", size=6)
-    now_dots = front.scatter("kl", "mean", source=front_now, color="black", size=11, marker="circle_x",
-                             fill_alpha=0.0)
-    front.add_tools(HoverTool(renderers=[bon_dots], tooltips=[("δ", "@delta{0.0000}"), ("D(BoN‖p)/n", "@kl{0.00000}"),
-                                                              ("E_BoN r/n", "@mean{0.00000}")]))
-    front.add_tools(HoverTool(renderers=[now_dots], tooltips=[("", "@who"), ("KL/n", "@kl{0.00000}"),
-                                                              ("reward/n", "@mean{0.00000}")]))
-    front.add_layout(Legend(items=[("optimum φ (every n)", [opt_line]),
-                                   ("best-of-e^(nδ), this n", [bon_dots]),
-                                   ("this δ", [now_dots])], label_text_font_size="8pt"), "right")
+    now_dots = front.scatter("kl", "mean", source=front_now, color="black", size=11, marker="circle_x", fill_alpha=0.0)
+    front.add_tools(
+        HoverTool(
+            renderers=[bon_dots],
+            tooltips=[("δ", "@delta{0.0000}"), ("D(BoN‖p)/n", "@kl{0.00000}"), ("E_BoN r/n", "@mean{0.00000}")],
+        )
+    )
+    front.add_tools(
+        HoverTool(
+            renderers=[now_dots], tooltips=[("", "@who"), ("KL/n", "@kl{0.00000}"), ("reward/n", "@mean{0.00000}")]
+        )
+    )
+    front.add_layout(
+        Legend(
+            items=[("optimum φ (every n)", [opt_line]), ("best-of-e^(nδ), this n", [bon_dots]), ("this δ", [now_dots])],
+            label_text_font_size="8pt",
+        ),
+        "right",
+    )
 
-    gaps = figure(width=width, height=height, x_axis_type="log", y_axis_type="log",
-                  title="gaps per token against n, at this δ", x_axis_label="length n",
-                  y_axis_label="per-token gap", tools="pan,wheel_zoom,box_zoom,reset,save")
+    gaps = figure(
+        width=width,
+        height=height,
+        x_axis_type="log",
+        y_axis_type="log",
+        title="gaps per token against n, at this δ",
+        x_axis_label="length n",
+        y_axis_label="per-token gap",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+    )
     g1 = gaps.scatter("n", "gap", source=rates, color="#d62728", size=6)
     g1l = gaps.line("n", "rate_gap", source=rates, color="#d62728", line_dash="dashed")
     g2 = gaps.scatter("n", "d_bon_phi", source=rates, color="#1f77b4", size=6, marker="square")
     g2l = gaps.line("n", "rate_kl", source=rates, color="#1f77b4", line_dash="dashed")
     g3 = gaps.scatter("n", "value", source=rates_now, color="black", size=12, marker="circle_x", fill_alpha=0.0)
-    gaps.add_tools(HoverTool(renderers=[g1, g2], tooltips=[("n", "@n"), ("κ'(λ_δ) − E_BoN r/n", "@gap{0.000e+0}"),
-                                                           ("D(BoN‖φ)/n", "@d_bon_phi{0.000e+0}"),
-                                                           ("log n/(2λn)", "@rate_gap{0.000e+0}"),
-                                                           ("log n/(2n)", "@rate_kl{0.000e+0}")]))
-    gaps.add_layout(Legend(items=[("κ'(λ_δ) − E_BoN r/n", [g1]), ("log n / (2 λ_δ n)", [g1l]),
-                                  ("D(BoN‖φ)/n", [g2]), ("log n / (2n)", [g2l]), ("this n", [g3])],
-                           label_text_font_size="8pt"), "right")
+    gaps.add_tools(
+        HoverTool(
+            renderers=[g1, g2],
+            tooltips=[
+                ("n", "@n"),
+                ("κ'(λ_δ) − E_BoN r/n", "@gap{0.000e+0}"),
+                ("D(BoN‖φ)/n", "@d_bon_phi{0.000e+0}"),
+                ("log n/(2λn)", "@rate_gap{0.000e+0}"),
+                ("log n/(2n)", "@rate_kl{0.000e+0}"),
+            ],
+        )
+    )
+    gaps.add_layout(
+        Legend(
+            items=[
+                ("κ'(λ_δ) − E_BoN r/n", [g1]),
+                ("log n / (2 λ_δ n)", [g1l]),
+                ("D(BoN‖φ)/n", [g2]),
+                ("log n / (2n)", [g2l]),
+                ("this n", [g3]),
+            ],
+            label_text_font_size="8pt",
+        ),
+        "right",
+    )
 
-    args = dict(names=data.models, lengths=data.lengths, fractions=data.fractions,
-                offsets=data.offsets, model=model, length=length, budget=budget, summary=summary, store=store,
-                curve=curve, p=src_p,
-                phi=src_phi, bon=src_bon, front_bon=front_bon, front_curve=front_curve, front_now=front_now,
-                rates=rates, rates_now=rates_now, readout=text)
+    args = dict(
+        names=data.models,
+        lengths=data.lengths,
+        fractions=data.fractions,
+        offsets=data.offsets,
+        model=model,
+        length=length,
+        budget=budget,
+        summary=summary,
+        store=store,
+        curve=curve,
+        p=src_p,
+        phi=src_phi,
+        bon=src_bon,
+        front_bon=front_bon,
+        front_curve=front_curve,
+        front_now=front_now,
+        rates=rates,
+        rates_now=rates_now,
+        readout=text,
+    )
     update = CustomJS(args=args, code=_JS_UPDATE)
     model.js_on_change("value", update)
     length.js_on_change("value", update)
@@ -445,27 +616,56 @@ def _samples_panel(data: ExplorerData, width: int, height: int):
     if not d:
         return Div(text="")
     k0 = int(np.searchsorted(d["n"], 16)) if d["n"][-1] >= 16 else 0
-    samples = ColumnDataSource({k: d[k] for k in ("n", "bon_kl", "bon_mean", "opt_mean", "bound")},
-                               name="explorer_samples")
+    samples = ColumnDataSource(
+        {k: d[k] for k in ("n", "bon_kl", "bon_mean", "opt_mean", "bound")}, name="explorer_samples"
+    )
     tilt = ColumnDataSource({"kl": d["tilt_kl"], "mean": d["tilt_mean"]}, name="explorer_samples_tilt")
-    now = ColumnDataSource({"kl": [d["bon_kl"][k0]], "mean": [d["bon_mean"][k0]], "opt": [d["opt_mean"][k0]]},
-                           name=NAMES["samples_now"])
-    slider = Slider(start=0, end=len(d["n"]) - 1, step=1, value=k0, show_value=False, name=NAMES["samples_n"],
-                    title=f"best-of-N on the example reward samples: N = {int(d['n'][k0])}", width=width)
+    now = ColumnDataSource(
+        {"kl": [d["bon_kl"][k0]], "mean": [d["bon_mean"][k0]], "opt": [d["opt_mean"][k0]]}, name=NAMES["samples_now"]
+    )
+    slider = Slider(
+        start=0,
+        end=len(d["n"]) - 1,
+        step=1,
+        value=k0,
+        show_value=False,
+        name=NAMES["samples_n"],
+        title=f"best-of-N on the example reward samples: N = {int(d['n'][k0])}",
+        width=width,
+    )
     out = Div(text=samples_readout(data, k0), name=NAMES["samples_readout"], width=width, disable_math=True)
-    fig = figure(width=width, height=height, title=f"example reward samples: {int(d['prompts'][0])} prompts, "
-                 f"{int(d['count'][0])} rewards", x_axis_label="relative entropy to p, average over prompts (nats)",
-                 y_axis_label="expected reward, average over prompts", tools="pan,wheel_zoom,box_zoom,reset,save")
+    fig = figure(
+        width=width,
+        height=height,
+        title=f"example reward samples: {int(d['prompts'][0])} prompts, {int(d['count'][0])} rewards",
+        x_axis_label="relative entropy to p, average over prompts (nats)",
+        y_axis_label="expected reward, average over prompts",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+    )
     opt_line = fig.line("kl", "mean", source=tilt, color="#1f77b4", line_width=2)
     dots = fig.scatter("bon_kl", "bon_mean", source=samples, color="#d62728", size=6)
     mark = fig.scatter("kl", "mean", source=now, color="black", size=12, marker="circle_x", fill_alpha=0.0)
-    fig.add_tools(HoverTool(renderers=[dots], tooltips=[("N", "@n"), ("D(BoN‖p)", "@bon_kl{0.00000}"),
-                                                        ("E_BoN r", "@bon_mean{0.00000}"),
-                                                        ("optimum at that KL", "@opt_mean{0.00000}")]))
-    fig.add_layout(Legend(items=[("optimum, one λ", [opt_line]), ("best-of-N", [dots]),
-                                 ("this N", [mark])], label_text_font_size="8pt"), "right")
-    slider.js_on_change("value", CustomJS(args=dict(samples=samples, now=now, slider=slider, out=out),
-                                          code=_JS_SAMPLES))
+    fig.add_tools(
+        HoverTool(
+            renderers=[dots],
+            tooltips=[
+                ("N", "@n"),
+                ("D(BoN‖p)", "@bon_kl{0.00000}"),
+                ("E_BoN r", "@bon_mean{0.00000}"),
+                ("optimum at that KL", "@opt_mean{0.00000}"),
+            ],
+        )
+    )
+    fig.add_layout(
+        Legend(
+            items=[("optimum, one λ", [opt_line]), ("best-of-N", [dots]), ("this N", [mark])],
+            label_text_font_size="8pt",
+        ),
+        "right",
+    )
+    slider.js_on_change(
+        "value", CustomJS(args=dict(samples=samples, now=now, slider=slider, out=out), code=_JS_SAMPLES)
+    )
     return column(slider, out, fig)
 
 
@@ -499,9 +699,11 @@ def snapshot_figure(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     row = data.row(m, i_n, i_d)
     n = data.lengths[i_n]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for key, color, label in ((f"{m},{i_n},p", "0.5", "reference $p$"),
-                              (f"{m},{i_n},{i_d},phi", "C0", r"optimum $\phi_{n\delta}$"),
-                              (f"{m},{i_n},{i_d},bon", "C3", r"best-of-$e^{n\delta}$")):
+    for key, color, label in (
+        (f"{m},{i_n},p", "0.5", "reference $p$"),
+        (f"{m},{i_n},{i_d},phi", "C0", r"optimum $\phi_{n\delta}$"),
+        (f"{m},{i_n},{i_d},bon", "C3", r"best-of-$e^{n\delta}$"),
+    ):
         x, mass = data.law(key)
         axes[0].semilogy(x, mass, "o-", ms=2.5, lw=1, color=color, label=label)
     axes[0].set(xlabel="per-token reward $r/n$", ylabel="probability of the level", title=f"exact laws, n = {n}")
@@ -510,8 +712,9 @@ def snapshot_figure(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     axes[1].plot(data.curve["kl"][mine], data.curve["mean"][mine], color="C0", label=r"optimum $\phi$")
     rows_n = [data.row(m, i_n, j) for j in range(D)]
     axes[1].plot(s["d_bon_p"][rows_n], s["bon_mean"][rows_n], "o", color="C3", ms=4, label=f"best-of-N, n = {n}")
-    axes[1].set(xlabel="relative entropy to $p$ per token", ylabel="expected reward per token",
-                title="reward-KL frontier")
+    axes[1].set(
+        xlabel="relative entropy to $p$ per token", ylabel="expected reward per token", title="reward-KL frontier"
+    )
     axes[1].legend(fontsize="small")
     rows_d = [data.row(m, i, i_d) for i in range(L)]
     ns = s["n"][rows_d]

@@ -26,8 +26,11 @@ class BuildMode(StrEnum):
 
     @property
     def description(self) -> str:
-        return ("**quick parameters** (small sizes: a check of the pipeline, not the book's results)"
-                if self is BuildMode.QUICK else "the chapters' full parameters")
+        return (
+            "**quick parameters** (small sizes: a check of the pipeline, not the book's results)"
+            if self is BuildMode.QUICK
+            else "the chapters' full parameters"
+        )
 
 
 @dataclass(frozen=True)

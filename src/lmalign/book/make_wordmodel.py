@@ -42,15 +42,19 @@ def extract(top: int = DEFAULT_TOP) -> tuple[list[str], list[float], list[float]
         except importlib_metadata.PackageNotFoundError:
             raise RuntimeError(f"{name} is not installed; run `make data` (it installs {name}=={version})") from None
         if installed != version:
-            raise RuntimeError(f"{name} {installed} is installed but the word model is pinned to {version}; "
-                               "run `make data`")
+            raise RuntimeError(
+                f"{name} {installed} is installed but the word model is pinned to {version}; run `make data`"
+            )
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     from wordfreq import top_n_list, word_frequency
 
     lexicon = SentimentIntensityAnalyzer().lexicon
     words = top_n_list(LANGUAGE, top, wordlist=WORDLIST)
-    return words, [word_frequency(w, LANGUAGE, wordlist=WORDLIST) for w in words], \
-        [float(lexicon.get(w, 0.0)) for w in words]
+    return (
+        words,
+        [word_frequency(w, LANGUAGE, wordlist=WORDLIST) for w in words],
+        [float(lexicon.get(w, 0.0)) for w in words],
+    )
 
 
 def write_word_model(directory: str | Path | None = None, top: int = DEFAULT_TOP) -> Path:
@@ -67,8 +71,11 @@ def write_word_model(directory: str | Path | None = None, top: int = DEFAULT_TOP
     data = (HEADER + "\n" + body).encode("utf-8")
     meta = {
         "description": "Top English words of wordfreq with VADER mean valences (0 for words not in the lexicon)",
-        "language": LANGUAGE, "wordlist": WORDLIST, "top": top,
-        "frequency_mass": math.fsum(freq), "words_with_valence": sum(1 for v in val if v != 0.0),
+        "language": LANGUAGE,
+        "wordlist": WORDLIST,
+        "top": top,
+        "frequency_mass": math.fsum(freq),
+        "words_with_valence": sum(1 for v in val if v != 0.0),
         "packages": data_requirements(),
         "command": f"python -m lmalign.book.make_wordmodel --top {top}",
         "sha256": _sha256(data),
@@ -81,9 +88,10 @@ def write_word_model(directory: str | Path | None = None, top: int = DEFAULT_TOP
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m lmalign.book.make_wordmodel",
-                                description="Regenerate the English word model (wordfreq + VADER) "
-                                            "of lmalign/data/wordmodel/.")
+    p = argparse.ArgumentParser(
+        prog="python -m lmalign.book.make_wordmodel",
+        description="Regenerate the English word model (wordfreq + VADER) of lmalign/data/wordmodel/.",
+    )
     p.add_argument("--top", type=int, default=DEFAULT_TOP, help=f"number of words (default {DEFAULT_TOP})")
     p.add_argument("--out", default=None, help="output folder (default: the package's data/wordmodel)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
@@ -93,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     model = load_word_model(out)
-    print(f"wrote {out / WORDS_FILE}: {len(model.words)} words, {model.metadata['words_with_valence']} with a "
-          f"valence, {model.metadata['frequency_mass']:.4f} of the frequency mass")
+    print(
+        f"wrote {out / WORDS_FILE}: {len(model.words)} words, {model.metadata['words_with_valence']} with a "
+        f"valence, {model.metadata['frequency_mass']:.4f} of the frequency mass"
+    )
     return 0
 
 

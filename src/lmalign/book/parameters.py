@@ -98,8 +98,13 @@ class Spec:
 
 DEFAULT_DRAW_LENGTH = Interval(1, 4)  # lengths the sweep draws for a list with no 'len in' (any length is valid)
 FLAGS = {"increasing", "distinct", "nonconstant", "positive", "primitive"}
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.Pow: operator.pow}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
 
 
 def _is_number(x) -> bool:
@@ -108,6 +113,7 @@ def _is_number(x) -> bool:
 
 def _number(text: str) -> float:
     """``2**32``, ``-1e3``, ``inf``: numbers and + - * / ** of them, nothing else."""
+
     def ev(node):
         if isinstance(node, ast.Constant) and _is_number(node.value):
             return node.value
@@ -189,9 +195,9 @@ def parse_spec(text: str) -> Spec:
             if not kw["step"] > 0:
                 raise ValueError("step must be positive")
         elif c.startswith("sweep len in "):
-            kw["sweep_length"] = parse_domain(c[len("sweep len in "):])
+            kw["sweep_length"] = parse_domain(c[len("sweep len in ") :])
         elif c.startswith("sweep in "):
-            kw["sweep"] = parse_domain(c[len("sweep in "):])
+            kw["sweep"] = parse_domain(c[len("sweep in ") :])
         else:
             raise ValueError(f"unknown constraint {c!r}")
     kw["flags"] = frozenset(flags)
@@ -222,18 +228,20 @@ def read(source: Path) -> dict[str, tuple[object, Spec | None]]:
             assert node.end_lineno is not None  # ast.parse gives every statement its position
             comment = comments.get(node.end_lineno)
             spec = None
-            if comment and re.match(r"(bool|int|float|str|list of|probability vector|stochastic matrix)\b",
-                                    comment):
+            if comment and re.match(r"(bool|int|float|str|list of|probability vector|stochastic matrix)\b", comment):
                 try:
                     spec = parse_spec(comment)
                 except (ValueError, SyntaxError) as err:
-                    raise ParameterError(f"{Path(source).name}: the range of {name!r} ({comment!r}) is not "
-                                         f"valid: {err}") from None
+                    raise ParameterError(
+                        f"{Path(source).name}: the range of {name!r} ({comment!r}) is not valid: {err}"
+                    ) from None
             try:
                 out[name] = (ast.literal_eval(node.value), spec)
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                raise ParameterError(f"{Path(source).name}: the default of {name!r} is not a literal (write the "
-                                     "value itself, so that it can be read without running the cell)") from None
+                raise ParameterError(
+                    f"{Path(source).name}: the default of {name!r} is not a literal (write the "
+                    "value itself, so that it can be read without running the cell)"
+                ) from None
     return out
 
 
@@ -331,6 +339,7 @@ def validate(values: dict, specs: dict[str, Spec | None]) -> None:
 
 
 # ---- drawing -----------------------------------------------------------------------------------------------
+
 
 def _draw_interval(d: Interval, element: str, rng: random.Random, step: float | None) -> float:
     if element == "int":

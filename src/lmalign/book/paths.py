@@ -68,5 +68,11 @@ def chapter_output_dir(chapter: str) -> Path:
 def source_files(folder: Path) -> list[Path]:
     """Every file of the package sources (code and package data), sorted; caches and build residue left out."""
     skip = {"__pycache__", ".pytest_cache"}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not skip & set(p.parts)
-                  and not any(part.endswith(".egg-info") for part in p.parts) and p.suffix != ".pyc")
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not skip & set(p.parts)
+        and not any(part.endswith(".egg-info") for part in p.parts)
+        and p.suffix != ".pyc"
+    )

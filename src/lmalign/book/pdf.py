@@ -47,8 +47,10 @@ from lmalign.book.browser import TYPESET, available, offline_chromium, overflow,
 A4_MM = (210, 297)
 MARGIN_MM = {"top": 14, "bottom": 16, "left": 15, "right": 15}
 FOLDED = "details.above-input, details.below-input, details.hide"  # MyST-NB's folded sources and outputs
-DROPPED = ("a.headerlink, .toggle-secondary-sidebar, .copybtn, button, script, noscript, "
-           "div.tag_remove-input > .cell_input, div.tag_remove-output > .cell_output")
+DROPPED = (
+    "a.headerlink, .toggle-secondary-sidebar, .copybtn, button, script, noscript, "
+    "div.tag_remove-input > .cell_input, div.tag_remove-output > .cell_output"
+)
 
 PRINT_CSS = """
 @page { size: A4; margin: 0; }
@@ -139,8 +141,7 @@ def _head(soup, base: str) -> str:
     for el in soup.head.find_all(["link", "style", "script"]):
         if el.name == "link" and "stylesheet" in (el.get("rel") or []):
             el["href"] = urljoin(base, el["href"])
-        elif el.name == "script" and ("mathjax" in (el.get("src") or "").lower()
-                                      or "MathJax" in (el.string or "")):
+        elif el.name == "script" and ("mathjax" in (el.get("src") or "").lower() or "MathJax" in (el.string or "")):
             if el.get("src"):
                 el["src"] = urljoin(base, el["src"])
         elif el.name != "style":
@@ -171,7 +172,7 @@ def _article(soup, page: str, page_uri: str, html_uri: str, keys: dict[str, str]
         url = urlparse(target)
         if url.scheme in ("http", "https", "mailto"):
             continue
-        rel = unquote(url.path)[len(unquote(urlparse(html_uri).path)):].lstrip("/")
+        rel = unquote(url.path)[len(unquote(urlparse(html_uri).path)) :].lstrip("/")
         other = keys.get(rel.removesuffix(".html")) if target.startswith(html_uri) else None
         if other is None:
             a.unwrap()  # a local file that is not a page of the book: the text stays, no file:// link
@@ -210,19 +211,24 @@ def combined_html(html: Path, parts: list[Part], title: str, author: str) -> str
                 head = _head(soup, path.as_uri())
             name = _title(soup)
             article = _article(soup, page, path.as_uri(), html_uri, keys)
-            body.append(f'<section class="print-page" id="{keys[page]}">{heading}{article.decode_contents()}'
-                        "</section>")
+            body.append(f'<section class="print-page" id="{keys[page]}">{heading}{article.decode_contents()}</section>')
             heading = ""  # the part's title heads its first page
-            contents.append(f'<li class="chapter"><a href="#{keys[page]}">{htmllib.escape(name)}</a>'
-                            f'<span class="page-number" data-key="{keys[page]}">&#8199;&#8199;&#8199;</span></li>')
-    front = (f'<section class="print-title"><div class="book-title">{htmllib.escape(title)}</div>'
-             f"<p>{htmllib.escape(author)}</p></section>"
-             f'<section class="print-contents" id="book-contents"><h1>Contents</h1><ol>{"".join(contents)}</ol>'
-             "</section>")
-    return (f'<!DOCTYPE html>\n<html lang="en" data-theme="light"><head><meta charset="utf-8">'
-            f"<title>{htmllib.escape(title)}</title>\n{head}\n<style>{PRINT_CSS}</style></head>\n"
-            f'<body><main class="bd-main"><div class="bd-content"><article class="bd-article">'
-            f'{front}{"".join(body)}</article></div></main></body></html>\n')
+            contents.append(
+                f'<li class="chapter"><a href="#{keys[page]}">{htmllib.escape(name)}</a>'
+                f'<span class="page-number" data-key="{keys[page]}">&#8199;&#8199;&#8199;</span></li>'
+            )
+    front = (
+        f'<section class="print-title"><div class="book-title">{htmllib.escape(title)}</div>'
+        f"<p>{htmllib.escape(author)}</p></section>"
+        f'<section class="print-contents" id="book-contents"><h1>Contents</h1><ol>{"".join(contents)}</ol>'
+        "</section>"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en" data-theme="light"><head><meta charset="utf-8">'
+        f"<title>{htmllib.escape(title)}</title>\n{head}\n<style>{PRINT_CSS}</style></head>\n"
+        f'<body><main class="bd-main"><div class="bd-content"><article class="bd-article">'
+        f"{front}{''.join(body)}</article></div></main></body></html>\n"
+    )
 
 
 def fixed_dates(pdf: bytes, epoch: int | None = None) -> bytes:
@@ -235,15 +241,16 @@ def fixed_dates(pdf: bytes, epoch: int | None = None) -> bytes:
     def fix(m: re.Match) -> bytes:
         old = m.group(2)
         new = stamp + b"+00'00'"
-        return m.group(1) + (new + b" " * (len(old) - len(new)) if len(new) <= len(old) else stamp[:len(old)]) + b")"
+        return m.group(1) + (new + b" " * (len(old) - len(new)) if len(new) <= len(old) else stamp[: len(old)]) + b")"
 
     return re.sub(rb"(/(?:CreationDate|ModDate) \()([^)]*)\)", fix, pdf)
 
 
 def destinations(pdf: Path) -> dict[str, int]:
     """The named destinations of ``pdf`` and their page numbers (poppler's ``pdfinfo -dests``)."""
-    out = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True, check=True,
-                         timeout=300).stdout
+    out = subprocess.run(
+        ["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
     return {m.group(2): int(m.group(1)) for m in re.finditer(r'^\s*(\d+)\s+\[.*?\]\s+"(.*)"$', out, re.MULTILINE)}
 
 
@@ -273,21 +280,32 @@ def _load(driver, document: Path) -> None:
 
 
 def _print(driver) -> bytes:
-    footer = ('<div style="width:100%;font-size:9px;text-align:center;color:#555;">'
-              '<span class="pageNumber"></span></div>')
-    result = driver.execute_cdp_cmd("Page.printToPDF", {
-        "paperWidth": A4_MM[0] / 25.4, "paperHeight": A4_MM[1] / 25.4,
-        **{f"margin{side.title()}": mm / 25.4 for side, mm in MARGIN_MM.items()},
-        "printBackground": True, "displayHeaderFooter": True, "headerTemplate": "<div></div>",
-        "footerTemplate": footer, "generateDocumentOutline": True})
+    footer = (
+        '<div style="width:100%;font-size:9px;text-align:center;color:#555;"><span class="pageNumber"></span></div>'
+    )
+    result = driver.execute_cdp_cmd(
+        "Page.printToPDF",
+        {
+            "paperWidth": A4_MM[0] / 25.4,
+            "paperHeight": A4_MM[1] / 25.4,
+            **{f"margin{side.title()}": mm / 25.4 for side, mm in MARGIN_MM.items()},
+            "printBackground": True,
+            "displayHeaderFooter": True,
+            "headerTemplate": "<div></div>",
+            "footerTemplate": footer,
+            "generateDocumentOutline": True,
+        },
+    )
     return base64.b64decode(result["data"])
 
 
 def print_book(html: Path, parts: list[Part], out: Path, title: str, author: str) -> Path:
     """Print the book (module docstring, steps 2 and 3) to ``out``, written atomically."""
     if not (available() and shutil.which("pdfinfo")):
-        raise PdfError("make pdf needs Debian's chromium, chromium-driver and poppler-utils "
-                       "(apt-get install chromium chromium-driver poppler-utils)")
+        raise PdfError(
+            "make pdf needs Debian's chromium, chromium-driver and poppler-utils "
+            "(apt-get install chromium chromium-driver poppler-utils)"
+        )
     work = out.parent / ".print"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -322,8 +340,13 @@ def make_pdf(build_dir: Path | None = None) -> Path:
     if not (site / "_toc.yml").is_file() or not (build_dir / "html" / "index.html").is_file():
         raise PdfError(f"no built book under {build_dir}; run `make book` first")
     config = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
-    out = print_book(build_dir / "html", toc_parts(site), build_dir / "pdf" / "book.pdf",
-                     config.get("title", "Book"), config.get("author", ""))
+    out = print_book(
+        build_dir / "html",
+        toc_parts(site),
+        build_dir / "pdf" / "book.pdf",
+        config.get("title", "Book"),
+        config.get("author", ""),
+    )
     atomic_write_bytes(build_dir / "html" / "book.pdf", out.read_bytes())  # the web book links it
     return out
 

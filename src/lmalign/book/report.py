@@ -47,8 +47,10 @@ def staleness(outputs: Path, chapter: str, root: Path, content_hash: ContentHash
     from lmalign.book.executor import read_record
 
     if (outputs / f".{chapter}.attempt").exists():
-        return (f"the last run of chapter {chapter} did not succeed (it failed or was interrupted); these are "
-                "the results of an earlier run")
+        return (
+            f"the last run of chapter {chapter} did not succeed (it failed or was interrupted); these are "
+            "the results of an earlier run"
+        )
     link = outputs / chapter
     try:
         record = read_record(link.resolve().parent) if link.is_symlink() else None
@@ -61,8 +63,7 @@ def staleness(outputs: Path, chapter: str, root: Path, content_hash: ContentHash
         return f"chapter {chapter} has no source notebooks/{chapter}.md any more"
     if content_hash(root, source, record["parameters"]) == record["digest"]:
         return ""
-    return (f"chapter {chapter} changed since its results were made (its source, src/, data/ or "
-            "requirements.txt)")
+    return f"chapter {chapter} changed since its results were made (its source, src/, data/ or requirements.txt)"
 
 
 def corruption(outputs: Path, chapter: str) -> str:
@@ -105,8 +106,12 @@ def sweep_margins(outputs: Path) -> dict[str, float]:
         return {}
 
 
-def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | None = None,
-             root: Path | None = None, content_hash: ContentHash | None = None) -> list[ClaimStatus]:
+def statuses(
+    outputs: Path | None = None,
+    registry: dict[str, claims.Claim] | None = None,
+    root: Path | None = None,
+    content_hash: ContentHash | None = None,
+) -> list[ClaimStatus]:
     """Status of every registered claim from the ``claims.json`` files under ``outputs``. Given the build's
     ``content_hash``, results that are not those of the chapter's current inputs under ``root`` (the repository
     by default) are ``stale`` (:func:`staleness`), as ``python -m lmalign claims`` reports them."""
@@ -117,8 +122,11 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
     corrupt = {ch: corruption(outputs, ch) for ch in sorted(chapters)}
     by_chapter = recorded_checks(outputs, [ch for ch in chapters if not corrupt[ch]])
     swept = sweep_margins(outputs)
-    stale = {ch: staleness(outputs, ch, root, content_hash) if content_hash else ""
-             for ch in sorted(chapters) if by_chapter.get(ch)}
+    stale = {
+        ch: staleness(outputs, ch, root, content_hash) if content_hash else ""
+        for ch in sorted(chapters)
+        if by_chapter.get(ch)
+    }
     out = []
     for cid, claim in registry.items():
         recorded = [c for c in by_chapter.get(claim.chapter, []) if c["claim"] == cid]
@@ -128,8 +136,11 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
             status, error, reason = "corrupt", None, corrupt[claim.chapter]
         elif not checks:
             status, error = "missing", None
-            reason = (f"chapter {claim.chapter} recorded no check of it" if by_chapter[claim.chapter]
-                      else f"chapter {claim.chapter} has no results (not written yet, or not run)")
+            reason = (
+                f"chapter {claim.chapter} recorded no check of it"
+                if by_chapter[claim.chapter]
+                else f"chapter {claim.chapter} has no results (not written yet, or not run)"
+            )
         else:
             error = max(float(c["error"]) for c in checks)
             tightest = min(checks, key=check_margin)
@@ -137,9 +148,22 @@ def statuses(outputs: Path | None = None, registry: dict[str, claims.Claim] | No
             status = "pass" if all(c["passed"] for c in recorded) else "fail"
             if status == "pass" and stale[claim.chapter]:
                 status, reason = "stale", stale[claim.chapter]
-        out.append(ClaimStatus(id=cid, statement=claim.statement, result=claim.result, chapter=claim.chapter,
-                               tolerance=tolerance, error=error, checks=len(checks), status=status,
-                               reason=reason, margin=margin, bound=claim.bound, sweep_margin=swept.get(cid)))
+        out.append(
+            ClaimStatus(
+                id=cid,
+                statement=claim.statement,
+                result=claim.result,
+                chapter=claim.chapter,
+                tolerance=tolerance,
+                error=error,
+                checks=len(checks),
+                status=status,
+                reason=reason,
+                margin=margin,
+                bound=claim.bound,
+                sweep_margin=swept.get(cid),
+            )
+        )
     return out
 
 
@@ -158,7 +182,7 @@ def natural_key(claim_id: str) -> tuple:
 def short_statement(statement: str, width: int = STATEMENT_WIDTH) -> str:
     """The statement on one line, cut to ``width`` characters (the last three ``...``) when longer."""
     text = " ".join(statement.split())
-    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
 def as_text(rows: list[ClaimStatus]) -> str:
@@ -170,8 +194,10 @@ def as_text(rows: list[ClaimStatus]) -> str:
     lines = [f"{'claim':<6} {'status':<8} {'error':>10} {'tolerance':>10}  {'chapter':<{chapter_width}}  statement"]
     for r in rows:
         err = "-" if r.error is None else f"{r.error:.2e}"
-        lines.append(f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter:<{chapter_width}}  "
-                     f"{short_statement(r.statement)}")
+        lines.append(
+            f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter:<{chapter_width}}  "
+            f"{short_statement(r.statement)}"
+        )
     lines.append(f"{summary(rows)} of {len(rows)} claims")
     reasons: dict[tuple[str, str], list[str]] = {}
     for r in rows:
@@ -197,8 +223,9 @@ def statement_markdown(text: str) -> str:
     """A registry statement as MyST: ``$...$`` spans are math and kept as they are, the text between them is
     escaped (:func:`escape`), so an ASCII formula such as ``D(phi||p) <= Delta`` is shown literally."""
     parts = re.split(r"(\$[^$]+\$)", text)
-    return "".join(part if part.startswith("$") and part.endswith("$") and len(part) > 2 else escape(part)
-                   for part in parts)
+    return "".join(
+        part if part.startswith("$") and part.endswith("$") and len(part) > 2 else escape(part) for part in parts
+    )
 
 
 def label(claim_id: str) -> str:
@@ -216,11 +243,15 @@ def check_line(row: ClaimStatus) -> str:
     if row.status in ("stale", "corrupt"):
         return f"**Check {ref}**: **{row.status}**, not passed: {escape(row.reason)}."
     if row.bound:
-        return (f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
-                f"{row.error:.1e}, smallest margin {format_margin(row.margin)} under the tolerance of the bound "
-                f"{escape(row.bound)}: **{row.status}**.")
-    return (f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
-            f"{row.error:.1e}, tolerance {row.tolerance:.0e}: **{row.status}**.")
+        return (
+            f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
+            f"{row.error:.1e}, smallest margin {format_margin(row.margin)} under the tolerance of the bound "
+            f"{escape(row.bound)}: **{row.status}**."
+        )
+    return (
+        f"**Check {ref}** ({row.checks} check{'s' if row.checks != 1 else ''}): largest error "
+        f"{row.error:.1e}, tolerance {row.tolerance:.0e}: **{row.status}**."
+    )
 
 
 def format_margin(margin: float | None) -> str:
@@ -246,8 +277,7 @@ def recorded_checks(outputs: Path, chapters) -> dict[str, list[dict]]:
     return out
 
 
-def report_markdown(outputs: Path | None = None, build_info: str = "",
-                    content_hash: ContentHash | None = None) -> str:
+def report_markdown(outputs: Path | None = None, build_info: str = "", content_hash: ContentHash | None = None) -> str:
     """The "Reproduction report" page: a summary table, then one section per claim (label ``claim-cN``) with
     its statement, the result it belongs to and every check its chapter recorded; generated at every build
     (``content_hash``: see :func:`statuses`)."""
@@ -279,8 +309,10 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         chapter = f"[{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran else f"`{r.chapter}`"
         err = "—" if r.error is None else f"{r.error:.2e}"
         tol = "bound" if r.bound else f"{r.tolerance:.0e}"
-        lines.append(f"| {{ref}}`{r.id} <{label(r.id)}>` | {escape(r.result)} | {chapter} | {err} | "
-                     f"{tol} | {format_margin(r.margin)} | {format_margin(r.sweep_margin)} | **{r.status}** |")
+        lines.append(
+            f"| {{ref}}`{r.id} <{label(r.id)}>` | {escape(r.result)} | {chapter} | {err} | "
+            f"{tol} | {format_margin(r.margin)} | {format_margin(r.sweep_margin)} | **{r.status}** |"
+        )
     registry = claims.load_registry()
     by_chapter = recorded_checks(root, {r.chapter for r in rows if r.status != "corrupt"})
     lines += ["", "## The claims one by one", ""]
@@ -290,8 +322,11 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
         where = [f"Part of {escape(r.result)}"]
         if claim.theorems and r.chapter in ran:  # a chapter that has not run has no page to link into
             where.append("verifies " + ", ".join(f"{{prf:ref}}`{t}`" for t in claim.theorems))
-        where.append(f"checked in chapter [{r.chapter}](../notebooks/{r.chapter}.ipynb)" if r.chapter in ran
-                     else f"checked in chapter `{r.chapter}` (not run)")
+        where.append(
+            f"checked in chapter [{r.chapter}](../notebooks/{r.chapter}.ipynb)"
+            if r.chapter in ran
+            else f"checked in chapter `{r.chapter}` (not run)"
+        )
         lines += ["; ".join(where) + ".", ""]
         if r.bound:
             lines += [f"Tolerance: the error bound {escape(r.bound)} at the chapter's parameters.", ""]
@@ -302,8 +337,10 @@ def report_markdown(outputs: Path | None = None, build_info: str = "",
             lines += ["| check | error | tolerance | margin | passed | detail |", "|---|---|---|---|---|---|"]
             for i, c in enumerate(mine, 1):
                 kind = " (ablation: must exceed)" if c.get("kind") == "ablation" else ""
-                lines.append(f"| {i}{kind} | {float(c['error']):.2e} | {float(c['tolerance']):.0e} | "
-                             f"{format_margin(check_margin(c))} | {'yes' if c['passed'] else '**no**'} | "
-                             f"{escape(c['detail'])} |")
+                lines.append(
+                    f"| {i}{kind} | {float(c['error']):.2e} | {float(c['tolerance']):.0e} | "
+                    f"{format_margin(check_margin(c))} | {'yes' if c['passed'] else '**no**'} | "
+                    f"{escape(c['detail'])} |"
+                )
             lines.append("")
     return "\n".join(lines) + "\n"

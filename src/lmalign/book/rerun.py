@@ -22,8 +22,18 @@ from lmalign.book.cli import _positive_float
 from lmalign.book.parameters import ParameterError
 
 MAX_VALUE_CHARS = 10_000  # longest accepted -p value: a parameter is a number, a short list or a small matrix
-__all__ = ["ParameterError", "MAX_VALUE_CHARS", "chapter_source", "toc_chapters", "defaults", "specs",
-           "parse_value", "check", "run_into", "main"]
+__all__ = [
+    "ParameterError",
+    "MAX_VALUE_CHARS",
+    "chapter_source",
+    "toc_chapters",
+    "defaults",
+    "specs",
+    "parse_value",
+    "check",
+    "run_into",
+    "main",
+]
 
 
 def toc_chapters(root: Path | None = None) -> list[str]:
@@ -86,15 +96,18 @@ def parse_value(text: str, name: str = "value"):
     A text longer than :data:`MAX_VALUE_CHARS`, or one that ``ast.literal_eval`` cannot hold (too deep, too
     large), is a one-line ``ParameterError`` naming ``name``."""
     if len(text) > MAX_VALUE_CHARS:
-        raise ParameterError(f"parameter {name!r}: the value has {len(text)} characters, more than the limit of "
-                             f"{MAX_VALUE_CHARS}")
+        raise ParameterError(
+            f"parameter {name!r}: the value has {len(text)} characters, more than the limit of {MAX_VALUE_CHARS}"
+        )
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError):
         return {"true": True, "false": False}.get(text.lower(), text)
     except (MemoryError, RecursionError) as err:
-        raise ParameterError(f"parameter {name!r}: the value cannot be read as a literal "
-                             f"({type(err).__name__}: nested or large beyond what Python can parse)") from None
+        raise ParameterError(
+            f"parameter {name!r}: the value cannot be read as a literal "
+            f"({type(err).__name__}: nested or large beyond what Python can parse)"
+        ) from None
 
 
 def _compatible(value, default) -> bool:
@@ -113,16 +126,21 @@ def check(chapter_defaults: dict, given: dict, ranges: dict | None = None) -> di
     parameter is checked against the given or the default value of it)."""
     for name, value in given.items():
         if name not in chapter_defaults:
-            raise ParameterError(f"parameter {name!r} is not a parameter of this chapter; it has: "
-                                 f"{', '.join(chapter_defaults)}")
+            raise ParameterError(
+                f"parameter {name!r} is not a parameter of this chapter; it has: {', '.join(chapter_defaults)}"
+            )
         default = chapter_defaults[name]
         if not _compatible(value, default):
-            raise ParameterError(f"parameter {name!r} must be of type {type(default).__name__} like its default "
-                                 f"{default!r}, got {_short(value)} ({type(value).__name__})")
+            raise ParameterError(
+                f"parameter {name!r} must be of type {type(default).__name__} like its default "
+                f"{default!r}, got {_short(value)} ({type(value).__name__})"
+            )
     if ranges:
         merged = {**chapter_defaults, **given}
-        parameters.validate({name: merged[name] for name in chapter_defaults if name in ranges},
-                            {name: ranges.get(name) for name in given} | _tied(ranges, given))
+        parameters.validate(
+            {name: merged[name] for name in chapter_defaults if name in ranges},
+            {name: ranges.get(name) for name in given} | _tied(ranges, given),
+        )
     return given
 
 
@@ -162,7 +180,7 @@ def run_into(chapter: str, given: dict, out: Path, timeout: float) -> tuple[int,
         shutil.rmtree(target, ignore_errors=True)
     failure = run.failure or ""
     prefix = f"chapter {chapter}: "
-    return (1 if failure else 0), failure[len(prefix):] if failure.startswith(prefix) else failure, ""
+    return (1 if failure else 0), failure[len(prefix) :] if failure.startswith(prefix) else failure, ""
 
 
 def run_folder(chapter: str) -> Path:
@@ -178,16 +196,29 @@ def run_folder(chapter: str) -> Path:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m lmalign rerun", description=__doc__.split("\n\n")[0])
     p.add_argument("chapter", help="chapter stem, e.g. 01_optimal_policy")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="a parameter and its value (a Python or YAML literal); repeatable")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter and its value (a Python or YAML literal); repeatable",
+    )
     p.add_argument("--out", help="folder for the executed notebook, figures and claims (default runs/CHAPTER-N)")
-    p.add_argument("--timeout", type=_positive_float, default=1800.0, metavar="SECONDS",
-                   help="seconds before the run is stopped (a finite positive number; default 1800)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="seconds before the run is stopped (a finite positive number; default 1800)",
+    )
     args = p.parse_args(argv)
     try:
         source = chapter_source(args.chapter)
-        given = check(defaults(source), {name: parse_value(value, name) for name, value in args.parameter},
-                      specs(source))
+        given = check(
+            defaults(source), {name: parse_value(value, name) for name, value in args.parameter}, specs(source)
+        )
         out = Path(args.out).resolve() if args.out else run_folder(args.chapter).resolve()
         if out.exists() and any(out.iterdir()):
             raise ParameterError(f"--out {out} exists and is not empty; choose a new folder")
@@ -203,8 +234,10 @@ def main(argv: list[str]) -> int:
         print(f"python -m lmalign rerun: {err}", file=sys.stderr)
         return 1
     if code != 0:
-        print(f"python -m lmalign rerun: chapter {args.chapter}: {(stdout.strip() or stderr.strip()[-2000:])}",
-              file=sys.stderr)
+        print(
+            f"python -m lmalign rerun: chapter {args.chapter}: {(stdout.strip() or stderr.strip()[-2000:])}",
+            file=sys.stderr,
+        )
         print(f"partial outputs in {out}", file=sys.stderr)
         return 1
     print(f"executed notebook, figures and claims written to {out}")

@@ -19,8 +19,10 @@ def describe_failure(err) -> str:
     """Cell number, first lines of the cell's source and the exception of a ``PapermillExecutionError``."""
     lines = (err.source or "").splitlines()
     head = "\n    ".join(lines[:3]) + ("\n    ..." if len(lines) > 3 else "")
-    return (f"cell {err.exec_count} (notebook cell index {err.cell_index}) failed with {err.ename}: "
-            f"{err.evalue}\n    {head}")
+    return (
+        f"cell {err.exec_count} (notebook cell index {err.cell_index}) failed with {err.ename}: "
+        f"{err.evalue}\n    {head}"
+    )
 
 
 INJECTED = "injected-parameters"  # papermill's tag of the cell it adds after the parameters cell
@@ -31,8 +33,12 @@ def _merge_streams(outputs: list) -> list:
     merged: list = []
     for output in outputs:
         last = merged[-1] if merged else None
-        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
-                and last.get("name") == output.get("name")):
+        if (
+            output.get("output_type") == "stream"
+            and last is not None
+            and last.get("output_type") == "stream"
+            and last.get("name") == output.get("name")
+        ):
             last["text"] = "".join(last["text"]) + "".join(output["text"])
         else:
             merged.append(output)
@@ -46,6 +52,7 @@ def _stable_uuids(outputs: list, name: str, seen: dict[str, str]) -> None:
     """Random (version 4) UUIDs in displayed data, such as the document and element ids of an embedded Bokeh
     plot, replaced in place by version-5 UUIDs of ``<name>-<k>`` (the k-th distinct one of the notebook), so
     references between a plot's ``div`` and its script still match. A version-5 UUID is left as it is."""
+
     def stable(match: re.Match) -> str:
         return seen.setdefault(match.group(), str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}-{len(seen)}")))
 
@@ -94,8 +101,15 @@ def main(argv: list[str]) -> int:
     name = Path(source).stem
     jupytext.write(tidy_notebook(jupytext.read(source), name), converted)
     try:
-        pm.execute_notebook(converted, executed, parameters=json.loads(params), kernel_name="python3",
-                            cwd=str(Path(source).parent), progress_bar=False, log_output=False)
+        pm.execute_notebook(
+            converted,
+            executed,
+            parameters=json.loads(params),
+            kernel_name="python3",
+            cwd=str(Path(source).parent),
+            progress_bar=False,
+            log_output=False,
+        )
     except pm.PapermillExecutionError as err:
         print(describe_failure(err))
         return 1

@@ -24,9 +24,11 @@ from lmalign.book.figures import FIGURE_KEY
 from lmalign.book.layout import BuildLayout, BuildMode
 from lmalign.book.run_chapter import INJECTED, tidy_notebook
 
-DOWNLOADS = ("Download this chapter: {{download}}`the notebook (.ipynb) <downloads/{name}.ipynb>` or "
-             "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill "
-             "as in [How to reproduce](../book/reproduce.md).")
+DOWNLOADS = (
+    "Download this chapter: {{download}}`the notebook (.ipynb) <downloads/{name}.ipynb>` or "
+    "{{download}}`its MyST Markdown source (.md) <sources/{name}.md>`; rerun it with papermill "
+    "as in [How to reproduce](../book/reproduce.md)."
+)
 FIGURE_DIRECTIVE = """:::{{figure}} ../_static/figures/{chapter}/{name}.svg
 :name: fig-{name}
 :alt: {alt}
@@ -48,8 +50,9 @@ def book_outputs(outputs: list, chapter: str) -> list:
         if figure is None:
             out.append(output)
         elif "image/svg+xml" in output.get("data", {}):
-            text = FIGURE_DIRECTIVE.format(chapter=chapter, name=figure["name"], alt=figure["alt"],
-                                           caption=figure["caption"])
+            text = FIGURE_DIRECTIVE.format(
+                chapter=chapter, name=figure["name"], alt=figure["alt"], caption=figure["caption"]
+            )
             out.append(nbformat.v4.new_output("display_data", data={"text/markdown": text}))
     return out
 
@@ -91,8 +94,10 @@ def _stage_notebook(executed: Path, target: Path) -> None:
     nbformat.write(nb, target)
 
 
-QUICK_BANNER = ("Quick build: every chapter ran with <code>quick=True</code> (small sizes), a check of the "
-                "pipeline; the numbers on these pages are not the book's results.")
+QUICK_BANNER = (
+    "Quick build: every chapter ran with <code>quick=True</code> (small sizes), a check of the "
+    "pipeline; the numbers on these pages are not the book's results."
+)
 
 
 def chapter_modes(layout: BuildLayout) -> dict[str, str]:
@@ -133,8 +138,18 @@ def build_info(root: Path, modes: dict[str, str]) -> str:
     return f"Built from commit `{commit}` ({date}) with {run}."
 
 
-STATUS_PACKAGES = ("lmalign", "numpy", "scipy", "sympy", "mpmath", "matplotlib", "papermill", "jupytext",
-                   "jupyter-book", "sphinx-proof")
+STATUS_PACKAGES = (
+    "lmalign",
+    "numpy",
+    "scipy",
+    "sympy",
+    "mpmath",
+    "matplotlib",
+    "papermill",
+    "jupytext",
+    "jupyter-book",
+    "sphinx-proof",
+)
 
 
 def status_markdown(layout: BuildLayout) -> str:
@@ -143,21 +158,27 @@ def status_markdown(layout: BuildLayout) -> str:
     results. Run times vary from build to build: they are in ``outputs/timings.json``, not on the page, so that
     two builds of the same sources publish the same page."""
     modes = chapter_modes(layout)
-    lines = ["# Execution status", "", build_info(layout.root, modes), "",
-             "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
-             "again. How long each chapter took varies from run to run, so it is not shown here (two builds of "
-             "the same sources give the same book): the build writes it to `_build/outputs/timings.json`. The "
-             "index of all numbered results is <a href=\"../prf-prf.html\">here</a>; the whole book as one "
-             "PDF, made by `make pdf`, is <a href=\"../book.pdf\">book.pdf</a>.", "",
-             "| chapter | parameters | claims checked |", "|---|---|---|"]
+    lines = [
+        "# Execution status",
+        "",
+        build_info(layout.root, modes),
+        "",
+        "Every chapter was executed once by papermill in a fresh kernel, then rendered without executing "
+        "again. How long each chapter took varies from run to run, so it is not shown here (two builds of "
+        "the same sources give the same book): the build writes it to `_build/outputs/timings.json`. The "
+        'index of all numbered results is <a href="../prf-prf.html">here</a>; the whole book as one '
+        'PDF, made by `make pdf`, is <a href="../book.pdf">book.pdf</a>.',
+        "",
+        "| chapter | parameters | claims checked |",
+        "|---|---|---|",
+    ]
     for name, mode in modes.items():
         results = layout.outputs / name / "claims.json"
         checks = json.loads(results.read_text())["checks"] if results.is_file() else []
         checked = sorted({c["claim"] for c in checks}, key=report.natural_key)
         claims = ", ".join(f"{{ref}}`{c} <{report.label(c)}>`" for c in checked) or "—"
         lines.append(f"| [{name}](../notebooks/{name}.ipynb) | {mode} | {claims} |")
-    lines += ["", "| software | version |", "|---|---|",
-              f"| Python | {sys.version.split()[0]} |"]
+    lines += ["", "| software | version |", "|---|---|", f"| Python | {sys.version.split()[0]} |"]
     lines += [f"| {pkg} | {v} |" for pkg, v in package_versions(STATUS_PACKAGES).items()]
     return "\n".join(lines) + "\n"
 
@@ -184,10 +205,12 @@ def stage_site(layout: BuildLayout) -> str:
             if src.is_dir():
                 shutil.copytree(src, site / "_static" / "figures" / nb.stem)
     modes = chapter_modes(layout)
-    (site / "book" / "report.md").write_text(report.report_markdown(layout.outputs, build_info(layout.root, modes)),
-                                             encoding="utf-8")
-    _write_substitutions(site / "_config.yml", report.substitutions(layout.outputs),
-                         banner=BuildMode.QUICK.value in modes.values())
+    (site / "book" / "report.md").write_text(
+        report.report_markdown(layout.outputs, build_info(layout.root, modes)), encoding="utf-8"
+    )
+    _write_substitutions(
+        site / "_config.yml", report.substitutions(layout.outputs), banner=BuildMode.QUICK.value in modes.values()
+    )
     (site / "book" / "api.md").write_text(apidoc.api_markdown(), encoding="utf-8")
     (site / "book" / "status.md").write_text(status_markdown(layout), encoding="utf-8")
     h = hashlib.sha256()
@@ -229,8 +252,7 @@ def _binder_opens_myst(html: Path) -> None:
     """Point Binder launch links at the MyST source the repository holds (Binder opens it with jupytext)."""
     for page in (html / "notebooks").glob("*.html"):
         text = page.read_text(encoding="utf-8")
-        fixed = text.replace(f"urlpath=tree/notebooks/{page.stem}.ipynb",
-                             f"urlpath=tree/notebooks/{page.stem}.md")
+        fixed = text.replace(f"urlpath=tree/notebooks/{page.stem}.ipynb", f"urlpath=tree/notebooks/{page.stem}.md")
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
@@ -245,13 +267,24 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     start = time.monotonic()
     stamp.unlink(missing_ok=True)
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(layout.site), "--builder", "html",
-           "-W", "-n", "--all"]
+    cmd = [
+        str(jb) if jb.exists() else "jupyter-book",
+        "build",
+        str(layout.site),
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--all",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=layout.site)
     if proc.returncode != 0:
         lines = (proc.stdout + proc.stderr).splitlines()
-        causes = [ln for i, ln in enumerate(lines) if "WARNING" in ln or "ERROR" in ln
-                  or (i > 0 and "treated as error" in lines[i - 1])]
+        causes = [
+            ln
+            for i, ln in enumerate(lines)
+            if "WARNING" in ln or "ERROR" in ln or (i > 0 and "treated as error" in lines[i - 1])
+        ]
         shown = "\n".join(causes[:15] or lines[-25:])
         raise BuildError(f"jupyter-book failed (warnings are errors):\n{shown}")
     built = layout.site / "_build" / "html"
@@ -267,5 +300,3 @@ def render(layout: BuildLayout, site_hash: str, clean: bool) -> None:
     tmp_html.rename(layout.html)
     stamp.write_text(site_hash)
     log(f"html: built in {time.monotonic() - start:.1f} s -> {layout.html / 'index.html'}")
-
-

@@ -52,13 +52,18 @@ def run_draw(chapter: str, given: dict, out: Path, timeout: float, registry: dic
     except (OSError, ValueError, KeyError) as err:
         row["message"] = f"no readable claims.json ({type(err).__name__})"
     failed = [c for c in row["checks"] if not c.get("passed")]
-    unchecked = sorted(cid for cid, c in registry.items() if c.chapter == chapter
-                       and not any(k["claim"] == cid and k.get("kind", "check") == "check" for k in row["checks"]))
+    unchecked = sorted(
+        cid
+        for cid, c in registry.items()
+        if c.chapter == chapter
+        and not any(k["claim"] == cid and k.get("kind", "check") == "check" for k in row["checks"])
+    )
     if code != 0:
         row["message"] = " ".join((stdout.strip() or stderr.strip()[-500:]).split())[:500]
     elif failed:
-        row["message"] = "failed checks: " + ", ".join(f"{c['claim']} ({c['error']:.2e} vs {c['tolerance']:.1e})"
-                                                       for c in failed)
+        row["message"] = "failed checks: " + ", ".join(
+            f"{c['claim']} ({c['error']:.2e} vs {c['tolerance']:.1e})" for c in failed
+        )
     elif unchecked:
         row["message"] = f"claims not checked in this run: {', '.join(unchecked)}"
     elif not row["message"]:
@@ -73,10 +78,14 @@ def worst_margins(runs: dict[str, list[dict]]) -> dict[str, dict]:
     for chapter, rows in runs.items():
         for i, row in enumerate(rows):
             for c in row["checks"]:
-                entry = out.setdefault(c["claim"], {"margin": None, "ablation_margin": None, "chapter": chapter,
-                                                    "draw": None, "checks": 0})
-                m = float(c.get("margin", claims.margin(float(c["error"]), float(c["tolerance"]),
-                                                        c.get("kind") == "ablation")))
+                entry = out.setdefault(
+                    c["claim"], {"margin": None, "ablation_margin": None, "chapter": chapter, "draw": None, "checks": 0}
+                )
+                m = float(
+                    c.get(
+                        "margin", claims.margin(float(c["error"]), float(c["tolerance"]), c.get("kind") == "ablation")
+                    )
+                )
                 key = "ablation_margin" if c.get("kind") == "ablation" else "margin"
                 if key == "margin":
                     entry["checks"] += 1
@@ -87,8 +96,9 @@ def worst_margins(runs: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def sweep(chapters: list[str], draws: int, seed: int, scratch: Path, timeout: float,
-          summary: Path | None = None, log=print) -> dict:
+def sweep(
+    chapters: list[str], draws: int, seed: int, scratch: Path, timeout: float, summary: Path | None = None, log=print
+) -> dict:
     """Run the sweep; returns (and writes to ``summary``) ``{seed, draws, chapters: {chapter: [draw rows]},
     claims: worst_margins, failures: [one line each]}``."""
     registry = claims.load_registry()
@@ -124,8 +134,9 @@ def as_text(result: dict) -> str:
         a = "-" if e["ablation_margin"] is None else f"{e['ablation_margin']:.3g}"
         lines.append(f"{cid:<6} {m:>12} {a:>10} {e['checks']:>7}  {e['chapter']} ({e['draw']})")
     runs = sum(len(r) for r in result["chapters"].values())
-    lines.append(f"{runs} runs of {len(result['chapters'])} chapters, seed {result['seed']}: "
-                 f"{len(result['failures'])} failures")
+    lines.append(
+        f"{runs} runs of {len(result['chapters'])} chapters, seed {result['seed']}: {len(result['failures'])} failures"
+    )
     return "\n".join(lines)
 
 
@@ -134,13 +145,21 @@ def main(argv: list[str]) -> int:
     p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter stems (default: every chapter)")
     p.add_argument("--draws", type=_positive_int, default=2, help="random draws per chapter (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    p.add_argument("--timeout", type=_positive_float, default=1800.0, metavar="SECONDS",
-                   help="seconds before one run is stopped (default 1800)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="seconds before one run is stopped (default 1800)",
+    )
     p.add_argument("--scratch", help="folder for the runs (default: a new temporary folder, kept)")
     p.add_argument("--summary", help="JSON summary (default <outputs>/sweep.json, which the report reads)")
-    p.add_argument("--ranged", action="store_true",
-                   help="only the chapters whose every parameter states its range; the others are named as not "
-                        "swept (never counted as passed)")
+    p.add_argument(
+        "--ranged",
+        action="store_true",
+        help="only the chapters whose every parameter states its range; the others are named as not "
+        "swept (never counted as passed)",
+    )
     args = p.parse_args(argv)
     try:
         chapters = args.chapters or rerun.toc_chapters()
@@ -152,8 +171,11 @@ def main(argv: list[str]) -> int:
     if args.ranged:
         unranged = [c for c in chapters if unranged_parameters(c)]
         for chapter in unranged:
-            print(f"python -m lmalign sweep: not swept: {chapter} (no range for "
-                  f"{', '.join(unranged_parameters(chapter))})", file=sys.stderr)
+            print(
+                f"python -m lmalign sweep: not swept: {chapter} (no range for "
+                f"{', '.join(unranged_parameters(chapter))})",
+                file=sys.stderr,
+            )
         chapters = [c for c in chapters if c not in unranged]
     scratch = Path(args.scratch).resolve() if args.scratch else Path(tempfile.mkdtemp(prefix="lmalign-sweep-"))
     scratch.mkdir(parents=True, exist_ok=True)

@@ -55,8 +55,12 @@ def check_text(text: str, path: str = "<text>") -> list[Trap]:
             continue
         if m:
             info = m.group(3).strip()
-            if not info and directives and m.group(2)[0] == directives[-1][0] \
-                    and len(m.group(2)) >= len(directives[-1]):
+            if (
+                not info
+                and directives
+                and m.group(2)[0] == directives[-1][0]
+                and len(m.group(2)) >= len(directives[-1])
+            ):
                 directives.pop()  # the end of a directive
                 prev, in_math = "", False
                 continue
@@ -85,8 +89,11 @@ def check_text(text: str, path: str = "<text>") -> list[Trap]:
         if re.match(r"^#{1,6}\s", line) and "$" in line:
             traps.append(Trap(path, number, "math in a heading (shown as raw TeX in titles and navigation)"))
         if in_math and BLOCK_START.match(line):
-            traps.append(Trap(path, number, "an inline math span wraps onto a line that Markdown reads as a list "
-                                            "item or a quote"))
+            traps.append(
+                Trap(
+                    path, number, "an inline math span wraps onto a line that Markdown reads as a list item or a quote"
+                )
+            )
         outside = re.sub(r"`[^`]*`", "", line).replace("\\$", "").replace("$$", "")
         for span in re.findall(r"\$[^$]*\$", outside if not in_math else ""):
             if len(span) > 2 and (span[1].isspace() or span[-2].isspace()):

@@ -23,5 +23,16 @@ from lmalign.frontier.core import (
 )
 from lmalign.frontier.files import RewardFileError, RewardSamples, read_rewards, read_samples
 
-__all__ = ["Frontier", "RewardFileError", "RewardSamples", "default_ns", "example_file", "example_rewards",
-           "frontier", "read_rewards", "read_samples", "write_example", "MAX_N"]
+__all__ = [
+    "Frontier",
+    "RewardFileError",
+    "RewardSamples",
+    "default_ns",
+    "example_file",
+    "example_rewards",
+    "frontier",
+    "read_rewards",
+    "read_samples",
+    "write_example",
+    "MAX_N",
+]

@@ -33,35 +33,45 @@ SCHEMA_VERSION = 2  # of the --json output (chapter 14 documents it)
 def table(fr: Frontier) -> str:
     """The frontier as an aligned text table (KL in nats)."""
     if fr.per_prompt:
-        head = (f"# {fr.samples} reward samples in {fr.groups} prompts (at least {fr.min_samples} per prompt), "
-                f"{fr.levels} distinct (prompt, reward) values; average reward {fr.reference_mean:.6g}\n"
-                "# per-prompt best-of-N (ties at random) and the KL-regularized optimum at the same average KL, "
-                "every number averaged over prompts;\n"
-                "# the optimum tilts every prompt by exp(lambda r) with one lambda: KL-regularized RL with "
-                "beta = 1/lambda, the largest average reward\n# within the average KL budget; win rates are "
-                "against a fresh sample of the same prompt\n")
+        head = (
+            f"# {fr.samples} reward samples in {fr.groups} prompts (at least {fr.min_samples} per prompt), "
+            f"{fr.levels} distinct (prompt, reward) values; average reward {fr.reference_mean:.6g}\n"
+            "# per-prompt best-of-N (ties at random) and the KL-regularized optimum at the same average KL, "
+            "every number averaged over prompts;\n"
+            "# the optimum tilts every prompt by exp(lambda r) with one lambda: KL-regularized RL with "
+            "beta = 1/lambda, the largest average reward\n# within the average KL budget; win rates are "
+            "against a fresh sample of the same prompt\n"
+        )
     else:
-        head = (f"# {fr.samples} reward samples, {fr.levels} distinct values, mean {fr.reference_mean:.6g}; "
-                "pooled into one law\n"
-                "# best-of-N (ties at random) vs the KL-constrained optimum at the same KL; win rate vs a sample "
-                "of p\n")
-    head += ("# E_unb: unbiased order-statistics estimate of the expected best of N fresh draws, averaged over the "
-             "prompts with at least N samples (their number: #unb);\n"
-             "# beta = 1/lambda is in reward units: rescaling the rewards by c rescales beta by c, so compare it "
-             "with an RL beta only on the same reward scale; top10: share of the optimum's gain from its 10 top "
-             "samples\n")
+        head = (
+            f"# {fr.samples} reward samples, {fr.levels} distinct values, mean {fr.reference_mean:.6g}; "
+            "pooled into one law\n"
+            "# best-of-N (ties at random) vs the KL-constrained optimum at the same KL; win rate vs a sample "
+            "of p\n"
+        )
+    head += (
+        "# E_unb: unbiased order-statistics estimate of the expected best of N fresh draws, averaged over the "
+        "prompts with at least N samples (their number: #unb);\n"
+        "# beta = 1/lambda is in reward units: rescaling the rewards by c rescales beta by c, so compare it "
+        "with an RL beta only on the same reward scale; top10: share of the optimum's gain from its 10 top "
+        "samples\n"
+    )
     ci = fr.ci
-    cols = (f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'#unb':>7} "
-            f"{'win_BoN':>8} {'lambda':>10} {'beta':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}")
+    cols = (
+        f"{'N':>7} {'logN-(N-1)/N':>13} {'KL(BoN||p)':>11} {'E_BoN[r]':>11} {'E_unb':>11} {'#unb':>7} "
+        f"{'win_BoN':>8} {'lambda':>10} {'beta':>10} {'E_opt[r]':>11} {'win_opt':>8} {'top10':>6}"
+    )
     if ci is not None:
         pct = f"{100 * fr.confidence:g}%"
         cols += f"  {'E_BoN ' + pct + ' CI':>23}  {'E_opt ' + pct + ' CI':>23}"
     lines = [cols]
     for i, row in enumerate(fr.rows()):
-        lines.append(f"{row['n']:>7d} {row['bound']:>13.6f} {row['bon_kl']:>11.6f} {_g(row['bon_mean'])} "
-                     f"{_g(row['bon_mean_unbiased'])} {row['bon_unbiased_prompts']:>7d} {row['bon_win']:>8.4f} "
-                     f"{_lam(row['opt_lam'])} {_beta(fr.opt_beta[i])} {_g(row['opt_mean'])} {row['opt_win']:>8.4f} "
-                     f"{_share(row['opt_top_share'])}")
+        lines.append(
+            f"{row['n']:>7d} {row['bound']:>13.6f} {row['bon_kl']:>11.6f} {_g(row['bon_mean'])} "
+            f"{_g(row['bon_mean_unbiased'])} {row['bon_unbiased_prompts']:>7d} {row['bon_win']:>8.4f} "
+            f"{_lam(row['opt_lam'])} {_beta(fr.opt_beta[i])} {_g(row['opt_mean'])} {row['opt_win']:>8.4f} "
+            f"{_share(row['opt_top_share'])}"
+        )
         if ci is not None:
             lines[-1] += f"  {_interval(ci['bon_mean'][i])}  {_interval(ci['opt_mean'][i])}"
     return head + "\n".join(lines)
@@ -96,30 +106,47 @@ def warnings_for(fr: Frontier, samples_info) -> list[str]:
     if samples_info is not None and not fr.per_prompt:
         like = samples_info.prompt_like_columns()
         if like:
-            out.append(f"column {like[0]!r} looks like a prompt id, but every sample is pooled into one law; "
-                       f"best-of-N is done per prompt: pass --group {like[0]} for per-prompt numbers")
+            out.append(
+                f"column {like[0]!r} looks like a prompt id, but every sample is pooled into one law; "
+                f"best-of-N is done per prompt: pass --group {like[0]} for per-prompt numbers"
+            )
     per = fr.min_samples if fr.per_prompt else fr.samples
     if per and int(fr.n[-1]) > per:
         what = "some prompt" if fr.per_prompt else "the file"
-        out.append(f"N up to {int(fr.n[-1])} but {what} has only {per} samples: rows with N > {per} are best-of-N "
-                   "drawn with replacement from the samples (their empirical law), not an estimate of best-of-N "
-                   f"of the model; E_unb averages only the prompts with at least N samples (column #unb)")
+        out.append(
+            f"N up to {int(fr.n[-1])} but {what} has only {per} samples: rows with N > {per} are best-of-N "
+            "drawn with replacement from the samples (their empirical law), not an estimate of best-of-N "
+            f"of the model; E_unb averages only the prompts with at least N samples (column #unb)"
+        )
     heavy = [int(k) for k, s in zip(fr.n, fr.opt_top_share, strict=True) if np.isfinite(s) and s > HEAVY_SHARE]
     if heavy and fr.samples > 10 * 10:
-        out.append(f"from N = {heavy[0]} the optimum's gain rests on its 10 top samples (share > {HEAVY_SHARE}): "
-                   "a heavy upper tail, for which the population tilt may not exist; E_opt describes these samples")
+        out.append(
+            f"from N = {heavy[0]} the optimum's gain rests on its 10 top samples (share > {HEAVY_SHARE}): "
+            "a heavy upper tail, for which the population tilt may not exist; E_opt describes these samples"
+        )
     else:
         tail = tail_samples(fr.samples)
-        rows = [i for i, (o, b) in enumerate(zip(fr.opt_tail_share, fr.bon_tail_share, strict=True))
-                if o > TAIL_SHARE and o > TAIL_RATIO * b]
+        rows = [
+            i
+            for i, (o, b) in enumerate(zip(fr.opt_tail_share, fr.bon_tail_share, strict=True))
+            if o > TAIL_SHARE and o > TAIL_RATIO * b
+        ]
         if rows:
             i = rows[0]
-            conc = (f"; in {int(fr.opt_concentrated[i])} of {fr.groups} prompts one response carries more than "
-                    "half of the optimum's weight (see --per-prompt)") if fr.per_prompt else ""
-            out.append(f"from N = {int(fr.n[i])} the optimum's gain rests on few samples: its top {tail} samples "
-                       f"carry {fr.opt_tail_share[i]:.0%} of it, against {fr.bon_tail_share[i]:.0%} for best-of-N "
-                       f"at the same KL{conc}; a heavy upper tail, for which the population tilt may not exist: "
-                       "E_opt describes these samples")
+            conc = (
+                (
+                    f"; in {int(fr.opt_concentrated[i])} of {fr.groups} prompts one response carries more than "
+                    "half of the optimum's weight (see --per-prompt)"
+                )
+                if fr.per_prompt
+                else ""
+            )
+            out.append(
+                f"from N = {int(fr.n[i])} the optimum's gain rests on few samples: its top {tail} samples "
+                f"carry {fr.opt_tail_share[i]:.0%} of it, against {fr.bon_tail_share[i]:.0%} for best-of-N "
+                f"at the same KL{conc}; a heavy upper tail, for which the population tilt may not exist: "
+                "E_opt describes these samples"
+            )
     return out
 
 
@@ -130,10 +157,17 @@ def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -
 
     source = samples.source
     options = {k: v for k, v in sorted(vars(args).items()) if k not in ("rewards", "column", "group", "json")}
-    provenance = {"input": source if source == "<stdin>" else str(Path(source).resolve()),
-                  "sha256": samples.sha256, "column": samples.column, "group": samples.group,
-                  "dropped_rows": samples.dropped, "options": options, "warnings": notes,
-                  "package": "lmalign", "version": __version__}
+    provenance = {
+        "input": source if source == "<stdin>" else str(Path(source).resolve()),
+        "sha256": samples.sha256,
+        "column": samples.column,
+        "group": samples.group,
+        "dropped_rows": samples.dropped,
+        "options": options,
+        "warnings": notes,
+        "package": "lmalign",
+        "version": __version__,
+    }
     return {"schema_version": SCHEMA_VERSION, "provenance": provenance, **fr.to_dict()}
 
 
@@ -152,12 +186,20 @@ def draw(fr: Frontier, points: list[dict] | None = None):
     if points:
         right = max(right, max(p["kl"] for p in points))
     table_kl = np.interp(fr.n, fr.curve_n, fr.curve_kl)
-    for ax, bon, rows, tilt, label in ((axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
-                                       (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p")):
+    for ax, bon, rows, tilt, label in (
+        (axes[0], fr.curve_mean, fr.bon_mean, fr.tilt_mean, "expected reward"),
+        (axes[1], fr.curve_win, fr.bon_win, fr.tilt_win, "win rate against p"),
+    ):
         ax.plot(fr.tilt_kl, tilt, "k-", lw=1.6, label="optimum: tilt e^(lambda r), KL-regularized RL")
         if ax is axes[1] and fr.winfront_kl.size:
-            ax.plot(fr.winfront_kl, fr.winfront_win, "--", color="C2", lw=1.5,
-                    label="win-rate optimum (tilt of the calibrated reward)")
+            ax.plot(
+                fr.winfront_kl,
+                fr.winfront_win,
+                "--",
+                color="C2",
+                lw=1.5,
+                label="win-rate optimum (tilt of the calibrated reward)",
+            )
         ax.plot(fr.curve_kl, bon, "o", ms=3, color="C0", label="best-of-N at its exact KL")
         ax.plot(fr.bound, rows, "x", ms=5, mew=1.2, color="C3", label="best-of-N at the formula log N - (N-1)/N")
         last = -math.inf
@@ -165,15 +207,22 @@ def draw(fr: Frontier, points: list[dict] | None = None):
             if x - last < 0.05 * right:  # rows that crowd together (N beyond the samples) keep the first label
                 continue
             last = x
-            ax.annotate(f"N={int(k)}", (x, y), xytext=(3, -9), textcoords="offset points", fontsize=7,
-                        color="C0")
+            ax.annotate(f"N={int(k)}", (x, y), xytext=(3, -9), textcoords="offset points", fontsize=7, color="C0")
         ax.set_xlabel("KL from the reference (nats)" + (", average over prompts" if fr.per_prompt else ""))
         ax.set_ylabel(label)
         ax.set_xlim(left=0, right=right * 1.08 + 1e-9)
     if points:
         for i, pt in enumerate(points):
-            axes[0].plot(pt["kl"], pt["reward"], marker="D", ms=6, ls="none", color=f"C{4 + i % 6}",
-                         markeredgecolor="black", label=pt["label"] or f"run {i + 1}")
+            axes[0].plot(
+                pt["kl"],
+                pt["reward"],
+                marker="D",
+                ms=6,
+                ls="none",
+                color=f"C{4 + i % 6}",
+                markeredgecolor="black",
+                label=pt["label"] or f"run {i + 1}",
+            )
     axes[0].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
     axes[1].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
     what = f"{fr.groups} prompts, per-prompt" if fr.per_prompt else "pooled"
@@ -231,32 +280,56 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m lmalign frontier",
         description="Exact best-of-N and the KL-regularized frontier for reward samples, per prompt with --group: "
-                    "a table on stdout and a plot file. Every problem is one line on stderr and exit code 2.")
-    p.add_argument("rewards", help="reward file: CSV, TSV, JSON Lines, Parquet, or one number per line; - for stdin; "
-                                   "or a directory or glob of Parquet files, streamed")
+        "a table on stdout and a plot file. Every problem is one line on stderr and exit code 2.",
+    )
+    p.add_argument(
+        "rewards",
+        help="reward file: CSV, TSV, JSON Lines, Parquet, or one number per line; - for stdin; "
+        "or a directory or glob of Parquet files, streamed",
+    )
     p.add_argument("--column", help="column holding the rewards (needed when there are several)")
-    p.add_argument("--group", metavar="COLUMN",
-                   help="column of prompt ids: best-of-N per prompt, averaged over prompts (without it, every "
-                        "sample is pooled into one law)")
+    p.add_argument(
+        "--group",
+        metavar="COLUMN",
+        help="column of prompt ids: best-of-N per prompt, averaged over prompts (without it, every "
+        "sample is pooled into one law)",
+    )
     p.add_argument("--format", choices=FORMATS, help="file format (default: from the suffix, else the content)")
     p.add_argument("--max-n", type=int, default=1024, help=f"largest N (default 1024, at most {MAX_N:,})")
     rows = p.add_mutually_exclusive_group()
     rows.add_argument("--n", type=int, nargs="+", metavar="N", help="N of the table rows (default 1, 2, 4, ..., MAX_N)")
     rows.add_argument("--all", action="store_true", help="a table row for every N from 1 to MAX_N (MAX_N <= 4096)")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
-                   help="B bootstrap resamples of the prompts for percentile intervals (needs --group)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="B bootstrap resamples of the prompts for percentile intervals (needs --group)",
+    )
     p.add_argument("--confidence", type=float, default=0.95, help="level of the bootstrap intervals (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--out", help="plot file, .svg, .png or .pdf (default frontier.svg; none with --json unless given)")
     p.add_argument("--no-plot", action="store_true", help="do not write a plot")
-    p.add_argument("--points", metavar="RUNS",
-                   help="overlay measured runs on the plot: CSV or JSON Lines with columns kl, reward, label")
-    p.add_argument("--per-prompt", metavar="FILE",
-                   help="write one row per (prompt, N) to FILE (.csv, .parquet or .jsonl; needs --group)")
-    p.add_argument("--drop-missing", action="store_true",
-                   help="leave out rows whose reward is missing (empty, null, NaN) and report how many")
-    p.add_argument("--json", action="store_true",
-                   help=f"print JSON (schema version {SCHEMA_VERSION}, with provenance) instead of the table")
+    p.add_argument(
+        "--points",
+        metavar="RUNS",
+        help="overlay measured runs on the plot: CSV or JSON Lines with columns kl, reward, label",
+    )
+    p.add_argument(
+        "--per-prompt",
+        metavar="FILE",
+        help="write one row per (prompt, N) to FILE (.csv, .parquet or .jsonl; needs --group)",
+    )
+    p.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="leave out rows whose reward is missing (empty, null, NaN) and report how many",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=f"print JSON (schema version {SCHEMA_VERSION}, with provenance) instead of the table",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars and no warnings")
     return p
 
@@ -280,8 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.max_n <= MAX_N:
             raise ValueError(f"--max-n {args.max_n}: must be between 1 and {MAX_N:,}")
         if args.all and args.max_n > 4096:
-            raise ValueError(f"--all --max-n {args.max_n}: a row for every N is limited to MAX_N <= 4096; "
-                             "use --n for chosen rows")
+            raise ValueError(
+                f"--all --max-n {args.max_n}: a row for every N is limited to MAX_N <= 4096; use --n for chosen rows"
+            )
         if args.bootstrap < 0 or args.bootstrap > 100_000:
             raise ValueError(f"--bootstrap {args.bootstrap}: must be between 0 and 100,000")
         if args.bootstrap and args.group is None:
@@ -299,18 +373,26 @@ def main(argv: list[str] | None = None) -> int:
             dataset_files(args.rewards)  # a folder without Parquet files is named as such first
             if args.column is None:
                 raise ValueError(f"{name}: a dataset needs --column NAME")
-            samples = read_summary(args.rewards, column=args.column, group=args.group,
-                                   drop_missing=args.drop_missing)
+            samples = read_summary(args.rewards, column=args.column, group=args.group, drop_missing=args.drop_missing)
             data, groups = samples, None
         else:
-            samples = read_samples(args.rewards, column=args.column, group=args.group, fmt=args.format,
-                                   drop_missing=args.drop_missing)
+            samples = read_samples(
+                args.rewards, column=args.column, group=args.group, fmt=args.format, drop_missing=args.drop_missing
+            )
             data = samples.rewards
             groups = _Coded(samples.groups, samples.n_groups, samples.ids) if samples.groups is not None else None
         table_n = list(range(1, args.max_n + 1)) if args.all else args.n
         try:
-            fr = frontier(data, max_n=args.max_n, n=table_n, progress=progress, groups=groups,
-                          bootstrap=args.bootstrap, seed=args.seed, confidence=args.confidence)
+            fr = frontier(
+                data,
+                max_n=args.max_n,
+                n=table_n,
+                progress=progress,
+                groups=groups,
+                bootstrap=args.bootstrap,
+                seed=args.seed,
+                confidence=args.confidence,
+            )
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
     except RewardFileError as exc:
@@ -348,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             written = plot(fr, out, points)
         except OSError as exc:
-            _error(f"--out {display_name(out)}: cannot write the plot ({exc.strerror or exc}); the table above is "
-                   "complete")
+            _error(
+                f"--out {display_name(out)}: cannot write the plot ({exc.strerror or exc}); the table above is complete"
+            )
             return 2
         print(f"plot written to {written}", file=sys.stderr)
     return 0

@@ -25,7 +25,7 @@ def reward_vector(x, name: str = "rewards") -> np.ndarray:
             raise ValueError(f"{name} is a masked array with a masked entry (index {row}); drop those samples")
         x = np.asarray(x.data)
     arr = np.asarray(x) if not isinstance(x, (list, tuple)) else np.asarray(x, dtype=object)
-    if np.iscomplexobj(arr) or (arr.dtype == object and any(isinstance(v, complex) for v in arr.ravel()[:10**6])):
+    if np.iscomplexobj(arr) or (arr.dtype == object and any(isinstance(v, complex) for v in arr.ravel()[: 10**6])):
         raise ValueError(f"{name} is complex; rewards are real numbers")
     if arr.dtype == bool:
         raise ValueError(f"{name} is boolean; rewards are real numbers")
@@ -82,8 +82,9 @@ def _object_ids(g: np.ndarray, name: str) -> np.ndarray:
         if kind is None:
             kind = k
         elif k != kind:
-            raise ValueError(f"{name} mixes strings and integers (index {i} is {v!r:.40}); write every prompt id "
-                             "the same way")
+            raise ValueError(
+                f"{name} mixes strings and integers (index {i} is {v!r:.40}); write every prompt id the same way"
+            )
     return np.array([str(v) for v in g], dtype=str) if kind == "integer" else g.astype(str)
 
 
@@ -148,8 +149,12 @@ def _arrow_columns(table, reward: str, group: str | None):
 
     arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     enc = pc.dictionary_encode(arr)
-    return (rewards, np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary),
-            np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    return (
+        rewards,
+        np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
+        len(enc.dictionary),
+        np.asarray(enc.dictionary.to_pylist(), dtype=object),
+    )
 
 
 def _pandas_columns(df, reward: str, group: str | None):
@@ -174,12 +179,15 @@ def _pandas_columns(df, reward: str, group: str | None):
     ids = df[group]
     gkind = getattr(ids.dtype, "kind", "O")
     if gkind == "f":
-        raise ValueError(f"group column {group!r} is floating-point (1.0 and 1 would be one prompt); prompt ids "
-                         "must be strings or integers")
+        raise ValueError(
+            f"group column {group!r} is floating-point (1.0 and 1 would be one prompt); prompt ids "
+            "must be strings or integers"
+        )
     missing = ids.isna().to_numpy()
     if missing.any():
-        raise ValueError(f"group column {group!r}: row {int(np.flatnonzero(missing)[0])} is missing; every sample "
-                         "needs a prompt id")
+        raise ValueError(
+            f"group column {group!r}: row {int(np.flatnonzero(missing)[0])} is missing; every sample needs a prompt id"
+        )
     if gkind in "iu":  # integers: the partition of their decimal text is the partition of the integers
         uniq, codes = np.unique(ids.to_numpy(), return_inverse=True)
         return rewards, codes.astype(np.int64).ravel(), int(uniq.size), uniq.astype(str)

@@ -54,8 +54,7 @@ _KL_FLOOR = -800.0  # log-ratios below this contribute g(d) = 1 exactly
 def _progress(total: int | None, show: bool, desc: str, unit: str):
     from tqdm import tqdm  # plain text on stderr (tqdm.auto warns inside Jupyter without ipywidgets)
 
-    return tqdm(total=total, disable=not show, desc=desc, unit=unit, unit_scale=True, leave=False,
-                file=sys.stderr)
+    return tqdm(total=total, disable=not show, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
 
 
 def example_file() -> Path:
@@ -73,8 +72,7 @@ def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 2024040
     prompts = _validate.positive_int(prompts, "prompts")
     per_prompt = _validate.positive_int(per_prompt, "per_prompt")
     if prompts * per_prompt > MAX_EXAMPLE_SAMPLES:
-        raise ValueError(f"prompts * per_prompt = {prompts * per_prompt:,} responses: at most "
-                         f"{MAX_EXAMPLE_SAMPLES:,}")
+        raise ValueError(f"prompts * per_prompt = {prompts * per_prompt:,} responses: at most {MAX_EXAMPLE_SAMPLES:,}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -111,8 +109,16 @@ class _Levels:
     below: np.ndarray | None  # samples below each level in its prompt, once an order statistic has needed it
     labels: np.ndarray  # the prompt ids, set by the constructors from samples and from summaries (not from a law)
 
-    def __init__(self, values: np.ndarray, gid: np.ndarray, weight: np.ndarray, logp: np.ndarray, n_groups: int,
-                 scale: float, counted: bool):
+    def __init__(
+        self,
+        values: np.ndarray,
+        gid: np.ndarray,
+        weight: np.ndarray,
+        logp: np.ndarray,
+        n_groups: int,
+        scale: float,
+        counted: bool,
+    ):
         self.G = n_groups
         self.val, self.gid, self.logp, self.scale = values, gid, logp, scale
         self.p = np.exp(logp)
@@ -235,7 +241,7 @@ class _Levels:
         for i, m in enumerate(kinds.tolist()):
             if m >= n:
                 k = np.arange(m, n, -1, dtype=float)  # k = m, m-1, ..., n+1
-                table = flat[offset[i]: offset[i] + m + 1]
+                table = flat[offset[i] : offset[i] + m + 1]
                 table[m] = 1.0
                 table[n:m] = np.exp(np.cumsum(np.log1p(-n / k)))[::-1]  # T(k-1) = T(k) (k-N)/k
         base = offset[which.ravel()][self.gid]
@@ -284,8 +290,9 @@ class _Tilt:
         if t == math.inf:
             q = np.zeros_like(lv.p)
             q[lv.top_idx] = 1.0
-            return _TiltPoint(t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0,
-                              q if keep else None)
+            return _TiltPoint(
+                t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0, q if keep else None
+            )
         if t * self.cmax <= 1.0:
             e = np.expm1(t * self.c)
             big_s = lv.per_group(lv.p * e)
@@ -391,8 +398,9 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
     return np.maximum(kl, 0.0), ms, var, np.add.reduceat(q * lv.mid, lv.start, axis=1)
 
 
-def _solve_weighted(tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.ndarray,
-                    grid_kl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _solve_weighted(
+    tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.ndarray, grid_kl: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each line ``j`` (prompt weights ``w[j]``, summing to 1), the tilt ``t_j`` with ``sum_g w[j, g]
     KL_g(t_j) = target[j]``, and there ``sum_g w[j, g] (E_q r - top_g)`` and the weighted win rate.
 
@@ -435,8 +443,9 @@ def _solve_weighted(tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.n
         ww = tw[idx]
         f = np.sum(ww * kl, axis=1) - tgt[idx]
         ms_out[idx], win_out[idx] = np.sum(ww * ms, axis=1), np.sum(ww * wn, axis=1)
-        done = (np.abs(f) <= 1e-13 * np.maximum(1.0, tgt[idx])) | (np.isfinite(hi[idx])
-                                                                    & (hi[idx] - lo[idx] <= 4e-16 * hi[idx]))
+        done = (np.abs(f) <= 1e-13 * np.maximum(1.0, tgt[idx])) | (
+            np.isfinite(hi[idx]) & (hi[idx] - lo[idx] <= 4e-16 * hi[idx])
+        )
         below = f < 0
         lo[idx] = np.where(below, t[idx], lo[idx])
         hi[idx] = np.where(below, hi[idx], t[idx])
@@ -444,8 +453,9 @@ def _solve_weighted(tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.n
         with np.errstate(divide="ignore", invalid="ignore"):
             step = t[idx] - f / slope
         ok = np.isfinite(step) & (step > lo[idx]) & (step < hi[idx])
-        fallback = np.where(np.isfinite(hi[idx]), np.where(lo[idx] > 0, np.sqrt(lo[idx] * hi[idx]), hi[idx] / 2),
-                            2.0 * t[idx])
+        fallback = np.where(
+            np.isfinite(hi[idx]), np.where(lo[idx] > 0, np.sqrt(lo[idx] * hi[idx]), hi[idx] / 2), 2.0 * t[idx]
+        )
         t[idx] = np.where(ok, step, fallback)
         active[idx[done]] = False
     mean_x[todo] = ms_out * span
@@ -549,13 +559,28 @@ class Frontier:
 
     def rows(self) -> list[dict]:
         """The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``."""
-        keys = ("bound", "bon_kl", "bon_mean", "bon_win", "opt_lam", "opt_beta", "opt_mean", "opt_win",
-                "bon_mean_unbiased", "opt_top_share", "opt_tail_share", "bon_tail_share")
+        keys = (
+            "bound",
+            "bon_kl",
+            "bon_mean",
+            "bon_win",
+            "opt_lam",
+            "opt_beta",
+            "opt_mean",
+            "opt_win",
+            "bon_mean_unbiased",
+            "opt_top_share",
+            "opt_tail_share",
+            "bon_tail_share",
+        )
         counts = ("bon_unbiased_prompts", "opt_concentrated")
         out = []
         for i, n in enumerate(self.n):
-            row: dict[str, object] = {"n": int(n), **{k: _finite(getattr(self, k)[i]) for k in keys},
-                   **{k: int(getattr(self, k)[i]) for k in counts}}
+            row: dict[str, object] = {
+                "n": int(n),
+                **{k: _finite(getattr(self, k)[i]) for k in keys},
+                **{k: int(getattr(self, k)[i]) for k in counts},
+            }
             if self.ci is not None:
                 row["ci"] = {k: [_finite(v[i, 0]), _finite(v[i, 1])] for k, v in self.ci.items()}
             out.append(row)
@@ -567,8 +592,10 @@ class Frontier:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Frontier.to_pandas needs pandas (pip install pandas); Frontier.rows() gives the same "
-                              "table as a list of dicts") from None
+            raise ImportError(
+                "Frontier.to_pandas needs pandas (pip install pandas); Frontier.rows() gives the same "
+                "table as a list of dicts"
+            ) from None
         flat = []
         for row in self.rows():
             ci = row.pop("ci", None) or {}
@@ -581,18 +608,29 @@ class Frontier:
 
     def to_dict(self) -> dict:
         """Everything as JSON-ready Python objects (finite floats or ``None``)."""
+
         def arr(a):
             return [_finite(v) for v in np.asarray(a, dtype=float)]
 
-        return {"samples": self.samples, "levels": self.levels, "groups": self.groups,
-                "per_prompt": self.per_prompt, "min_samples_per_group": self.min_samples,
-                "reference_mean": _finite(self.reference_mean),
-                "bootstrap": self.bootstrap, "confidence": self.confidence if self.bootstrap else None,
-                "rows": self.rows(),
-                "curve": {"n": [int(v) for v in self.curve_n], "kl": arr(self.curve_kl),
-                          "mean": arr(self.curve_mean), "win": arr(self.curve_win)},
-                "tilt": {"kl": arr(self.tilt_kl), "mean": arr(self.tilt_mean), "win": arr(self.tilt_win)},
-                "win_frontier": {"kl": arr(self.winfront_kl), "win": arr(self.winfront_win)}}
+        return {
+            "samples": self.samples,
+            "levels": self.levels,
+            "groups": self.groups,
+            "per_prompt": self.per_prompt,
+            "min_samples_per_group": self.min_samples,
+            "reference_mean": _finite(self.reference_mean),
+            "bootstrap": self.bootstrap,
+            "confidence": self.confidence if self.bootstrap else None,
+            "rows": self.rows(),
+            "curve": {
+                "n": [int(v) for v in self.curve_n],
+                "kl": arr(self.curve_kl),
+                "mean": arr(self.curve_mean),
+                "win": arr(self.curve_win),
+            },
+            "tilt": {"kl": arr(self.tilt_kl), "mean": arr(self.tilt_mean), "win": arr(self.tilt_win)},
+            "win_frontier": {"kl": arr(self.winfront_kl), "win": arr(self.winfront_win)},
+        }
 
 
 def _finite(v) -> float | None:
@@ -610,14 +648,26 @@ def default_ns(max_n: int) -> list[int]:
 def _check_n(k, name: str) -> int:
     k = _validate.positive_int(k, name)
     if k > MAX_N:
-        raise ValueError(f"{name} = {k} is too large: N is at most {MAX_N:,} (best-of-N of samples at larger N "
-                         "only repeats their largest value)")
+        raise ValueError(
+            f"{name} = {k} is too large: N is at most {MAX_N:,} (best-of-N of samples at larger N "
+            "only repeats their largest value)"
+        )
     return k
 
 
-def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, groups=None, bootstrap: int = 0,
-             seed: int = 0, confidence: float = 0.95, *, reward: str | None = None,
-             group: str | None = None) -> Frontier:
+def frontier(
+    rewards,
+    max_n: int = 1024,
+    n=None,
+    progress: bool | None = None,
+    groups=None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
+    *,
+    reward: str | None = None,
+    group: str | None = None,
+) -> Frontier:
     """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
     the KL-regularized optimum at the same average relative entropy.
 
@@ -639,11 +689,20 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
         if groups is not None:
             raise ValueError("with a table, name the prompt-id column with group='COLUMN', not groups=")
         values, codes, n_groups, ids = table_columns(rewards, reward, group)
-        return frontier(values, max_n=max_n, n=n, progress=progress, groups=_Coded(codes, n_groups, ids)
-                        if codes is not None else None, bootstrap=bootstrap, seed=seed, confidence=confidence)
+        return frontier(
+            values,
+            max_n=max_n,
+            n=n,
+            progress=progress,
+            groups=_Coded(codes, n_groups, ids) if codes is not None else None,
+            bootstrap=bootstrap,
+            seed=seed,
+            confidence=confidence,
+        )
     if reward is not None or group is not None:
-        raise ValueError("reward= and group= name columns of a table (pandas, polars, pyarrow); for arrays pass "
-                         "rewards and groups=")
+        raise ValueError(
+            "reward= and group= name columns of a table (pandas, polars, pyarrow); for arrays pass rewards and groups="
+        )
     max_n = _check_n(max_n, "max_n")
     if n is not None and (isinstance(n, (str, bytes)) or np.ndim(n) != 1):
         raise ValueError(f"n must be a list of integers N >= 1, got {n!r:.60}")
@@ -653,8 +712,7 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     bootstrap = _validate.positive_int(bootstrap, "bootstrap") if bootstrap else 0
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r:.40}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) \
-            or not 0 < confidence < 1:
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
         raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r:.40}")
     confidence = float(confidence)
     if isinstance(rewards, RewardLaw):
@@ -679,8 +737,9 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     if bootstrap and groups is None:
         raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
     top_n = max(table_n[-1], max_n)
-    curve_n = sorted(set(np.unique(np.round(np.logspace(0, math.log10(top_n), PLOT_POINTS)).astype(int)).tolist())
-                     | set(table_n))
+    curve_n = sorted(
+        set(np.unique(np.round(np.logspace(0, math.log10(top_n), PLOT_POINTS)).astype(int)).tolist()) | set(table_n)
+    )
     show = samples >= PROGRESS_MIN_SAMPLES if progress is None else bool(progress)
     scale = lv.scale
     bon: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -726,36 +785,61 @@ def frontier(rewards, max_n: int = 1024, n=None, progress: bool | None = None, g
     beta = [1.0 / v if v > 0 else math.inf for v in lam]
     prompts = None
     if lv.sizes is not None:
-        prompts = prompt_table(lv.labels, lv.sizes, table_n, scale, bon,
-                               {k: np.where(np.isnan(u), np.nan, (lv.top + u) * scale) for k, u in unb_g.items()},
-                               lv.ref_x, opt, lam, weights)
+        prompts = prompt_table(
+            lv.labels,
+            lv.sizes,
+            table_n,
+            scale,
+            bon,
+            {k: np.where(np.isnan(u), np.nan, (lv.top + u) * scale) for k, u in unb_g.items()},
+            lv.ref_x,
+            opt,
+            lam,
+            weights,
+        )
     conc = [prompts.concentrated(i) if prompts is not None else 0 for i in range(len(table_n))]
 
     def share(v: float | None, empty: float) -> float:
         return empty if v is None else v
+
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
     col = np.asarray
     return Frontier(
-        samples=samples, levels=int(lv.val.size), reference_mean=in_reward_units(lv.ref_x), n=col(table_n),
+        samples=samples,
+        levels=int(lv.val.size),
+        reference_mean=in_reward_units(lv.ref_x),
+        n=col(table_n),
         bound=col([bon_kl_bound(n=k) for k in table_n]),
-        bon_kl=col([avg_kl[k] for k in table_n]), bon_mean=col([in_reward_units(bon[k][1]) for k in table_n]),
+        bon_kl=col([avg_kl[k] for k in table_n]),
+        bon_mean=col([in_reward_units(bon[k][1]) for k in table_n]),
         bon_win=col([float(np.mean(bon[k][2])) for k in table_n]),
-        opt_lam=col(lam, dtype=float), opt_mean=col([in_reward_units(p.mean_x) for p in opt]),
+        opt_lam=col(lam, dtype=float),
+        opt_mean=col([in_reward_units(p.mean_x) for p in opt]),
         opt_win=col([float(np.mean(p.win)) for p in opt]),
-        curve_n=col(curve_n), curve_kl=col([avg_kl[k] for k in curve_n]),
+        curve_n=col(curve_n),
+        curve_kl=col([avg_kl[k] for k in curve_n]),
         curve_mean=col([in_reward_units(bon[k][1]) for k in curve_n]),
         curve_win=col([float(np.mean(bon[k][2])) for k in curve_n]),
-        tilt_kl=col([g.avg_kl for g in grid]), tilt_mean=col([in_reward_units(g.mean_x) for g in grid]),
+        tilt_kl=col([g.avg_kl for g in grid]),
+        tilt_mean=col([in_reward_units(g.mean_x) for g in grid]),
         tilt_win=col([float(np.mean(g.win)) for g in grid]),
-        groups=lv.G, per_prompt=groups is not None,
+        groups=lv.G,
+        per_prompt=groups is not None,
         min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
-        bon_mean_unbiased=col(unbiased, dtype=float), opt_top_share=col([share(v[0], math.nan) for v in shares]),
-        winfront_kl=col([g.avg_kl for g in wf]), winfront_win=col([float(np.mean(g.win)) for g in wf]),
-        ci=ci, bootstrap=bootstrap, confidence=confidence, opt_beta=col(beta, dtype=float),
-        bon_unbiased_prompts=col(unb_count, dtype=np.int64), opt_concentrated=col(conc, dtype=np.int64),
+        bon_mean_unbiased=col(unbiased, dtype=float),
+        opt_top_share=col([share(v[0], math.nan) for v in shares]),
+        winfront_kl=col([g.avg_kl for g in wf]),
+        winfront_win=col([float(np.mean(g.win)) for g in wf]),
+        ci=ci,
+        bootstrap=bootstrap,
+        confidence=confidence,
+        opt_beta=col(beta, dtype=float),
+        bon_unbiased_prompts=col(unb_count, dtype=np.int64),
+        opt_concentrated=col(conc, dtype=np.int64),
         opt_tail_share=col([share(v[1], 0.0) for v in shares]),
         bon_tail_share=col([share(_top_shares(lv, lv.bon_mass(k), (tail,))[0], 0.0) for k in table_n]),
-        prompts=prompts)
+        prompts=prompts,
+    )
 
 
 @dataclass(frozen=True)
@@ -767,8 +851,17 @@ class _Coded:
     labels: np.ndarray | None = None
 
 
-def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: list[_TiltPoint],
-               grid: list[_TiltPoint], reps: int, seed: int, confidence: float) -> dict[str, np.ndarray]:
+def _bootstrap(
+    lv: _Levels,
+    tilt: _Tilt,
+    table_n: list[int],
+    bon: dict,
+    opt: list[_TiltPoint],
+    grid: list[_TiltPoint],
+    reps: int,
+    seed: int,
+    confidence: float,
+) -> dict[str, np.ndarray]:
     """Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
     prompts, in the order of their ids). Best-of-N and the unbiased estimate are averages of per-prompt numbers,
     reweighted exactly (the unbiased one over the resampled prompts with at least N samples); the optimum of each
@@ -788,8 +881,10 @@ def _bootstrap(lv: _Levels, tilt: _Tilt, table_n: list[int], bon: dict, opt: lis
     unb = np.where(has, unb + lv.top[:, None], 0.0)
     top = lv.top
     R = len(table_n)
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win",
-                                                        "bon_mean_unbiased", "bon_gain", "opt_gain")}
+    out: dict[str, list[np.ndarray]] = {
+        k: []
+        for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased", "bon_gain", "opt_gain")
+    }
     chunk = max(1, min(reps, 2_000_000 // max(G, 1), 4_000_000 // max(R * lv.val.size, 1)))
     done = 0
     while done < reps:

@@ -27,12 +27,22 @@ import numpy as np
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 MAX_TEXT_BYTES = 2 << 30  # text files are decoded in memory: above 2 GiB, ask for Parquet
-_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-           ".parquet": "parquet", ".pq": "parquet"}
+_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 _COMMENT = re.compile(rb"(?m)^[ \t]*#[^\r\n]*")
 _COMMENT_TEXT = re.compile(r"(?m)^[ \t]*#[^\r\n]*")
-_PROMPT_LIKE = re.compile(r"(?i)^(prompt|question|query|instruction|task|conversation|context|input|sample|group)"
-                          r"[ _.-]?(id|idx|index|key|hash|no|num|number)?$|^(pid|qid|uid|group)$")
+_PROMPT_LIKE = re.compile(
+    r"(?i)^(prompt|question|query|instruction|task|conversation|context|input|sample|group)"
+    r"[ _.-]?(id|idx|index|key|hash|no|num|number)?$|^(pid|qid|uid|group)$"
+)
 
 
 class RewardFileError(ValueError):
@@ -70,8 +80,9 @@ def _load_bytes(path: str | Path) -> tuple[str, bytes | None, Path | None]:
     if str(path) == "-":
         data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
         if len(data) > MAX_TEXT_BYTES:
-            raise RewardFileError(f"<stdin>: more than {MAX_TEXT_BYTES >> 30} GiB on standard input; "
-                                  "give a Parquet file instead")
+            raise RewardFileError(
+                f"<stdin>: more than {MAX_TEXT_BYTES >> 30} GiB on standard input; give a Parquet file instead"
+            )
         return "<stdin>", data, None
     p = Path(path)
     shown = display_name(p)
@@ -101,8 +112,10 @@ def _lines(data: bytes) -> bytes:
 def _read_text_bytes(name: str, p: Path) -> bytes:
     size = p.stat().st_size
     if size > MAX_TEXT_BYTES:
-        raise RewardFileError(f"{name}: {size / 2**30:.1f} GiB is more than the {MAX_TEXT_BYTES >> 30} GiB read "
-                              "for text formats; give a Parquet file instead")
+        raise RewardFileError(
+            f"{name}: {size / 2**30:.1f} GiB is more than the {MAX_TEXT_BYTES >> 30} GiB read "
+            "for text formats; give a Parquet file instead"
+        )
     try:
         with p.open("rb") as fh:
             return fh.read(MAX_TEXT_BYTES + 1)
@@ -120,13 +133,17 @@ def _decode(name: str, data: bytes) -> str:
         raise RewardFileError(f"{name}: UTF-16 text (byte-order mark); save the file as UTF-8")
     nul = data.find(b"\0")
     if nul >= 0:
-        raise RewardFileError(f"{name}, line {_line_of(data, nul)}: binary data (a NUL byte), not UTF-8 text; "
-                              "UTF-16 text and sparse or damaged files look like this")
+        raise RewardFileError(
+            f"{name}, line {_line_of(data, nul)}: binary data (a NUL byte), not UTF-8 text; "
+            "UTF-16 text and sparse or damaged files look like this"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RewardFileError(f"{name}, line {_line_of(data, exc.start)}: not UTF-8 text (byte "
-                              f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
+        raise RewardFileError(
+            f"{name}, line {_line_of(data, exc.start)}: not UTF-8 text (byte "
+            f"0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
 
 
 def detect_format(name: str, data: bytes | None, file: Path | None) -> str:
@@ -190,8 +207,9 @@ def _check_names(name: str, names: list[str], column: str | None, group: str | N
         seen.add(n)
     if column is None:
         if len(names) > 1:
-            raise RewardFileError(f"{name}: several columns ({', '.join(names)}); choose one with --column NAME "
-                                  "(column=... in Python)")
+            raise RewardFileError(
+                f"{name}: several columns ({', '.join(names)}); choose one with --column NAME (column=... in Python)"
+            )
         column = names[0]
     for what, col in (("column", column), ("group column", group)):
         if col is not None and col not in names:
@@ -215,8 +233,17 @@ def _codes(values) -> tuple[np.ndarray, int, np.ndarray]:
 
 def _samples(name: str, rewards: np.ndarray, gvals, columns, column, group, dropped: int) -> RewardSamples:
     codes, n_groups, ids = _codes(gvals) if gvals is not None else (None, 1, None)
-    return RewardSamples(rewards=rewards, groups=codes, n_groups=n_groups, columns=tuple(columns), column=column,
-                         group=group, source=name, dropped=dropped, ids=ids)
+    return RewardSamples(
+        rewards=rewards,
+        groups=codes,
+        n_groups=n_groups,
+        columns=tuple(columns),
+        column=column,
+        group=group,
+        source=name,
+        dropped=dropped,
+        ids=ids,
+    )
 
 
 def _drop_missing(name: str, values, gvals, drop: bool):
@@ -257,8 +284,10 @@ def _no_struct_group(name: str, table, group: str | None) -> None:
         kind = table.schema.field(group).type
         if pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind):
             what = "an object (struct)" if pa.types.is_struct(kind) else "a list"
-            raise RewardFileError(f"{name}: group column {group!r} is {what}; prompt ids must be strings or "
-                                  "integers (name a nested field by its dotted path, e.g. meta.id)")
+            raise RewardFileError(
+                f"{name}: group column {group!r} is {what}; prompt ids must be strings or "
+                "integers (name a nested field by its dotted path, e.g. meta.id)"
+            )
 
 
 def _float_column(values) -> np.ndarray | None:
@@ -290,8 +319,9 @@ def _records(text: str, delimiter: str):
         csv.field_size_limit(old)
 
 
-def _locate_csv_error(name: str, text: str, delimiter: str, header: list[str] | None, index: int,
-                      gindex: int | None, fallback: str) -> RewardFileError:
+def _locate_csv_error(
+    name: str, text: str, delimiter: str, header: list[str] | None, index: int, gindex: int | None, fallback: str
+) -> RewardFileError:
     """The first bad record, read with the ``csv`` module, as an error naming its line."""
     width = len(header) if header is not None else 1
     what = f"column {header[index]!r}" if header is not None else "reward"
@@ -329,8 +359,9 @@ def _after_line(data: bytes, line: int) -> int:
     return pos
 
 
-def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, group: str | None,
-                    drop_missing: bool = False) -> RewardSamples:
+def _read_delimited(
+    name: str, data: bytes, delimiter: str, column: str | None, group: str | None, drop_missing: bool = False
+) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -344,14 +375,16 @@ def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, 
     first_no, header_end, header = first
     is_header = column is not None or group is not None or not _looks_numeric(header[0])
     if not is_header and len(header) > 1:
-        raise RewardFileError(f"{name}, line {first_no}: {len(header)} fields but no header row; give one "
-                              "reward per line, or a file with a header and --column NAME")
+        raise RewardFileError(
+            f"{name}, line {first_no}: {len(header)} fields but no header row; give one "
+            "reward per line, or a file with a header and --column NAME"
+        )
     body = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
     body = _COMMENT.sub(b"", body) if b"#" in body else body
     names = [h.strip() for h in header] if is_header else ["reward"]
     if is_header:
         column = _check_names(name, names, column, group)
-        body = body[_after_line(body, header_end):]
+        body = body[_after_line(body, header_end) :]
         if not body.strip():
             raise RewardFileError(f"{name}: the file has a header but no rewards")
     index = names.index(column) if is_header else 0
@@ -363,8 +396,9 @@ def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, 
     types = {keys[index]: pa.float64()}
     if gindex is not None:
         types[keys[gindex]] = pa.string()  # prompt ids are text as written: "007" and "7" are two prompts
-    convert = pacsv.ConvertOptions(include_columns=wanted, column_types=types,
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(
+        include_columns=wanted, column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+    )
 
     def locate(fallback: str) -> RewardFileError:
         return _locate_csv_error(name, text, delimiter, header if is_header else None, index, gindex, fallback)
@@ -375,8 +409,9 @@ def _read_delimited(name: str, data: bytes, delimiter: str, column: str | None, 
         raise locate(str(exc).splitlines()[0]) from None
     if table.num_rows == 0:
         raise RewardFileError(f"{name}: the file has a header but no rewards")
-    values, gvals, dropped = _drop_missing(name, table.column(keys[index]),
-                                           table.column(keys[gindex]) if gindex is not None else None, drop_missing)
+    values, gvals, dropped = _drop_missing(
+        name, table.column(keys[index]), table.column(keys[gindex]) if gindex is not None else None, drop_missing
+    )
     rewards = _float_column(values)
     if rewards is None or (gvals is not None and _has_empty(gvals)):
         raise locate("a reward cell could not be read")
@@ -388,8 +423,7 @@ def _pyarrow_csv(body: bytes, read, parse, convert):
     import pyarrow.csv as pacsv
 
     try:
-        return pacsv.read_csv(pa.BufferReader(body), read_options=read, parse_options=parse,
-                              convert_options=convert)
+        return pacsv.read_csv(pa.BufferReader(body), read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         if "straddl" not in str(exc) and "block size" not in str(exc):
             raise
@@ -409,8 +443,9 @@ def _has_empty(values) -> bool:
 
 
 # -- JSON Lines and Parquet -------------------------------------------------------------------------------------------
-def _read_jsonl(name: str, data: bytes, column: str | None, group: str | None,
-                drop_missing: bool = False) -> RewardSamples:
+def _read_jsonl(
+    name: str, data: bytes, column: str | None, group: str | None, drop_missing: bool = False
+) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.json as pajson
 
@@ -487,8 +522,10 @@ def _json_group_text(name: str, body: bytes, group: str):
         value = _json_id(_dig(obj, group), name, f"line {lineno}", group)
         kinds.add(isinstance(value, _RawNumber))
         if len(kinds) > 1:
-            raise RewardFileError(f"{name}, line {lineno}: group key {group!r} mixes strings and numbers; write "
-                                  "every prompt id the same way (as strings)")
+            raise RewardFileError(
+                f"{name}, line {lineno}: group key {group!r} mixes strings and numbers; write "
+                "every prompt id the same way (as strings)"
+            )
         out.append(str(value))
     return pa.array(out, type=pa.string())
 
@@ -522,13 +559,16 @@ def _locate_json_error(name: str, text: str, column: str | None, group: str | No
                 return exc
             kinds.add(isinstance(_dig(obj, group), str))
             if len(kinds) > 1:
-                return RewardFileError(f"{name}, {where}: group key {group!r} mixes strings and numbers; write "
-                                       "every prompt id the same way (as strings)")
+                return RewardFileError(
+                    f"{name}, {where}: group key {group!r} mixes strings and numbers; write "
+                    "every prompt id the same way (as strings)"
+                )
     return RewardFileError(f"{name}: {fallback}")
 
 
-def _read_parquet(name: str, data: bytes | None, file: Path | None, column: str | None,
-                  group: str | None, drop_missing: bool = False) -> RewardSamples:
+def _read_parquet(
+    name: str, data: bytes | None, file: Path | None, column: str | None, group: str | None, drop_missing: bool = False
+) -> RewardSamples:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -547,8 +587,9 @@ def _read_parquet(name: str, data: bytes | None, file: Path | None, column: str 
         raise
     except (pa.ArrowException, OSError) as exc:
         raise RewardFileError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    values, graw, dropped = _drop_missing(name, table.column(column),
-                                          table.column(group) if group is not None else None, drop_missing)
+    values, graw, dropped = _drop_missing(
+        name, table.column(column), table.column(group) if group is not None else None, drop_missing
+    )
     rewards = _float_column(values)
     if rewards is None:
         py = values.to_pylist()
@@ -586,8 +627,13 @@ def _parquet_ids(name: str, values, group: str):
 
 
 # -- entry points -----------------------------------------------------------------------------------------------------
-def read_samples(path: str | Path, column: str | None = None, group: str | None = None,
-                 fmt: str | None = None, drop_missing: bool = False) -> RewardSamples:
+def read_samples(
+    path: str | Path,
+    column: str | None = None,
+    group: str | None = None,
+    fmt: str | None = None,
+    drop_missing: bool = False,
+) -> RewardSamples:
     """Rewards (and prompt groups) from a file: CSV, TSV, JSON Lines, Parquet, or one number per line.
 
     ``fmt`` is one of ``FORMATS`` or ``None`` (from the suffix, else from the content). ``column`` names the
@@ -618,8 +664,15 @@ def _sha256(name: str, data: bytes | None, file: Path | None) -> str:
     return h.hexdigest()
 
 
-def _read(name: str, data: bytes | None, file: Path | None, fmt: str | None, column: str | None,
-          group: str | None, drop_missing: bool) -> RewardSamples:
+def _read(
+    name: str,
+    data: bytes | None,
+    file: Path | None,
+    fmt: str | None,
+    column: str | None,
+    group: str | None,
+    drop_missing: bool,
+) -> RewardSamples:
     fmt = fmt or detect_format(name, data, file)
     if fmt == "parquet":
         return _read_parquet(name, data, file, column, group, drop_missing)
@@ -679,8 +732,13 @@ def read_points(path: str | Path) -> list[dict]:
         if kl < 0:
             raise RewardFileError(f"{name}, {where}: kl {kl!r} is negative; a relative entropy is >= 0")
         label = row.get("label")
-        out.append({"kl": kl, "reward": _number(row["reward"], name, where, "reward"),
-                    "label": "" if label is None else str(label).strip()})
+        out.append(
+            {
+                "kl": kl,
+                "reward": _number(row["reward"], name, where, "reward"),
+                "label": "" if label is None else str(label).strip(),
+            }
+        )
     return out
 
 

@@ -27,8 +27,21 @@ import numpy as np
 
 from lmalign._atomic import atomic_write_bytes
 
-COLUMNS = ("prompt", "samples", "n", "bon_kl", "bon_gain", "bon_win", "bon_mean_unbiased", "opt_lam", "opt_beta",
-           "opt_kl", "opt_gain", "opt_ess", "opt_max_weight")
+COLUMNS = (
+    "prompt",
+    "samples",
+    "n",
+    "bon_kl",
+    "bon_gain",
+    "bon_win",
+    "bon_mean_unbiased",
+    "opt_lam",
+    "opt_beta",
+    "opt_kl",
+    "opt_gain",
+    "opt_ess",
+    "opt_max_weight",
+)
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 CONCENTRATED = 0.5  # a prompt's optimum is concentrated when one sample carries more than this weight
 
@@ -96,8 +109,9 @@ class PromptTable:
             cols = [(k, self.columns[k].tolist()) for k in COLUMNS]
             lines = []
             for i in range(len(self)):
-                row = {k: (v[i] if not (isinstance(v[i], float) and not math.isfinite(v[i])) else None)
-                       for k, v in cols}
+                row = {
+                    k: (v[i] if not (isinstance(v[i], float) and not math.isfinite(v[i])) else None) for k, v in cols
+                }
                 lines.append(json.dumps(row, allow_nan=False))
             data = ("\n".join(lines) + "\n").encode("utf-8")
         else:
@@ -123,11 +137,21 @@ class PromptTable:
     def concentrated(self, row: int) -> int:
         """At table row ``row``: how many prompts have an optimum with one sample of weight above
         ``CONCENTRATED``."""
-        return int(np.sum(self.columns["opt_max_weight"][row::self.rows] > CONCENTRATED))
+        return int(np.sum(self.columns["opt_max_weight"][row :: self.rows] > CONCENTRATED))
 
 
-def build(labels, sizes: np.ndarray, table_n: list[int], scale: float, bon: dict, unbiased: dict,
-          ref_x: np.ndarray, opt: list, lam: list[float], weights: list) -> PromptTable:
+def build(
+    labels,
+    sizes: np.ndarray,
+    table_n: list[int],
+    scale: float,
+    bon: dict,
+    unbiased: dict,
+    ref_x: np.ndarray,
+    opt: list,
+    lam: list[float],
+    weights: list,
+) -> PromptTable:
     """Assemble the table: ``bon[N] = (kl, E - top, win)`` and ``unbiased[N]`` per prompt (scaled units,
     relative to each prompt's top), ``opt`` the tilt points of the rows, ``weights`` per row the prompts'
     ``(ESS, largest weight)`` (:func:`tilt_weights`)."""

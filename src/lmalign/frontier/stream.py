@@ -90,8 +90,9 @@ def _merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.n
     return gid[idx], val[idx], np.add.reduceat(cnt, idx) if idx.size else cnt[:0]
 
 
-def read_summary(path: str | Path, column: str, group: str | None = None, drop_missing: bool = False,
-                 batch_rows: int = BATCH_ROWS) -> RewardSummary:
+def read_summary(
+    path: str | Path, column: str, group: str | None = None, drop_missing: bool = False, batch_rows: int = BATCH_ROWS
+) -> RewardSummary:
     """Stream the Parquet files of a directory or glob into per-prompt summaries (see the module docstring).
     Every problem is a :class:`~lmalign.frontier.files.RewardFileError` naming the file."""
     import pyarrow as pa
@@ -122,8 +123,10 @@ def read_summary(path: str | Path, column: str, group: str | None = None, drop_m
             if pa.types.is_floating(kind):
                 missing |= np.asarray(pc.is_nan(values).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
             if missing.any() and not drop_missing:
-                raise RewardFileError(f"{name}: column {column!r} has a missing reward (null or NaN); pass "
-                                      "--drop-missing to leave such rows out")
+                raise RewardFileError(
+                    f"{name}: column {column!r} has a missing reward (null or NaN); pass "
+                    "--drop-missing to leave such rows out"
+                )
             keep = ~missing
             dropped += int(missing.sum())
             r = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)[keep]
@@ -134,8 +137,7 @@ def read_summary(path: str | Path, column: str, group: str | None = None, drop_m
                 if ids.null_count:
                     raise RewardFileError(f"{name}: empty group column {group!r}")
                 enc = pc.dictionary_encode(ids)
-                local = np.array([codes.setdefault(v, len(codes)) for v in enc.dictionary.to_pylist()],
-                                 dtype=np.int64)
+                local = np.array([codes.setdefault(v, len(codes)) for v in enc.dictionary.to_pylist()], dtype=np.int64)
                 g = local[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)][keep]
             else:
                 g = np.zeros(r.size, dtype=np.int64)
@@ -164,6 +166,17 @@ def read_summary(path: str | Path, column: str, group: str | None = None, drop_m
         with open(f, "rb") as fh:
             while chunk := fh.read(1 << 22):
                 digest.update(chunk)
-    return RewardSummary(values=val, gid=gid, counts=cnt, n_groups=n_groups, ids=ids, column=column, group=group,
-                         columns=tuple(names), source=str(path), files=tuple(files), dropped=dropped,
-                         sha256=digest.hexdigest())
+    return RewardSummary(
+        values=val,
+        gid=gid,
+        counts=cnt,
+        n_groups=n_groups,
+        ids=ids,
+        column=column,
+        group=group,
+        columns=tuple(names),
+        source=str(path),
+        files=tuple(files),
+        dropped=dropped,
+        sha256=digest.hexdigest(),
+    )

@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lmalign.book.browser import available
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "00_pipeline"  # the chapter whose download notebook is inspected
 MODE = os.environ.get("LMALIGN_DETERMINISM_MODE", "full")  # "quick" for a faster local check
@@ -51,7 +53,7 @@ def _build(build_dir: Path, pdf: bool) -> Path:
 def two_builds(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("determinism")
     given = os.environ.get("LMALIGN_REFERENCE_BUILD")
-    reference = Path(given).resolve() if given else _build(tmp / "reference", pdf=False)
+    reference = Path(given).resolve() if given else _build(tmp / "reference", pdf=available())
     if not (reference / "html" / "index.html").is_file():
         pytest.fail(f"LMALIGN_REFERENCE_BUILD={given}: no built book there")
     return reference, _build(tmp / "second-build-folder", pdf=(reference / "html" / "book.pdf").is_file())

@@ -153,25 +153,26 @@ def quick_book(tmp_path_factory, run_store):
     return build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), quick=True, clean=True)
 
 
-@pytest.fixture
-def scratch_build(tmp_path, monkeypatch):
-    """A scratch copy of the repository's library and data for building chapters written by the test:
-    ``scratch_build({"00_pipeline": text, ...})`` returns the copy's root. No shared store: every build
-    executes what it must."""
+def scratch_root(tmp_path: Path, chapters: dict[str, str]) -> Path:
+    """A scratch copy of the repository's library and data under ``tmp_path``, with the chapters ``{stem: text}``
+    written by the caller; returns its root."""
     import shutil
 
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name, text in chapters.items():
+        (root / "notebooks" / f"{name}.md").write_text(text)
+    return root
+
+
+@pytest.fixture
+def scratch_build(tmp_path, monkeypatch):
+    """:func:`scratch_root` for building the chapters a test writes: ``scratch_build({"00_pipeline": text})``
+    returns the copy's root. No shared store: every build executes what it must."""
     monkeypatch.delenv("LMALIGN_RUN_STORE", raising=False)
-
-    def make(chapters: dict[str, str]) -> Path:
-        root = tmp_path / "repo"
-        (root / "notebooks").mkdir(parents=True)
-        shutil.copytree(ROOT / "data", root / "data")
-        shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        for name, text in chapters.items():
-            (root / "notebooks" / f"{name}.md").write_text(text)
-        return root
-
-    return make
+    return lambda chapters: scratch_root(tmp_path, chapters)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ These tests execute chapters through jupytext + papermill in temporary folders, 
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from conftest import scratch_root
 
 from lmalign.book import build, claims, executor, report, site
 
@@ -50,16 +50,6 @@ def test_unchanged_rebuild_is_cached(quick_book, capsys):
 
 
 PIPELINE = "00_pipeline"  # the smallest chapter: the fault tests run copies of it
-
-
-def _scratch_root(tmp_path: Path, chapters: dict[str, str]) -> Path:
-    root = tmp_path / "repo"
-    (root / "notebooks").mkdir(parents=True)
-    shutil.copytree(ROOT / "data", root / "data")
-    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name, text in chapters.items():
-        (root / "notebooks" / f"{name}.md").write_text(text)
-    return root
 
 
 def _with_cell(text: str, code: str) -> str:
@@ -130,7 +120,7 @@ def test_every_failing_chapter_is_reported_and_the_others_kept(tmp_path, scratch
 
 
 def test_markdown_without_jupytext_header_is_an_error(tmp_path):
-    root = _scratch_root(tmp_path, {"01_plain": "# A chapter\n\n```{code-cell} ipython3\n1\n```\n"})
+    root = scratch_root(tmp_path, {"01_plain": "# A chapter\n\n```{code-cell} ipython3\n1\n```\n"})
     with pytest.raises(build.BuildError, match="jupytext header"):
         build.build(root=root, build_dir=tmp_path / "b", html=False)
 
@@ -152,7 +142,7 @@ def test_every_chapter_is_in_the_toc(tmp_path):
 
 
 def test_content_hash_sees_every_input(tmp_path):
-    root = _scratch_root(tmp_path, {PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
+    root = scratch_root(tmp_path, {PIPELINE: (ROOT / "notebooks" / f"{PIPELINE}.md").read_text()})
     chapter = root / "notebooks" / f"{PIPELINE}.md"
     base = build.content_hash(root, chapter, {"quick": True})
     assert build.content_hash(root, chapter, {"quick": True}) == base

@@ -45,6 +45,8 @@ def mp_cgf(probs, values, t) -> mpmath.mpf:
     odd = None if isinstance(t, str) else _validate.odd_input(t)  # a decimal string is exact for mpmath
     if odd is not None:
         raise ValueError(f"t must be a real number, got {odd}")
+    if isinstance(t, np.generic) or (isinstance(t, np.ndarray) and t.ndim == 0):
+        t = t.item()  # a numpy scalar (float16 or float32 included) as the Python number it equals exactly
     try:
         t = mpmath.mpf(t)
     except (TypeError, ValueError):

@@ -167,6 +167,22 @@ def scratch_root(tmp_path: Path, chapters: dict[str, str]) -> Path:
     return root
 
 
+def install_passing_run(root: Path, build_dir: Path, parameters: dict, chapter: str = "00_pipeline"):
+    """Passing results of ``chapter`` (one check of C0) installed as a build installs a run: a record with the
+    digest of its inputs under ``root`` with ``parameters``, linked from ``build_dir/outputs``. Returns the
+    build's layout."""
+    from lmalign.book import build, claims, executor
+
+    layout = build.BuildLayout(root=root, build_dir=build_dir)
+    digest = build.content_hash(root, root / "notebooks" / f"{chapter}.md", parameters)
+    folder = layout.runs / chapter / digest
+    claims.ClaimRecorder(chapter, folder / "outputs").record("C0", 0.0, detail="ok")
+    (folder / f"{chapter}.ipynb").write_text("{}")
+    executor.write_record(folder, chapter, digest, parameters, 1.0)
+    build.install(layout, executor.load_run(folder))
+    return layout
+
+
 @pytest.fixture
 def scratch_build(tmp_path, monkeypatch):
     """:func:`scratch_root` for building the chapters a test writes: ``scratch_build({"00_pipeline": text})``

@@ -6,8 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import install_passing_run
 
-from lmalign.book import build, claims, cli, executor, report
+from lmalign.book import build, claims, cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,17 +172,9 @@ def _row(outputs: Path, root: Path, claim: str = "C0") -> report.ClaimStatus:
 
 
 def _installed(tmp_path: Path, root: Path, parameters: dict, chapter: str = "00_pipeline") -> Path:
-    """Passing results of ``chapter`` installed as a build installs a run (a record with the digest of its
-    inputs under ``root`` with ``parameters``, linked from ``outputs/``); returns the outputs folder."""
-    layout = build.BuildLayout(root=root, build_dir=tmp_path / "build")
-    source = root / "notebooks" / f"{chapter}.md"
-    digest = build.content_hash(root, source, parameters)
-    folder = layout.runs / chapter / digest
-    claims.ClaimRecorder(chapter, folder / "outputs").record("C0", 0.0, detail="ok")
-    (folder / f"{chapter}.ipynb").write_text("{}")
-    executor.write_record(folder, chapter, digest, parameters, 1.0)
-    build.install(layout, executor.load_run(folder))
-    return layout.outputs
+    """Passing results installed as a build installs them (:func:`conftest.install_passing_run`); returns the
+    outputs folder."""
+    return install_passing_run(root, tmp_path / "build", parameters, chapter).outputs
 
 
 def test_results_not_installed_or_older_than_the_chapter_are_stale(tmp_path):

@@ -9,11 +9,12 @@ import types
 from pathlib import Path
 
 import pytest
+from conftest import install_passing_run
 
 import lmalign
 import lmalign.frontier
 from lmalign import cli
-from lmalign.book import build, claims, executor
+from lmalign.book import claims
 from lmalign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,13 +55,7 @@ def test_claims_exit_codes(tmp_path, monkeypatch, capsys):
     rec.record("C0", 0.0)
     assert main(["claims", "--allow-missing"]) == 1  # no run record: not the results of a build
     assert "C0 (stale)" in capsys.readouterr().err
-    layout = build.BuildLayout(root=ROOT, build_dir=tmp_path / "b")
-    digest = build.content_hash(ROOT, ROOT / "notebooks" / "00_pipeline.md", {})
-    folder = layout.runs / "00_pipeline" / digest  # as a successful build leaves it
-    claims.ClaimRecorder("00_pipeline", folder / "outputs").record("C0", 0.0)
-    (folder / "00_pipeline.ipynb").write_text("{}")
-    executor.write_record(folder, "00_pipeline", digest, {}, 1.0)
-    build.install(layout, executor.load_run(folder))
+    layout = install_passing_run(ROOT, tmp_path / "b", {})  # as a successful build leaves it
     monkeypatch.setenv("LMALIGN_OUTPUTS", str(layout.outputs))
     assert main(["claims", "--allow-missing"]) == 0
     assert main(["claims"]) == 1  # the strict check: other claims are still missing

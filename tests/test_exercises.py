@@ -1,18 +1,18 @@
-"""Exercises: labelled, with folded solutions, 2 to 4 per pilot chapter; every number a solution states is the one
-its chapter checks (``STATED``), and it is right (recomputed here in 30-digit arithmetic), so changing a number
-in the text fails."""
+"""Exercises: labelled, with folded solutions, 2 to 4 per chapter that has them; every number a solution states is
+the one its chapter checks (``STATED``), and it is right (recomputed in 30-digit arithmetic by
+``tests/exercise_values``, independently of the chapter and the library), so changing a number in the text fails."""
 
 import ast
 import re
 from pathlib import Path
 
-import mpmath
+import exercise_values
 import pytest
 
 from lmalign.book import claims
 
 ROOT = Path(__file__).resolve().parents[1]
-PILOTS = {"01_optimal_policy": 1, "06_best_of_n": 6}
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md") if "```{exercise}" in p.read_text())
 
 
 def _blocks(text: str, directive: str) -> list[tuple[str, str]]:
@@ -30,35 +30,7 @@ def _stated(text: str) -> dict:
     raise AssertionError("no STATED")
 
 
-def _exact() -> dict[str, dict[str, mpmath.mpf]]:
-    """The solutions' numbers, from their formulas, independently of the chapters and the library."""
-    mpmath.mp.dps = 30
-    a, budget = mpmath.mpf("0.2"), mpmath.mpf("0.5")
-    q = mpmath.findroot(
-        lambda t: t * mpmath.log(t / a) + (1 - t) * mpmath.log((1 - t) / (1 - a)) - budget,
-        (a + 1e-9, 1 - 1e-9),
-        solver="bisect",
-    )
-    top = 1 - mpmath.mpf("0.7") ** 4
-    kl6 = top * mpmath.log(top / mpmath.mpf("0.3")) + (1 - top) * mpmath.log((1 - top) / mpmath.mpf("0.7"))
-    return {
-        "E1.1": {"q": q, "lam": mpmath.log(q / (1 - q)) - mpmath.log(a / (1 - a))},
-        "E1.2": {"value": mpmath.log((1 + mpmath.e) / 2)},
-        "E6.1": {
-            "top": top,
-            "bottom": 1 - top,
-            "kl": kl6,
-            "bound": mpmath.log(4) - mpmath.mpf(3) / 4,
-            "gap": mpmath.log(4) - mpmath.mpf(3) / 4 - kl6,
-        },
-        "E6.2": {
-            "ratio": mpmath.log(3) / mpmath.log(mpmath.mpf(5) / 3),
-            "kl": mpmath.log(mpmath.mpf(1) / 3) / 9 + 5 * mpmath.log(mpmath.mpf(5) / 3) / 9,
-        },
-    }
-
-
-@pytest.mark.parametrize("chapter", PILOTS)
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_exercises_are_labelled_with_folded_solutions(chapter):
     text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
     exercises, solutions = _blocks(text, "exercise"), _blocks(text, "solution")
@@ -68,10 +40,11 @@ def test_exercises_are_labelled_with_folded_solutions(chapter):
         assert title.strip() and target.strip() == label and ":class: dropdown" in sol and "Difficulty: ★" in body
 
 
-@pytest.mark.parametrize("chapter", PILOTS)
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_stated_numbers_are_in_the_solutions_checked_and_right(chapter):
     text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
-    stated, solutions, exact = _stated(text), _blocks(text, "solution"), _exact()
+    stated, solutions = _stated(text), _blocks(text, "solution")
+    exact = exercise_values.exact(int(chapter[:2]))
     registry = claims.load_registry()
     for ex_id, values in stated.items():
         assert registry[ex_id].chapter == chapter

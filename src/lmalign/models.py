@@ -83,3 +83,47 @@ def uniform_law(levels: int) -> RewardLaw:
     """The uniform law on the rewards ``0, 1, ..., levels - 1``."""
     levels = _size(levels, "levels", 1)
     return RewardLaw.from_logprobs(np.arange(levels, dtype=float), np.full(levels, -math.log(levels)))
+
+
+# The book's two running examples. A chapter's parameters cell restates them as literals (papermill and the range
+# grammar read literals), and a test keeps every such default equal to these.
+THREE_LETTER_P = (0.5, 0.3, 0.2)  # a three-letter token law with closed forms in sympy
+THREE_LETTER_R = (0.0, 1.0, 2.0)
+TEN_TOKEN_P = (0.22, 0.18, 0.15, 0.12, 0.1, 0.08, 0.06, 0.04, 0.03, 0.02)  # the ten-token model of chapter 3
+TEN_TOKEN_R = (0.0, 0.5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.5)  # its rewards, on the lattice of step 0.5
+
+
+def three_letter_law() -> RewardLaw:
+    """The reward law of one token of the three-letter model: :math:`p = (0.5, 0.3, 0.2)` on
+    :math:`r = (0, 1, 2)`.
+
+    Returns
+    -------
+    RewardLaw
+        The law with values ``THREE_LETTER_R`` and probabilities ``THREE_LETTER_P``.
+
+    Examples
+    --------
+    >>> round(three_letter_law().mean(), 12)
+    0.7
+    """
+    return RewardLaw(list(THREE_LETTER_R), list(THREE_LETTER_P))
+
+
+def ten_token_law() -> RewardLaw:
+    """The reward law of one token of the ten-token model: the probabilities ``TEN_TOKEN_P`` on the rewards
+    ``TEN_TOKEN_R`` (two tokens share the reward 0.5, so the law has nine levels on the lattice
+    :math:`0.5\\,\\mathbb{Z}`).
+
+    Returns
+    -------
+    RewardLaw
+        Nine levels :math:`0, 0.5, \\dots, 3.5, 4.5` with :math:`P(0.5) = 0.18 + 0.15`.
+
+    Examples
+    --------
+    >>> law = ten_token_law()
+    >>> len(law), round(law.mean(), 10)
+    (9, 1.06)
+    """
+    return RewardLaw(list(TEN_TOKEN_R), list(TEN_TOKEN_P))

@@ -19,7 +19,7 @@ def _multiplier(budget):
 
 
 def _kl(a, b):
-    return mpmath.fsum(x * mpmath.log(x / y) for x, y in zip(a, b) if x)
+    return mpmath.fsum(x * mpmath.log(x / y) for x, y in zip(a, b, strict=True) if x)
 
 
 def exact() -> dict[str, dict[str, mpmath.mpf]]:

@@ -259,8 +259,9 @@ def example_frontier(ns: list[int]) -> dict[str, np.ndarray]:
 def recheck(data: ExplorerData, models: dict[str, tuple], settings: list[tuple[int, int, int]]) -> dict[str, float]:
     """Recompute the page's numbers and plotted laws at ``settings`` ``(m, i_n, i_d)`` independently: the optimum's
     multiplier solved on the ``n``-token law at budget ``n delta`` (not the one-token ``lambda_delta``), its law and
-    best-of-``e^{n delta}`` from the library. Returns the largest relative differences ``{"numbers": ...,
-    "laws": ...}`` (the plotted probabilities are stored in single precision)."""
+    best-of-``e^{n delta}`` from the library. Returns the largest differences ``{"numbers": ..., "laws": ...}``, the
+    numbers relative to ``max(1, |value|)`` (per-token rewards, relative entropies and multipliers, of order 1), the
+    plotted probabilities relative to the probability (they are stored in single precision)."""
     worst = {"numbers": 0.0, "laws": 0.0}
     names = list(models)
     for m, i_n, i_d in settings:
@@ -274,7 +275,7 @@ def recheck(data: ExplorerData, models: dict[str, tuple], settings: list[tuple[i
         row = data.row(m, i_n, i_d)
         for k, v in values.items():
             shown = data.summary[k][row]
-            worst["numbers"] = max(worst["numbers"], abs(shown - v) / max(abs(v), 1e-300))
+            worst["numbers"] = max(worst["numbers"], abs(shown - v) / max(abs(v), 1.0))
         for key, law in ((f"{m},{i_n},{i_d},phi", phi), (f"{m},{i_n},{i_d},bon", bon), (f"{m},{i_n},p", law_n)):
             x, mass = data.law(key)
             target = x.astype(float) * n
@@ -288,18 +289,23 @@ def recheck(data: ExplorerData, models: dict[str, tuple], settings: list[tuple[i
     return worst
 
 
-def exact_violation(data: ExplorerData) -> float:
-    """The largest violation, per token, over every grid point, of the exact statements the page displays:
-    ``D(BoN||p) <= log N - (N-1)/N``, ``E_BoN r <= n kappa'(lambda_delta)`` and the identity
-    ``D(BoN||phi) = D(BoN||p) - n delta + lambda_delta (E_phi r - E_BoN r)``."""
+def exact_violations(data: ExplorerData) -> dict[str, np.ndarray]:
+    """Per summary row (setting), the violation per token of each exact statement the page displays:
+    ``"bound"``: ``max(0, D(BoN||p) - (log N - (N-1)/N)) / n``; ``"reward"``: ``max(0, E_BoN r - n kappa'(lambda_delta))
+    / n``; ``"identity"``: ``|D(BoN||phi) - (D(BoN||p) - n delta + lambda_delta (E_phi r - E_BoN r))| / n``."""
     s = data.summary
-    bound = np.maximum(s["d_bon_p"] - s["bound"], 0.0)
-    reward = np.maximum(s["bon_mean"] - s["x_star"], 0.0)
-    identity = np.abs(s["d_bon_phi"] - (s["d_bon_p"] - s["delta"] + s["lam"] * (s["phi_mean"] - s["bon_mean"])))
-    return float(max(bound.max(), reward.max(), identity.max()))
+    return {
+        "bound": np.maximum(s["d_bon_p"] - s["bound"], 0.0),
+        "reward": np.maximum(s["bon_mean"] - s["x_star"], 0.0),
+        "identity": np.abs(s["d_bon_phi"] - (s["d_bon_p"] - s["delta"] + s["lam"] * (s["phi_mean"] - s["bon_mean"]))),
+    }
 
 
-# -- the page -------------------------------------------------------------------------------------------------------
+def exact_violation(data: ExplorerData) -> float:
+    """The largest of :func:`exact_violations` over every grid point and statement, per token."""
+    return float(max(v.max() for v in exact_violations(data).values()))
+
+
 def readout(data: ExplorerData, m: int, i_n: int, i_d: int) -> str:
     """The text line under the controls (the browser's callback writes the same text)."""
     s = data.summary

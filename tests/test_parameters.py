@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lmalign import models
 from lmalign.book import parameters as P
 from lmalign.book.chapter import Chapter
 
@@ -108,3 +109,32 @@ def test_the_chapter_constructor_refuses_a_value_outside(tmp_path):
     with pytest.raises(P.ParameterError, match=r"parameter 'levels' = 99 is outside its range: int in \[2, 8\]"):
         Chapter("00_pipeline", parameters={"levels": 99}, output_dir=tmp_path)
     Chapter("00_pipeline", parameters={"levels": 3}, output_dir=tmp_path)
+
+
+RUNNING_EXAMPLES = {
+    "model3_p": models.THREE_LETTER_P,
+    "model3_r": models.THREE_LETTER_R,
+    "model10_p": models.TEN_TOKEN_P,
+    "model10_r": models.TEN_TOKEN_R,
+}
+
+
+def test_the_running_examples_are_the_librarys_in_every_chapter():
+    """A chapter restating the three-letter or ten-token model in its parameters cell restates
+    ``lmalign.models``' values, so the examples agree across chapters."""
+    seen = 0
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")):
+        found = P.read(path)
+        for name, expected in RUNNING_EXAMPLES.items():
+            if name in found:
+                seen += 1
+                assert tuple(found[name][0]) == expected, (path.stem, name)
+    assert seen >= 8  # chapters 4, 5, 6 and 15 state both models
+
+
+@pytest.mark.parametrize("text", ["int in [3, 100], step 7", "list of int in [10, 2e4], step 10, len in [1, 5]"])
+def test_integers_on_a_step_are_drawn_on_it(text):
+    spec = P.parse_spec(text)
+    for seed in range(50):
+        value = P.draw_one(spec, random.Random(seed), {})
+        assert P.problem(value, spec) == "", (text, value)

@@ -347,6 +347,12 @@ def _draw_interval(d: Interval, element: str, rng: random.Random, step: float | 
         hi = math.floor(d.hi) if d.hi_closed or d.hi != math.floor(d.hi) else int(d.hi) - 1
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
             raise ParameterError(f"cannot draw an int from {d}")
+        if step is not None:  # values lo + k * step of the range's own lower end, as validated
+            first = math.ceil((lo - d.lo) / step - 1e-9)
+            last = math.floor((hi - d.lo) / step + 1e-9)
+            if first > last:
+                raise ParameterError(f"cannot draw an int on the step {step:g} from {d}")
+            return int(round(d.lo + step * rng.randint(first, last)))
         if d.log:
             return min(hi, max(lo, round(math.exp(rng.uniform(math.log(lo), math.log(hi))))))
         return rng.randint(lo, hi)

@@ -12,14 +12,14 @@ def exact() -> dict[str, dict[str, mpmath.mpf]]:
     # best-of-3 on the uniform law on (0, log 3, log 5): masses (1, 7, 19)/27
     v = [mpmath.mpf(0), mpmath.log(3), mpmath.log(5)]
     pi = [mpmath.mpf(1) / 27, mpmath.mpf(7) / 27, mpmath.mpf(19) / 27]
-    mean = sum(x * y for x, y in zip(pi, v))
+    mean = sum(x * y for x, y in zip(pi, v, strict=True))
 
     def tilted(lam):
         z = sum(mpmath.exp(lam * y) for y in v)
         return [mpmath.exp(lam * y) / z for y in v]
 
-    lam = mpmath.findroot(lambda t: sum(w * y for w, y in zip(tilted(t), v)) - mean, 1.8)
-    d_min = sum(x * mpmath.log(x / w) for x, w in zip(pi, tilted(lam)))
+    lam = mpmath.findroot(lambda t: sum(w * y for w, y in zip(tilted(t), v, strict=True)) - mean, 1.8)
+    d_min = sum(x * mpmath.log(x / w) for x, w in zip(pi, tilted(lam), strict=True))
     return {
         "E10.1": {
             "tail_milli": 1000 * tail,

@@ -9,7 +9,7 @@ from pathlib import Path
 import exercise_values
 import pytest
 
-from lmalign.book import claims
+from lmalign.book import claims, exercise_index
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md") if "```{exercise}" in p.read_text())
@@ -58,3 +58,32 @@ def test_stated_numbers_are_in_the_solutions_checked_and_right(chapter):
     for _, solution in solutions:
         for shown in re.findall(r"\d+\.\d{4}\b", solution):
             assert any(shown in v.values() for v in stated.values()), shown
+
+
+def test_the_index_lists_every_exercise_with_its_number_and_difficulty():
+    page = exercise_index.index_markdown(ROOT)
+    for chapter in CHAPTERS:
+        text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
+        labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+        assert len(labels) == text.count("```{exercise}")
+        for k, label in enumerate(labels, 1):
+            row = next(line for line in page.splitlines() if f"<{label}>`" in line and line.startswith("|"))
+            assert f"`{int(chapter[:2])}.{k} " in row, row
+            body = text.split(f":label: {label}\n", 1)[1].split("```", 1)[0]
+            stars = re.search(r"Difficulty: (★+)\)", body).group(1)
+            assert f"| {stars} |" in row, (label, row)
+    assert (
+        f"end with {sum(len(exercise_index.chapter_exercises(ROOT / 'notebooks' / f'{c}.md')) for c in CHAPTERS)}"
+        in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [("Compute x. (Difficulty: ★)\n", "no :label:"), (":label: ex-99-x\n\nCompute x.\n", "no difficulty")],
+)
+def test_an_exercise_without_label_or_difficulty_is_named(tmp_path, body, problem):
+    page = tmp_path / "99_x.md"
+    page.write_text(f"# T\n\n```{{exercise}} A title\n{body}```\n")
+    with pytest.raises(ValueError, match=problem):
+        exercise_index.chapter_exercises(page)

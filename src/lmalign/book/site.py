@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from lmalign.book import apidoc, report
+from lmalign.book import apidoc, exercise_index, report
 from lmalign.book.chapter import git, package_versions
 from lmalign.book.executor import BuildError, log, read_record
 from lmalign.book.figures import FIGURE_KEY
@@ -212,6 +212,7 @@ def stage_site(layout: BuildLayout) -> str:
         site / "_config.yml", report.substitutions(layout.outputs), banner=BuildMode.QUICK.value in modes.values()
     )
     (site / "book" / "api.md").write_text(apidoc.api_markdown(), encoding="utf-8")
+    (site / "book" / "exercises.md").write_text(exercise_index.index_markdown(layout.root), encoding="utf-8")
     (site / "book" / "status.md").write_text(status_markdown(layout), encoding="utf-8")
     h = hashlib.sha256()
     for f in sorted(p for p in site.rglob("*") if p.is_file()):

@@ -39,6 +39,7 @@ SLOW_FIXTURES = frozenset(
         "two_builds",  # the book built twice from clean folders (determinism)
         "deep_fuzz",  # the long fuzz run (many examples per case)
         "lmalign_command",  # a `python -m lmalign` command that executes chapters (rerun, sweep), in a subprocess
+        "published_book",  # the whole book as published: every page in the browser, the whole PDF printed
     }
 )
 TIERS = ("fast", "slow", "all")
@@ -151,6 +152,22 @@ def quick_book(tmp_path_factory, run_store):
     from lmalign.book import build
 
     return build.build(root=ROOT, build_dir=tmp_path_factory.mktemp("book"), quick=True, clean=True)
+
+
+@pytest.fixture(scope="session")
+def published_book(request):
+    """The whole book as it is published, for the checks that go through every page or print the whole PDF: the
+    build ``LMALIGN_REFERENCE_BUILD`` names (CI points it at its ``make book-clean`` and ``make pdf``, so nothing
+    is built again), or else the quick book."""
+    from lmalign.book import build
+
+    given = os.environ.get("LMALIGN_REFERENCE_BUILD")
+    if not given:
+        return request.getfixturevalue("quick_book")
+    layout = build.BuildLayout(root=ROOT, build_dir=Path(given).resolve())
+    if not (layout.html / "index.html").is_file():
+        pytest.fail(f"LMALIGN_REFERENCE_BUILD={given}: no built book there")
+    return layout
 
 
 def scratch_root(tmp_path: Path, chapters: dict[str, str]) -> Path:

@@ -39,9 +39,10 @@ def _local_target(base: Path, href: str) -> tuple[Path, str]:
     return Path(unquote(url.path)), url.fragment
 
 
-@pytest.mark.parametrize("page", [f"notebooks/{c}.html" for c in CHAPTERS] + ["book/intro.html"])
-def test_page_renders_offline(browser, quick_book, page):
-    path = quick_book.html / page
+def renders_offline(browser, html: Path, page: str) -> None:
+    """The page at ``html/page`` in the offline browser: MathJax typeset it, no script needs the network, every
+    image loads, every internal link reaches a file and anchor; a chapter has a figure and a numbered result."""
+    path = html / page
     browser.get(path.as_uri())
     typeset = browser.execute_async_script(TYPESET)
     assert typeset > 0, f"{page}: MathJax did not typeset (returned {typeset})"
@@ -64,6 +65,17 @@ def test_page_renders_offline(browser, quick_book, page):
         assert numbered, f"{page}: no numbered result in {titles[:5]}"
 
 
+@pytest.mark.parametrize("page", ["book/intro.html", "notebooks/06_best_of_n.html"])
+def test_a_page_renders_offline(browser, quick_book, page):
+    renders_offline(browser, quick_book.html, page)
+
+
+def test_every_page_renders_offline(browser, published_book):
+    pages = [f"notebooks/{c}.html" for c in CHAPTERS] + ["book/intro.html", "book/exercises.html"]
+    for page in pages:
+        renders_offline(browser, published_book.html, page)
+
+
 def raw_tex(browser, path: Path) -> list[str]:
     """TeX left on the page at ``path`` after MathJax ran (see ``lmalign.book.browser.raw_tex``)."""
     browser.get(path.as_uri())
@@ -79,8 +91,9 @@ def _pages(html: Path) -> list[str]:
     )
 
 
-def test_no_raw_tex_on_any_page(browser, quick_book):
-    found = {page: raw for page in _pages(quick_book.html) if (raw := raw_tex(browser, quick_book.html / page))}
+def test_no_raw_tex_on_any_page(browser, published_book):
+    html = published_book.html
+    found = {page: raw for page in _pages(html) if (raw := raw_tex(browser, html / page))}
     assert found == {}
 
 
@@ -107,12 +120,18 @@ def test_the_raw_tex_check_fails_on_a_wrongly_wrapped_formula(browser, tmp_path)
     assert any("\\frac" in f for f in found), found
 
 
-def test_nothing_is_cut_off_at_laptop_widths(browser, quick_book):
+def test_a_chapter_is_not_cut_off_at_a_laptop_width(browser, quick_book):
+    """The fast tier's look: one chapter with theorems, code and figures at 1280 px."""
+    browser.get((quick_book.html / "notebooks" / "06_best_of_n.html").as_uri())
+    assert overflow(browser, WIDTHS[0]) == []
+
+
+def test_nothing_is_cut_off_at_laptop_widths(browser, published_book):
     """At 1280 and 1600 px windows, on every page once MathJax ran: no code block scrolls sideways, no display
     equation, table or theorem box is wider than its box or the text column."""
     found = {}
-    for page in _pages(quick_book.html):
-        browser.get((quick_book.html / page).as_uri())
+    for page in _pages(published_book.html):
+        browser.get((published_book.html / page).as_uri())
         for width in WIDTHS:
             if cut := overflow(browser, width):
                 found[f"{page} @ {width}px"] = cut[:3] + ([f"... {len(cut) - 3} more"] if len(cut) > 3 else [])

@@ -1,7 +1,10 @@
 """``make pdf``: the whole book as one A4 PDF to print and share, read back with pypdf: a title page, the contents
 with the page of each chapter, page numbers on the pages, bookmarks by part and chapter, links that resolve inside
 the PDF and none to a ``file://`` path, folded code left out, math typeset, at most :data:`MAX_PAGES` pages, and
-the same bytes from two runs."""
+fixed dates.
+
+The whole book's PDF is the slow tier's (``published_book``: CI's own ``make pdf``, or printed here from the quick
+book); the fast tier prints a PDF of two parts of the quick book through the same route, once."""
 
 import os
 import re
@@ -25,9 +28,37 @@ A4_PT = (595.28, 841.89)
 
 
 @pytest.fixture(scope="module")
-def book_pdf(quick_book):
-    out = pdf.make_pdf(quick_book.build_dir)
+def book_pdf(published_book):
+    """The whole book's PDF: the one ``make pdf`` left in the published build when it is newer than the HTML,
+    else printed now."""
+    out = published_book.build_dir / "pdf" / "book.pdf"
+    if not (out.is_file() and out.stat().st_mtime >= (published_book.html / "index.html").stat().st_mtime):
+        out = pdf.make_pdf(published_book.build_dir)
     return out, pypdf.PdfReader(out)
+
+
+@pytest.fixture(scope="module")
+def small_pdf(quick_book, tmp_path_factory):
+    """The front page and Part I's first chapter of the quick book, printed as the book is."""
+    parts = [pdf.Part(None, ("book/intro",)), pdf.Part("Part I", ("notebooks/01_optimal_policy",))]
+    out = pdf.print_book(quick_book.html, parts, tmp_path_factory.mktemp("pdf") / "small.pdf", "A small book", "A")
+    return out, pypdf.PdfReader(out)
+
+
+def test_a_small_pdf_prints_a4_with_numbers_bookmarks_and_no_file_links(small_pdf, quick_book):
+    path, reader = small_pdf
+    assert len(reader.pages) >= 3
+    box = reader.pages[0].mediabox
+    assert abs(float(box.width) - A4_PT[0]) < 1 and abs(float(box.height) - A4_PT[1]) < 1
+    last = len(reader.pages)
+    assert re.search(rf"(?<!\d){last}$", _page_text(reader, last).rstrip())
+    outline = [(d, t) for d, t, _ in _outline(reader)]
+    part = outline.index((0, "Part I"))  # the part's bookmark, then its chapter's under it
+    assert outline[part + 1][0] == 1 and "optimal KL-constrained policy" in outline[part + 1][1], outline
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Theorem 1.1" in text and "Show code cell source" not in text
+    raw = path.read_bytes()
+    assert b"file:" not in raw and str(quick_book.build_dir).encode() not in raw
 
 
 def _outline(reader, items=None, depth=0) -> list[tuple[int, str, int]]:
@@ -57,18 +88,18 @@ def test_a4_pages_with_numbers_and_at_most_200(book_pdf):
         assert re.search(rf"(?<!\d){number}$", text), (number, text[-60:])
 
 
-def test_title_page_contents_and_bookmarks(book_pdf, quick_book):
+def test_title_page_contents_and_bookmarks(book_pdf, published_book):
     import yaml
 
     _, reader = book_pdf
-    config = yaml.safe_load((quick_book.site / "_config.yml").read_text())
+    config = yaml.safe_load((published_book.site / "_config.yml").read_text())
     assert config["title"].split(":")[0] in " ".join(_page_text(reader, 1).split())
     outline = _outline(reader)
-    parts = [p for p in pdf.toc_parts(quick_book.site) if p.caption]
+    parts = [p for p in pdf.toc_parts(published_book.site) if p.caption]
     top = [title for depth, title, _ in outline if depth == 0]
     assert [p.caption for p in parts] == [t for t in top if t in {p.caption for p in parts}]
     chapters = {title: page for depth, title, page in outline if depth == 1}
-    assert len(chapters) >= len(pdf.toc_pages(quick_book.site)) - 1
+    assert len(chapters) >= len(pdf.toc_pages(published_book.site)) - 1
     contents = next(n for n in range(1, 6) if "Contents" in _page_text(reader, n))
     text = " ".join(_page_text(reader, n) for n in range(contents, contents + 3))
     for title, page in list(chapters.items())[:25]:  # the contents give each chapter's page as the bookmark
@@ -77,7 +108,7 @@ def test_title_page_contents_and_bookmarks(book_pdf, quick_book):
         assert found and int(found.group(1)) == page, (title, page, found and found.group(0))
 
 
-def test_links_stay_inside_the_pdf(book_pdf, quick_book):
+def test_links_stay_inside_the_pdf(book_pdf, published_book):
     _, reader = book_pdf
     names = {str(k).lstrip("/") for k in reader.named_destinations}
     internal = external = 0
@@ -99,24 +130,24 @@ def test_links_stay_inside_the_pdf(book_pdf, quick_book):
                 internal += 1
     assert internal > 100 and external >= 1
     raw = book_pdf[0].read_bytes()
-    assert b"file:" not in raw and str(quick_book.build_dir).encode() not in raw
+    assert b"file:" not in raw and str(published_book.build_dir).encode() not in raw
 
 
-def test_math_typeset_results_numbered_folded_code_left_out(book_pdf, quick_book):
+def test_math_typeset_results_numbered_folded_code_left_out(book_pdf, published_book):
     _, reader = book_pdf
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert not re.findall(r"\\\(|\\\)|\\\[|\\\]", text)[:5]
     assert re.search(r"Theorem \d+", text) and re.search(r"Fig\. \d+", text)
     assert "Reproduction report" in text and "API reference" in text
     assert "Show code cell source" not in text
-    assert (quick_book.html / "book.pdf").read_bytes() == book_pdf[0].read_bytes()
-    assert 'href="../book.pdf"' in (quick_book.html / "book" / "status.html").read_text()
+    assert (published_book.html / "book.pdf").read_bytes() == book_pdf[0].read_bytes()
+    assert 'href="../book.pdf"' in (published_book.html / "book" / "status.html").read_text()
 
 
-def test_the_pdf_has_fixed_dates(book_pdf):
+def test_the_pdf_has_fixed_dates(small_pdf):
     """Its dates come from SOURCE_DATE_EPOCH (1970 when unset), not the clock; that two whole builds give the same
     PDF bytes is the determinism test's (slow tier), which prints it a second time."""
-    first = book_pdf[0].read_bytes()
+    first = small_pdf[0].read_bytes()
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     stamp = time.strftime("D:%Y%m%d%H%M%S", time.gmtime(epoch)).encode()
     assert first.count(b"/CreationDate (" + stamp) == 1 and first.count(b"/ModDate (" + stamp) == 1

@@ -458,12 +458,19 @@ def theta_of_rate(source: MarkovSource, x: float) -> float:
     step = 1.0 if x > mean0 else -1.0
     lo, hi = 0.0, step
     limit = 600.0 / float(np.ptp(source.reward) or 1.0)  # beyond, e^{t (r - c)} underflows
-    while (scaled_cgf_mean(source, hi) - x) * step <= 0:
-        if abs(hi) >= limit:
-            break
-        lo, hi = hi, step * min(abs(hi) * 2, limit)
-    if (scaled_cgf_mean(source, hi) - x) * step <= 0:
-        raise ValueError(f"x = {x!r} is outside the range of reward rates Lambda'(t) of the source")
+    try:
+        while (scaled_cgf_mean(source, hi) - x) * step <= 0:
+            if abs(hi) >= limit:
+                break
+            lo, hi = hi, step * min(abs(hi) * 2, limit)
+        inside = (scaled_cgf_mean(source, hi) - x) * step > 0
+    except ValueError:  # the Perron vectors of so extreme a tilt are lost in double precision
+        inside = False
+    if not inside:
+        raise ValueError(
+            f"x = {x!r} is outside the range of reward rates Lambda'(t) of the source reachable in double precision "
+            f"(tilts up to {abs(hi):.3g})"
+        )
     a, b = sorted((lo, hi))
     return float(optimize.brentq(lambda s: scaled_cgf_mean(source, s) - x, a, b, xtol=1e-15, rtol=1e-15, maxiter=500))
 

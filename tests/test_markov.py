@@ -400,3 +400,21 @@ def test_multiplier_from_the_chain_not_a_fixed_grid():
     # the largest rate is -log P(2, 2) (staying on the top reward): above it, a clear error
     with pytest.raises(ValueError, match="delta"):
         kl_rate_multiplier(src, -math.log(0.5) + 0.01)
+
+
+def test_the_sweep_bounds_the_entries_of_its_chains():
+    """'sweep in' on a stochastic matrix bounds the nonzero entries the sweep draws: every cycle then has mean
+    log-probability at most log 0.9, so the largest relative entropy rate exceeds -log 0.9 > 0.1."""
+    import random
+
+    from lmalign.book import parameters
+
+    spec = parameters.parse_spec("stochastic matrix, primitive, size in [2, 4], sweep in (0, 0.9]")
+    rng = random.Random(3)
+    for _ in range(30):
+        rows = parameters.draw_one(spec, rng, {})
+        assert all(x <= 0.9 for row in rows for x in row) and parameters.problem(rows, spec) == ""
+        src = MarkovSource(np.ones(len(rows)) / len(rows), rows, np.arange(len(rows), dtype=float))
+        assert kl_rate_multiplier(src, 0.1) > 0
+    unbounded = parameters.parse_spec("stochastic matrix, primitive, size in [3, 3]")
+    assert any(max(map(max, parameters.draw_one(unbounded, rng, {}))) > 0.9 for _ in range(200))

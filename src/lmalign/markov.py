@@ -15,7 +15,7 @@ policy of the book reweights ``p`` by a function of ``R``, so all of them are co
   Gartner-Ellis theorem, with its derivatives :func:`scaled_cgf_mean` and :func:`scaled_cgf_variance`, and the
   rate function :func:`markov_rate`.
 - :func:`reward_lattice` / :func:`hidden_period`: the lattice of the additive reward in the sense of Kontoyiannis
-  and Meyn (the largest ``h`` with ``r(s') + c(s') - c(s)`` in ``a + h Z`` on every transition), decided from the
+  and Meyn (the largest ``h`` with ``r(s') + g(s') - g(s)`` in ``a + h Z`` on every transition), decided from the
   cycles of the transition graph; a primitive chain can hide a period in its states (the totals split into
   cosets by the last state), and the second-order expansions :func:`markov_log_tail` (Bahadur-Rao type) and
   :func:`markov_bon_expansion` (best-of-N) sum over those cosets (:func:`lattice_classes`).
@@ -584,13 +584,13 @@ MAX_LATTICE_RATIO = 10**6  # defects more than this many spans apart are treated
 class RewardLattice:
     """The lattice of the additive reward ``R_n = r(y_1) + ... + r(y_n)`` of a primitive chain.
 
-    ``span`` is the largest ``h`` for which there are a constant ``a`` (``offset``) and a function ``c`` on the
-    states (``potential``) with ``r(s') + c(s') - c(s)`` in ``a + h Z`` for every transition ``P(s, s') > 0``
+    ``span`` is the largest ``h`` for which there are a constant ``a`` (``offset``) and a function ``g`` on the
+    states (``potential``) with ``r(s') + g(s') - g(s)`` in ``a + h Z`` for every transition ``P(s, s') > 0``
     (the lattice condition of Kontoyiannis and Meyn); ``span = 0.0`` when no such ``h`` exists (a non-lattice
-    reward) and ``inf`` when ``r(s') + c(s') - c(s) = a`` exactly (a constant plus a coboundary: ``R_n`` has
+    reward) and ``inf`` when ``r(s') + g(s') - g(s) = a`` exactly (a constant plus a coboundary: ``R_n`` has
     bounded fluctuations). Given the first and last states, ``R_n`` lies in the coset
-    ``(n - 1) a + r(y_1) + c(y_1) - c(y_n) + span Z``. ``hidden_period`` is the number of distinct values of
-    ``c`` modulo ``span``: 1 when ``c`` can be taken constant (every token reward in ``a + span Z``, and the
+    ``(n - 1) a + r(y_1) + g(y_1) - g(y_n) + span Z``. ``hidden_period`` is the number of distinct values of
+    ``g`` modulo ``span``: 1 when ``g`` can be taken constant (every token reward in ``a + span Z``, and the
     totals of length ``n`` on one coset of ``span Z``), ``m > 1`` when the totals split into ``m`` cosets by
     the last state (a period hidden in the state, invisible in the span of the totals), 0 for a non-lattice or
     degenerate reward."""
@@ -656,7 +656,7 @@ def reward_lattice(source: MarkovSource, rtol: float = LATTICE_RTOL) -> RewardLa
     chain is aperiodic) and pairs ``(0, delta)``; the span is the gcd of the defects ``delta``. For float rewards
     a defect within ``tolerance = rtol * states * max|r|`` of a multiple of the span counts as on it, and defects
     more than ``MAX_LATTICE_RATIO`` spans apart count as incommensurable. The potential is
-    ``c(s) = d(s) a - phi(s)`` modulo the span (depth and tree reward sum from state 0). The chain must be
+    ``g(s) = d(s) a - phi(s)`` modulo the span (depth and tree reward sum from state 0). The chain must be
     primitive (a ``ValueError`` otherwise)."""
     _require_primitive(source)
     rtol = _validate.real_scalar(rtol, "rtol")
@@ -717,7 +717,7 @@ def lattice_classes(source: MarkovSource, t: float, n: int) -> LatticeClasses:
     """Cosets of the totals of length ``n`` and their asymptotic weights at tilt ``t``. With the first state
     ``s`` and the last ``s'``, ``E[e^{t R_n}; y_1 = s, y_n = s'] = mu_t(s) (P_t^{n-1})(s, s')``, and
     ``P_t^{n-1} = rho^{n-1} (v u^T + O(|rho_2/rho|^{n-1}))``, so the pair has weight
-    ``mu_t(s) v(s) u(s') / rho`` and lies in the coset ``(n - 1) a + r(s) + c(s) - c(s') + span Z`` of
+    ``mu_t(s) v(s) u(s') / rho`` and lies in the coset ``(n - 1) a + r(s) + g(s) - g(s') + span Z`` of
     :func:`reward_lattice`; pairs on one coset are merged. A ``ValueError`` for a non-lattice or degenerate
     reward."""
     lat = reward_lattice(source)

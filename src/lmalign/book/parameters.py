@@ -26,7 +26,8 @@ by ``;`` and free text for the reader::
 another parameter's (lists of equal length); a list without ``len`` may have any length, and the sweep draws 1 to
 4 elements for it. A ``probability vector`` has entries ``>= 0`` (``> 0`` with
 ``positive``) that sum to 1 within ``1e-9``; a ``stochastic matrix`` is square with such rows, and ``primitive``
-asks that some power be positive (Wielandt: the power ``k^2 - 2k + 2`` for ``k`` states). ``sweep in`` narrows the
+asks that some power be positive (Wielandt: the power ``k^2 - 2k + 2`` for ``k`` states), and ``sweep in`` bounds the
+nonzero entries that the sweep draws for it (zeros stay allowed). ``sweep in`` narrows the
 domain that ``python -m lmalign sweep`` draws from (small sizes where the claims' bounds account for the size);
 the range itself is what a run accepts.
 
@@ -414,6 +415,8 @@ def draw_one(spec: Spec, rng: random.Random, drawn: dict):
                 row = [0.0 if j in zeros else x for j, x in enumerate(row)]
                 total = math.fsum(row) or 1.0
                 rows.append([x / total for x in row] if any(row) else _dirichlet(k, rng, True))
+            if isinstance(spec.sweep, Interval) and not all(spec.sweep.contains(x) for row in rows for x in row if x):
+                continue  # 'sweep in' bounds the nonzero entries the sweep draws
             if "primitive" not in spec.flags or _primitive(rows):
                 return rows
         raise ParameterError(f"cannot draw a primitive matrix for {spec.text!r}")

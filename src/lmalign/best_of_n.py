@@ -165,9 +165,9 @@ def _log_cdf_from(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> np.ndarr
 
 
 def _upper_log_sf(logprobs: np.ndarray, start: int) -> np.ndarray:
-    """``log S(v) = log P(R > v)`` at levels ``start..`` (``-inf`` at the top), the log-space running sum from the
-    top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (``S = 1``) stands in, which only
-    ever counts a level as not in the upper half of the law."""
+    r""":math:`\log S(v) = \log P(R > v)` at levels ``start..`` (``-inf`` at the top), the log-space running sum
+    from the top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (:math:`S = 1`) stands in,
+    which only ever counts a level as not in the upper half of the law."""
     out = np.zeros(logprobs.size)
     if start < logprobs.size - 1:
         out[start:-1] = np.minimum(np.logaddexp.accumulate(logprobs[:start:-1])[::-1], 0.0)
@@ -230,8 +230,8 @@ class BestOfNKernel:
 
 
 def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
-    """``log(-log F)`` and ``log(A_- - A) - log N = log log(1 + p/F_-)`` (``+inf`` at the lowest level, where
-    ``F_- = 0``) at levels ``lo..``."""
+    r""":math:`\log(-\log F)` and :math:`\log(A_- - A) - \log N = \log\log(1 + p/F_-)` (``+inf`` at the lowest
+    level, where :math:`F_- = 0`) at levels ``lo..``."""
     log_cdf = _log_cdf_from(logprobs, log_sf, max(lo - 1, 0))
     below = log_cdf if lo == 0 else log_cdf[1:]
     lmlc = _log_minus_log_cdf(below, log_sf[lo:])
@@ -245,8 +245,9 @@ def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np
 
 
 def _log_masses(lmlc: np.ndarray, log_step: np.ndarray, log_n: float) -> np.ndarray:
-    """``-A + log(1 - e^{-gap})`` with ``A = e^{log N + lmlc}``, ``gap = e^{log N + log_step}``; for a tiny gap
-    ``log(1 - e^{-g}) = log g - g/2 + O(g^2)`` keeps its log exactly."""
+    r""":math:`-A + \log(1 - e^{-g})` with :math:`A = e^{\log N + \mathrm{lmlc}}`,
+    :math:`g = e^{\log N + \mathrm{log\_step}}`; for a tiny gap :math:`\log(1 - e^{-g}) = \log g - g/2 + O(g^2)`
+    keeps its log exactly."""
     with np.errstate(over="ignore", invalid="ignore"):
         a = np.exp(log_n + lmlc)  # A(v) = -N log F(v), may be inf for tiny F
         log_gap = log_n + log_step

@@ -25,12 +25,12 @@ __all__ = [
 
 
 def _n_from_log(ln: float) -> float:
-    """``N = e^{log N}`` as a float (``inf`` beyond the float range)."""
+    r""":math:`N = e^{\log N}` as a float (``inf`` beyond the float range)."""
     return math.exp(ln) if ln < 709.0 else math.inf
 
 
 def _log_n_minus_1(ln: float) -> float:
-    """``log(N - 1) = log N + log(1 - 1/N)`` for ``log N > 0``, without forming ``N``."""
+    r""":math:`\log(N - 1) = \log N + \log(1 - 1/N)` for :math:`\log N > 0`, without forming :math:`N`."""
     return ln + math.log(-math.expm1(-ln))
 
 
@@ -270,8 +270,9 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
 
 
 def _estimate_mp(eps: float, ln: float) -> float:
-    """:func:`bon_kl_estimate` for ``0 < log N < 1`` in mpmath with ``25 + 2 log10(1/log N)`` digits: terms of
-    size 1 cancel to ``O(log(N)^2)``, so this leaves about 25 correct digits (700 digits at ``log N = 5e-324``)."""
+    r""":func:`bon_kl_estimate` for :math:`0 < \log N < 1` in mpmath with :math:`25 + 2\log_{10}(1/\log N)` digits:
+    terms of size 1 cancel to :math:`O((\log N)^2)`, so this leaves about 25 correct digits (700 digits at
+    :math:`\log N = 5\times 10^{-324}`)."""
     import mpmath
 
     with mpmath.workdps(25 + int(-2.0 * math.log10(ln))):

@@ -112,8 +112,9 @@ def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | Non
 
 
 def _projection_lambda(law: RewardLaw, bon: RewardLaw) -> float:
-    """The ``lam >= 0`` with ``kappa'(lam) = E_BoN r``, for a law with values in ``(-2, 2)``: bracket by doubling
-    ``s = lam * span`` (at most 1100 times; ``inf`` if the mean is beyond every finite tilt), then Brent."""
+    r"""The :math:`\lambda \ge 0` with :math:`\kappa'(\lambda) = E_{\mathrm{BoN}} r`, for a law with values in
+    :math:`(-2, 2)`: bracket by doubling :math:`s = \lambda\cdot\mathrm{span}` (at most 1100 times; ``inf`` if the
+    mean is beyond every finite tilt), then Brent."""
     top = law.values[-1]
     span = top - law.values[0]
     below = bon.values < top

@@ -89,7 +89,7 @@ def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
 
 
 def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays
+    r""":math:`\log\sum_i \exp(a_i + b_{k-i})` for every :math:`k`: exact log-space convolution of two log arrays
     (sums of positive terms only), in blocks of rows of ``a`` holding about 2^23 entries each."""
     if a.size > b.size:  # rows over the shorter array
         a, b = b, a
@@ -131,9 +131,12 @@ def _edge_depth(logq: np.ndarray, n: int) -> int:
 
 
 def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
-    """First ``depth`` log-coefficients of ``f(x)^n``, ``f(x) = sum_j e^{logq_j} x^j`` with ``logq_0 > -inf``,
-    by J. C. P. Miller's power recurrence
-    ``g_k = sum_{j=1}^{min(k, d)} ((n + 1) j - k) / k * (a_j / a_0) g_{k-j}``, ``g_0 = a_0^n``.
+    r"""First ``depth`` log-coefficients of :math:`f(x)^n`, :math:`f(x) = \sum_j e^{\mathrm{logq}_j} x^j` with
+    :math:`\mathrm{logq}_0 > -\infty`, by J. C. P. Miller's power recurrence
+
+    .. math::
+
+        g_k = \sum_{j=1}^{\min(k, d)} \frac{(n + 1) j - k}{k} \frac{a_j}{a_0} g_{k-j}, \qquad g_0 = a_0^n.
 
     With ``j1`` the smallest ``j >= 1`` with ``a_j > 0``, every coefficient ``(n + 1) j - k`` with ``a_j > 0`` is
     non-negative for ``k <= (n + 1) j1``, so up to that depth each ``g_k`` is a sum of positive terms and its

@@ -41,14 +41,14 @@ def _span_overflows(law: RewardLaw) -> bool:
 
 
 def _halved(law: RewardLaw) -> RewardLaw:
-    """The law of ``R / 2`` (exact in binary): rates are invariant, ``I_{R/2}(x/2) = I_R(x)``, with the tilt
-    parameter doubled."""
+    r"""The law of :math:`R / 2` (exact in binary): rates are invariant, :math:`I_{R/2}(x/2) = I_R(x)`, with the
+    tilt parameter doubled."""
     return RewardLaw._trusted(law.values / 2, law.logprobs)
 
 
 def _log_gap(scaled: RewardLaw, t: float, upper: bool) -> float:
-    """``log E_{p_t}[1 - V]`` (``upper``) or ``log E_{p_t}[V]`` for a law on ``[0, 1]`` with both ends as
-    levels: the distance of the tilted mean to the near end, kept to full relative precision."""
+    r""":math:`\log E_{p_t}[1 - V]` (``upper``) or :math:`\log E_{p_t}[V]` for a law on :math:`[0, 1]` with both
+    ends as levels: the distance of the tilted mean to the near end, kept to full relative precision."""
     logq = scaled.logprobs + scaled.log_tilt_ratio(t)
     d = 1.0 - scaled.values if upper else scaled.values
     pos = d > 0
@@ -240,7 +240,7 @@ _LOG_FACT_K = np.array([math.lgamma(k + 1) for k in _FACT_K])
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
-    """``e^x - 1 - x >= 0``, by its Taylor series (orders 2..21) for ``|x| <= 1/2``."""
+    r""":math:`e^x - 1 - x \ge 0`, by its Taylor series (orders 2..21) for :math:`|x| \le 1/2`."""
     out = np.empty_like(x)
     small = np.abs(x) <= 0.5
     xs = x[small][:, None]
@@ -252,7 +252,7 @@ def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
 
 
 def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> float:
-    """``kappa(lam + t) - kappa(lam)`` for one finite ``t``."""
+    r""":math:`\kappa(\lambda + t) - \kappa(\lambda)` for one finite :math:`t`."""
     if t == 0.0:
         return 0.0
     vals = law.values
@@ -325,8 +325,9 @@ MAX_CUMULANT_ORDER = 400  # cgf_derivative: k^2 / 2 high-precision products; k =
 
 
 def _cumulants_mp(law: RewardLaw, lam: float, k: int, prec: int) -> list:
-    """Cumulants ``c_1..c_k`` of the tilt ``p_lam`` in mpmath at ``prec`` bits: the tilt formed exactly,
-    moments ``m_j`` about the float mean, and ``c_j = m_j - sum_{i<j} C(j-1, i-1) c_i m_{j-i}``."""
+    r"""Cumulants :math:`c_1, \dots, c_k` of the tilt :math:`p_\lambda` in mpmath at ``prec`` bits: the tilt formed
+    exactly, moments :math:`m_j` about the float mean, and
+    :math:`c_j = m_j - \sum_{i<j} \binom{j-1}{i-1} c_i m_{j-i}`."""
     with mp.workprec(prec):
         logw = [
             mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(v)) for a, v in zip(law.logprobs, law.values, strict=True)

@@ -133,7 +133,7 @@ def _tilt_with_kl(law: RewardLaw, lam: float) -> tuple[RewardLaw, float]:
 
 
 def _series_kl(law: RewardLaw, tau: float) -> float:
-    """``sum_{k=2}^{K} (k-1) kappa_k tau^k / k!`` with ``tau^2`` factored out (no premature underflow)."""
+    r""":math:`\sum_{k=2}^{K} (k-1)\kappa_k \tau^k / k!` with :math:`\tau^2` factored out (no premature underflow)."""
     kappa = law.scaled_cumulants(SERIES_ORDER)
     inner = 0.0
     for k in range(SERIES_ORDER, 1, -1):  # Horner in tau
@@ -205,7 +205,7 @@ def _solve_lambda(law: RewardLaw, delta: float) -> float:
 
 
 def _solve_tau(law: RewardLaw, delta: float) -> float:
-    """Root ``tau > 0`` of ``D(p_tau || p) = delta`` on the scaled law, or ``inf``."""
+    r"""Root :math:`\tau > 0` of :math:`D(p_\tau\Vert p) = \delta` on the scaled law, or ``inf``."""
 
     def excess(u: float) -> float:
         return law.scaled_tilt_kl(math.exp(u), math.inf) - delta

@@ -189,12 +189,12 @@ class ScaledFrame(NamedTuple):
 
 
 def _exponent(x: float) -> int:
-    """The ``e`` with ``2**(e-1) <= |x| < 2**e`` (0 for ``x = 0``)."""
+    r"""The :math:`e` with :math:`2^{e-1} \le |x| < 2^e` (0 for :math:`x = 0`)."""
     return math.frexp(x)[1] if x != 0 else 0
 
 
 def _ldexp(x, e: int):
-    """``x * 2**e`` without warnings: exact unless the result overflows (``+-inf``) or is subnormal (then
+    r""":math:`x\, 2^e` without warnings: exact unless the result overflows (``+-inf``) or is subnormal (then
     correctly rounded). A product by the double ``2.0**e`` where that is a normal number (the same result,
     several times faster than ``numpy.ldexp``)."""
     with np.errstate(over="ignore", under="ignore"):
@@ -205,9 +205,9 @@ _LOG_ZERO = -745.2  # exp(x) rounds to 0 below this (the smallest subnormal is e
 
 
 def _live_levels(*logs: np.ndarray) -> np.ndarray | None:
-    """Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> _LOG_ZERO``), or ``None`` if that is
-    every level: sums of terms carrying a factor ``e^log`` need only these (the others are exactly 0). Laws of
-    at most 64 levels always get ``None`` (selecting costs more than it saves there)."""
+    r"""Indices of the levels where any of ``logs`` has ``exp`` above 0 (``> _LOG_ZERO``), or ``None`` if that is
+    every level: sums of terms carrying a factor :math:`e^{\log p}` need only these (the others are exactly 0).
+    Laws of at most 64 levels always get ``None`` (selecting costs more than it saves there)."""
     if logs[0].size <= 64:
         return None
     live = logs[0] > _LOG_ZERO
@@ -217,14 +217,15 @@ def _live_levels(*logs: np.ndarray) -> np.ndarray | None:
 
 
 def _frame_of(values: np.ndarray, logprobs: np.ndarray) -> ScaledFrame:
-    """:class:`ScaledFrame` of a law. The mean takes two passes, the second a compensated sum of the
-    residuals: with ``m0`` the first pass, ``mean_u = m0 + c``, ``c = compensated_sum(p (u - m0))``, the
-    error is at most ``2 u E|u - m0|`` (the rounded differences and products) ``+ 1e-27 E|u - m0|`` (the sum,
-    ``lmalign._summation.compensated_sum``) ``+ u |mean|``, within ``5 u E|u| < 6e-16 E|u|`` when
-    ``|m0| <= 1.01 E|u|``. ``resid_y`` and ``sum p y^2`` are numpy pairwise sums
-    (``lmalign._summation.pairwise_roundings``): ``resid_y`` within ``gamma_{k+1} E|y|`` (it enters
-    ``var_y`` only squared, and is itself of that size), and ``var_y`` within ``gamma_{k+2}`` relative (terms of
-    one sign), ``5.6e-15`` at ``2e7`` levels."""
+    r""":class:`ScaledFrame` of a law. The mean takes two passes, the second a compensated sum of the
+    residuals: with :math:`m_0` the first pass, :math:`\mathrm{mean}_u = m_0 + c`,
+    ``c = compensated_sum(p * (u - m0))``, the error is at most :math:`2u\, E|u - m_0|` (the rounded differences
+    and products) :math:`+\, 10^{-27} E|u - m_0|` (the sum, ``lmalign._summation.compensated_sum``)
+    :math:`+\, u\,|\mathrm{mean}|`, within :math:`5u\, E|u| < 6\times 10^{-16} E|u|` when
+    :math:`|m_0| \le 1.01\, E|u|`. ``resid_y`` and :math:`\sum p y^2` are numpy pairwise sums
+    (``lmalign._summation.pairwise_roundings``): ``resid_y`` within :math:`\gamma_{k+1} E|y|` (it enters ``var_y``
+    only squared, and is itself of that size), and ``var_y`` within :math:`\gamma_{k+2}` relative (terms of one
+    sign), :math:`5.6\times 10^{-15}` at :math:`2\times 10^7` levels."""
     e = _exponent(max(abs(float(values[0])), abs(float(values[-1]))))  # values are sorted
     u = _ldexp(values, -e)
     live = _live_levels(logprobs)  # the sums need only the levels of positive mass in floats
@@ -592,10 +593,11 @@ class RewardLaw:
         return out
 
     def _edge_exponents(self, lam: float, tau: float, end: int) -> np.ndarray:
-        """``lam (v - v_end)`` for every level, without forming ``v - v_end`` where it overflows or is
-        subnormal (then from the scaled centred values ``y``). Where ``v - v_end`` is a normal float and
-        ``lam = tau 2**-big_e`` too, it is ``lam (v - v_end)`` rounded twice: the centred ``y`` lose a gap
-        of 1 beside 1e308."""
+        r""":math:`\lambda (v - v_{\mathrm{end}})` for every level, without forming :math:`v - v_{\mathrm{end}}` where
+        it overflows or is subnormal (then from the scaled centred values :math:`y`). Where
+        :math:`v - v_{\mathrm{end}}` is a normal float and :math:`\lambda = \tau 2^{-E}` too, it is
+        :math:`\lambda (v - v_{\mathrm{end}})` rounded twice: the centred :math:`y` lose a gap of 1 beside
+        :math:`10^{308}`."""
         frame = self.frame
         if self._values.size == 1:
             return np.zeros(1)
@@ -724,7 +726,7 @@ class RewardLaw:
         return self._log_ratio(self.scaled_multiplier(lam), lam)
 
     def _log_ratio(self, tau: float, lam: float) -> np.ndarray:
-        """``log(p_lam / p)`` from the scaled multiplier ``tau`` (``lam`` is used only if ``tau`` is inf)."""
+        r""":math:`\log(p_\lambda / p)` from the scaled multiplier ``tau`` (``lam`` is used only if ``tau`` is inf)."""
         return self.log_tilted(tau, lam)[1]
 
     def log_tilted(self, tau: float, lam: float) -> tuple[np.ndarray, np.ndarray]:

@@ -66,7 +66,7 @@ def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> f
     --------
     >>> round(binary_uniform_bon_kl(n=2), 12)  # log 2 - h(1/4)
     0.130812035941
-    >>> round(float(np.log(2) + 0.25 * np.log(0.25) + 0.75 * np.log(0.75)), 12)
+    >>> round(math.log(2) + 0.25 * math.log(0.25) + 0.75 * math.log(0.75), 12)
     0.130812035941
     """
     ln = resolve_log_n(n, log_n)
@@ -107,7 +107,7 @@ def bon_kl_gap_bound(h2: float, n: int | None = None, log_n: float | None = None
 
     Examples
     --------
-    >>> round(bon_kl_gap_bound(float(np.log(2)), n=2), 12)  # 2 * 2 * 1 / 2
+    >>> round(bon_kl_gap_bound(math.log(2), n=2), 12)  # 2 * 2 * 1 / 2
     2.0
     """
     h2 = _validate.nonneg_finite(h2, "h2")
@@ -201,7 +201,7 @@ def bon_win_gap_bound(h2: float, n: int | None = None, log_n: float | None = Non
 
     Examples
     --------
-    >>> round(bon_win_gap_bound(float(np.log(2)), n=3), 12)  # (3 - 1) / 2 * 1/2
+    >>> round(bon_win_gap_bound(math.log(2), n=3), 12)  # (3 - 1) / 2 * 1/2
     0.5
     """
     h2 = _validate.nonneg_finite(h2, "h2")
@@ -245,7 +245,7 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
     --------
     >>> round(bon_kl_estimate(0.5, n=2), 12)  # 1/4 (log 2 + log(1/2) - 1/2) + 3/4 log(3/2)
     0.179098831081
-    >>> round(float(0.25 * -0.5 + 0.75 * np.log(1.5)), 12)
+    >>> round(0.25 * -0.5 + 0.75 * math.log(1.5), 12)
     0.179098831081
     """
     eps = _validate.nonneg_real(eps, "eps")

@@ -370,9 +370,10 @@ class RewardLaw:
 
     @classmethod
     def from_samples(cls, rewards) -> RewardLaw:
-        """Empirical law of observed rewards: each distinct value with its relative frequency.
+        r"""Empirical law of observed rewards: each distinct value with its relative frequency.
 
-        The log-probability of a value is ``log count - log n``, within an ulp of the exact log-frequency.
+        The log-probability of a value seen :math:`c` times in :math:`n` is :math:`\log c - \log n`, within an ulp of
+        the exact log-frequency.
 
         Parameters
         ----------

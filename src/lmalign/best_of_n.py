@@ -1,10 +1,11 @@
-"""Exact best-of-N on the reward line, ties broken uniformly at random.
+r"""Exact best-of-N on the reward line, ties broken uniformly at random.
 
-Selecting the best of ``N`` i.i.d. draws from ``p`` puts mass ``F(v)^N - F_-(v)^N`` on level ``v``, with ``F``
-the CDF at ``v`` and ``F_-`` the CDF strictly below (random tie-breaking spreads it over the tied responses in
-proportion to ``p``, so on the reward line this is the whole law). Everything is computed in log space from
-``A(v) = -N log F(v)``, formed as ``exp(log N + log(-log F))`` with ``-log F = -log(1 - S)`` taken from the
-upper tail ``S`` in log space, so nothing is lost where ``F`` is within 1e-300 of 1 or ``N = e^10000``.
+Selecting the best of :math:`N` i.i.d. draws from :math:`p` puts mass :math:`F(v)^N - F_-(v)^N` on level
+:math:`v`, with :math:`F` the CDF at :math:`v` and :math:`F_-` the CDF strictly below (random tie-breaking spreads
+it over the tied responses in proportion to :math:`p`, so on the reward line this is the whole law). Everything is
+computed in log space from :math:`A(v) = -N\log F(v)`, formed as :math:`\exp(\log N + \log(-\log F))` with
+:math:`-\log F = -\log(1 - S)` taken from the upper tail :math:`S` in log space, so nothing is lost where :math:`F`
+is within :math:`10^{-300}` of 1 or :math:`N = e^{10000}`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,31 @@ from lmalign.law import RewardLaw
 
 
 def resolve_log_n(n: int | None = None, log_n: float | None = None) -> float:
-    """``log N`` from exactly one of ``n`` (integer >= 1) or ``log_n`` (finite, >= 0)."""
+    r""":math:`\log N` from exactly one of ``n`` (integer :math:`\ge 1`) or ``log_n`` (finite, :math:`\ge 0`).
+
+    Parameters
+    ----------
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N`, for :math:`N` beyond the integers one would write out.
+
+    Returns
+    -------
+    float
+        :math:`\log N`.
+
+    Raises
+    ------
+    ValueError
+        If both or neither are given, ``n`` is not an integer :math:`\ge 1`, or ``log_n`` is negative, NaN or
+        infinite.
+
+    Examples
+    --------
+    >>> round(resolve_log_n(n=4), 12), resolve_log_n(log_n=1e4)
+    (1.38629436112, 10000.0)
+    """
     if (n is None) == (log_n is None):
         raise ValueError("give exactly one of n and log_n")
     if n is not None:
@@ -32,10 +57,38 @@ def resolve_log_n(n: int | None = None, log_n: float | None = None) -> float:
 
 
 def bon_kl_bound(n: int | None = None, log_n: float | None = None) -> float:
-    """``log N - (N-1)/N``, the best-of-N KL formula (an upper bound on ``D(BoN||p)``).
+    r"""The best-of-N KL formula :math:`\log N - (N-1)/N`, an upper bound on :math:`D(\mathrm{BoN}\Vert p)`.
 
-    ``= log N + expm1(-log N) = sum_{k>=2} (-log N)^k / k!``, summed as that series for ``log N < 1/2`` (no
-    cancellation: ``log_n = 1e-10`` gives ``5e-21``), so relative accuracy about 1e-15 for any ``log N``."""
+    .. math::
+
+        \log N - \frac{N-1}{N} = \log N + \operatorname{expm1}(-\log N) = \sum_{k\ge 2} \frac{(-\log N)^k}{k!},
+
+    summed as that series for :math:`\log N < 1/2` (no cancellation: ``log_n = 1e-10`` gives :math:`5\times
+    10^{-21}`), so relative accuracy about :math:`10^{-15}` for any :math:`\log N`.
+
+    Parameters
+    ----------
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        As :func:`resolve_log_n`.
+
+    Examples
+    --------
+    >>> round(bon_kl_bound(n=2), 12), round(float(np.log(2) - 0.5), 12)
+    (0.19314718056, 0.19314718056)
+    >>> print(f"{bon_kl_bound(log_n=1e-10):.6g}")
+    5e-21
+    """
     ln = resolve_log_n(n, log_n)
     if ln >= 0.5:
         return ln + math.expm1(-ln)
@@ -48,7 +101,27 @@ def bon_kl_bound(n: int | None = None, log_n: float | None = None) -> float:
 
 
 def log_minus_log_cdf(law: RewardLaw) -> np.ndarray:
-    """``log(-log F(v))`` at every level (``-inf`` at the top, where ``F = 1``)."""
+    r""":math:`\log(-\log F(v))` at every level (``-inf`` at the top, where :math:`F = 1`).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`.
+
+    Examples
+    --------
+    >>> log_minus_log_cdf(RewardLaw([0.0, 1.0], [0.5, 0.5])).round(12).tolist()  # log log 2, then F = 1
+    [-0.366512920582, -inf]
+    """
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
     return _log_minus_log_cdf(law.log_cdf(), law.log_sf())
@@ -92,9 +165,9 @@ def _log_cdf_from(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> np.ndarr
 
 
 def _upper_log_sf(logprobs: np.ndarray, start: int) -> np.ndarray:
-    """``log S(v) = log P(R > v)`` at levels ``start..`` (``-inf`` at the top), the log-space running sum from the
-    top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (``S = 1``) stands in, which only
-    ever counts a level as not in the upper half of the law."""
+    r""":math:`\log S(v) = \log P(R > v)` at levels ``start..`` (``-inf`` at the top), the log-space running sum
+    from the top level down, exactly as :meth:`RewardLaw.log_sf`; below ``start`` 0 (:math:`S = 1`) stands in,
+    which only ever counts a level as not in the upper half of the law."""
     out = np.zeros(logprobs.size)
     if start < logprobs.size - 1:
         out[start:-1] = np.minimum(np.logaddexp.accumulate(logprobs[:start:-1])[::-1], 0.0)
@@ -103,8 +176,26 @@ def _upper_log_sf(logprobs: np.ndarray, start: int) -> np.ndarray:
 
 
 class BestOfNKernel:
-    """The parts of the best-of-N law that do not depend on ``N``, for evaluating many ``N`` on one law:
-    ``log(-log F(v))`` and ``log log(1 + p(v)/F_-(v))`` at every level."""
+    r"""The parts of the best-of-N law that do not depend on :math:`N`, for evaluating many :math:`N` on one law.
+
+    They are :math:`\log(-\log F(v))` and :math:`\log\log(1 + p(v)/F_-(v))` at every level.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`.
+
+    Examples
+    --------
+    >>> kernel = BestOfNKernel(RewardLaw([0.0, 1.0, 2.0], [1 / 3, 1 / 3, 1 / 3]))
+    >>> np.exp(kernel.log_masses(np.log(2))).round(12).tolist()  # (1/3)^2, (2/3)^2 - (1/3)^2, 1 - (2/3)^2
+    [0.111111111111, 0.333333333333, 0.555555555556]
+    """
 
     def __init__(self, law: RewardLaw):
         if not isinstance(law, RewardLaw):
@@ -113,14 +204,34 @@ class BestOfNKernel:
         self.log_minus_log_cdf, self.log_step = _kernel_parts(law.logprobs, law.log_sf(), 0)
 
     def log_masses(self, log_n: float) -> np.ndarray:
-        """``log P_BoN(v) = -A(v) + log(1 - e^{-(A_-(v) - A(v))})``, ``A = N (-log F)``, at every level
-        (``-inf`` where the mass is below ``exp(-1.8e308)``)."""
+        r"""The best-of-N log-masses at every level.
+
+        .. math::
+
+            \log P_{\mathrm{BoN}}(v) = -A(v) + \log\left(1 - e^{-(A_-(v) - A(v))}\right), \qquad A = -N\log F,
+
+        ``-inf`` where the mass is below :math:`\exp(-1.8\times 10^{308})`.
+
+        Parameters
+        ----------
+        log_n : float
+            :math:`\log N` (not validated).
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> BestOfNKernel(RewardLaw([0.0, 1.0], [0.5, 0.5])).log_masses(0.0).round(12).tolist()  # N = 1: p
+        [-0.69314718056, -0.69314718056]
+        """
         return _log_masses(self.log_minus_log_cdf, self.log_step, log_n)
 
 
 def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
-    """``log(-log F)`` and ``log(A_- - A) - log N = log log(1 + p/F_-)`` (``+inf`` at the lowest level, where
-    ``F_- = 0``) at levels ``lo..``."""
+    r""":math:`\log(-\log F)` and :math:`\log(A_- - A) - \log N = \log\log(1 + p/F_-)` (``+inf`` at the lowest
+    level, where :math:`F_- = 0`) at levels ``lo..``."""
     log_cdf = _log_cdf_from(logprobs, log_sf, max(lo - 1, 0))
     below = log_cdf if lo == 0 else log_cdf[1:]
     lmlc = _log_minus_log_cdf(below, log_sf[lo:])
@@ -134,8 +245,9 @@ def _kernel_parts(logprobs: np.ndarray, log_sf: np.ndarray, lo: int) -> tuple[np
 
 
 def _log_masses(lmlc: np.ndarray, log_step: np.ndarray, log_n: float) -> np.ndarray:
-    """``-A + log(1 - e^{-gap})`` with ``A = e^{log N + lmlc}``, ``gap = e^{log N + log_step}``; for a tiny gap
-    ``log(1 - e^{-g}) = log g - g/2 + O(g^2)`` keeps its log exactly."""
+    r""":math:`-A + \log(1 - e^{-g})` with :math:`A = e^{\log N + \mathrm{lmlc}}`,
+    :math:`g = e^{\log N + \mathrm{log\_step}}`; for a tiny gap :math:`\log(1 - e^{-g}) = \log g - g/2 + O(g^2)`
+    keeps its log exactly."""
     with np.errstate(over="ignore", invalid="ignore"):
         a = np.exp(log_n + lmlc)  # A(v) = -N log F(v), may be inf for tiny F
         log_gap = log_n + log_step
@@ -147,15 +259,44 @@ def _log_masses(lmlc: np.ndarray, log_step: np.ndarray, log_n: float) -> np.ndar
 
 
 def best_of_n(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> RewardLaw:
-    """Law of the best of ``N`` i.i.d. draws from ``law`` (ties at random); give ``n`` or ``log_n = log N``.
+    r"""Law of the best of :math:`N` i.i.d. draws from ``law`` (ties at random).
 
-    ``P(level v) = F(v)^N - F_-(v)^N = e^{-A(v)} (1 - e^{-(A_-(v) - A(v))})`` with ``A = -N log F`` and
-    ``A_- - A = N log(1 + p(v)/F_-(v))``, both formed in log space. Levels whose mass is below
-    ``exp(-1.8e308)`` (not representable even as a log) are dropped; since ``A >= N S``, ``S = P(R > v)``, that
-    is every level with ``log N + log S > 709.8``, and only the levels above them are computed. ``n = 1``
-    (``log_n = 0``) or a single level returns the law itself. Every log-mass is accurate to about 1e-14
-    relative (checked against mpmath for ``log N`` from 1e-300 to 1e300, values near +-1e308 and masses down to
-    1e-300).
+    .. math::
+
+        P(v) = F(v)^N - F_-(v)^N = e^{-A(v)} \left(1 - e^{-(A_-(v) - A(v))}\right)
+
+    with :math:`A = -N\log F` and :math:`A_- - A = N\log(1 + p(v)/F_-(v))`, both formed in log space. Levels whose
+    mass is below :math:`\exp(-1.8\times 10^{308})` (not representable even as a log) are dropped; since
+    :math:`A \ge N S`, :math:`S = P(R > v)`, that is every level with :math:`\log N + \log S > 709.8`, and only the
+    levels above them are computed. ``n = 1`` (``log_n = 0``) or a single level returns the law itself. Every
+    log-mass is accurate to about :math:`10^{-14}` relative (checked against mpmath for :math:`\log N` from
+    :math:`10^{-300}` to :math:`10^{300}`, values near :math:`\pm 10^{308}` and masses down to :math:`10^{-300}`).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    RewardLaw
+        The law of the best-of-N reward.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``n``/``log_n`` are refused as by
+        :func:`resolve_log_n`.
+
+    Examples
+    --------
+    >>> bon = best_of_n(RewardLaw([0.0, 1.0], [0.5, 0.5]), n=2)
+    >>> bon.probs.round(12).tolist()  # 1/4, 1 - 1/4
+    [0.25, 0.75]
     """
     if not isinstance(law, RewardLaw):
         raise ValueError(f"law must be a RewardLaw, got {type(law).__name__}")
@@ -180,17 +321,62 @@ MAX_GUMBEL_POINTS = 10**6  # lattice_gumbel: points of the window 2 ceil(60 / (l
 def lattice_gumbel(
     lam: float, sigma: float, step: float, n: int, x_star: float, v0: float, log_shift: float = 0.0
 ) -> tuple[float, float]:
-    """Mean ``u_bar`` and entropy ``H`` of the discretised Gumbel law that best-of-``e^{n delta}`` follows around
-    ``n x*`` on the lattice ``n v0 + step Z`` (second-order expansion of chapter 6):
-    ``G(u) = exp(-e^{-lam (u + step) - a}) - exp(-e^{-lam u - a})`` for the lattice points ``u = s - n x*``, with
-    ``a = log(sigma sqrt(2 pi n) (1 - e^{-lam step}) / step) - log_shift``. ``log_shift`` is
-    ``log E e^{lam R} - n kappa(lam)``, zero for a memoryless source, a bounded boundary term for a source with
-    memory. ``log G = -U + log(1 - e^{-U (e^{lam step} - 1)})``, ``U = e^{-lam (u + step) - a}``, formed in log
-    space (no overflow for ``lam step = 1e300``); the window covers ``G`` to 1e-12 and has
-    ``2 ceil(60 / (lam step)) + 11`` points, at most ``MAX_GUMBEL_POINTS``. A ``ValueError`` names the
-    argument when the window is too large or the lattice offset ``n (v0 - x*) / step`` is beyond ``2^52``
-    (its fractional part, which sets the answer, would be lost), or the centre ``a / lam`` is. Accuracy about
-    1e-13 relative (checked against mpmath at ``lam step`` from 1e-4 to 1e300 and ``n`` to 1e300)."""
+    r"""Mean :math:`\bar u` and entropy :math:`H` of the discretised Gumbel law of best-of-:math:`e^{n\delta}`.
+
+    The law lives around :math:`n x^*` on the lattice :math:`n v_0 + \mathrm{step}\,\mathbb{Z}` (second-order
+    expansion of chapter 6):
+
+    .. math::
+
+        G(u) = \exp\left(-e^{-\lambda (u + \mathrm{step}) - a}\right) - \exp\left(-e^{-\lambda u - a}\right),
+        \qquad a = \log\frac{\sigma\sqrt{2\pi n}\,(1 - e^{-\lambda\,\mathrm{step}})}{\mathrm{step}}
+        - \mathrm{log\_shift},
+
+    for the lattice points :math:`u = s - n x^*`. ``log_shift`` is :math:`\log E e^{\lambda R} - n\kappa(\lambda)`,
+    zero for a memoryless source, a bounded boundary term for a source with memory.
+    :math:`\log G = -U + \log(1 - e^{-U (e^{\lambda\,\mathrm{step}} - 1)})`,
+    :math:`U = e^{-\lambda (u + \mathrm{step}) - a}`, formed in log space (no overflow for
+    :math:`\lambda\,\mathrm{step} = 10^{300}`); the window covers :math:`G` to :math:`10^{-12}` and has
+    :math:`2\lceil 60 / (\lambda\,\mathrm{step})\rceil + 11` points, at most ``MAX_GUMBEL_POINTS``. Accuracy about
+    :math:`10^{-13}` relative (checked against mpmath at :math:`\lambda\,\mathrm{step}` from :math:`10^{-4}` to
+    :math:`10^{300}` and :math:`n` to :math:`10^{300}`).
+
+    Parameters
+    ----------
+    lam : float
+        The tilt :math:`\lambda > 0`.
+    sigma : float
+        The standard deviation :math:`\sigma > 0` of the tilted per-token reward.
+    step : float
+        The lattice step, :math:`> 0`.
+    n : int
+        The length :math:`n \ge 1`.
+    x_star : float
+        The centre :math:`x^*` per token.
+    v0 : float
+        A lattice point :math:`v_0` per token.
+    log_shift : float
+        The boundary term (0 for a memoryless source).
+
+    Returns
+    -------
+    tuple of float
+        :math:`(\bar u, H)`.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, if ``lam``, ``sigma`` or ``step`` is not positive, ``n`` is not an integer
+        :math:`\ge 1`, the window is too large, the lattice offset :math:`n (v_0 - x^*) / \mathrm{step}` is beyond
+        :math:`2^{52}` (its fractional part, which sets the answer, would be lost), or the centre
+        :math:`a / \lambda` is.
+
+    Examples
+    --------
+    >>> u_bar, h = lattice_gumbel(1.0, 1.0, 1.0, 10, 0.0, 0.0)
+    >>> round(u_bar, 6), round(h, 6)
+    (-1.534295, 1.615347)
+    """
     lam = _validate.real_scalar(lam, "lam")
     sigma = _validate.real_scalar(sigma, "sigma")
     step = _validate.real_scalar(step, "step")

@@ -1,8 +1,8 @@
-"""Closed forms and bounds for best-of-N on a finite reward law (Beirami et al., arXiv:2401.01879).
+r"""Closed forms and bounds for best-of-N on a finite reward law (Beirami et al., arXiv:2401.01879).
 
-Relative entropy: the binary uniform value ``log 2 - h(2^-N)``, the gap bound
-``log N - (N-1)/N - D <= 2N(N-1) e^{-H_2}`` and the estimator ``D_hat(eps)``. Win rate against the reference
-(ties count 1/2): its value, the bound ``N/(N+1)`` and the gap bound ``(N-1)/2 e^{-H_2}``.
+Relative entropy: the binary uniform value :math:`\log 2 - h(2^{-N})`, the gap bound
+:math:`\log N - (N-1)/N - D \le 2N(N-1) e^{-H_2}` and the estimator :math:`\hat D(\epsilon)`. Win rate against the
+reference (ties count 1/2): its value, the bound :math:`N/(N+1)` and the gap bound :math:`\frac{N-1}{2} e^{-H_2}`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ __all__ = [
 
 
 def _n_from_log(ln: float) -> float:
-    """``N = e^{log N}`` as a float (``inf`` beyond the float range)."""
+    r""":math:`N = e^{\log N}` as a float (``inf`` beyond the float range)."""
     return math.exp(ln) if ln < 709.0 else math.inf
 
 
 def _log_n_minus_1(ln: float) -> float:
-    """``log(N - 1) = log N + log(1 - 1/N)`` for ``log N > 0``, without forming ``N``."""
+    r""":math:`\log(N - 1) = \log N + \log(1 - 1/N)` for :math:`\log N > 0`, without forming :math:`N`."""
     return ln + math.log(-math.expm1(-ln))
 
 
@@ -40,10 +40,35 @@ def _exp_capped(x: float) -> float:
 
 
 def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> float:
-    """``D(BoN||p) = log 2 - h(2^-N)`` for the uniform law on two reward levels (``h`` binary entropy, nats).
+    r""":math:`D(\mathrm{BoN}\Vert p) = \log 2 - h(2^{-N})` for the uniform law on two reward levels.
 
-    Near ``N = 1`` it is ``D = sum_k u^{2k} / (2k (2k - 1))`` with ``u = 1 - 2^{-(N-1)}`` (the KL of
-    ``Bernoulli((1 + u)/2)`` to the fair coin), which ``log 2 - h`` would lose to cancellation."""
+    :math:`h` is the binary entropy in nats. Near :math:`N = 1` it is
+    :math:`D = \sum_k u^{2k} / (2k (2k - 1))` with :math:`u = 1 - 2^{-(N-1)}` (the KL of
+    :math:`\mathrm{Bernoulli}((1 + u)/2)` to the fair coin), which :math:`\log 2 - h` would lose to cancellation.
+
+    Parameters
+    ----------
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        As :func:`lmalign.best_of_n.resolve_log_n`.
+
+    Examples
+    --------
+    >>> round(binary_uniform_bon_kl(n=2), 12)  # log 2 - h(1/4)
+    0.130812035941
+    >>> round(math.log(2) + 0.25 * math.log(0.25) + 0.75 * math.log(0.75), 12)
+    0.130812035941
+    """
     ln = resolve_log_n(n, log_n)
     n_minus_1 = math.expm1(ln) if ln < 709.0 else math.inf
     u = -math.expm1(-n_minus_1 * math.log(2.0)) if math.isfinite(n_minus_1) else 1.0
@@ -56,8 +81,35 @@ def binary_uniform_bon_kl(n: int | None = None, log_n: float | None = None) -> f
 
 
 def bon_kl_gap_bound(h2: float, n: int | None = None, log_n: float | None = None) -> float:
-    """``2 N (N - 1) e^{-H_2}``: bound on ``log N - (N-1)/N - D(BoN||p)``, with ``H_2 = -log sum_v p(v)^2``
-    the collision entropy of the law of the reward (of the levels, not of the responses)."""
+    r"""The bound :math:`2 N (N - 1) e^{-H_2}` on :math:`\log N - (N-1)/N - D(\mathrm{BoN}\Vert p)`.
+
+    :math:`H_2 = -\log\sum_v p(v)^2` is the collision entropy of the law of the reward (of the levels, not of the
+    responses).
+
+    Parameters
+    ----------
+    h2 : float
+        :math:`H_2 \ge 0`, finite.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+        The bound, ``inf`` beyond the float range.
+
+    Raises
+    ------
+    ValueError
+        If ``h2`` is negative, NaN or infinite, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> round(bon_kl_gap_bound(math.log(2), n=2), 12)  # 2 * 2 * 1 / 2
+    2.0
+    """
     h2 = _validate.nonneg_finite(h2, "h2")
     ln = resolve_log_n(n, log_n)
     if ln == 0.0:
@@ -66,19 +118,92 @@ def bon_kl_gap_bound(h2: float, n: int | None = None, log_n: float | None = None
 
 
 def bon_win_rate(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:
-    """Win rate of best-of-N against a fresh draw from ``law``, ``P(X > Y) + P(X = Y)/2`` (ties at random)."""
+    r"""Win rate of best-of-N against a fresh draw from ``law``: :math:`P(X > Y) + P(X = Y)/2` (ties at random).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> round(bon_win_rate(RewardLaw([0.0, 1.0], [0.5, 0.5]), n=2), 12)  # 3/4 * 1/2 + (1/8 + 3/8) / 2
+    0.625
+    """
     require_law(law)
     return win_rate(best_of_n(law, n=n, log_n=log_n), law)
 
 
 def bon_win_rate_bound(n: int | None = None, log_n: float | None = None) -> float:
-    """``N/(N+1)``: the win rate of best-of-N in the continuous case, an upper bound for every finite law."""
+    r""":math:`N/(N+1)`: the win rate of best-of-N in the continuous case, an upper bound for every finite law.
+
+    Parameters
+    ----------
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        As :func:`lmalign.best_of_n.resolve_log_n`.
+
+    Examples
+    --------
+    >>> bon_win_rate_bound(n=3)
+    0.75
+    """
     ln = resolve_log_n(n, log_n)
     return 1.0 / (1.0 + math.exp(-ln))
 
 
 def bon_win_gap_bound(h2: float, n: int | None = None, log_n: float | None = None) -> float:
-    """``(N - 1)/2 e^{-H_2}``: bound on ``N/(N+1)`` minus the win rate of best-of-N (``H_2`` of the levels)."""
+    r"""The bound :math:`\frac{N - 1}{2} e^{-H_2}` on :math:`N/(N+1)` minus the win rate of best-of-N.
+
+    :math:`H_2` is the collision entropy of the levels.
+
+    Parameters
+    ----------
+    h2 : float
+        :math:`H_2 \ge 0`, finite.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``h2`` is negative, NaN or infinite, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> round(bon_win_gap_bound(math.log(2), n=3), 12)  # (3 - 1) / 2 * 1/2
+    0.5
+    """
     h2 = _validate.nonneg_finite(h2, "h2")
     ln = resolve_log_n(n, log_n)
     if ln == 0.0:
@@ -87,11 +212,41 @@ def bon_win_gap_bound(h2: float, n: int | None = None, log_n: float | None = Non
 
 
 def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None) -> float:
-    """Beirami et al.'s estimator ``D_hat(eps) = (1-eps)^N (log N + (N-1) log(1-eps) - (N-1)/N)
-    + (1 - (1-eps)^N) log((1 - (1-eps)^N)/eps)``, ``eps`` in ``[0, 1]`` the reference probability of the top.
+    r"""Beirami et al.'s estimator :math:`\hat D(\epsilon)`, :math:`\epsilon \in [0, 1]` the reference mass of the top.
 
-    It is the exact ``D(BoN||p)`` of a law that is continuous except for one top atom of mass ``eps``.
-    ``eps = 0`` gives ``log N - (N-1)/N`` and ``eps = 1`` gives 0. Computed from ``log a = N log(1 - eps)``.
+    .. math::
+
+        \hat D(\epsilon) = (1-\epsilon)^N \left(\log N + (N-1)\log(1-\epsilon) - \frac{N-1}{N}\right)
+        + \left(1 - (1-\epsilon)^N\right) \log\frac{1 - (1-\epsilon)^N}{\epsilon}.
+
+    It is the exact :math:`D(\mathrm{BoN}\Vert p)` of a law that is continuous except for one top atom of mass
+    :math:`\epsilon`. ``eps = 0`` gives :math:`\log N - (N-1)/N` and ``eps = 1`` gives 0. Computed from
+    :math:`\log a = N\log(1 - \epsilon)`.
+
+    Parameters
+    ----------
+    eps : float
+        :math:`\epsilon \in [0, 1]`.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``eps`` is outside :math:`[0, 1]` or NaN, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> round(bon_kl_estimate(0.5, n=2), 12)  # 1/4 (log 2 + log(1/2) - 1/2) + 3/4 log(3/2)
+    0.179098831081
+    >>> round(0.25 * -0.5 + 0.75 * math.log(1.5), 12)
+    0.179098831081
     """
     eps = _validate.nonneg_real(eps, "eps")
     if eps > 1.0:
@@ -115,8 +270,9 @@ def bon_kl_estimate(eps: float, n: int | None = None, log_n: float | None = None
 
 
 def _estimate_mp(eps: float, ln: float) -> float:
-    """:func:`bon_kl_estimate` for ``0 < log N < 1`` in mpmath with ``25 + 2 log10(1/log N)`` digits: terms of
-    size 1 cancel to ``O(log(N)^2)``, so this leaves about 25 correct digits (700 digits at ``log N = 5e-324``)."""
+    r""":func:`bon_kl_estimate` for :math:`0 < \log N < 1` in mpmath with :math:`25 + 2\log_{10}(1/\log N)` digits:
+    terms of size 1 cancel to :math:`O((\log N)^2)`, so this leaves about 25 correct digits (700 digits at
+    :math:`\log N = 5\times 10^{-324}`)."""
     import mpmath
 
     with mpmath.workdps(25 + int(-2.0 * math.log10(ln))):

@@ -1,6 +1,7 @@
-"""How far best-of-N is from the tilted family at finite length: its log density ratio to the reference,
-``log(pi_BoN/p) = log((F^N - F_-^N)/(F - F_-))``, and its information projection on the tilts,
-``min_lam D(pi_BoN || p_lam)``.
+r"""How far best-of-N is from the tilted family at finite length.
+
+Its log density ratio to the reference, :math:`\log(\pi_{\mathrm{BoN}}/p) = \log\frac{F^N - F_-^N}{F - F_-}`, and
+its information projection on the tilts, :math:`\min_\lambda D(\pi_{\mathrm{BoN}}\Vert p_\lambda)`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,38 @@ __all__ = ["bon_log_ratio", "bon_tilt_projection", "bon_affine_residual"]
 
 
 def bon_log_ratio(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> np.ndarray:
-    """``log(pi_BoN(v)/p(v)) = log((F(v)^N - F_-(v)^N)/(F(v) - F_-(v)))`` at every level of ``law``
-    (``-inf`` where the best-of-N mass is below the smallest representable log)."""
+    r"""The log density ratio of best-of-N to the reference at every level of ``law``.
+
+    .. math::
+
+        \log\frac{\pi_{\mathrm{BoN}}(v)}{p(v)} = \log\frac{F(v)^N - F_-(v)^N}{F(v) - F_-(v)},
+
+    ``-inf`` where the best-of-N mass is below the smallest representable log.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> bon_log_ratio(RewardLaw([0.0, 1.0], [0.5, 0.5]), n=2).round(12).tolist()  # log(1/2), log(3/2)
+    [-0.69314718056, 0.405465108108]
+    """
     require_law(law)
     bon = best_of_n(law, n=n, log_n=log_n)
     out = np.full(len(law), -np.inf)
@@ -30,14 +61,46 @@ def bon_log_ratio(law: RewardLaw, n: int | None = None, log_n: float | None = No
 
 
 def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> tuple[float, float]:
-    """``(lam, D)`` with ``D = min_lam D(BoN || p_lam)``, attained where the tilt's mean equals best-of-N's
-    (``d/dlam D(BoN||p_lam) = kappa'(lam) - E_BoN r``), so that ``D = D(BoN||p) - D(p_lam||p)``.
+    r"""The information projection of best-of-N on the tilts: :math:`(\lambda, D)`.
+
+    .. math::
+
+        D = \min_\lambda D(\mathrm{BoN}\Vert p_\lambda) = D(\mathrm{BoN}\Vert p) - D(p_\lambda\Vert p),
+
+    attained where the tilt's mean equals best-of-N's
+    (:math:`\frac{d}{d\lambda} D(\mathrm{BoN}\Vert p_\lambda) = \kappa'(\lambda) - E_{\mathrm{BoN}} r`).
 
     The mean is matched through the deficit ``top - mean``, formed in log space on both sides, so it stays exact
     when best-of-N is within rounding of the top level. ``(inf, 0)`` when best-of-N is the top level itself.
     Solved on the law rescaled by a power of two ``a`` (values within ``(-2, 2)``: ``D`` is unchanged and
-    ``lam = lam' / a``, ``inf`` beyond the float range), so values near ``±1e308`` or subnormal spreads do not
-    overflow.
+    :math:`\lambda = \lambda' / a`, ``inf`` beyond the float range), so values near :math:`\pm 10^{308}` or
+    subnormal spreads do not overflow.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    tuple of float
+        ``(lam, D)``.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> lam, d = bon_tilt_projection(RewardLaw([0.0, 1.0], [0.5, 0.5]), n=2)  # BoN = (1/4, 3/4) is the tilt log 3
+    >>> round(float(lam), 12), round(float(np.log(3)), 12), d < 1e-15
+    (1.098612288668, 1.098612288668, True)
     """
     require_law(law)
     scaled, a = unit_scaled(law)
@@ -49,8 +112,9 @@ def bon_tilt_projection(law: RewardLaw, n: int | None = None, log_n: float | Non
 
 
 def _projection_lambda(law: RewardLaw, bon: RewardLaw) -> float:
-    """The ``lam >= 0`` with ``kappa'(lam) = E_BoN r``, for a law with values in ``(-2, 2)``: bracket by doubling
-    ``s = lam * span`` (at most 1100 times; ``inf`` if the mean is beyond every finite tilt), then Brent."""
+    r"""The :math:`\lambda \ge 0` with :math:`\kappa'(\lambda) = E_{\mathrm{BoN}} r`, for a law with values in
+    :math:`(-2, 2)`: bracket by doubling :math:`s = \lambda\cdot\mathrm{span}` (at most 1100 times; ``inf`` if the
+    mean is beyond every finite tilt), then Brent."""
     top = law.values[-1]
     span = top - law.values[0]
     below = bon.values < top
@@ -75,10 +139,37 @@ def _projection_lambda(law: RewardLaw, bon: RewardLaw) -> float:
 
 
 def bon_affine_residual(law: RewardLaw, n: int | None = None, log_n: float | None = None) -> float:
-    """Largest deviation of ``l_k = log(pi_BoN/p)`` (:func:`bon_log_ratio`) from its least-squares affine fit
-    in the reward levels ``v_k``, over the levels where ``l_k`` is finite: 0 (to rounding) exactly when
-    best-of-N is a tilt ``p_lam`` (then ``l_k = lam v_k - kappa(lam)``), so a value far from 0 certifies that it
-    is not one."""
+    r"""Largest deviation of :math:`\ell_k = \log(\pi_{\mathrm{BoN}}/p)` from its least-squares affine fit.
+
+    The fit is affine in the reward levels :math:`v_k`, :math:`\ell_k` as from :func:`bon_log_ratio`, over the
+    levels where :math:`\ell_k` is finite: 0 (to rounding) exactly when best-of-N is a tilt :math:`p_\lambda` (then
+    :math:`\ell_k = \lambda v_k - \kappa(\lambda)`), so a value far from 0 certifies that it is not one.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``n``/``log_n`` are refused.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0, 2.0], [1 / 3, 1 / 3, 1 / 3])  # l = log(1/3), 0, log(5/3): off a line
+    >>> round(bon_affine_residual(law, n=2), 12), round(float(-np.log(5 / 9) / 3), 12)
+    (0.195928888301, 0.195928888301)
+    """
     ell = bon_log_ratio(law, n=n, log_n=log_n)
     finite = np.isfinite(ell)
     v = law.values[finite]

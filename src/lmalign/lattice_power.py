@@ -1,43 +1,62 @@
-"""Certified convolution powers of a lattice law: ``log P(S_n = K)`` for every level, each with an error bound.
+r"""Certified convolution powers of a lattice law: :math:`\log P(S_n = K)` for every level, each with an error bound.
 
-The token law ``q_k = e^{lp_k}`` lives on ``k = 0..D`` (``lp_0``, ``lp_D`` finite); ``S_n`` is the sum of ``n``
-i.i.d. draws, on the ``size = n D + 1`` levels ``0..n D``.
+The token law :math:`q_k = e^{\mathrm{lp}_k}` lives on :math:`k = 0, \dots, D` (:math:`\mathrm{lp}_0`,
+:math:`\mathrm{lp}_D` finite); :math:`S_n` is the sum of :math:`n` i.i.d. draws, on the :math:`nD + 1` levels
+:math:`0, \dots, nD`.
 
-**Tilted windows.** For a tilt ``theta`` and a dyadic reference ``m`` (``REF_BITS`` fractional bits, near the
-tilted mean, so that ``n m`` and ``K - n m`` are exact),
-``P(K) = P_theta(K) e^{-theta (K - n m)} M^n``, ``M = sum_k q_k e^{theta (k - m)}``, and a circular window of ``W``
-levels from ``start`` gives ``P_theta`` by one inverse real FFT,
-``P_circ(start + i) = (1/W) sum_j X_j e^{-2 pi i j i / W}``, ``X_j = psi(w_j)^n e^{i w_j (n m - start)}``,
-``psi(w) = E_theta e^{i w (k - m)}``, ``w_j = 2 pi j / W``. Only the *live* bins (those ``|psi|^n`` can exceed
-``e^-LIVE_LOG`` at, a few dozen per window) are computed; the other bins are dropped. The tilted law of each
-window is formed in extended precision (``numpy.longdouble``, a few dozen numbers); the live bins in double:
-``psi e^{i w m} - 1 = t_re + i t_im`` with ``t_re = -2 sum q_k sin^2(a_k / 2)`` (terms of one sign) and
-``t_im = sum q_k (sin a_k - a_k) + w (mean - m) - 2 pi sum q_k r_k``, where ``a_k`` is ``w (k - m)`` reduced
-exactly in integers by ``r_k`` turns and the first-order part, which cancels to ``w (mean - m)``, comes from the
-extended-precision mean: no error proportional to ``|w|``, which ``n`` would multiply in the phase, remains. The
-phase ``w_j (n m - start)`` is reduced exactly in integers.
+**Tilted windows.** For a tilt :math:`\theta` and a dyadic reference :math:`m` (``REF_BITS`` fractional bits, near
+the tilted mean, so that :math:`nm` and :math:`K - nm` are exact),
 
-**Certificate.** The absolute error of ``P_theta(K)`` over the kept part of a window is at most the sum ``E`` of
+.. math::
 
-* *FFT rounding*: ``FFT_ROUNDING u log2(W) ||X||_1 / W`` (componentwise rounding of the inverse FFT);
-* *spectrum*: ``sum_j delta_j |X_j| / W``, ``delta_j`` the relative error bound of each live bin, propagated
-  from the bounds on ``t_re``, ``t_im`` with ``SIN_ULPS``-ulp transcendental functions;
-* *dropped bins*: ``sum |psi(w_j)|^n`` over them, bounded through
-  ``1 - |psi(w)|^2 = sum_d 4 a_d sin^2(w d / 2)`` (``a_d`` the autocorrelation of the tilted law), whose terms are
-  bounded below exactly on each of ``GAP_INTERVALS_PER_STEP D`` intervals of ``[0, pi]``;
-* *aliasing*: ``P_theta(S >= lo + W) + P_theta(S <= hi - W)`` for the kept levels ``lo..hi``, by Chernoff bounds.
+    P(K) = P_\theta(K)\, e^{-\theta (K - nm)} M^n, \qquad M = \sum_k q_k e^{\theta (k - m)},
 
-With ``y`` the computed ``P_theta(K)``, ``|log P_theta(K) - log y| <= -log(1 - E / y) <= E / (y - E)``. The
-untilt ``log P(K) = log y + A - theta (K - start)``, ``A = n log M - theta (start - n m)``, takes ``A`` from
-extended precision and splits it and ``theta`` on a common binary grid, so that ``a_hi - theta_hi (K - start)`` is
-exact; two roundings remain (``2 u |log P|``). A level is certified when its bound is within
-``max(TARGET, ULPS ulp(log P(K)))``.
+and a circular window of :math:`W` levels from ``start`` gives :math:`P_\theta` by one inverse real FFT,
 
-**Placement.** The windows tile the levels in the coordinate ``tau(c) = int dc / (x(c) sigma(c))``
-(``sigma(c)`` the standard deviation of the tilted sum centred at ``c``, ``x(c)`` the reach in sigma at which the
-FFT rounding uses ``REACH_SHARE`` of the tolerance there, skewness included; :func:`reach_sigmas`, on a grid of
-tilts): one window every ``TAU_STEP`` in ``tau``, each keeping the levels of its own cell (between the
-``tau``-midpoints to its neighbours), so every level is computed once, by one inverse FFT per block of windows
+.. math::
+
+    P_{\mathrm{circ}}(\mathrm{start} + i) = \frac{1}{W} \sum_j X_j e^{-2\pi \mathrm{i}\, j i / W}, \qquad
+    X_j = \psi(w_j)^n e^{\mathrm{i} w_j (nm - \mathrm{start})},
+
+:math:`\psi(w) = E_\theta e^{\mathrm{i} w (k - m)}`, :math:`w_j = 2\pi j / W`. Only the *live* bins (those
+:math:`|\psi|^n` can exceed :math:`e^{-\mathrm{LIVE\_LOG}}` at, a few dozen per window) are computed; the other bins
+are dropped. The tilted law of each window is formed in extended precision (``numpy.longdouble``, a few dozen
+numbers); the live bins in double: :math:`\psi e^{\mathrm{i} w m} - 1 = t_{\mathrm{re}} + \mathrm{i}\, t_{\mathrm{im}}`
+with :math:`t_{\mathrm{re}} = -2 \sum q_k \sin^2(a_k / 2)` (terms of one sign) and
+:math:`t_{\mathrm{im}} = \sum q_k (\sin a_k - a_k) + w (\mathrm{mean} - m) - 2\pi \sum q_k r_k`, where :math:`a_k` is
+:math:`w (k - m)` reduced exactly in integers by :math:`r_k` turns and the first-order part, which cancels to
+:math:`w (\mathrm{mean} - m)`, comes from the extended-precision mean: no error proportional to :math:`|w|`, which
+:math:`n` would multiply in the phase, remains. The phase :math:`w_j (nm - \mathrm{start})` is reduced exactly in
+integers.
+
+**Certificate.** The absolute error of :math:`P_\theta(K)` over the kept part of a window is at most the sum
+:math:`E` of
+
+* *FFT rounding*: :math:`\mathrm{FFT\_ROUNDING}\cdot u \log_2(W) \lVert X\rVert_1 / W` (componentwise rounding of
+  the inverse FFT);
+* *spectrum*: :math:`\sum_j \delta_j |X_j| / W`, :math:`\delta_j` the relative error bound of each live bin,
+  propagated from the bounds on :math:`t_{\mathrm{re}}`, :math:`t_{\mathrm{im}}` with ``SIN_ULPS``-ulp
+  transcendental functions;
+* *dropped bins*: :math:`\sum |\psi(w_j)|^n` over them, bounded through
+  :math:`1 - |\psi(w)|^2 = \sum_d 4 a_d \sin^2(w d / 2)` (:math:`a_d` the autocorrelation of the tilted law), whose
+  terms are bounded below exactly on each of ``GAP_INTERVALS_PER_STEP`` :math:`\cdot D` intervals of
+  :math:`[0, \pi]`;
+* *aliasing*: :math:`P_\theta(S \ge \mathrm{lo} + W) + P_\theta(S \le \mathrm{hi} - W)` for the kept levels
+  :math:`\mathrm{lo}, \dots, \mathrm{hi}`, by Chernoff bounds.
+
+With :math:`y` the computed :math:`P_\theta(K)`,
+:math:`|\log P_\theta(K) - \log y| \le -\log(1 - E / y) \le E / (y - E)`. The untilt
+:math:`\log P(K) = \log y + A - \theta (K - \mathrm{start})`, :math:`A = n \log M - \theta (\mathrm{start} - nm)`,
+takes :math:`A` from extended precision and splits it and :math:`\theta` on a common binary grid, so that
+:math:`a_{\mathrm{hi}} - \theta_{\mathrm{hi}} (K - \mathrm{start})` is exact; two roundings remain
+(:math:`2 u |\log P|`). A level is certified when its bound is within
+:math:`\max(\mathrm{TARGET}, \mathrm{ULPS}\cdot \mathrm{ulp}(\log P(K)))`.
+
+**Placement.** The windows tile the levels in the coordinate :math:`\tau(c) = \int dc / (x(c) \sigma(c))`
+(:math:`\sigma(c)` the standard deviation of the tilted sum centred at :math:`c`, :math:`x(c)` the reach in sigma at
+which the FFT rounding uses ``REACH_SHARE`` of the tolerance there, skewness included; :func:`reach_sigmas`, on a
+grid of tilts): one window every ``TAU_STEP`` in :math:`\tau`, each keeping the levels of its own cell (between the
+:math:`\tau`-midpoints to its neighbours), so every level is computed once, by one inverse FFT per block of windows
 of equal width (a ladder of 4 widths per octave). Levels left uncertified (rare: a few at the extreme edges of
 some laws) are retried by windows centred on them, ``PLAN_SIGMAS`` sigma apart and halving, for up to
 ``REFINE_ROUNDS - 1`` more rounds.
@@ -77,18 +96,71 @@ GRID_POINTS = (257, 2049)  # least and most tilts of the placement grid (about 2
 
 
 def ulp(x: np.ndarray) -> np.ndarray:
-    """``ulp(x) = numpy.spacing(|x|)``, ``2^(e - 52)`` for ``2^e <= |x| < 2^(e + 1)`` (NaN for non-finite ``x``)."""
+    r"""The unit in the last place: ``numpy.spacing(|x|)``, :math:`2^{e - 52}` for :math:`2^e \le |x| < 2^{e + 1}`.
+
+    NaN for non-finite ``x``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> (ulp(np.array([1.0, -3.0])) / 2.0**-52).tolist()
+    [1.0, 2.0]
+    """
     return np.spacing(np.abs(x))
 
 
 def tolerance(logp: np.ndarray) -> np.ndarray:
-    """Certified tolerance of each level: ``max(TARGET, ULPS ulp(log P))`` (NaN where ``log P`` is not finite)."""
+    r"""Certified tolerance of each level: :math:`\max(\mathrm{TARGET}, \mathrm{ULPS}\cdot\mathrm{ulp}(\log P))`.
+
+    NaN where :math:`\log P` is not finite.
+
+    Parameters
+    ----------
+    logp : numpy.ndarray
+        The log-probabilities :math:`\log P`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> tolerance(np.array([-1.0, -2.0**30])).tolist()  # TARGET, then 4 ulp(2^30) = 2^-20
+    [1e-10, 9.5367431640625e-07]
+    """
     return np.maximum(TARGET, ULPS * ulp(logp))
 
 
 def certified(logp: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """``bound <= tolerance(logp)``, with ``numpy.spacing`` only where ``4 u |log P| < bound <= 8 u |log P|``
-    (``ulp(x) > u |x|`` decides the rest)."""
+    r"""Whether each ``bound`` is within :func:`tolerance` of its level.
+
+    ``numpy.spacing`` is called only where :math:`4u|\log P| < \mathrm{bound} \le 8u|\log P|`
+    (:math:`\mathrm{ulp}(x) > u|x|` decides the rest).
+
+    Parameters
+    ----------
+    logp : numpy.ndarray
+        The log-probabilities.
+    bound : numpy.ndarray
+        Their error bounds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean.
+
+    Examples
+    --------
+    >>> certified(np.array([-1.0, -1.0]), np.array([1e-11, 1e-9])).tolist()
+    [True, False]
+    """
     mag = np.abs(logp)
     ok = (bound <= TARGET) | (bound <= ULPS * U * mag)
     amb = np.flatnonzero(~ok & (bound <= 2 * ULPS * U * mag))
@@ -97,10 +169,32 @@ def certified(logp: np.ndarray, bound: np.ndarray) -> np.ndarray:
 
 
 def reach_sigmas(log_p: np.ndarray, sigma: np.ndarray, skew: np.ndarray) -> np.ndarray:
-    """Distance ``x`` (in sigma) from a window's centre out to which its FFT rounding, about
-    ``FFT_ROUNDING u log2(W) e^{x^2/2 + |skew| x^3 / 6}`` relative (the faster-decaying side of an Edgeworth
-    density), stays within ``REACH_SHARE`` of the tolerance at a level of log-probability near ``log_p``
-    (``W`` about ``(2 x + ALIAS_SIGMAS) sigma``)."""
+    r"""Distance :math:`x` (in sigma) from a window's centre out to which its FFT rounding stays within budget.
+
+    The rounding is about :math:`\mathrm{FFT\_ROUNDING}\cdot u \log_2(W)\, e^{x^2/2 + |\mathrm{skew}|\, x^3 / 6}`
+    relative (the faster-decaying side of an Edgeworth density); it must stay within ``REACH_SHARE`` of the
+    tolerance at a level of log-probability near ``log_p`` (:math:`W` about
+    :math:`(2x + \mathrm{ALIAS\_SIGMAS})\,\sigma`).
+
+    Parameters
+    ----------
+    log_p : numpy.ndarray
+        Log-probabilities of the levels about the centres.
+    sigma : numpy.ndarray
+        Standard deviations of the tilted sums.
+    skew : numpy.ndarray
+        Their skewness (absolute value).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`x` for each entry.
+
+    Examples
+    --------
+    >>> round(float(reach_sigmas(np.array([-10.0]), np.array([10.0]), np.array([0.0]))[0]), 6)
+    4.058458
+    """
     tol = tolerance(log_p)
     x = np.full(log_p.shape, 4.0)
     for _ in range(2):
@@ -113,7 +207,21 @@ def reach_sigmas(log_p: np.ndarray, sigma: np.ndarray, skew: np.ndarray) -> np.n
 
 
 class TiltFamily:
-    """The exponential family ``q_theta(k) ~ q_k e^{theta k}`` of a token law on ``0..D``."""
+    r"""The exponential family :math:`q_\theta(k) \propto q_k e^{\theta k}` of a token law on :math:`0, \dots, D`.
+
+    Parameters
+    ----------
+    lp : numpy.ndarray
+        The token log-probabilities :math:`\log q_k` (``-inf`` allowed inside).
+    lp_ext : numpy.ndarray, optional
+        The same in extended precision (``numpy.longdouble``).
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> fam.span, fam.support.tolist()
+    (1, [0, 1])
+    """
 
     def __init__(self, lp: np.ndarray, lp_ext: np.ndarray | None = None):
         self.support = np.flatnonzero(lp > -np.inf)
@@ -128,7 +236,24 @@ class TiltFamily:
         self._grid: tuple | None = None
 
     def moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean, variance and probabilities (rows) of ``q_theta`` for each ``theta``."""
+        r"""Mean, variance and probabilities (rows) of :math:`q_\theta` for each :math:`\theta`.
+
+        Parameters
+        ----------
+        theta : numpy.ndarray
+            The tilts.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(mean, var, probs)``.
+
+        Examples
+        --------
+        >>> mean, var, probs = TiltFamily(np.log([0.5, 0.5])).moments(np.array([0.0]))
+        >>> mean.tolist(), var.tolist()
+        ([0.5], [0.25])
+        """
         w = self.logp[None, :] + theta[:, None] * self.k[None, :]
         w -= w.max(axis=1, keepdims=True)
         e = np.exp(w)
@@ -138,8 +263,30 @@ class TiltFamily:
         return mean, var, e
 
     def theta_for(self, targets: np.ndarray, n: int, start: np.ndarray | None = None) -> np.ndarray:
-        """``theta`` with mean of ``q_theta`` near each target in ``(0, D)`` (safeguarded Newton, batched, from
-        ``start`` if given)."""
+        r""":math:`\theta` with the mean of :math:`q_\theta` near each target in :math:`(0, D)`.
+
+        Safeguarded Newton, batched, from ``start`` if given; the mean is matched to
+        :math:`\min(10^{-4} \min(t, D - t), 0.01/\sqrt{n})`.
+
+        Parameters
+        ----------
+        targets : numpy.ndarray
+            Target means in :math:`(0, D)`.
+        n : int
+            The length (sets the tolerance).
+        start : numpy.ndarray, optional
+            Starting tilts.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> theta = TiltFamily(np.log([0.5, 0.5])).theta_for(np.array([0.75]), 10)
+        >>> round(float(theta[0]), 3), round(float(np.log(3)), 3)  # e^t / (1 + e^t) = 3/4
+        (1.099, 1.099)
+        """
         theta = np.zeros(targets.size) if start is None else start.astype(float).copy()
         lo = np.full(targets.size, -np.inf)
         hi = np.full(targets.size, np.inf)
@@ -164,9 +311,29 @@ class TiltFamily:
         return theta
 
     def grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Tilts ``theta_g`` (uniform, from a centre ``n mean`` below 1/4 to one within 1/4 of ``n D``) with the
-        centres ``c_g``, standard deviations ``s_g`` of the tilted sums and ``tau_g = int dc / (x sigma)``
-        (trapezoids, ``x`` from :func:`reach_sigmas`); kept for the family's last ``n``."""
+        r"""The placement grid of tilts :math:`\theta_g`, with centres, spreads and the coordinate :math:`\tau_g`.
+
+        The tilts are uniform, from a centre :math:`n\,\mathrm{mean}` below 1/4 to one within 1/4 of :math:`nD`;
+        :math:`c_g` are the centres, :math:`s_g` the standard deviations of the tilted sums and
+        :math:`\tau_g = \int dc / (x\sigma)` (trapezoids, :math:`x` from :func:`reach_sigmas`); kept for the
+        family's last :math:`n`.
+
+        Parameters
+        ----------
+        n : int
+            The length.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(theta_g, c_g, s_g, tau_g)``.
+
+        Examples
+        --------
+        >>> theta, c, s, tau = TiltFamily(np.log([0.5, 0.5])).grid(4)
+        >>> len(theta), bool(np.all(np.diff(c) > 0) and np.all(np.diff(tau) > 0))
+        (257, True)
+        """
         if self._grid is None or self._grid[0] != n:
             ends = []
             for sign in (-1.0, 1.0):
@@ -192,18 +359,53 @@ class TiltFamily:
         return self._grid[1:]
 
     def tilts_at(self, centres: np.ndarray, n: int) -> np.ndarray:
-        """Tilts whose sums are centred near ``centres`` (grid interpolation, then Newton)."""
+        """Tilts whose sums are centred near ``centres`` (grid interpolation, then Newton).
+
+        Parameters
+        ----------
+        centres : numpy.ndarray
+            Centres of the sums, in :math:`(0, nD)`.
+        n : int
+            The length.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> TiltFamily(np.log([0.5, 0.5])).tilts_at(np.array([2.0]), 4).tolist()  # the untilted mean
+        [0.0]
+        """
         theta_g, c_g, _, _ = self.grid(n)
         return self.theta_for(centres / n, n, np.interp(centres, c_g, theta_g))
 
     def log_mgf(self, theta: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        """``log sum_k q_k e^{theta (k - ref)}``, rows of ``theta`` (any shape ending in the batch)."""
+        r""":math:`\log\sum_k q_k e^{\theta (k - \mathrm{ref})}`, for ``theta`` of any shape ending in the batch.
+
+        Parameters
+        ----------
+        theta : numpy.ndarray
+            The tilts.
+        ref : numpy.ndarray
+            The reference points, broadcast against ``theta``.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> fam = TiltFamily(np.log([0.5, 0.5]))
+        >>> round(float(fam.log_mgf(np.array([1.0]), np.array([0.0]))[0]), 12)  # log((1 + e) / 2)
+        0.620114506958
+        """
         return log_sum_exp(self.logp + theta[..., None] * (self.k - ref[..., None]), axis=-1)
 
 
 def _min_sin2_table(edges: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``min over w in [edges_i, edges_{i+1}] of sin^2(w d / 2)``, for each interval and step ``d`` (exact: the
-    minimum is 0 if the interval holds a zero ``2 pi m / d``, else at an end)."""
+    r""":math:`\min_{w \in [e_i, e_{i+1}]} \sin^2(w d / 2)`, for each interval and step :math:`d` (exact: the
+    minimum is 0 if the interval holds a zero :math:`2\pi m / d`, else at an end)."""
     a = edges[:-1, None] * d[None, :] / 2
     b = edges[1:, None] * d[None, :] / 2
     has_zero = np.floor(b / math.pi) >= np.ceil(a / math.pi)
@@ -219,7 +421,32 @@ def _ranges(first: np.ndarray, lens: np.ndarray) -> np.ndarray:
 
 @dataclass
 class WindowBatch:
-    """Tilted windows, with their parameters and the levels ``keep_lo..keep_hi`` each one keeps."""
+    r"""Tilted windows, with their parameters and the levels ``keep_lo..keep_hi`` each one keeps.
+
+    Attributes
+    ----------
+    theta : numpy.ndarray
+        The tilts :math:`\theta`.
+    ref_num : numpy.ndarray
+        The reference means :math:`m = \mathrm{ref\_num} / 2^{\mathrm{REF\_BITS}}` (int64).
+    sigma : numpy.ndarray
+        Standard deviations of the tilted sums.
+    width : numpy.ndarray
+        Window widths :math:`W` (FFT lengths).
+    start : numpy.ndarray
+        First level of each window.
+    keep_lo, keep_hi : numpy.ndarray
+        The levels each window keeps.
+    probs : numpy.ndarray
+        Tilted token probabilities (double), rows.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> wb = make_windows(fam, 4, np.array([0.0]), np.array([0]), np.array([4]))
+    >>> wb.width.tolist(), wb.start.tolist(), wb.ref_num.tolist() == [2**19]
+    ([5], [0], True)
+    """
 
     theta: np.ndarray
     ref_num: np.ndarray  # reference mean m = ref_num / 2^REF_BITS (int64)
@@ -232,9 +459,32 @@ class WindowBatch:
 
 
 def plan_cells(fam: TiltFamily, n: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tilts and cells ``cell_lo..cell_hi`` tiling levels ``lo..hi``: centres ``TAU_STEP`` apart in ``tau`` (so
-    each cell reaches a little less than ``reach_sigmas`` sigma either side), cell boundaries at the
-    ``tau``-midpoints of the actual centres."""
+    r"""Tilts and cells ``cell_lo..cell_hi`` tiling the levels ``lo..hi``.
+
+    The centres are ``TAU_STEP`` apart in :math:`\tau` (so each cell reaches a little less than
+    :func:`reach_sigmas` sigma either side), the cell boundaries at the :math:`\tau`-midpoints of the actual
+    centres.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    lo, hi : int
+        The first and last level to tile.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(theta, cell_lo, cell_hi)``.
+
+    Examples
+    --------
+    >>> theta, cell_lo, cell_hi = plan_cells(TiltFamily(np.log([0.5, 0.5])), 4, 0, 4)
+    >>> cell_lo.tolist(), cell_hi.tolist()  # one window holds the five levels
+    ([0], [4])
+    """
     _, c_g, _, tau_g = fam.grid(n)
     t_lo, t_hi = np.interp([lo, hi], c_g, tau_g)
     count = max(1, math.ceil((t_hi - t_lo) / TAU_STEP))
@@ -253,7 +503,28 @@ def plan_cells(fam: TiltFamily, n: int, lo: int, hi: int) -> tuple[np.ndarray, n
 
 
 def plan(fam: TiltFamily, n: int, lo: int, hi: int, spacing: float = PLAN_SIGMAS) -> np.ndarray:
-    """Centres covering levels ``lo..hi``: each about ``spacing sigma`` past the last covered level."""
+    r"""Centres covering the levels ``lo..hi``: each about ``spacing`` :math:`\sigma` past the last covered level.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    lo, hi : int
+        The first and last level to cover.
+    spacing : float
+        The spacing in standard deviations.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> plan(TiltFamily(np.log([0.5, 0.5])), 4, 0, 4).round(6).tolist()
+    [1.063209]
+    """
     last = n * fam.span
     _, grid_c, grid_s, _ = fam.grid(n)
     centres = []
@@ -268,8 +539,8 @@ def plan(fam: TiltFamily, n: int, lo: int, hi: int, spacing: float = PLAN_SIGMAS
 
 
 def _fast_width(w: np.ndarray) -> np.ndarray:
-    """FFT lengths at least ``w`` from the ladder ``{4, 5, 6, 7.5} 2^e`` (ratios at most 1.25), so that few
-    distinct widths are batched."""
+    r"""FFT lengths at least ``w`` from the ladder :math:`\{4, 5, 6, 7.5\}\cdot 2^e` (ratios at most 1.25), so
+    that few distinct widths are batched."""
     e = np.floor(np.log2(np.maximum(w, 16) / 4.0))
     rungs = np.array([4.0, 5.0, 6.0, 7.5, 8.0])
     pick = np.searchsorted(rungs, w / 2.0**e - 1e-9)
@@ -279,8 +550,32 @@ def _fast_width(w: np.ndarray) -> np.ndarray:
 def make_windows(
     fam: TiltFamily, n: int, theta: np.ndarray, keep_lo: np.ndarray | None = None, keep_hi: np.ndarray | None = None
 ) -> WindowBatch:
-    """Reference mean, width and position of the window of each tilt, keeping ``keep_lo..keep_hi`` (default:
-    the levels within ``KEEP_SIGMAS`` sigma of the centre)."""
+    r"""Reference mean, width and position of the window of each tilt.
+
+    Each keeps ``keep_lo..keep_hi`` (default: the levels within ``KEEP_SIGMAS`` sigma of the centre); the width
+    reaches ``ALIAS_SIGMAS`` sigma past the farther kept level.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    theta : numpy.ndarray
+        The tilts.
+    keep_lo, keep_hi : numpy.ndarray, optional
+        The levels each window keeps.
+
+    Returns
+    -------
+    WindowBatch
+
+    Examples
+    --------
+    >>> wb = make_windows(TiltFamily(np.log([0.5, 0.5])), 4, np.array([0.0]))
+    >>> wb.keep_lo.tolist(), wb.keep_hi.tolist()
+    ([0], [4])
+    """
     size = n * fam.span + 1
     mean, var, probs = fam.moments(theta)
     ref_num = np.round(mean * 2.0**REF_BITS).astype(np.int64)
@@ -303,11 +598,36 @@ def make_windows(
 
 
 def dropped_bound(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Live bins (window index and bin, grouped by window) and the bound ``sum |psi(w_j)|^n`` over each window's
-    dropped bins (``1/W`` not applied).
+    r"""Live bins and the bound :math:`\sum |\psi(w_j)|^n` over each window's dropped bins (:math:`1/W` not applied).
 
-    ``1 - |psi|^2 = sum_d 4 a_d sin^2(w d / 2) >= g_I`` on each interval ``I`` of ``[0, pi]``; a bin of ``I`` is
-    dropped when ``exp(-n g_I / 2) <= e^-LIVE_LOG`` and contributes at most that."""
+    .. math::
+
+        1 - |\psi|^2 = \sum_d 4 a_d \sin^2(w d / 2) \ge g_I
+
+    on each interval :math:`I` of :math:`[0, \pi]`; a bin of :math:`I` is dropped when
+    :math:`e^{-n g_I / 2} \le e^{-\mathrm{LIVE\_LOG}}` and contributes at most that.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    wb : WindowBatch
+        The windows.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(window index, bin, dropped bound)``: the live bins grouped by window, and one bound per window.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> win, j, dropped = dropped_bound(fam, 4, make_windows(fam, 4, np.array([0.0])))
+    >>> j.tolist(), dropped.tolist()  # every bin of a five-level window is live
+    ([0, 1, 2], [0.0])
+    """
     span = fam.span
     dense = np.zeros((wb.theta.size, span + 1))
     dense[:, fam.support] = wb.probs
@@ -328,8 +648,40 @@ def dropped_bound(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray,
 
 
 def chernoff_tail(fam: TiltFamily, n: int, wb: WindowBatch, dist: np.ndarray, upper: bool) -> np.ndarray:
-    """Bound on ``P_theta(S - n m >= dist)`` (``upper``) or ``P_theta(S - n m <= -dist)``, ``dist > 0``:
-    ``min_t exp(n [L(theta + t) - L(theta)] - t dist)`` over a few ``t`` about the Gaussian optimum."""
+    r"""Chernoff bound on :math:`P_\theta(S - nm \ge d)` (``upper``) or :math:`P_\theta(S - nm \le -d)`, :math:`d > 0`.
+
+    .. math::
+
+        \min_t \exp\left(n [L(\theta + t) - L(\theta)] - t d\right)
+
+    over a few :math:`t` about the Gaussian optimum, :math:`L` the log-MGF about :math:`m`.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    wb : WindowBatch
+        The windows (their tilts and reference means).
+    dist : numpy.ndarray
+        The distances :math:`d > 0`, one per window.
+    upper : bool
+        The upper tail, else the lower.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bound per window, at most 1.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> wb = make_windows(fam, 4, np.array([0.0]))
+    >>> bound = chernoff_tail(fam, 4, wb, np.array([1.5]), True)  # P(S >= 3.5) = 1/16 for S ~ Bin(4, 1/2)
+    >>> bool(1 / 16 <= bound[0] < 1)
+    True
+    """
     ref = wb.ref_num / 2.0**REF_BITS
     var = np.maximum(wb.sigma**2 / n, 1e-300)
     t0 = dist / (n * var)
@@ -344,8 +696,26 @@ def chernoff_tail(fam: TiltFamily, n: int, wb: WindowBatch, dist: np.ndarray, up
 
 @dataclass
 class Untilt:
-    """Per window: ``A = a_hi + a_lo``, ``theta = th_hi + th_lo``, the absolute error ``err`` of ``P_theta`` and
-    the level-independent part ``const`` of the bound on ``log P``."""
+    r"""Per window, the untilt terms and error bound.
+
+    Attributes
+    ----------
+    a_hi, a_lo : numpy.ndarray
+        :math:`A = a_{\mathrm{hi}} + a_{\mathrm{lo}}`, :math:`A = n\log M - \theta(\mathrm{start} - nm)`.
+    th_hi, th_lo : numpy.ndarray
+        :math:`\theta = \theta_{\mathrm{hi}} + \theta_{\mathrm{lo}}` on the same binary grid.
+    err : numpy.ndarray
+        The absolute error of :math:`P_\theta`.
+    const : numpy.ndarray
+        The level-independent part of the bound on :math:`\log P`.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> win, j, spec, ut = spectrum(fam, 4, make_windows(fam, 4, np.array([0.0])))
+    >>> bool(ut.err[0] < 1e-13), type(ut).__name__
+    (True, 'Untilt')
+    """
 
     a_hi: np.ndarray
     a_lo: np.ndarray
@@ -356,8 +726,8 @@ class Untilt:
 
 
 def _sin_minus_id(a: np.ndarray) -> np.ndarray:
-    """``sin(a) - a`` for ``|a| <= pi``, to a relative error ``S3_REL``: the Taylor series (nested, to
-    ``a^17``) for ``|a| <= 1/2``, else the difference (``|sin a - a| >= 0.02`` there)."""
+    r""":math:`\sin a - a` for :math:`|a| \le \pi`, to a relative error ``S3_REL``: the Taylor series (nested, to
+    :math:`a^{17}`) for :math:`|a| \le 1/2`, else the difference (:math:`|\sin a - a| \ge 0.02` there)."""
     a2 = a * a
     series = 1.0
     for m in (272.0, 210.0, 156.0, 110.0, 72.0, 42.0, 20.0):  # (2i)(2i+1) for i = 8 .. 2
@@ -367,9 +737,10 @@ def _sin_minus_id(a: np.ndarray) -> np.ndarray:
 
 
 def _tilted_law(fam: TiltFamily, n: int, wb: WindowBatch):
-    """Tilted token law of each window in extended precision: ``log M`` (about the reference ``m``), the
-    normalised probabilities, ``S1 = sum_k q_k (k - m) 2^REF_BITS``, the steps ``(k - m) 2^REF_BITS`` (exact
-    integers) and the bound ``token_err`` on the log error its rounding causes in ``P``."""
+    r"""Tilted token law of each window in extended precision: :math:`\log M` (about the reference :math:`m`), the
+    normalised probabilities, :math:`S_1 = \sum_k q_k (k - m) 2^{\mathrm{REF\_BITS}}`, the steps
+    :math:`(k - m) 2^{\mathrm{REF\_BITS}}` (exact integers) and the bound ``token_err`` on the log error its
+    rounding causes in :math:`P`."""
     steps = fam.support.astype(np.int64)[None, :] * 2**REF_BITS - wb.ref_num[:, None]
     expo = fam.logp_ext[None, :] + wb.theta.astype(np.longdouble)[:, None] * (
         steps.astype(np.longdouble) / np.longdouble(2**REF_BITS)
@@ -385,13 +756,15 @@ def _tilted_law(fam: TiltFamily, n: int, wb: WindowBatch):
 
 
 def _characteristic(fam: TiltFamily, wb: WindowBatch, win: np.ndarray, j: np.ndarray, qn, s1, steps):
-    """``t = psi(w_j) e^{i w_j m} - 1 = t_re + i t_im`` at the live bins, in double, with error bounds.
+    r""":math:`t = \psi(w_j) e^{\mathrm{i} w_j m} - 1 = t_{\mathrm{re}} + \mathrm{i}\, t_{\mathrm{im}}` at the live
+    bins, in double, with error bounds.
 
-    ``a_k = 2 pi j (k - m) / W`` is reduced exactly in integers to ``a_k - 2 pi r_k`` in ``[-pi, pi)``;
-    ``t_re = -2 sum_k q_k sin^2(a_k / 2)`` (terms of one sign) and
-    ``t_im = sum_k q_k (sin a_k - a_k) + w_j S1 / 2^REF_BITS - 2 pi sum_k q_k r_k``: the first-order part
-    ``sum q_k a_k``, which cancels to ``w (mean - m)``, is taken exactly from ``S1``, so no error proportional to
-    ``|w|`` remains (it would be multiplied by ``n`` in the phase)."""
+    :math:`a_k = 2\pi j (k - m) / W` is reduced exactly in integers to :math:`a_k - 2\pi r_k` in :math:`[-\pi, \pi)`;
+    :math:`t_{\mathrm{re}} = -2 \sum_k q_k \sin^2(a_k / 2)` (terms of one sign) and
+    :math:`t_{\mathrm{im}} = \sum_k q_k (\sin a_k - a_k) + w_j S_1 / 2^{\mathrm{REF\_BITS}} - 2\pi \sum_k q_k r_k`:
+    the first-order part :math:`\sum q_k a_k`, which cancels to :math:`w (\mathrm{mean} - m)`, is taken exactly
+    from :math:`S_1`, so no error proportional to :math:`|w|` remains (it would be multiplied by :math:`n` in the
+    phase)."""
     W = wb.width[win]
     modulus = W * 2**REF_BITS
     raw = j[:, None] * steps[win]
@@ -418,11 +791,38 @@ def _characteristic(fam: TiltFamily, wb: WindowBatch, win: np.ndarray, j: np.nda
 
 
 def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, Untilt]:
-    """Live bins ``(window, j)``, their values ``conj(X_j)`` and each window's untilt terms and error bound.
+    r"""Live bins ``(window, j)``, their values :math:`\overline{X_j}` and each window's untilt terms and error bound.
 
-    ``log|X_j| = (n/2) log1p(2 t_re + t_re^2 + t_im^2)``, ``arg X_j = n atan2(t_im, 1 + t_re) + 2 pi j
-    (n m - start) / W`` (the second term reduced exactly); ``delta_j`` bounds the relative error of ``X_j``
-    from the bounds on ``t`` and ``SIN_ULPS``-ulp transcendental functions."""
+    .. math::
+
+        \log|X_j| = \frac{n}{2} \operatorname{log1p}(2 t_{\mathrm{re}} + t_{\mathrm{re}}^2 + t_{\mathrm{im}}^2),
+        \qquad \arg X_j = n \operatorname{atan2}(t_{\mathrm{im}}, 1 + t_{\mathrm{re}})
+        + 2\pi j (nm - \mathrm{start}) / W
+
+    (the second term reduced exactly); :math:`\delta_j` bounds the relative error of :math:`X_j` from the bounds
+    on :math:`t` and ``SIN_ULPS``-ulp transcendental functions.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    wb : WindowBatch
+        The windows.
+
+    Returns
+    -------
+    tuple
+        ``(window index, bin, conj(X_j), Untilt)``.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> win, j, spec, ut = spectrum(fam, 4, make_windows(fam, 4, np.array([0.0])))
+    >>> np.abs(spec).round(12).tolist()  # |cos(w/2)|^4 at w = 0, 2 pi/5, 4 pi/5
+    [1.0, 0.428381372891, 0.009118627109]
+    """
     size = n * fam.span + 1
     win, j, dropped = dropped_bound(fam, n, wb)
     W = wb.width[win]
@@ -478,11 +878,13 @@ def spectrum(fam: TiltFamily, n: int, wb: WindowBatch) -> tuple[np.ndarray, np.n
 
 
 def _untilt_terms(n: int, wb: WindowBatch, log_m, err: np.ndarray, token_err: np.ndarray) -> Untilt:
-    """``A = n log M - theta (start - n m)`` (extended precision) and ``theta`` split on a common grid ``2^-s``:
-    ``a_hi``, ``th_hi`` multiples of ``2^-s`` with ``|A| + |theta| W < 2^(51 - s)``, so that ``th_hi d`` and
-    ``a_hi - th_hi d`` are exact for ``0 <= d < W``; ``a_lo = A - a_hi``, ``th_lo = theta - th_hi`` (at most
-    ``2^-(s+1)``). The constant part of the bound: ``token_err``, the extended rounding of ``A`` and the
-    rounding of the small terms ``a_lo - th_lo d``."""
+    r""":math:`A = n \log M - \theta (\mathrm{start} - nm)` (extended precision) and :math:`\theta` split on a common
+    grid :math:`2^{-s}`: :math:`a_{\mathrm{hi}}`, :math:`\theta_{\mathrm{hi}}` multiples of :math:`2^{-s}` with
+    :math:`|A| + |\theta| W < 2^{51 - s}`, so that :math:`\theta_{\mathrm{hi}} d` and
+    :math:`a_{\mathrm{hi}} - \theta_{\mathrm{hi}} d` are exact for :math:`0 \le d < W`;
+    :math:`a_{\mathrm{lo}} = A - a_{\mathrm{hi}}`, :math:`\theta_{\mathrm{lo}} = \theta - \theta_{\mathrm{hi}}` (at
+    most :math:`2^{-(s+1)}`). The constant part of the bound: ``token_err``, the extended rounding of :math:`A` and
+    the rounding of the small terms :math:`a_{\mathrm{lo}} - \theta_{\mathrm{lo}} d`."""
     dist = (wb.start * 2**REF_BITS - n * wb.ref_num).astype(np.longdouble) / np.longdouble(2**REF_BITS)
     tilt0 = wb.theta.astype(np.longdouble) * dist
     n_log_m = n * log_m
@@ -501,9 +903,43 @@ def _untilt_terms(n: int, wb: WindowBatch, log_m, err: np.ndarray, token_err: np
 def untilt_levels(
     y: np.ndarray, d: np.ndarray, lens: np.ndarray, ut: Untilt, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``log P`` and its bound at levels ``start + d`` of windows ``rows`` (``lens`` levels each), from the
-    tilted values ``y``: ``((a_hi - th_hi d) + log y) + (a_lo - th_lo d)``, the first difference exact, and
-    ``E / (y - E) + 2 u (|log y| + |log P|) + const`` (``inf`` and ``NaN`` where ``y <= 2 E``)."""
+    r""":math:`\log P` and its bound at levels ``start + d`` of windows ``rows``, from the tilted values ``y``.
+
+    .. math::
+
+        \log P = \left((a_{\mathrm{hi}} - \theta_{\mathrm{hi}} d) + \log y\right)
+        + (a_{\mathrm{lo}} - \theta_{\mathrm{lo}} d),
+
+    the first difference exact, with bound :math:`E / (y - E) + 2u (|\log y| + |\log P|) + \mathrm{const}` (``inf``
+    and ``NaN`` where :math:`y \le 2E`).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The computed tilted probabilities :math:`P_\theta`.
+    d : numpy.ndarray
+        Offsets of the levels from each window's start.
+    lens : numpy.ndarray
+        How many levels of each window.
+    ut : Untilt
+        The windows' untilt terms.
+    rows : numpy.ndarray
+        The window of each group of levels.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log P, bound)``.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> win, j, spec, ut = spectrum(fam, 4, make_windows(fam, 4, np.array([0.0])))
+    >>> y = np.array([1, 4, 6, 4, 1]) / 16  # the exact tilted law at theta = 0
+    >>> logp, bound = untilt_levels(y, np.arange(5), np.array([5]), ut, np.array([0]))
+    >>> (np.exp(logp) * 16).round(12).tolist(), bool(bound.max() < 1e-12)
+    ([1.0, 4.0, 6.0, 4.0, 1.0], True)
+    """
 
     def rep(a: np.ndarray) -> np.ndarray:
         return np.repeat(a[rows], lens)
@@ -519,9 +955,34 @@ def untilt_levels(
 
 
 def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np.ndarray, disjoint: bool) -> None:
-    """Compute the kept levels of every window and store them in ``out`` (``log P``) and ``cert`` (bounds):
-    overwritten if the windows keep disjoint levels, else where the new bound is smaller. One inverse FFT per
-    block of windows of equal width; the levels are untilted in chunks of about ``CHUNK``."""
+    r"""Compute the kept levels of every window and store them in ``out`` (:math:`\log P`) and ``cert`` (bounds).
+
+    Overwritten if the windows keep disjoint levels, else where the new bound is smaller. One inverse FFT per
+    block of windows of equal width; the levels are untilted in chunks of about ``CHUNK``.
+
+    Parameters
+    ----------
+    fam : TiltFamily
+        The token law's family.
+    n : int
+        The length.
+    wb : WindowBatch
+        The windows.
+    out : numpy.ndarray
+        :math:`\log P` of every level, updated in place.
+    cert : numpy.ndarray
+        The bounds, updated in place.
+    disjoint : bool
+        Whether the windows keep disjoint levels.
+
+    Examples
+    --------
+    >>> fam = TiltFamily(np.log([0.5, 0.5]))
+    >>> out, cert = np.full(5, np.nan), np.full(5, np.inf)
+    >>> evaluate(fam, 4, make_windows(fam, 4, np.array([0.0])), out, cert, True)
+    >>> (np.exp(out) * 16).round(9).tolist(), bool(cert.max() < 1e-12)
+    ([1.0, 4.0, 6.0, 4.0, 1.0], True)
+    """
     win, j, spec, ut = spectrum(fam, n, wb)
     windows = np.arange(wb.theta.size)
     first_bin = np.searchsorted(win, windows)
@@ -570,9 +1031,33 @@ def evaluate(fam: TiltFamily, n: int, wb: WindowBatch, out: np.ndarray, cert: np
 def certified_levels(
     lp: np.ndarray, n: int, settled: np.ndarray | None = None, lp_ext: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`certified_power`, with the mask of the levels left uncertified (``settled`` ones excluded): the
-    first round tiles every level, the refinement rounds recheck only the levels still to do (a bound only
-    ever decreases)."""
+    r""":func:`certified_power`, with the mask of the levels left uncertified (``settled`` ones excluded).
+
+    The first round tiles every level, the refinement rounds recheck only the levels still to do (a bound only
+    ever decreases).
+
+    Parameters
+    ----------
+    lp : numpy.ndarray
+        The token log-probabilities on :math:`0, \dots, D` (``lp[0]``, ``lp[-1]`` finite).
+    n : int
+        The length.
+    settled : numpy.ndarray, optional
+        Levels that need no window.
+    lp_ext : numpy.ndarray, optional
+        The token law in extended precision.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log P, bound, uncertified mask)``.
+
+    Examples
+    --------
+    >>> logp, bound, todo = certified_levels(np.log([0.5, 0.5]), 4)
+    >>> (np.exp(logp) * 16).round(9).tolist(), todo.any()
+    ([1.0, 4.0, 6.0, 4.0, 1.0], np.False_)
+    """
     fam = TiltFamily(lp, lp_ext)
     size = n * fam.span + 1
     out = np.full(size, np.nan)
@@ -601,10 +1086,34 @@ def certified_levels(
 def certified_power(
     lp: np.ndarray, n: int, settled: np.ndarray | None = None, lp_ext: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(S_n = K)`` for ``K = 0..n D`` by certified tilted windows, and each level's error bound (``inf``
-    where no window certified it, with ``NaN`` there). ``lp[0]`` and ``lp[-1]`` must be finite.
+    r""":math:`\log P(S_n = K)` for :math:`K = 0, \dots, nD` by certified tilted windows, with each level's bound.
+
+    The bound is ``inf`` where no window certified it, with ``NaN`` there. ``lp[0]`` and ``lp[-1]`` must be finite.
     ``settled`` marks levels that need no window (unreachable ones); ``lp_ext`` is the token law in extended
-    precision (``numpy.longdouble``), when known more accurately than its double logs."""
+    precision (``numpy.longdouble``), when known more accurately than its double logs.
+
+    Parameters
+    ----------
+    lp : numpy.ndarray
+        The token log-probabilities on :math:`0, \dots, D`.
+    n : int
+        The length.
+    settled : numpy.ndarray, optional
+        Levels that need no window.
+    lp_ext : numpy.ndarray, optional
+        The token law in extended precision.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log P, bound)``.
+
+    Examples
+    --------
+    >>> logp, bound = certified_power(np.log([0.5, 0.5]), 4)  # Binomial(4, 1/2) = (1, 4, 6, 4, 1) / 16
+    >>> (np.exp(logp) * 16).round(9).tolist(), bool(np.all(certified(logp, bound)))
+    ([1.0, 4.0, 6.0, 4.0, 1.0], True)
+    """
     out, cert, _ = certified_levels(lp, n, settled, lp_ext)
     return out, cert
 

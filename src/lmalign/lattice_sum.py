@@ -1,18 +1,20 @@
-"""Certified convolution powers of a lattice law by every method: ``log P(S_n = K)`` for every level ``K``.
+r"""Certified convolution powers of a lattice law by every method: :math:`\log P(S_n = K)` for every level :math:`K`.
 
-The token law ``q_k = e^{logq_k}`` lives on ``k = 0..D``; ``S_n`` is the sum of ``n`` i.i.d. draws, on the levels
-``0..n D``. :func:`certified_lattice_power` returns every level with a certified bound on the error of its log,
-within ``max(1e-10, 4 ulp)``, by the first of these methods that certifies it:
+The token law :math:`q_k = e^{\mathrm{logq}_k}` lives on :math:`k = 0, \dots, D`; :math:`S_n` is the sum of
+:math:`n` i.i.d. draws, on the levels :math:`0, \dots, nD`. :func:`certified_lattice_power` returns every level
+with a certified bound on the error of its log, within ``max(1e-10, 4 ulp)``, by the first of these methods that
+certifies it:
 
 * *Certified tilted windows* (:func:`lmalign.lattice_power.certified_power`): the levels are tiled by windows
   of tilted FFT powers, each level computed once by the window whose cell holds it, with a bound summing FFT
   rounding, spectrum error, dropped bins and aliasing. For ordinary laws they certify every level.
-* *Edge recurrence*: a level they leave within ``(n + 1) j1`` levels of either end (``j1`` the gap from the
-  extreme step to the next one) is computed by J. C. P. Miller's recurrence for the powers of a polynomial,
+* *Edge recurrence*: a level they leave within :math:`(n + 1) j_1` levels of either end (:math:`j_1` the gap
+  from the extreme step to the next one) is computed by J. C. P. Miller's recurrence for the powers of a polynomial,
   whose terms are all non-negative there, run only as deep as needed (bound ``_edge_bound``).
 * *Float windows* (``_FloatWindows``): levels still left (lattices where only rare tokens leave a sublattice,
-  so that ``P_theta`` alternates by large factors between residue classes) are computed by plain, residue-class
-  (``_class_power``) and dominant-token windows, with the error model ``2 n u`` times the estimated relative
+  so that :math:`P_\theta` alternates by large factors between residue classes) are computed by plain,
+  residue-class (``_class_power``) and dominant-token windows, with the error model :math:`2 n u` times the
+  estimated relative
   error; and up to ``DIRECT_FALLBACK_MAX_LEVELS`` levels by the direct convolution.
 * Supports of at most ``DIRECT_MAX_LEVELS`` levels use the direct log-space convolution by repeated squaring
   (sums of positive terms only; bound ``_direct_bound``).
@@ -46,8 +48,28 @@ EDGE_VECTOR_TERMS = 32  # the edge recurrence runs in numpy blocks when j1 level
 
 
 def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
-    """Boolean mask of the totals ``0..n kmax`` that a sum of ``n`` steps from ``support`` (a 0/1 array over
-    ``0..kmax``) can reach: exact sumset by doubling, each FFT product of 0/1 arrays thresholded at 1/2."""
+    r"""Boolean mask of the totals :math:`0, \dots, n k_{\max}` that a sum of :math:`n` steps from ``support`` can
+    reach.
+
+    The exact sumset by doubling, each FFT product of 0/1 arrays thresholded at 1/2.
+
+    Parameters
+    ----------
+    support : numpy.ndarray
+        A 0/1 (or boolean) array over :math:`0, \dots, k_{\max}`: the steps allowed.
+    n : int
+        The number of steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, of length :math:`n k_{\max} + 1`.
+
+    Examples
+    --------
+    >>> reachable_totals(np.array([1, 0, 1]), 2).tolist()  # steps 0 and 2: even totals only
+    [True, False, True, False, True]
+    """
 
     def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (
@@ -67,7 +89,7 @@ def reachable_totals(support: np.ndarray, n: int) -> np.ndarray:
 
 
 def _log_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log sum_i exp(a_i + b_{k-i})`` for every ``k``: exact log-space convolution of two log arrays
+    r""":math:`\log\sum_i \exp(a_i + b_{k-i})` for every :math:`k`: exact log-space convolution of two log arrays
     (sums of positive terms only), in blocks of rows of ``a`` holding about 2^23 entries each."""
     if a.size > b.size:  # rows over the shorter array
         a, b = b, a
@@ -109,9 +131,12 @@ def _edge_depth(logq: np.ndarray, n: int) -> int:
 
 
 def _log_power_edge(logq: np.ndarray, n: int, depth: int) -> np.ndarray:
-    """First ``depth`` log-coefficients of ``f(x)^n``, ``f(x) = sum_j e^{logq_j} x^j`` with ``logq_0 > -inf``,
-    by J. C. P. Miller's power recurrence
-    ``g_k = sum_{j=1}^{min(k, d)} ((n + 1) j - k) / k * (a_j / a_0) g_{k-j}``, ``g_0 = a_0^n``.
+    r"""First ``depth`` log-coefficients of :math:`f(x)^n`, :math:`f(x) = \sum_j e^{\mathrm{logq}_j} x^j` with
+    :math:`\mathrm{logq}_0 > -\infty`, by J. C. P. Miller's power recurrence
+
+    .. math::
+
+        g_k = \sum_{j=1}^{\min(k, d)} \frac{(n + 1) j - k}{k} \frac{a_j}{a_0} g_{k-j}, \qquad g_0 = a_0^n.
 
     With ``j1`` the smallest ``j >= 1`` with ``a_j > 0``, every coefficient ``(n + 1) j - k`` with ``a_j > 0`` is
     non-negative for ``k <= (n + 1) j1``, so up to that depth each ``g_k`` is a sum of positive terms and its
@@ -514,12 +539,40 @@ def _fallback(lp: np.ndarray, n: int, todo: np.ndarray, vals: np.ndarray, bounds
 
 
 def certified_lattice_power(logq: np.ndarray, n: int, q_ext: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``log P(K)``, ``K = 0..n (len(logq) - 1)``, of the sum of ``n`` i.i.d. draws from ``exp(logq)`` on
-    ``0..len(logq)-1`` (entries may be ``-inf``), with an error bound on each log (0 on impossible levels).
+    r""":math:`\log P(S_n = K)`, :math:`K = 0, \dots, nD`, of the sum of :math:`n` i.i.d. draws from
+    :math:`q = e^{\mathrm{logq}}` on :math:`0, \dots, D`, with an error bound on each log.
 
-    Certified tilted windows first (``lattice_power``); levels they leave go to the edge recurrence and then the
-    float windows (see ``_fallback``); a level none brings within ``max(1e-10, 4 ulp)`` raises
-    ``ArithmeticError`` naming the length and the levels."""
+    Entries of ``logq`` may be ``-inf``; the bound is 0 on impossible levels. Certified tilted windows first
+    (:mod:`lmalign.lattice_power`); levels they leave go to the edge recurrence and then the float windows (see
+    ``_fallback``).
+
+    Parameters
+    ----------
+    logq : numpy.ndarray
+        The token log-probabilities on :math:`0, \dots, D`.
+    n : int
+        The number of draws.
+    q_ext : numpy.ndarray, optional
+        The token probabilities in extended precision (``numpy.longdouble``), when known more accurately.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log P, bound)``, each of length :math:`nD + 1`.
+
+    Raises
+    ------
+    ArithmeticError
+        If no method brings a level within ``max(1e-10, 4 ulp)`` (naming the length and the levels).
+
+    Examples
+    --------
+    >>> with np.errstate(divide="ignore"):
+    ...     logq = np.log([0.5, 0.0, 0.5])
+    >>> logp, bound = certified_lattice_power(logq, 2)
+    >>> np.exp(logp).round(12).tolist(), bool(bound.max() < 1e-10)
+    ([0.25, 0.0, 0.5, 0.0, 0.25], True)
+    """
     kmax = logq.size - 1
     size = n * kmax + 1
     pos = np.flatnonzero(logq > -np.inf)

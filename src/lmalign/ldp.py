@@ -1,9 +1,20 @@
-"""Rate functions and scaled cumulant generating functions (R4, R5).
+r"""Rate functions and scaled cumulant generating functions (R4, R5).
 
-For a finite law with CGF ``kappa``, the Cramer rate is ``I_0(x) = sup_t [t x - kappa(t)] = D(p_theta || p)``
-with ``kappa'(theta) = x``; the rate of the aligned per-token reward under the tilt ``p_lam`` is
-``I_lam(x) = sup_t [t x - kappa(lam + t) + kappa(lam)] = I_0(x) - lam x + kappa(lam) = D(p_theta || p_lam)``.
-Both are ``+inf`` outside ``[min, max]`` and equal ``-log p_lam(level)`` at the two end levels.
+For a finite law with CGF :math:`\kappa`, the Cramér rate is
+
+.. math::
+
+    I_0(x) = \sup_t\, [t x - \kappa(t)] = D(p_\theta\Vert p), \qquad \kappa'(\theta) = x;
+
+the rate of the aligned per-token reward under the tilt :math:`p_\lambda` is
+
+.. math::
+
+    I_\lambda(x) = \sup_t\, [t x - \kappa(\lambda + t) + \kappa(\lambda)] = I_0(x) - \lambda x + \kappa(\lambda)
+    = D(p_\theta\Vert p_\lambda).
+
+Both are :math:`+\infty` outside :math:`[\min, \max]` and equal :math:`-\log p_\lambda(\mathrm{level})` at the two
+end levels.
 """
 
 from __future__ import annotations
@@ -30,14 +41,14 @@ def _span_overflows(law: RewardLaw) -> bool:
 
 
 def _halved(law: RewardLaw) -> RewardLaw:
-    """The law of ``R / 2`` (exact in binary): rates are invariant, ``I_{R/2}(x/2) = I_R(x)``, with the tilt
-    parameter doubled."""
+    r"""The law of :math:`R / 2` (exact in binary): rates are invariant, :math:`I_{R/2}(x/2) = I_R(x)`, with the
+    tilt parameter doubled."""
     return RewardLaw._trusted(law.values / 2, law.logprobs)
 
 
 def _log_gap(scaled: RewardLaw, t: float, upper: bool) -> float:
-    """``log E_{p_t}[1 - V]`` (``upper``) or ``log E_{p_t}[V]`` for a law on ``[0, 1]`` with both ends as
-    levels: the distance of the tilted mean to the near end, kept to full relative precision."""
+    r""":math:`\log E_{p_t}[1 - V]` (``upper``) or :math:`\log E_{p_t}[V]` for a law on :math:`[0, 1]` with both
+    ends as levels: the distance of the tilted mean to the near end, kept to full relative precision."""
     logq = scaled.logprobs + scaled.log_tilt_ratio(t)
     d = 1.0 - scaled.values if upper else scaled.values
     pos = d > 0
@@ -45,14 +56,40 @@ def _log_gap(scaled: RewardLaw, t: float, upper: bool) -> float:
 
 
 def theta_of_mean(law: RewardLaw, x: float) -> float:
-    """``theta`` with ``kappa'(theta) = E_{p_theta} R = x``, for ``min <= x <= max``; ``+inf`` (``-inf``) at
-    the top (bottom) level.
+    r"""The tilt :math:`\theta` with :math:`\kappa'(\theta) = E_{p_\theta} R = x`, for :math:`\min \le x \le \max`.
 
-    On the law rescaled to ``[0, 1]`` the root is found in ``t = theta * range`` by brentq on
-    ``log(distance of the tilted mean to the nearer end) - log(distance of x to it)``, which is monotone and
-    evaluated in log space, so ``x`` within ``1e-300`` (relative) of an end level is resolved. Values whose
-    range overflows are halved first (``theta_R(x) = theta_{R/2}(x/2) / 2``, exact). Relative accuracy about
-    1e-13 (checked against mpmath, ``x`` to ``2^-52`` of the top).
+    :math:`+\infty` (:math:`-\infty`) at the top (bottom) level. On the law rescaled to :math:`[0, 1]` the root is
+    found in :math:`t = \theta\cdot\mathrm{range}` by brentq on
+    :math:`\log(\text{distance of the tilted mean to the nearer end}) - \log(\text{distance of } x \text{ to it})`,
+    which is monotone and evaluated in log space, so :math:`x` within :math:`10^{-300}` (relative) of an end level
+    is resolved. Values whose range overflows are halved first (:math:`\theta_R(x) = \theta_{R/2}(x/2) / 2`,
+    exact). Relative accuracy about :math:`10^{-13}` (checked against mpmath, :math:`x` to :math:`2^{-52}` of the
+    top).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward, with at least two levels.
+    x : float
+        The target mean, :math:`\min \le x \le \max`.
+
+    Returns
+    -------
+    float
+        :math:`\theta`, or :math:`\pm\infty` at the end levels.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``x`` is not a finite real, ``x`` lies outside the
+        support range or the law has one level, or ``x`` is too close to an end level to resolve.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> round(theta_of_mean(law, 0.75), 12), round(float(np.log(3)), 12)  # e^t / (1 + e^t) = 3/4
+    (1.098612288668, 1.098612288668)
     """
     require_law(law)
     x = _finite(x, "x")
@@ -107,12 +144,47 @@ def _rate_one(law: RewardLaw, tilted: RewardLaw, lam: float, x: float, form: str
 
 
 def aligned_rate(law: RewardLaw, lam: float, x, form: str = "kl"):
-    """Rate ``I_lam(x)`` of the per-token reward under the tilt ``p_lam`` in one of its three forms:
-    ``"legendre"``: ``(theta - lam) x - kappa(theta) + kappa(lam)`` (the sup attained at ``t = theta - lam``);
-    ``"shift"``: ``I_0(x) - lam x + kappa(lam)``; ``"kl"``: ``D(p_theta || p_lam)``. Vectorised over ``x``.
-    Values whose range overflows (near +-1.8e308) are halved first (exact; the rate is invariant under
-    ``R -> R/2``, ``x -> x/2``, ``lam -> 2 lam``). The ``"kl"`` form is a sum of non-negative terms: relative
-    accuracy about 1e-13 wherever ``theta`` is (checked against mpmath, including ``x`` near the ends)."""
+    r"""Rate :math:`I_\lambda(x)` of the per-token reward under the tilt :math:`p_\lambda`, in one of three forms.
+
+    ``"legendre"``: :math:`(\theta - \lambda) x - \kappa(\theta) + \kappa(\lambda)` (the sup attained at
+    :math:`t = \theta - \lambda`); ``"shift"``: :math:`I_0(x) - \lambda x + \kappa(\lambda)`; ``"kl"``:
+    :math:`D(p_\theta\Vert p_\lambda)`. Vectorised over ``x``. Values whose range overflows (near
+    :math:`\pm 1.8\times 10^{308}`) are halved first (exact; the rate is invariant under :math:`R \to R/2`,
+    :math:`x \to x/2`, :math:`\lambda \to 2\lambda`). The ``"kl"`` form is a sum of non-negative terms: relative
+    accuracy about :math:`10^{-13}` wherever :math:`\theta` is (checked against mpmath, including :math:`x` near
+    the ends).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The per-token law :math:`p` of the reward.
+    lam : float
+        The tilt :math:`\lambda` (finite).
+    x : float or array_like
+        The level(s) :math:`x`.
+    form : {"kl", "legendre", "shift"}
+        Which of the three equal expressions to evaluate.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        :math:`I_\lambda(x)`, a float for a scalar ``x``; :math:`+\infty` outside :math:`[\min, \max]`.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``lam`` is not a finite real, ``form`` is not one of
+        the three, ``x`` holds NaN, or ``lam`` times the range of the values overflows.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> round(aligned_rate(law, 1.0, 0.5), 12), round(float(np.log((1 + np.e) / 2) - 0.5), 12)
+    (0.120114506958, 0.120114506958)
+    >>> round(aligned_rate(law, 1.0, 0.5, form="legendre"), 12)
+    0.120114506958
+    """
     require_law(law)
     lam = _finite(lam, "lam")
     if form not in ("legendre", "shift", "kl"):
@@ -128,9 +200,38 @@ def aligned_rate(law: RewardLaw, lam: float, x, form: str = "kl"):
 
 
 def cramer_rate(law: RewardLaw, x):
-    """Cramer rate ``I_0(x) = sup_t [t x - kappa(t)] = D(p_theta || p)``; ``+inf`` outside
-    ``[min, max]``, ``-log p(top)`` at the max, ``-log p(bottom)`` at the min. Vectorised over ``x``; values
-    to +-1e308 allowed; relative accuracy about 1e-13 (see :func:`aligned_rate`)."""
+    r"""Cramér rate :math:`I_0(x) = \sup_t\, [t x - \kappa(t)] = D(p_\theta\Vert p)`.
+
+    :math:`+\infty` outside :math:`[\min, \max]`, :math:`-\log p(\mathrm{top})` at the max,
+    :math:`-\log p(\mathrm{bottom})` at the min. Vectorised over ``x``; values to :math:`\pm 10^{308}` allowed;
+    relative accuracy about :math:`10^{-13}` (see :func:`aligned_rate`).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    x : float or array_like
+        The level(s) :math:`x`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        :math:`I_0(x)`, a float for a scalar ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw` or ``x`` holds NaN.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> round(cramer_rate(law, 0.75), 12), round(float(0.75 * np.log(1.5) + 0.25 * np.log(0.5)), 12)
+    (0.130812035941, 0.130812035941)
+    >>> cramer_rate(law, [1.0, 2.0]).round(12).tolist()  # -log p(top), then outside the support
+    [0.69314718056, inf]
+    """
     return aligned_rate(law, 0.0, x, form="kl")
 
 
@@ -139,7 +240,7 @@ _LOG_FACT_K = np.array([math.lgamma(k + 1) for k in _FACT_K])
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
-    """``e^x - 1 - x >= 0``, by its Taylor series (orders 2..21) for ``|x| <= 1/2``."""
+    r""":math:`e^x - 1 - x \ge 0`, by its Taylor series (orders 2..21) for :math:`|x| \le 1/2`."""
     out = np.empty_like(x)
     small = np.abs(x) <= 0.5
     xs = x[small][:, None]
@@ -151,7 +252,7 @@ def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
 
 
 def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> float:
-    """``kappa(lam + t) - kappa(lam)`` for one finite ``t``."""
+    r""":math:`\kappa(\lambda + t) - \kappa(\lambda)` for one finite :math:`t`."""
     if t == 0.0:
         return 0.0
     vals = law.values
@@ -169,14 +270,46 @@ def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> 
 
 
 def scaled_cgf(law: RewardLaw, lam: float, t):
-    """``kappa(lam + t) - kappa(lam)``: the CGF of the tilt ``p_lam`` (R5), vectorised over ``t``.
+    r"""The CGF of the tilt :math:`p_\lambda` (R5): :math:`\kappa(\lambda + t) - \kappa(\lambda)`.
 
-    For ``|t| range <= 1``: ``t m + log1p(t r + sum q (e^{t y} - 1 - t y))`` with ``q = p_lam``, ``m`` its
-    mean, ``y = v - m`` and ``r = sum q y`` (~0), a sum of non-negative terms, so ``t = 1e-300`` gives
-    ``t m`` to full precision; otherwise the log-sum-exps of ``log p + (lam + t)(v - c)`` and
-    ``log p + lam (v - c)`` with ``c`` the end level ``lam`` tilts towards, so ``lam = -1e300, t = 1e300``
-    still gives ``kappa(0) - kappa(-1e300) = -log p(bottom)``. Relative accuracy about 1e-14 away from a
-    zero of the result; ``t = +-inf`` give the limits of :meth:`lmalign.law.RewardLaw.cgf` of the tilt."""
+    Vectorised over ``t``.
+
+    For :math:`|t|\cdot\mathrm{range} \le 1`:
+    :math:`t m + \operatorname{log1p}\left(t r + \sum q\, (e^{t y} - 1 - t y)\right)` with :math:`q = p_\lambda`,
+    :math:`m` its mean, :math:`y = v - m` and :math:`r = \sum q y \approx 0`, a sum of non-negative terms, so
+    :math:`t = 10^{-300}` gives :math:`t m` to full precision; otherwise the log-sum-exps of
+    :math:`\log p + (\lambda + t)(v - c)` and :math:`\log p + \lambda (v - c)` with :math:`c` the end level
+    :math:`\lambda` tilts towards, so :math:`\lambda = -10^{300}, t = 10^{300}` still gives
+    :math:`\kappa(0) - \kappa(-10^{300}) = -\log p(\mathrm{bottom})`. Relative accuracy about :math:`10^{-14}` away
+    from a zero of the result; :math:`t = \pm\infty` give the limits of :meth:`lmalign.law.RewardLaw.cgf` of the
+    tilt.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    lam : float
+        The tilt :math:`\lambda` (finite).
+    t : float or array_like
+        The argument(s) :math:`t`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``t``, else an array of the shape of ``t``.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``lam`` is not a finite real, or ``t`` holds NaN.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> round(scaled_cgf(law, 0.0, 1.0), 12), round(float(np.log((1 + np.e) / 2)), 12)
+    (0.620114506958, 0.620114506958)
+    """
     require_law(law)
     lam = _finite(lam, "lam")
     ts = _validate.real_array(t, "t")
@@ -192,8 +325,9 @@ MAX_CUMULANT_ORDER = 400  # cgf_derivative: k^2 / 2 high-precision products; k =
 
 
 def _cumulants_mp(law: RewardLaw, lam: float, k: int, prec: int) -> list:
-    """Cumulants ``c_1..c_k`` of the tilt ``p_lam`` in mpmath at ``prec`` bits: the tilt formed exactly,
-    moments ``m_j`` about the float mean, and ``c_j = m_j - sum_{i<j} C(j-1, i-1) c_i m_{j-i}``."""
+    r"""Cumulants :math:`c_1, \dots, c_k` of the tilt :math:`p_\lambda` in mpmath at ``prec`` bits: the tilt formed
+    exactly, moments :math:`m_j` about the float mean, and
+    :math:`c_j = m_j - \sum_{i<j} \binom{j-1}{i-1} c_i m_{j-i}`."""
     with mp.workprec(prec):
         logw = [
             mp.mpf(float(a)) + mp.mpf(lam) * mp.mpf(float(v)) for a, v in zip(law.logprobs, law.values, strict=True)
@@ -216,15 +350,49 @@ def _cumulants_mp(law: RewardLaw, lam: float, k: int, prec: int) -> list:
 
 
 def cgf_derivative(law: RewardLaw, lam: float, k: int):
-    """``kappa^{(k)}(lam)``: the ``k``-th cumulant of the tilt ``p_lam`` (``1 <= k <= MAX_CUMULANT_ORDER``).
+    r""":math:`\kappa^{(k)}(\lambda)`: the :math:`k`-th cumulant of the tilt :math:`p_\lambda`.
 
-    ``k = 1`` is the tilted mean, ``k = 2`` its variance (a sum of non-negative terms). For ``k >= 3`` the
-    moment-cumulant recursion ``c_j = m_j - sum_{i<j} C(j-1, i-1) c_i m_{j-i}`` cancels catastrophically
-    (cumulants of a finite law grow like ``(k-1)! / rho^k`` while the moments stay bounded), so it runs in
-    mpmath on the exactly tilted law at 128 bits and again at twice that, doubling (to 8192 bits at most)
-    until the two agree to 1e-16: relative accuracy about 1e-15, checked against 60-digit references up to
-    ``k = 200`` (an odd cumulant of a symmetric law, exactly 0, comes out below ``2^-4000`` of the scale).
-    A ``ValueError`` names ``k`` when the cumulant overflows a float."""
+    ``k = 1`` is the tilted mean, ``k = 2`` its variance (a sum of non-negative terms). For :math:`k \ge 3` the
+    moment-cumulant recursion
+
+    .. math::
+
+        c_j = m_j - \sum_{i<j} \binom{j-1}{i-1} c_i\, m_{j-i}
+
+    cancels catastrophically (cumulants of a finite law grow like :math:`(k-1)! / \rho^k` while the moments stay
+    bounded), so it runs in mpmath on the exactly tilted law at 128 bits and again at twice that, doubling (to
+    8192 bits at most) until the two agree to :math:`10^{-16}`: relative accuracy about :math:`10^{-15}`, checked
+    against 60-digit references up to :math:`k = 200` (an odd cumulant of a symmetric law, exactly 0, comes out
+    below :math:`2^{-4000}` of the scale).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    lam : float
+        The tilt :math:`\lambda` (finite).
+    k : int
+        The order, :math:`1 \le k \le` ``MAX_CUMULANT_ORDER``.
+
+    Returns
+    -------
+    float
+        :math:`\kappa^{(k)}(\lambda)`.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``k`` is not an integer in
+        ``[1, MAX_CUMULANT_ORDER]``, ``lam`` is not a finite real, or the cumulant overflows a float (the message
+        names ``k``).
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])  # Bernoulli(1/2): kappa_4 = pq (1 - 6pq) = -1/8
+    >>> [round(cgf_derivative(law, 0.0, k), 12) for k in (1, 2, 3, 4)]
+    [0.5, 0.25, 0.0, -0.125]
+    """
     require_law(law)
     k = _validate.positive_int(k, "k")
     if k > MAX_CUMULANT_ORDER:

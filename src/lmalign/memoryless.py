@@ -1,9 +1,10 @@
-"""Memoryless token models with a linear reward: the exact law of the total reward ``sum_i r(y_i)`` (R3).
+r"""Memoryless token models with a linear reward: the exact law of the total reward :math:`\sum_i r(y_i)` (R3).
 
 ``law_of_sum(p, r, n)`` first merges tokens of equal reward and drops zero-probability tokens; sums of ``n``
 rewards that would overflow float64 raise a ``ValueError`` naming ``r``. Then:
 
-**Lattice rewards** (every distinct reward equals ``u0 + b k``, ``k`` a non-negative integer, ``gcd(k) = 1``,
+**Lattice rewards** (every distinct reward equals :math:`u_0 + b k`, :math:`k` a non-negative integer,
+:math:`\gcd(k) = 1`,
 with step ratios of denominator at most ``MAX_DENOMINATOR`` and up to a relative ``LATTICE_RTOL`` of the reward
 range; rewards closer than that share a level) give the law of ``K = sum_i k(y_i)`` on ``0 .. n kmax``, the
 certified convolution power of the token law on its lattice (:func:`lmalign.lattice_sum.certified_lattice_power`:
@@ -19,10 +20,11 @@ saddle-point reference at sampled levels over both tails at length 10^5, within 
 about one to two float FFT powers of the same law from length 10^4 to 10^6.
 
 **Other rewards**: multinomial type classes, every count vector ``c`` over the distinct rewards with
-log-probability ``log n! - sum log c_j! + sum c_j log p_j``; each class's total is ``c . r`` (one float per
-count vector). Totals are sorted and consecutive totals closer than ``LATTICE_RTOL n max(range, |r_min|)``
-(far above the rounding of ``c . r``) are merged into one level, valued at the lowest of them. A ``ValueError``
-is raised when ``C(n + k - 1, k - 1)`` exceeds ``MAX_TYPE_CLASSES``.
+log-probability :math:`\log n! - \sum_j \log c_j! + \sum_j c_j \log p_j`; each class's total is
+:math:`c \cdot r` (one float per count vector). Totals are sorted and consecutive totals closer than
+``LATTICE_RTOL`` :math:`\cdot\, n \max(\mathrm{range}, |r_{\min}|)` (far above the rounding of :math:`c \cdot r`)
+are merged into one level, valued at the lowest of them. A ``ValueError`` is raised when
+:math:`\binom{n + k - 1}{k - 1}` exceeds ``MAX_TYPE_CLASSES``.
 """
 
 from __future__ import annotations
@@ -85,7 +87,33 @@ def _token_law(p, r) -> tuple[np.ndarray, np.ndarray]:
 
 
 def token_tilt(p, r, lam: float) -> np.ndarray:
-    """Per-token tilt ``p_lam(x) = p(x) e^{lam r(x)} / sum_y p(y) e^{lam r(y)}`` as a probability vector."""
+    r"""Per-token tilt :math:`p_\lambda(x) = p(x) e^{\lambda r(x)} / \sum_y p(y) e^{\lambda r(y)}`.
+
+    Parameters
+    ----------
+    p : array_like
+        The token probabilities.
+    r : array_like
+        The reward of each token.
+    lam : float
+        The tilt :math:`\lambda` (finite).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`p_\lambda` as a probability vector over the tokens.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not a probability vector, ``r`` holds NaN or infinities, the lengths differ, or ``lam`` is not
+        a finite real.
+
+    Examples
+    --------
+    >>> token_tilt([0.5, 0.5], [0.0, 1.0], 1.0).round(12).tolist()  # 1/(1+e), e/(1+e)
+    [0.26894142137, 0.73105857863]
+    """
     pv = _validate.prob_vector(p, "p")
     rv = _validate.real_vector(r, "r")
     _validate.same_length(pv, rv, "p", "r")
@@ -96,8 +124,29 @@ def token_tilt(p, r, lam: float) -> np.ndarray:
 
 
 def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
-    """``(u0, b, k)`` with ``values = u0 + b k`` (``k`` non-negative integers, ``gcd(k) = 1``) if the values
-    lie on a lattice whose step ratios have denominators at most ``MAX_DENOMINATOR``; else ``None``."""
+    r"""The lattice :math:`v = u_0 + b k` the values lie on, if any.
+
+    :math:`k` non-negative integers with :math:`\gcd(k) = 1`, when the step ratios have denominators at most
+    ``MAX_DENOMINATOR`` (and the fit is within ``LATTICE_RTOL`` of the range); else ``None``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Distinct values, increasing.
+
+    Returns
+    -------
+    tuple or None
+        ``(u0, b, k)`` with ``k`` an integer array, or ``None``.
+
+    Examples
+    --------
+    >>> u0, b, k = lattice_steps(np.array([0.0, 0.5, 1.5]))
+    >>> u0, b, k.tolist()
+    (0.0, 0.5, [0, 1, 3])
+    >>> lattice_steps(np.array([0.0, 1.0, np.pi])) is None
+    True
+    """
     u0 = float(values[0])
     if values.size == 1:
         return u0, 1.0, np.zeros(1, dtype=np.int64)
@@ -123,9 +172,24 @@ def lattice_steps(values: np.ndarray) -> tuple[float, float, np.ndarray] | None:
 
 
 class TokenSumLaw(RewardLaw):
-    """Law of the total reward of ``length`` i.i.d. tokens. It remembers its token law (so a tilt can be solved
-    per token: the tilt of the sum by ``lam`` is the sum of tokens tilted by ``lam``) and, on lattices, the
-    certified bound on the error of each log-probability (``log_error``)."""
+    r"""Law of the total reward of ``length`` i.i.d. tokens.
+
+    It remembers its token law (so a tilt can be solved per token: the tilt of the sum by :math:`\lambda` is the
+    sum of tokens tilted by :math:`\lambda`) and, on lattices, the certified bound on the error of each
+    log-probability (``log_error``).
+
+    Parameters
+    ----------
+    values, probs : array_like
+        As for :class:`~lmalign.law.RewardLaw`; the laws are made by :func:`law_of_sum`, which also records
+        ``token_law``, ``length`` and ``log_error``.
+
+    Examples
+    --------
+    >>> law = law_of_sum([0.5, 0.5], [0.0, 1.0], 2)
+    >>> type(law).__name__, law.length, law.token_law.values.tolist(), bool(law.log_error.max() < 1e-10)
+    ('TokenSumLaw', 2, [0.0, 1.0], True)
+    """
 
     __slots__ = ("_token_law", "_length", "_log_error")
     _token_law: RewardLaw
@@ -156,7 +220,8 @@ class TokenSumLaw(RewardLaw):
 
     @property
     def log_error(self) -> np.ndarray | None:
-        """Certified bound on ``|computed - exact|`` of each log-probability (``None`` off lattices)."""
+        r"""Certified bound on :math:`|\mathrm{computed} - \mathrm{exact}|` of each log-probability (``None`` off
+        lattices)."""
         return self._log_error
 
 
@@ -171,7 +236,7 @@ def _check_sums_fit(values: np.ndarray, n: int) -> None:
 
 
 def _type_class_count(k: int, n: int) -> int:
-    """Number ``C(n + k - 1, k - 1)`` of count vectors of ``n`` tokens over ``k`` values, capped just above
+    r"""Number :math:`\binom{n + k - 1}{k - 1}` of count vectors of ``n`` tokens over ``k`` values, capped just above
     ``MAX_TYPE_CLASSES`` (so that a huge ``n`` costs nothing)."""
     count = 1
     for i in range(1, k):  # C(n + i, i) = C(n + i - 1, i - 1) (n + i) / i, exact in integers
@@ -211,12 +276,42 @@ def _type_class_law(values: np.ndarray, logp: np.ndarray, n: int) -> RewardLaw:
 
 
 def law_of_sum(p, r, length: int) -> RewardLaw:
-    """Exact law of ``sum_{i<=length} r(y_i)`` with ``y_i`` i.i.d. from the token law ``p``.
+    r"""Exact law of :math:`\sum_{i \le n} r(y_i)` with :math:`y_i` i.i.d. from the token law :math:`p`.
 
     Lattice rewards: certified tilted windows with edge and rare-token fallbacks (see the module docstring),
     every level a log-probability within its certified bound ``log_error``, at most ``max(1e-10, 4 ulp)``.
-    Other rewards: multinomial type classes (a ``ValueError`` if there would be more than
-    ``MAX_TYPE_CLASSES``). Sums overflowing float64 raise a ``ValueError`` naming ``r``.
+    Other rewards: multinomial type classes.
+
+    Parameters
+    ----------
+    p : array_like
+        The token probabilities.
+    r : array_like
+        The reward of each token.
+    length : int
+        The number :math:`n \ge 1` of tokens.
+
+    Returns
+    -------
+    TokenSumLaw
+        The law of the sum, with its token law, length and (on lattices) certificate.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` or ``r`` are refused (see :func:`token_tilt`), ``length`` is not an integer :math:`\ge 1`, sums
+        overflow float64 (naming ``r``), there would be more than ``MAX_TYPE_CLASSES`` type classes, or more than
+        ``MAX_LEVELS`` lattice levels and type classes alike (naming ``length``).
+    ArithmeticError
+        If no method certifies a level (naming the length and the levels).
+
+    Examples
+    --------
+    >>> law = law_of_sum([0.5, 0.5], [0.0, 1.0], 2)
+    >>> law.values.tolist(), law.probs.round(12).tolist()
+    ([0.0, 1.0, 2.0], [0.25, 0.5, 0.25])
+    >>> law_of_sum([0.5, 0.25, 0.25], [0.0, 1.0, np.pi], 2).probs.round(12).tolist()  # type classes
+    [0.25, 0.25, 0.0625, 0.25, 0.125, 0.0625]
     """
     values, logp = _token_law(p, r)
     n = _validate.positive_int(length, "length")

@@ -36,12 +36,43 @@ def random_token_model(
     uniform_mix: float = 0.0,
     floor: float = 1e-12,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A random token law ``p`` on ``k`` tokens and a non-constant token reward ``r``.
+    r"""A random token law :math:`p` on :math:`k` tokens and a non-constant token reward :math:`r`.
 
-    ``p ~ Dirichlet(alpha)`` with ``alpha`` drawn from ``CONCENTRATIONS``, floored at ``floor`` and mixed
-    with the uniform law: ``p = (1 - uniform_mix) p + uniform_mix / k``, renormalised. ``reward`` is
-    ``"continuous"`` (standard normal), ``"lattice"`` (integers in ``[-1, k // 2 + 1)``, so ties are likely) or
-    ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability 0.4, else normal).
+    :math:`p \sim \mathrm{Dirichlet}(\alpha)` with :math:`\alpha` drawn from ``CONCENTRATIONS``, floored at
+    ``floor`` and mixed with the uniform law: :math:`p \leftarrow (1 - m)\, p + m / k`, :math:`m` =
+    ``uniform_mix``, renormalised. ``reward`` is ``"continuous"`` (standard normal), ``"lattice"`` (integers in
+    ``[-1, k // 2 + 1)``, so ties are likely) or ``"mixed"`` (integers in ``[0, max(2, k // 2))`` with probability
+    0.4, else normal).
+
+    Parameters
+    ----------
+    k : int
+        The number of tokens, :math:`2 \le k \le` ``MAX_LEVELS``.
+    rng : numpy.random.Generator or int or None
+        The generator, or a seed for ``numpy.random.default_rng``.
+    reward : {"mixed", "lattice", "continuous"}
+        The kind of reward.
+    uniform_mix : float
+        The weight :math:`m \in [0, 1]` of the uniform law.
+    floor : float
+        The least probability before mixing, in :math:`[0, 1)`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(p, r)``.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not an integer in ``[2, MAX_LEVELS]``, ``rng`` is not a generator or seed, ``floor`` is not
+        in :math:`[0, 1)`, ``reward`` is not one of ``REWARD_KINDS``, or ``uniform_mix`` is not in :math:`[0, 1]`.
+
+    Examples
+    --------
+    >>> p, r = random_token_model(5, 0, reward="lattice")
+    >>> p.shape, round(float(p.sum()), 12), bool(np.all(r == np.round(r))), len(set(r.tolist())) > 1
+    ((5,), 1.0, True, True)
     """
     k = _size(k, "k (a reward needs two tokens to vary)", 2)
     rng = _validate.generator(rng, "rng")
@@ -70,8 +101,38 @@ def random_token_model(
 
 
 def random_law(k: int, rng: np.random.Generator | int | None, *, scale: float = 1.0, floor: float = 1e-12) -> RewardLaw:
-    """A random law on ``k`` distinct levels: ``scale`` times sorted standard normal values, with the
-    probabilities of :func:`random_token_model` (flat, skewed, or with a few tiny levels)."""
+    r"""A random law on :math:`k` distinct levels.
+
+    The values are ``scale`` times sorted standard normal draws, with the probabilities of
+    :func:`random_token_model` (flat, skewed, or with a few tiny levels).
+
+    Parameters
+    ----------
+    k : int
+        The number of levels, :math:`2 \le k \le` ``MAX_LEVELS``.
+    rng : numpy.random.Generator or int or None
+        The generator, or a seed for ``numpy.random.default_rng``.
+    scale : float
+        The factor on the values (finite).
+    floor : float
+        The least probability, in :math:`[0, 1)`.
+
+    Returns
+    -------
+    RewardLaw
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not an integer in ``[2, MAX_LEVELS]``, ``rng`` is not a generator or seed, ``scale`` is not a
+        finite real, or ``floor`` is not in :math:`[0, 1)`.
+
+    Examples
+    --------
+    >>> law = random_law(6, 1, scale=10.0)
+    >>> len(law), bool(np.all(np.diff(law.values) > 0))
+    (6, True)
+    """
     k = _size(k, "k", 2)
     rng = _validate.generator(rng, "rng")
     scale = _validate.real_scalar(scale, "scale")
@@ -80,7 +141,28 @@ def random_law(k: int, rng: np.random.Generator | int | None, *, scale: float = 
 
 
 def uniform_law(levels: int) -> RewardLaw:
-    """The uniform law on the rewards ``0, 1, ..., levels - 1``."""
+    r"""The uniform law on the rewards :math:`0, 1, \dots, L - 1`, :math:`L` = ``levels``.
+
+    Parameters
+    ----------
+    levels : int
+        :math:`L`, with :math:`1 \le L \le` ``MAX_LEVELS``.
+
+    Returns
+    -------
+    RewardLaw
+
+    Raises
+    ------
+    ValueError
+        If ``levels`` is not an integer in ``[1, MAX_LEVELS]``.
+
+    Examples
+    --------
+    >>> law = uniform_law(4)
+    >>> law.values.tolist(), law.probs.round(12).tolist(), law.mean()
+    ([0.0, 1.0, 2.0, 3.0], [0.25, 0.25, 0.25, 0.25], 1.5)
+    """
     levels = _size(levels, "levels", 1)
     return RewardLaw.from_logprobs(np.arange(levels, dtype=float), np.full(levels, -math.log(levels)))
 

@@ -31,8 +31,17 @@ STYLE: dict[str, Any] = {
 
 
 def use_style() -> None:
-    """Apply ``STYLE`` (opaque white background, readable in light and dark page themes) to matplotlib,
-    with the non-interactive Agg backend."""
+    """Apply ``STYLE`` to matplotlib, with the non-interactive Agg backend.
+
+    The style has an opaque white background, readable in light and dark page themes.
+
+    Examples
+    --------
+    >>> use_style()
+    >>> import matplotlib
+    >>> matplotlib.get_backend().lower(), matplotlib.rcParams["svg.hashsalt"]
+    ('agg', 'lmalign')
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +50,28 @@ def use_style() -> None:
 
 
 def svg_bytes(fig) -> bytes:
-    """``fig`` as SVG with fixed metadata and hash salt, so the same figure always gives the same bytes."""
+    """``fig`` as SVG with fixed metadata and hash salt, so the same figure always gives the same bytes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    bytes
+        The SVG document.
+
+    Examples
+    --------
+    >>> use_style()
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> svg_bytes(fig) == svg_bytes(fig), svg_bytes(fig)[:5]
+    (True, b'<?xml')
+    >>> plt.close(fig)
+    """
     import matplotlib
 
     buf = io.BytesIO()

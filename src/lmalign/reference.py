@@ -23,8 +23,31 @@ def _finite_reals(x, name: str) -> list[float]:
 
 
 def mp_probs(probs) -> list:
-    """``probs`` as mpmath numbers at the current precision, normalised exactly: float inputs sum to 1 only
-    to rounding, and ``p_i / sum_j p_j`` removes that before any identity is checked."""
+    r"""``probs`` as mpmath numbers at the current precision, normalised exactly: :math:`p_i / \sum_j p_j`.
+
+    Float inputs sum to 1 only to rounding, and the normalisation removes that before any identity is checked.
+
+    Parameters
+    ----------
+    probs : array_like
+        Non-negative finite numbers with a positive sum.
+
+    Returns
+    -------
+    list of mpmath.mpf
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is empty, not one-dimensional, holds NaN, an infinity or a negative entry, or sums to 0.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> with mpmath.workdps(30):
+    ...     print([mpmath.nstr(x, 25) for x in mp_probs([1.0, 2.0, 1.0])])
+    ['0.25', '0.5', '0.25']
+    """
     p = _finite_reals(probs, "probs")
     if min(p) < 0:
         raise ValueError(f"probs contains a negative entry ({min(p)!r})")
@@ -36,8 +59,37 @@ def mp_probs(probs) -> list:
 
 
 def mp_cgf(probs, values, t) -> mpmath.mpf:
-    """``kappa(t) = log sum_i p_i exp(t v_i)`` at the current precision (``probs`` normalised first); ``t`` is a
-    real number or a decimal string, read exactly (complex, boolean and masked inputs are refused)."""
+    r"""The CGF :math:`\kappa(t) = \log\sum_i p_i e^{t v_i}` at the current mpmath precision.
+
+    ``probs`` are normalised first (:func:`mp_probs`); ``t`` is a real number or a decimal string, read exactly
+    (complex, boolean and masked inputs are refused).
+
+    Parameters
+    ----------
+    probs : array_like
+        The probabilities :math:`p_i`.
+    values : array_like
+        The values :math:`v_i` (finite), of the same length.
+    t : float or str
+        The argument :math:`t`, finite.
+
+    Returns
+    -------
+    mpmath.mpf
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is refused (see :func:`mp_probs`), ``values`` holds NaN or an infinity, the lengths differ,
+        or ``t`` is not a finite real number or decimal string.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> with mpmath.workdps(30):
+    ...     print(mpmath.nstr(mp_cgf([0.5, 0.5], [0.0, 1.0], "1") - mpmath.log((1 + mpmath.e) / 2), 5))
+    0.0
+    """
     p = mp_probs(probs)
     values = _finite_reals(values, "values")
     if len(values) != len(p):

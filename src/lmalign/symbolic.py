@@ -55,7 +55,34 @@ def _entries(seq, name: str) -> list[sp.Expr]:
 
 
 def symbolic_cgf(probs: Sequence, values: Sequence, var: sp.Symbol) -> sp.Expr:
-    """``kappa(l) = log sum_i p_i exp(l v_i)`` for a finite law with symbolic or exact entries."""
+    r"""The CGF :math:`\kappa(l) = \log\sum_i p_i e^{l v_i}` for a finite law with symbolic or exact entries.
+
+    Parameters
+    ----------
+    probs : sequence
+        The probabilities :math:`p_i` (numbers or sympy expressions, not all zero, none negative).
+    values : sequence
+        The values :math:`v_i`, of the same length.
+    var : sympy.Symbol
+        The variable :math:`l`.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        If ``var`` is not a Symbol, an entry is not a finite real number or expression, a probability is negative,
+        the probabilities have no mass, or the lengths differ.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> l = sp.Symbol("l")
+    >>> symbolic_cgf([sp.Rational(1, 2), sp.Rational(1, 2)], [0, 1], l)
+    log(exp(l)/2 + 1/2)
+    """
     _symbol(var, "var")
     probs, values = _entries(probs, "probs"), _entries(values, "values")
     if any(p.is_negative for p in probs):
@@ -68,22 +95,101 @@ def symbolic_cgf(probs: Sequence, values: Sequence, var: sp.Symbol) -> sp.Expr:
 
 
 def tilted_probs(probs: Sequence, values: Sequence, var: sp.Symbol) -> list[sp.Expr]:
-    """``p_l(v_i) = p_i exp(l v_i - kappa(l))``."""
+    r"""The tilted probabilities :math:`p_l(v_i) = p_i e^{l v_i - \kappa(l)}`.
+
+    Parameters
+    ----------
+    probs : sequence
+        The probabilities :math:`p_i`.
+    values : sequence
+        The values :math:`v_i`.
+    var : sympy.Symbol
+        The variable :math:`l`.
+
+    Returns
+    -------
+    list of sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        As :func:`symbolic_cgf`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> l = sp.Symbol("l")
+    >>> q = tilted_probs([sp.Rational(1, 2), sp.Rational(1, 2)], [0, 1], l)
+    >>> [sp.simplify(x) for x in q]
+    [1/(exp(l) + 1), exp(l)/(exp(l) + 1)]
+    """
     kappa = symbolic_cgf(probs, values, var)
     probs, values = _entries(probs, "probs"), _entries(values, "values")
     return [p * sp.exp(var * v - kappa) for p, v in zip(probs, values, strict=True)]
 
 
 def tilt_kl_expr(kappa: sp.Expr, var: sp.Symbol) -> sp.Expr:
-    """``D(p_l||p) = l kappa'(l) - kappa(l)``."""
+    r"""The tilt's relative entropy :math:`D(p_l\Vert p) = l\kappa'(l) - \kappa(l)`.
+
+    Parameters
+    ----------
+    kappa : sympy.Expr
+        The CGF :math:`\kappa(l)`.
+    var : sympy.Symbol
+        The variable :math:`l`.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        If ``var`` is not a Symbol or ``kappa`` is not a finite sympy expression.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> l = sp.Symbol("l")
+    >>> tilt_kl_expr(l**2 / 2, l)  # a Gaussian CGF
+    l**2/2
+    """
     _symbol(var, "var")
     kappa = _finite_expr(kappa, "kappa")
     return var * sp.diff(kappa, var) - kappa
 
 
 def legendre_transform(expr: sp.Expr, t: sp.Symbol, x: sp.Symbol) -> sp.Expr:
-    """``sup_t [t x - expr(t)]`` at the stationary point ``expr'(t) = x`` (the unique one when ``expr`` is
-    strictly convex); raises if sympy finds no closed-form stationary point."""
+    r"""The Legendre transform :math:`\sup_t\, [t x - f(t)]`, :math:`f` = ``expr``, at the stationary point.
+
+    The stationary point solves :math:`f'(t) = x` (the unique one when :math:`f` is strictly convex).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        :math:`f(t)`.
+    t : sympy.Symbol
+        The variable of :math:`f`.
+    x : sympy.Symbol
+        The variable of the transform, another symbol.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        If ``t`` or ``x`` is not a Symbol, they are the same symbol, ``expr`` is not a finite sympy expression, or
+        sympy finds no closed-form stationary point.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> t, x = sp.symbols("t x")
+    >>> legendre_transform(t**2 / 2, t, x)
+    x**2/2
+    """
     _symbol(t, "t")
     _symbol(x, "x")
     if x == t:
@@ -99,9 +205,39 @@ def legendre_transform(expr: sp.Expr, t: sp.Symbol, x: sp.Symbol) -> sp.Expr:
 
 
 def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list[sp.Expr]:
-    """Cumulants of the tilted law, ``[kappa'(l), kappa''(l), ..., kappa^{(order)}(l)]`` as expressions in
-    ``var`` (the ``k``-th derivative of the CGF at ``l`` is the ``k``-th cumulant of ``p_l``); evaluated at
-    ``var = at`` when ``at`` is given."""
+    r"""Cumulants of the tilted law, :math:`[\kappa'(l), \kappa''(l), \dots, \kappa^{(\mathrm{order})}(l)]`.
+
+    Expressions in ``var`` (the :math:`k`-th derivative of the CGF at :math:`l` is the :math:`k`-th cumulant of
+    :math:`p_l`); evaluated at ``var = at`` when ``at`` is given.
+
+    Parameters
+    ----------
+    kappa : sympy.Expr
+        The CGF :math:`\kappa(l)`.
+    var : sympy.Symbol
+        The variable :math:`l`.
+    order : int
+        The highest order, :math:`1 \le` ``order`` :math:`\le` ``MAX_ORDER``.
+    at : number or sympy.Expr, optional
+        Where to evaluate.
+
+    Returns
+    -------
+    list of sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        If ``var`` is not a Symbol, ``order`` is not an integer in ``[1, MAX_ORDER]``, or ``kappa`` or ``at`` is
+        not a finite real expression.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> l, p = sp.symbols("l p")
+    >>> [sp.factor(c) for c in cumulant_series(bernoulli_cgf(p, 0, 1, l), l, 2, at=0)]  # p and p (1 - p)
+    [p, -p*(p - 1)]
+    """
     _symbol(var, "var")
     if _validate.odd_input(order) is not None:
         raise ValueError(f"order must be an integer in [1, {MAX_ORDER}], got {_validate.odd_input(order)}")
@@ -120,6 +256,36 @@ def cumulant_series(kappa: sp.Expr, var: sp.Symbol, order: int, at=None) -> list
 
 
 def bernoulli_cgf(p, a, b, var: sp.Symbol) -> sp.Expr:
-    """CGF of the reward taking value ``b`` with probability ``p`` and ``a`` otherwise."""
+    r"""CGF of the reward taking value :math:`b` with probability :math:`p` and :math:`a` otherwise.
+
+    .. math::
+
+        \kappa(l) = \log\left((1 - p) e^{l a} + p e^{l b}\right).
+
+    Parameters
+    ----------
+    p : number or sympy.Expr
+        The probability of :math:`b`.
+    a, b : number or sympy.Expr
+        The two values.
+    var : sympy.Symbol
+        The variable :math:`l`.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        As :func:`symbolic_cgf`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> l, p = sp.symbols("l p")
+    >>> bernoulli_cgf(p, 0, 1, l)
+    log(p*exp(l) - p + 1)
+    """
     p = _finite_expr(p, "p")
     return symbolic_cgf([1 - p, p], [a, b], var)

@@ -1,12 +1,14 @@
-"""The optimal KL-constrained policy (R1): an exponential tilt of the reference on the reward line.
+r"""The optimal KL-constrained policy (R1): an exponential tilt of the reference on the reward line.
 
-``phi_Delta = p_{lam*}`` with ``lam* > 0`` the unique root of ``D(p_lam || p) = lam kappa'(lam) - kappa(lam) =
-Delta`` for ``0 < Delta < D_max = -log p(top)``; ``lam* = inf`` (``p`` conditioned on its top level) for
-``Delta >= D_max``.
+:math:`\phi_\Delta = p_{\lambda^*}` with :math:`\lambda^* > 0` the unique root of
+:math:`D(p_\lambda\Vert p) = \lambda\kappa'(\lambda) - \kappa(\lambda) = \Delta` for
+:math:`0 < \Delta < D_{\max} = -\log p(\mathrm{top})`; :math:`\lambda^* = \infty` (:math:`p` conditioned on its top
+level) for :math:`\Delta \ge D_{\max}`.
 
-Everything is solved on the scaled centred rewards ``y = (v - mean) / 2**E`` (``|y| <= 1``) with the scaled
-multiplier ``tau = lam * 2**E``, so rewards near ``+-1.8e308`` or in the subnormal range are handled exactly;
-``lam = tau * 2**-E`` is returned when it is a float, and a ``ValueError`` is raised when it is not.
+Everything is solved on the scaled centred rewards :math:`y = (v - \mathrm{mean}) / 2^E` (:math:`|y| \le 1`) with
+the scaled multiplier :math:`\tau = \lambda 2^E`, so rewards near :math:`\pm 1.8\times 10^{308}` or in the
+subnormal range are handled exactly; :math:`\lambda = \tau 2^{-E}` is returned when it is a float, and a
+``ValueError`` is raised when it is not.
 """
 
 from __future__ import annotations
@@ -27,8 +29,31 @@ _LOG_TAU_MAX = 709.0  # tau = e^709: the tilt is the conditioned law to rounding
 
 @dataclass(frozen=True)
 class KLConstrainedSolution:
-    """Solution of ``max E_phi r`` subject to ``D(phi||p) <= delta``; ``kl`` is the divergence achieved by the
-    returned ``lam`` (recomputed from ``lam`` by :func:`tilt_kl`, not copied from the solver)."""
+    r"""Solution of :math:`\max_\phi E_\phi r` subject to :math:`D(\phi\Vert p) \le \delta`.
+
+    ``kl`` is the divergence achieved by the returned ``lam`` (recomputed from ``lam`` by :func:`tilt_kl`, not
+    copied from the solver).
+
+    Attributes
+    ----------
+    delta : float
+        The KL budget :math:`\delta`.
+    lam : float
+        The multiplier :math:`\lambda^* \ge 0` (``inf`` when :math:`\delta \ge -\log p(\mathrm{top})`).
+    law : RewardLaw
+        The optimal policy's law of the reward, :math:`p_{\lambda^*}`.
+    kl : float
+        :math:`D(p_{\lambda^*}\Vert p)`, computed afresh from ``lam``.
+    mean : float
+        The expected reward :math:`E_{p_{\lambda^*}} r` of the optimal policy.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> sol = kl_constrained(RewardLaw([0.0, 1.0], [0.5, 0.5]), 0.1)
+    >>> round(sol.kl, 12), round(sol.mean, 6)
+    (0.1, 0.719795)
+    """
 
     delta: float
     lam: float
@@ -38,15 +63,49 @@ class KLConstrainedSolution:
 
 
 def tilt_kl(law: RewardLaw, lam: float) -> float:
-    """``D(p_lam || p) = lam kappa'(lam) - kappa(lam)``, computed without that cancellation.
+    r"""The KL divergence of the tilt :math:`p_\lambda` from :math:`p`, computed without cancellation.
 
-    With ``tau = lam 2**E`` on the scaled centred values ``y``: for ``|tau| <= 1e-2`` the cumulant series
-    ``sum_{k>=2} (k-1) kappa_k(y) tau^k / k!`` (12 terms); otherwise ``sum_v p(v) g(d_v)``, ``d_v = log
-    p_lam(v)/p(v)``, ``g(d) = d e^d - e^d + 1 >= 0``, a sum of non-negative terms. Accuracy: within ``2e-14``
-    relative for every ``lam`` of either sign (tested against mpmath from ``|lam| = 1e-300`` up to tilts
-    concentrated on one level, rewards up to ``+-1.7e308``), when the result is a normal float
-    (``>= 2.2e-308``; below it rounds towards 0). ``lam = inf`` gives ``-log p(top)``, ``lam = -inf`` gives
-    ``-log p(bottom)``.
+    .. math::
+
+        D(p_\lambda\Vert p) = \lambda\kappa'(\lambda) - \kappa(\lambda).
+
+    With :math:`\tau = \lambda 2^E` on the scaled centred values :math:`y`: for :math:`|\tau| \le 10^{-2}` the
+    cumulant series :math:`\sum_{k\ge 2} (k-1)\kappa_k(y)\tau^k / k!` (12 terms); otherwise
+    :math:`\sum_v p(v) g(d_v)`, :math:`d_v = \log p_\lambda(v)/p(v)`, :math:`g(d) = d e^d - e^d + 1 \ge 0`, a sum
+    of non-negative terms. Accuracy: within :math:`2\times 10^{-14}` relative for every ``lam`` of either sign
+    (tested against mpmath from :math:`|\lambda| = 10^{-300}` up to tilts concentrated on one level, rewards up to
+    :math:`\pm 1.7\times 10^{308}`), when the result is a normal float (:math:`\ge 2.2\times 10^{-308}`; below it
+    rounds towards 0). ``lam = inf`` gives :math:`-\log p(\mathrm{top})`, ``lam = -inf`` gives
+    :math:`-\log p(\mathrm{bottom})`.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p` of the reward.
+    lam : float
+        The tilt :math:`\lambda`, any real or :math:`\pm\infty`.
+
+    Returns
+    -------
+    float
+        :math:`D(p_\lambda\Vert p) \ge 0`.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw` or ``lam`` is NaN or not a real number.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> round(tilt_kl(law, 1.0), 12)
+    0.110944071672
+    >>> e = np.e  # the closed form e/(1+e) - log((1+e)/2)
+    >>> round(float(e / (1 + e) - np.log((1 + e) / 2)), 12)
+    0.110944071672
+    >>> round(tilt_kl(law, float("inf")), 12)  # -log p(top)
+    0.69314718056
     """
     require_law(law)
     lam = _validate.real_scalar(lam, "lam", allow_inf=True)
@@ -74,7 +133,7 @@ def _tilt_with_kl(law: RewardLaw, lam: float) -> tuple[RewardLaw, float]:
 
 
 def _series_kl(law: RewardLaw, tau: float) -> float:
-    """``sum_{k=2}^{K} (k-1) kappa_k tau^k / k!`` with ``tau^2`` factored out (no premature underflow)."""
+    r""":math:`\sum_{k=2}^{K} (k-1)\kappa_k \tau^k / k!` with :math:`\tau^2` factored out (no premature underflow)."""
     kappa = law.scaled_cumulants(SERIES_ORDER)
     inner = 0.0
     for k in range(SERIES_ORDER, 1, -1):  # Horner in tau
@@ -83,16 +142,44 @@ def _series_kl(law: RewardLaw, tau: float) -> float:
 
 
 def solve_lambda(law: RewardLaw, delta: float) -> float:
-    """The multiplier ``lam >= 0`` with ``D(p_lam || p) = delta`` (``inf`` when ``delta >= D_max``).
+    r"""The multiplier :math:`\lambda \ge 0` with :math:`D(p_\lambda\Vert p) = \delta`.
 
-    Solved for ``tau = lam 2**E`` on the scaled law: bracket around the small-budget guess ``tau0 = sqrt(2
-    delta / Var y)`` (from ``D ~ tau^2 Var/2``) by doubling steps in ``log tau`` (bounded), Brent's method in
-    ``log tau``, then bisection down to adjacent floats of ``tau``. The KL is the non-negative sum ``sum p
-    g(d)`` (:func:`tilt_kl` without its series), so the root keeps its relative precision for ``delta`` from
-    1e-300 to within rounding of ``D_max``. A ``delta`` so close to ``D_max`` that ``tau`` would exceed
-    ``e^709`` returns ``inf``. A law with a single level (flat reward) returns 0. If the root ``lam`` is not
-    a float (rewards spread so little, or so much, that ``tau 2**-E`` overflows or underflows) a
-    ``ValueError`` names ``delta``.
+    ``inf`` when :math:`\delta \ge D_{\max} = -\log p(\mathrm{top})`. Solved for :math:`\tau = \lambda 2^E` on the
+    scaled law: bracket around the small-budget guess :math:`\tau_0 = \sqrt{2\delta / \mathrm{Var}\, y}` (from
+    :math:`D \approx \tau^2\mathrm{Var}/2`) by doubling steps in :math:`\log\tau` (bounded), Brent's method in
+    :math:`\log\tau`, then bisection down to adjacent floats of :math:`\tau`. The KL is the non-negative sum
+    :math:`\sum p\, g(d)` (:func:`tilt_kl` without its series), so the root keeps its relative precision for
+    ``delta`` from 1e-300 to within rounding of :math:`D_{\max}`. A ``delta`` so close to :math:`D_{\max}` that
+    :math:`\tau` would exceed :math:`e^{709}` returns ``inf``. A law with a single level (flat reward) returns 0.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p` of the reward.
+    delta : float
+        The KL budget :math:`\delta \ge 0`.
+
+    Returns
+    -------
+    float
+        :math:`\lambda \ge 0`, or ``inf``.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``delta`` is negative or NaN, or the root ``lam`` is
+        not a float (rewards spread so little, or so much, that :math:`\tau 2^{-E}` overflows or underflows; the
+        message names ``delta``).
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> lam = solve_lambda(law, 0.1)
+    >>> round(lam, 9), round(tilt_kl(law, lam), 12)
+    (0.943443118, 0.1)
+    >>> solve_lambda(law, 1.0)  # above -log p(top) = log 2
+    inf
     """
     require_law(law)
     return _solve_lambda(law, _validate.nonneg_real(delta, "delta"))
@@ -118,7 +205,7 @@ def _solve_lambda(law: RewardLaw, delta: float) -> float:
 
 
 def _solve_tau(law: RewardLaw, delta: float) -> float:
-    """Root ``tau > 0`` of ``D(p_tau || p) = delta`` on the scaled law, or ``inf``."""
+    r"""Root :math:`\tau > 0` of :math:`D(p_\tau\Vert p) = \delta` on the scaled law, or ``inf``."""
 
     def excess(u: float) -> float:
         return law.scaled_tilt_kl(math.exp(u), math.inf) - delta
@@ -173,14 +260,41 @@ def _polish(law: RewardLaw, delta: float, tau: float) -> float:
 
 
 def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:
-    """Optimal policy of ``max E_phi r s.t. D(phi||p) <= delta`` on the reward line (R1).
+    r"""Optimal policy of :math:`\max_\phi E_\phi r` s.t. :math:`D(\phi\Vert p) \le \delta` on the reward line (R1).
 
-    ``delta = 0`` gives ``lam = 0`` and ``p``; ``delta >= -log p(top)`` gives ``lam = inf`` and ``p``
-    conditioned on the top level; a flat reward (one level) gives ``lam = 0``. For the law of a sum of ``n``
-    i.i.d. tokens (``RewardLaw.from_tokens``) ``D(p_lam^n || p^n) = n D(p_lam || p)``, so ``lam`` is solved on the
-    token law for ``delta / n``, and the sum's law is tilted once. ``kl`` is ``tilt_kl(law, lam)``, the KL the
-    returned (rounded) ``lam`` achieves, computed afresh (by the cumulant series for small budgets, a different
-    formula from the solver's): it equals ``delta`` within ``2e-14`` relative unless ``lam`` is inf.
+    The optimum is the tilt :math:`p_{\lambda^*}`, :math:`D(p_{\lambda^*}\Vert p) = \delta`. ``delta = 0`` gives
+    ``lam = 0`` and :math:`p`; :math:`\delta \ge -\log p(\mathrm{top})` gives ``lam = inf`` and :math:`p`
+    conditioned on the top level; a flat reward (one level) gives ``lam = 0``. For the law of a sum of :math:`n`
+    i.i.d. tokens (``RewardLaw.from_tokens``) :math:`D(p_\lambda^n\Vert p^n) = n D(p_\lambda\Vert p)`, so
+    :math:`\lambda` is solved on the token law for :math:`\delta / n`, and the sum's law is tilted once. ``kl`` is
+    ``tilt_kl(law, lam)``, the KL the returned (rounded) ``lam`` achieves, computed afresh (by the cumulant series
+    for small budgets, a different formula from the solver's): it equals ``delta`` within :math:`2\times 10^{-14}`
+    relative unless ``lam`` is inf.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p` of the reward.
+    delta : float
+        The KL budget :math:`\delta \ge 0`.
+
+    Returns
+    -------
+    KLConstrainedSolution
+        ``delta``, ``lam``, the tilted ``law``, the achieved ``kl`` and the ``mean`` reward.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``delta`` is negative or NaN, or the multiplier is not
+        a float (see :func:`solve_lambda`).
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> sol = kl_constrained(RewardLaw([0.0, 1.0], [0.5, 0.5]), 0.1)
+    >>> round(sol.lam, 9), round(sol.mean, 9)
+    (0.943443118, 0.719794626)
     """
     require_law(law)
     delta = _validate.nonneg_real(delta, "delta")
@@ -194,9 +308,36 @@ def kl_constrained(law: RewardLaw, delta: float) -> KLConstrainedSolution:
 
 
 def kl_regularized(law: RewardLaw, beta: float) -> RewardLaw:
-    """Solution ``p_{1/beta}`` of ``max E_phi r - beta D(phi||p)``; ``beta = 0`` conditions on the top,
-    ``beta = inf`` returns ``p``. A ``beta`` so small that ``1/beta`` overflows is applied through the scaled
-    multiplier ``tau = 2**E / beta``, so subnormal reward spreads keep their finite tilt."""
+    r"""Solution :math:`p_{1/\beta}` of :math:`\max_\phi E_\phi r - \beta D(\phi\Vert p)`.
+
+    ``beta = 0`` conditions on the top, ``beta = inf`` returns :math:`p`. A ``beta`` so small that
+    :math:`1/\beta` overflows is applied through the scaled multiplier :math:`\tau = 2^E / \beta`, so subnormal
+    reward spreads keep their finite tilt.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p` of the reward.
+    beta : float
+        The KL penalty :math:`\beta \ge 0`.
+
+    Returns
+    -------
+    RewardLaw
+        The tilt :math:`p_{1/\beta}(v) \propto p(v) e^{v/\beta}`.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, or ``beta`` is negative or NaN.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> tilted = kl_regularized(RewardLaw([0.0, 1.0], [0.5, 0.5]), 1.0)
+    >>> tilted.probs.round(9).tolist()  # 1/(1+e), e/(1+e)
+    [0.268941421, 0.731058579]
+    """
     require_law(law)
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0.0:

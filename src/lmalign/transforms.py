@@ -15,12 +15,37 @@ from lmalign.law import RewardLaw, align, require_law
 
 
 def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
-    """``P(X > Y) + P(X = Y)/2`` for independent ``X ~ policy``, ``Y ~ reference`` (ties count one half).
+    r"""Win rate :math:`P(X > Y) + P(X = Y)/2` for independent :math:`X \sim` ``policy``, :math:`Y \sim` ``reference``.
 
-    A compensated sum of non-negative terms: relative accuracy about 1e-15 (masses below the smallest float
-    count as 0). The masses ``exp(log p)`` of a law sum to 1 only within a few ulp, so the sum can land an ulp
-    outside ``[0, 1]``, where the exact value cannot be: it is clipped to that interval, which only brings it
-    closer."""
+    Ties count one half. A compensated sum of non-negative terms: relative accuracy about :math:`10^{-15}` (masses
+    below the smallest float count as 0). The masses :math:`\exp(\log p)` of a law sum to 1 only within a few ulp,
+    so the sum can land an ulp outside :math:`[0, 1]`, where the exact value cannot be: it is clipped to that
+    interval, which only brings it closer.
+
+    Parameters
+    ----------
+    policy : RewardLaw
+        The law of :math:`X`.
+    reference : RewardLaw
+        The law of :math:`Y`.
+
+    Returns
+    -------
+    float
+        The win rate, in :math:`[0, 1]`.
+
+    Raises
+    ------
+    ValueError
+        If either is not a :class:`~lmalign.law.RewardLaw`.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> p = RewardLaw([0.0, 1.0], [0.5, 0.5])
+    >>> win_rate(p, p), win_rate(RewardLaw([0.0, 1.0], [0.25, 0.75]), p)  # 3/8 + (1/8 + 3/8) / 2
+    (0.5, 0.625)
+    """
     require_law(policy, "policy")
     require_law(reference, "reference")
     _, lx, ly = align(policy, reference)
@@ -30,18 +55,42 @@ def win_rate(policy: RewardLaw, reference: RewardLaw) -> float:
 
 
 def calibrated_reward(law: RewardLaw) -> np.ndarray:
-    """Mid-rank calibrated reward ``u(v) = P(R < v) + P(R = v)/2`` at each level: the win rate of ``v``
-    against a fresh draw (with ties one half); uniform on ``(0, 1)`` in the continuous limit. Cumulative sums
-    of non-negative masses: relative accuracy about ``1e-16 * levels``."""
+    r"""Mid-rank calibrated reward :math:`u(v) = P(R < v) + P(R = v)/2` at each level.
+
+    The win rate of :math:`v` against a fresh draw (with ties one half); uniform on :math:`(0, 1)` in the
+    continuous limit. Cumulative sums of non-negative masses: relative accuracy about
+    :math:`10^{-16}\cdot\mathrm{levels}`.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law of the reward :math:`R`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> calibrated_reward(RewardLaw([0.0, 1.0, 2.0], [0.25, 0.5, 0.25])).tolist()
+    [0.125, 0.5, 0.875]
+    """
     require_law(law)
     p = law.probs
     return np.concatenate(([0.0], np.cumsum(p)[:-1])) + p / 2
 
 
 def _scaled_gaps(values: np.ndarray, ref: float, beta: float) -> np.ndarray:
-    """``(values - ref) / beta`` without spurious overflow: the difference of two values near +-1.8e308 is
-    taken in halves (``2 ((v/2 - ref/2) / beta)``); a genuinely huge quotient is +-inf (a weight ratio beyond
-    ``exp(1.8e308)``, zero or infinite to every representable precision)."""
+    r""":math:`(v - \mathrm{ref}) / \beta` without spurious overflow: the difference of two values near
+    :math:`\pm 1.8\times 10^{308}` is taken in halves (``2 * ((v/2 - ref/2) / beta)``); a genuinely huge quotient is
+    :math:`\pm\infty` (a weight ratio beyond :math:`\exp(1.8\times 10^{308})`, zero or infinite to every
+    representable precision)."""
     with np.errstate(over="ignore", invalid="ignore"):
         gap = values - ref
         halves = 2.0 * ((values / 2 - ref / 2) / beta)
@@ -55,11 +104,41 @@ def _describe(obj) -> str:
 
 
 def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarray], beta: float) -> RewardLaw:
-    """``pi(v) ~ p(v) exp(transform(v) / beta)``: the KL-regularized optimum for the transformed reward.
+    r"""The KL-regularized optimum for a transformed reward: :math:`\pi(v) \propto p(v)\, e^{t(v) / \beta}`.
 
-    Formed as ``log p + (t - max t) / beta`` (the difference taken in halves near +-1.8e308), normalised by
-    log-sum-exp: relative accuracy of every mass about ``1e-15 (1 + |t - max t| / beta)``; levels whose
-    weight ratio is below ``exp(-1.8e308)`` (or with ``t = -inf``) are dropped."""
+    :math:`t` is ``transform``. Formed as :math:`\log p + (t - \max t) / \beta` (the difference taken in halves
+    near :math:`\pm 1.8\times 10^{308}`), normalised by log-sum-exp: relative accuracy of every mass about
+    :math:`10^{-15} (1 + |t - \max t| / \beta)`; levels whose weight ratio is below
+    :math:`\exp(-1.8\times 10^{308})` (or with :math:`t = -\infty`) are dropped.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p` of the reward.
+    transform : callable
+        Maps the array of values to an array of real numbers of the same shape (``-inf`` allowed, no NaN or
+        ``+inf``).
+    beta : float
+        The KL penalty :math:`\beta`, finite and :math:`> 0`.
+
+    Returns
+    -------
+    RewardLaw
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw`, ``beta`` is not finite and positive, ``transform``
+        returns something else than real numbers of the values' shape (or NaN or ``+inf``), or is ``-inf``
+        everywhere.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> pi = transform_policy(RewardLaw([0.0, 1.0], [0.5, 0.5]), lambda v: v, 1.0)  # the tilt by 1
+    >>> pi.probs.round(12).tolist()  # 1/(1+e), e/(1+e)
+    [0.26894142137, 0.73105857863]
+    """
     require_law(law)
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
@@ -107,7 +186,7 @@ _RESOLVED = 2.0**40  # log weight ratios beyond this have features that float s 
 
 
 def _log_m(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray) -> float:
-    """``log M_v(e^s) = log sum_u p(u) exp(-e^s w(u)/w(v))``, with ``log1p`` near ``M = 1``."""
+    r""":math:`\log M_v(e^s) = \log\sum_u p(u) \exp(-e^s w(u)/w(v))`, with ``log1p`` near :math:`M = 1`."""
     with np.errstate(over="ignore"):
         e = -np.exp(s + log_ratio)
     drop = math.fsum((p * np.expm1(e)).tolist())  # M - 1, exact near M = 1
@@ -115,15 +194,16 @@ def _log_m(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray) -> fl
 
 
 def _log_integrand(s: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray, n1: float) -> float:
-    """``log(sigma e^-sigma M_v(sigma)^(n-1))`` at ``sigma = e^s``."""
+    r""":math:`\log(\sigma e^{-\sigma} M_v(\sigma)^{n-1})` at :math:`\sigma = e^s`."""
     return s - math.exp(s) + n1 * _log_m(s, log_ratio, lp, p)
 
 
 def _relative_integrand(s0: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.ndarray, n1: float):
-    """``(f(s0), s -> f(s) - f(s0))`` for ``f`` = ``_log_integrand``, the difference formed without
-    subtracting two large numbers: ``M(s)/M(s0) = 1 + sum_u w_u expm1(-c_u expm1(s - s0))`` with
-    ``w_u = p(u) e^{-c_u} / M(s0)``, ``c_u = e^{s0} w(u)/w(v)``, every term of one sign. So ``(n-1) log M``
-    of size 1e300 still gives the integrand's shape to full precision."""
+    r""":math:`(f(s_0),\ s \mapsto f(s) - f(s_0))` for :math:`f` = ``_log_integrand``, the difference formed without
+    subtracting two large numbers:
+    :math:`M(s)/M(s_0) = 1 + \sum_u w_u \operatorname{expm1}(-c_u \operatorname{expm1}(s - s_0))` with
+    :math:`w_u = p(u) e^{-c_u} / M(s_0)`, :math:`c_u = e^{s_0} w(u)/w(v)`, every term of one sign. So
+    :math:`(n-1)\log M` of size :math:`10^{300}` still gives the integrand's shape to full precision."""
     log_m0 = _log_m(s0, log_ratio, lp, p)
     with np.errstate(over="ignore"):
         c0 = np.exp(s0 + log_ratio)
@@ -148,21 +228,56 @@ def _relative_integrand(s0: float, log_ratio: np.ndarray, lp: np.ndarray, p: np.
 
 
 def soft_best_of_n(law: RewardLaw, n: int, beta: float) -> RewardLaw:
-    """Soft best-of-N: draw ``n`` from ``p`` and keep draw ``i`` with probability ``~ exp(r_i / beta)``.
+    r"""Soft best-of-N: draw :math:`n` from :math:`p` and keep draw :math:`i` with probability
+    :math:`\propto e^{r_i / \beta}`.
 
-    With ``w(v) = exp(v / beta)``, ``pi(v) = n p(v) w(v) E[1 / (w(v) + sum_{j<n} w(R_j))]``; writing
-    ``1/x = int_0^inf e^{-tx} dt`` and ``t = sigma / w(v)``,
-    ``pi(v) = n p(v) int_0^inf e^{-sigma} M_v(sigma)^{n-1} d sigma`` with
-    ``M_v(sigma) = sum_u p(u) e^{-sigma w(u)/w(v)}``. The integral is taken in ``s = log sigma`` by adaptive
-    quadrature, with break points at every scale ``w(v)/w(u)`` and ``(n-1) w(u)/w(v)``, from 40 below the
-    smallest of them (the part below is under ``e^-38`` of the whole, since ``M^(n-1) >= e^-1`` there) to
-    ``log 60``; the integrand is kept in log space relative to its peak (``_relative_integrand``), so
-    masses far below the smallest float keep their logarithms, even with ``n = 1e300``. Weight ratios
-    ``w(u)/w(v)`` beyond ``exp(+-1.8e308)`` (values near +-1e308, tiny ``beta``) count as infinite or zero,
-    and so do ratios beyond ``exp(2^40)`` when that provably changes no mass by more than ``e^-40`` relative
-    (else a ``ValueError``). Relative accuracy about 1e-11 (1e-9 on the sum of the masses, checked);
-    ``beta -> 0`` gives best-of-N, ``n -> inf`` at fixed ``beta`` the tilt ``p_{1/beta}``.
-    Needs ``1 <= n <= 1e300`` and at most ``MAX_SOFT_LEVELS`` levels (one quadrature per level).
+    With :math:`w(v) = e^{v / \beta}`, :math:`\pi(v) = n\, p(v)\, w(v)\, E\left[1 / (w(v) + \sum_{j<n}
+    w(R_j))\right]`; writing :math:`1/x = \int_0^\infty e^{-tx}\, dt` and :math:`t = \sigma / w(v)`,
+
+    .. math::
+
+        \pi(v) = n\, p(v) \int_0^\infty e^{-\sigma} M_v(\sigma)^{n-1}\, d\sigma, \qquad
+        M_v(\sigma) = \sum_u p(u)\, e^{-\sigma w(u)/w(v)}.
+
+    The integral is taken in :math:`s = \log\sigma` by adaptive quadrature, with break points at every scale
+    :math:`w(v)/w(u)` and :math:`(n-1) w(u)/w(v)`, from 40 below the smallest of them (the part below is under
+    :math:`e^{-38}` of the whole, since :math:`M^{n-1} \ge e^{-1}` there) to :math:`\log 60`; the integrand is kept
+    in log space relative to its peak (``_relative_integrand``), so masses far below the smallest float keep their
+    logarithms, even with :math:`n = 10^{300}`. Weight ratios :math:`w(u)/w(v)` beyond
+    :math:`\exp(\pm 1.8\times 10^{308})` (values near :math:`\pm 10^{308}`, tiny :math:`\beta`) count as infinite
+    or zero, and so do ratios beyond :math:`\exp(2^{40})` when that provably changes no mass by more than
+    :math:`e^{-40}` relative. Relative accuracy about :math:`10^{-11}` (:math:`10^{-9}` on the sum of the masses,
+    checked); :math:`\beta \to 0` gives best-of-N, :math:`n \to \infty` at fixed :math:`\beta` the tilt
+    :math:`p_{1/\beta}`.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The reference law :math:`p`, at most ``MAX_SOFT_LEVELS`` levels (one quadrature per level).
+    n : int
+        The number of draws, :math:`1 \le n \le 10^{300}`.
+    beta : float
+        The temperature :math:`\beta`, finite and :math:`> 0`.
+
+    Returns
+    -------
+    RewardLaw
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw` or has more than ``MAX_SOFT_LEVELS`` levels, ``n`` is
+        not an integer in :math:`[1, 10^{300}]`, ``beta`` is not finite and positive, or a weight ratio beyond
+        :math:`\exp(2^{40})` would change a mass by more than :math:`e^{-40}` relative.
+    ArithmeticError
+        If the quadrature's masses do not sum to 1 within :math:`10^{-9}`.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> pi = soft_best_of_n(RewardLaw([0.0, 1.0], [0.5, 0.5]), 2, 1.0)
+    >>> round(float(pi.probs[1]), 10), round(float(0.25 + 0.5 * np.e / (1 + np.e)), 10)  # 1/4 + 1/2 e/(1+e)
+    (0.6155292893, 0.6155292893)
     """
     require_law(law)
     n = _validate.positive_int(n, "n")
@@ -241,8 +356,9 @@ _RATIO_K = np.arange(1, 60, dtype=float)  # -log1p(-r)/r - 1 = sum r^k / (k + 1)
 
 
 def _log_mean_exp_cell(x: np.ndarray) -> np.ndarray:
-    """``phi(x) = log((1 - e^-x) / x)`` for ``x >= 0``: ``-x/2 + log1p((sinh(y) - y)/y)``, ``y = x/2``, with
-    ``sinh(y) - y`` a series of positive terms for ``y <= 1``; the definition for ``x > 20``."""
+    r""":math:`\phi(x) = \log((1 - e^{-x}) / x)` for :math:`x \ge 0`:
+    :math:`-x/2 + \operatorname{log1p}((\sinh y - y)/y)`, :math:`y = x/2`, with :math:`\sinh y - y` a series of
+    positive terms for :math:`y \le 1`; the definition for :math:`x > 20`."""
     out = np.zeros_like(x)
     y = x / 2
     mid = (x > 0) & (x <= 20)
@@ -258,8 +374,9 @@ def _log_mean_exp_cell(x: np.ndarray) -> np.ndarray:
 
 
 def _log_cell_ratio(r: np.ndarray) -> np.ndarray:
-    """``psi(r) = log(-log1p(-r) / r)`` for ``0 <= r < 1``: ``log1p(sum_k r^k / (k + 1))`` (positive terms)
-    for ``r <= 1/2``, the definition above."""
+    r""":math:`\psi(r) = \log(-\operatorname{log1p}(-r) / r)` for :math:`0 \le r < 1`:
+    :math:`\operatorname{log1p}(\sum_k r^k / (k + 1))` (positive terms) for :math:`r \le 1/2`, the definition
+    above."""
     out = np.zeros_like(r)
     small = (r > 0) & (r <= 0.5)
     rs = r[small][:, None]
@@ -271,18 +388,45 @@ def _log_cell_ratio(r: np.ndarray) -> np.ndarray:
 
 
 def log_power_mean_calibration(law: RewardLaw, n: int) -> np.ndarray:
-    """``log u_N(v)`` with ``u_N(v) = (mean of u^(N-1) over the quantile cell (F_-(v), F(v)])^(1/(N-1))``.
+    r""":math:`\log u_N(v)`, the power-mean calibration of the quantile over the cell of :math:`v`.
 
-    Computed from the integral definition alone, ``u_N^(N-1) = (F^N - F_-^N) / (N (F - F_-))``, with ``F`` and
-    ``F_-`` the law's own cumulative sums (``F - F_- = p(v)``). With ``r = p/F`` and ``x = -N log1p(-r)``,
-    ``log u_N = log F + (phi(x) + psi(r)) / (N - 1)``, ``phi(x) = log((1 - e^-x)/x)``,
-    ``psi(r) = log(-log1p(-r)/r)``, each by a series of one-signed terms where it is small, and
-    ``log F = log1p(-P(R > v))`` near the top: so ``log u_N`` keeps its relative precision (about 1e-13,
-    checked against mpmath) even when it is ``-5e-305`` (a top cell of mass ``e^-700``) or ``N = 1e300``.
-    At the lowest level (``F_- = 0``) ``log u_N = log F - log N / (N - 1)``. It does not call
-    :func:`lmalign.best_of_n`, which makes ``p(v) exp((N-1) log u_N(v) + log N) = best-of-N`` a check rather
-    than a definition. In the continuous limit ``u_N`` is the quantile ``u`` itself. Needs
-    ``2 <= n <= 1e300``.
+    .. math::
+
+        u_N(v) = \left(\text{mean of } u^{N-1} \text{ over } (F_-(v), F(v)]\right)^{1/(N-1)}.
+
+    Computed from the integral definition alone, :math:`u_N^{N-1} = (F^N - F_-^N) / (N (F - F_-))`, with :math:`F`
+    and :math:`F_-` the law's own cumulative sums (:math:`F - F_- = p(v)`). With :math:`r = p/F` and
+    :math:`x = -N\operatorname{log1p}(-r)`, :math:`\log u_N = \log F + (\phi(x) + \psi(r)) / (N - 1)`,
+    :math:`\phi(x) = \log((1 - e^{-x})/x)`, :math:`\psi(r) = \log(-\operatorname{log1p}(-r)/r)`, each by a series
+    of one-signed terms where it is small, and :math:`\log F = \operatorname{log1p}(-P(R > v))` near the top: so
+    :math:`\log u_N` keeps its relative precision (about :math:`10^{-13}`, checked against mpmath) even when it is
+    :math:`-5\times 10^{-305}` (a top cell of mass :math:`e^{-700}`) or :math:`N = 10^{300}`. At the lowest level
+    (:math:`F_- = 0`) :math:`\log u_N = \log F - \log N / (N - 1)`. It does not call :func:`lmalign.best_of_n`,
+    which makes :math:`p(v) \exp((N-1)\log u_N(v) + \log N) = \text{best-of-N}` a check rather than a definition.
+    In the continuous limit :math:`u_N` is the quantile :math:`u` itself.
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law of the reward.
+    n : int
+        :math:`N`, with :math:`2 \le N \le 10^{300}`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a :class:`~lmalign.law.RewardLaw` or ``n`` is not an integer in :math:`[2, 10^{300}]`.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> law = RewardLaw([0.0, 1.0], [0.5, 0.5])  # u_2 = (F^2 - F_-^2) / (2 p): 1/4 and 3/4
+    >>> np.exp(log_power_mean_calibration(law, 2)).round(12).tolist()
+    [0.25, 0.75]
     """
     require_law(law)
     n = _validate.positive_int(n, "n")

@@ -1,8 +1,14 @@
-"""The quantile-tilt frontier of win rate against relative entropy (Gui et al., BoNBoN, arXiv:2406.00832).
+r"""The quantile-tilt frontier of win rate against relative entropy (Gui et al., BoNBoN, arXiv:2406.00832).
 
-In the continuous case, with ``u`` the reward quantile, the tilt ``~ e^{c u}`` traces
-``win(c) = e^c/(e^c - 1) - 1/c`` and ``KL(c) = log(c/(e^c - 1)) + c e^c/(e^c - 1) - 1``; near ``c = 0`` both are
-evaluated by their Bernoulli-number series. Best-of-N sits at ``(log N - (N-1)/N, N/(N+1))``.
+In the continuous case, with :math:`u` the reward quantile, the tilt :math:`\propto e^{c u}` traces
+
+.. math::
+
+    \mathrm{win}(c) = \frac{e^c}{e^c - 1} - \frac{1}{c}, \qquad
+    \mathrm{KL}(c) = \log\frac{c}{e^c - 1} + \frac{c e^c}{e^c - 1} - 1;
+
+near :math:`c = 0` both are evaluated by their Bernoulli-number series. Best-of-N sits at
+:math:`(\log N - (N-1)/N,\ N/(N+1))`.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ _LOG_MAX = math.log(np.finfo(float).max)  # log c of the largest float c
 
 
 def _series(coef: np.ndarray, x: np.ndarray, first_power: int) -> np.ndarray:
-    """``sum_k coef[k] x^(first_power + 2k)`` by Horner in ``x^2``."""
+    r""":math:`\sum_k \mathrm{coef}_k\, x^{p + 2k}`, :math:`p` = ``first_power``, by Horner in :math:`x^2`."""
     x2 = x * x
     acc = np.zeros_like(x)
     for c_k in coef[::-1]:
@@ -36,8 +42,33 @@ def _series(coef: np.ndarray, x: np.ndarray, first_power: int) -> np.ndarray:
 
 
 def quantile_tilt_win(c):
-    """Win rate ``e^c/(e^c - 1) - 1/c`` of the quantile tilt with density ``c e^{cu}/(e^c - 1)`` on ``(0, 1)``
-    (``1/2`` at ``c = 0``, 1 and 0 at ``c = ±inf``); a power series for ``|c| < 1``, vectorised."""
+    r"""Win rate :math:`\mathrm{win}(c) = e^c/(e^c - 1) - 1/c` of the quantile tilt.
+
+    The tilt has density :math:`c e^{cu}/(e^c - 1)` on :math:`(0, 1)`; :math:`1/2` at :math:`c = 0`, 1 and 0 at
+    :math:`c = \pm\infty`; a power series for :math:`|c| < 1`, vectorised.
+
+    Parameters
+    ----------
+    c : float or array_like
+        The tilt :math:`c`, :math:`\pm\infty` allowed.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``c``.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` holds NaN or a non-real entry.
+
+    Examples
+    --------
+    >>> quantile_tilt_win([0.0, float("inf")]).tolist()
+    [0.5, 1.0]
+    >>> round(quantile_tilt_win(1.0), 12), round(float(np.e / (np.e - 1) - 1), 12)
+    (0.581976706869, 0.581976706869)
+    """
     arr = _validate.real_array(c, "c")  # +-inf allowed: the limits
     a = np.abs(arr)
     out = np.empty_like(a)
@@ -50,9 +81,36 @@ def quantile_tilt_win(c):
 
 
 def quantile_tilt_kl(c):
-    """``KL(c) = log(c/(e^c - 1)) + c e^c/(e^c - 1) - 1``, the relative entropy of the quantile tilt to the
-    uniform law (``0`` at ``c = 0``, even in ``c``, ``inf`` at ``c = ±inf``); a power series for ``|c| < 1``,
-    vectorised."""
+    r"""Relative entropy of the quantile tilt to the uniform law.
+
+    .. math::
+
+        \mathrm{KL}(c) = \log\frac{c}{e^c - 1} + \frac{c e^c}{e^c - 1} - 1,
+
+    0 at :math:`c = 0`, even in :math:`c`, :math:`\infty` at :math:`c = \pm\infty`; a power series for
+    :math:`|c| < 1`, vectorised.
+
+    Parameters
+    ----------
+    c : float or array_like
+        The tilt :math:`c`, :math:`\pm\infty` allowed.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``c``.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` holds NaN or a non-real entry.
+
+    Examples
+    --------
+    >>> e = np.e
+    >>> round(quantile_tilt_kl(1.0), 12), round(float(np.log(1 / (e - 1)) + e / (e - 1) - 1), 12)
+    (0.040651852256, 0.040651852256)
+    """
     arr = _validate.real_array(c, "c")  # +-inf allowed: the limits
     a = np.abs(arr)
     out = np.empty_like(a)
@@ -66,9 +124,32 @@ def quantile_tilt_kl(c):
 
 
 def quantile_tilt_param(kl: float) -> float:
-    """The ``c >= 0`` with ``KL(c) = kl`` (``KL`` increases from 0 to infinity on ``c >= 0``), solved in
-    ``s = log c`` between ``log sqrt(24 kl) - 1`` (``KL(c) <= c^2/24``) and ``kl + 2`` (``KL(c) >= log c - 1``);
-    ``inf`` when ``kl`` exceeds ``KL`` at the largest float (about 708.4) or is infinite."""
+    r"""The :math:`c \ge 0` with :math:`\mathrm{KL}(c) =` ``kl``.
+
+    :math:`\mathrm{KL}` increases from 0 to infinity on :math:`c \ge 0`; solved in :math:`s = \log c` between
+    :math:`\log\sqrt{24\,\mathrm{kl}} - 1` (:math:`\mathrm{KL}(c) \le c^2/24`) and :math:`\mathrm{kl} + 2`
+    (:math:`\mathrm{KL}(c) \ge \log c - 1`); ``inf`` when ``kl`` exceeds :math:`\mathrm{KL}` at the largest float
+    (about 708.4) or is infinite.
+
+    Parameters
+    ----------
+    kl : float
+        The relative entropy, :math:`\ge 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``kl`` is negative or NaN.
+
+    Examples
+    --------
+    >>> round(quantile_tilt_param(quantile_tilt_kl(2.0)), 12)
+    2.0
+    """
     kl = _validate.nonneg_real(kl, "kl")
     if kl == 0.0:
         return 0.0
@@ -90,14 +171,59 @@ _KL_AT_MAX = float(quantile_tilt_kl(np.finfo(float).max))
 
 
 def frontier_win(kl: float) -> float:
-    """Largest win rate against the reference at relative entropy ``kl`` in the continuous case:
-    ``win(c)`` with ``KL(c) = kl``."""
+    r"""Largest win rate against the reference at relative entropy ``kl`` in the continuous case.
+
+    It is :math:`\mathrm{win}(c)` with :math:`\mathrm{KL}(c) =` ``kl``.
+
+    Parameters
+    ----------
+    kl : float
+        The relative entropy, :math:`\ge 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``kl`` is negative or NaN.
+
+    Examples
+    --------
+    >>> frontier_win(0.0), round(frontier_win(quantile_tilt_kl(1.0)), 12)
+    (0.5, 0.581976706869)
+    """
     return quantile_tilt_win(quantile_tilt_param(kl))
 
 
 def bon_frontier_gap(n: int | None = None, log_n: float | None = None) -> float:
-    """``win(c_N) - N/(N+1)`` with ``KL(c_N) = log N - (N-1)/N``: how far best-of-N lies below the frontier
-    (continuous case). Both sides are formed as ``1 - ...`` so large ``N`` keeps its precision."""
+    r"""How far best-of-N lies below the frontier (continuous case): :math:`\mathrm{win}(c_N) - N/(N+1)`.
+
+    :math:`c_N` solves :math:`\mathrm{KL}(c_N) = \log N - (N-1)/N`. Both sides are formed as :math:`1 - \dots` so
+    large :math:`N` keeps its precision.
+
+    Parameters
+    ----------
+    n : int, optional
+        :math:`N`.
+    log_n : float, optional
+        :math:`\log N` (give exactly one of the two).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        As :func:`lmalign.best_of_n.resolve_log_n`.
+
+    Examples
+    --------
+    >>> bon_frontier_gap(n=1), round(bon_frontier_gap(n=2), 9)
+    (0.0, 0.009240153)
+    """
     ln = resolve_log_n(n, log_n)
     if ln == 0.0:
         return 0.0

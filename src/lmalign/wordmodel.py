@@ -27,14 +27,43 @@ HEADER = "rank,word,frequency,valence"
 
 
 def default_dir() -> Path:
-    """The folder of the word model shipped with the package."""
+    """The folder of the word model shipped with the package.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> sorted(p.name for p in default_dir().iterdir() if p.suffix in (".csv", ".json"))
+    ['metadata.json', 'words.csv']
+    """
     return Path(str(resources.files("lmalign") / "data" / "wordmodel"))
 
 
 @dataclass(frozen=True)
 class WordModel:
-    """Words (by decreasing frequency), their wordfreq frequencies, ``probs`` (renormalised frequencies) and
-    VADER valences; ``metadata`` as recorded beside the CSV."""
+    """The English word model: words, frequencies, probabilities and valences.
+
+    Attributes
+    ----------
+    words : tuple of str
+        The words, by decreasing frequency.
+    frequency : numpy.ndarray
+        Their wordfreq frequencies.
+    probs : numpy.ndarray
+        The renormalised frequencies, the token law :math:`p`.
+    valence : numpy.ndarray
+        Their VADER valences (0 for a word not in the lexicon), the token reward.
+    metadata : dict
+        As recorded beside the CSV (package versions, SHA-256).
+
+    Examples
+    --------
+    >>> model = load_word_model()
+    >>> len(model.words), model.probs.shape == model.valence.shape, round(float(model.probs.sum()), 12)
+    (5000, True, 1.0)
+    """
 
     words: tuple[str, ...]
     frequency: np.ndarray
@@ -44,7 +73,16 @@ class WordModel:
 
 
 class WordModelError(ValueError):
-    """The committed word model is missing or does not match its recorded checksum."""
+    """The committed word model is missing or does not match its recorded checksum.
+
+    Examples
+    --------
+    >>> try:
+    ...     load_word_model("/nonexistent")
+    ... except WordModelError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    WordModelError True
+    """
 
 
 def _sha256(data: bytes) -> str:
@@ -78,8 +116,34 @@ def _row(words_path: Path, lineno: int, line: str) -> tuple[str, float, float]:
 
 
 def load_word_model(directory: str | Path | None = None) -> WordModel:
-    """Read ``words.csv``, check its SHA-256 against ``metadata.json``, renormalise the frequencies:
-    ``p(w) = f(w) / sum_v f(v)``."""
+    r"""Read ``words.csv``, check its SHA-256 against ``metadata.json``, renormalise the frequencies.
+
+    .. math::
+
+        p(w) = \frac{f(w)}{\sum_v f(v)}.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        The folder holding ``words.csv`` and ``metadata.json``; the shipped one (:func:`default_dir`) by default.
+
+    Returns
+    -------
+    WordModel
+
+    Raises
+    ------
+    WordModelError
+        A ``ValueError``: if ``directory`` is not a path, a file is missing, the metadata is not a JSON object, the
+        CSV does not match its recorded SHA-256, is not UTF-8, has the wrong header, lists no words, or has a row
+        without a positive finite frequency and a finite valence.
+
+    Examples
+    --------
+    >>> model = load_word_model()
+    >>> model.words[:3]
+    ('the', 'to', 'and')
+    """
     if directory is not None and not isinstance(directory, (str, Path)):
         raise WordModelError(f"directory must be a path, got {type(directory).__name__}")
     directory = Path(directory) if directory is not None else default_dir()

@@ -87,3 +87,13 @@ def test_an_exercise_without_label_or_difficulty_is_named(tmp_path, body, proble
     page.write_text(f"# T\n\n```{{exercise}} A title\n{body}```\n")
     with pytest.raises(ValueError, match=problem):
         exercise_index.chapter_exercises(page)
+
+
+def test_parts_one_and_two_and_the_markov_chapter_end_with_exercises():
+    """Chapters 1 to 12 (the paper's results, the related results and sources with memory) each end with two to
+    four exercises; the others have none."""
+    counts = {
+        p.stem: p.read_text().count("```{exercise}") for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+    }
+    assert {c for c, k in counts.items() if k} == {c for c in counts if 1 <= int(c[:2]) <= 12}
+    assert all(2 <= k <= 4 for k in counts.values() if k), counts

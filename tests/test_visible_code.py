@@ -10,7 +10,6 @@ A cell is folded when tagged ``hide-input`` or ``hide-cell`` and not shown when 
 from pathlib import Path
 
 import jupytext
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
@@ -69,23 +68,13 @@ def test_the_counter_reads_tags_and_lines(tmp_path):
     assert got["long_any"] == [("99_x:2", ANY_CELL + 1)]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="measured 3568 visible code lines book-wide; only chapters 01 and 06 are restructured"
-)
 def test_visible_code_lines_book_wide():
     assert BOOK["visible"] <= VISIBLE_BUDGET, f"{BOOK['visible']} visible code lines"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="measured 62 visible cells over 20 lines (the longest 92); chapters 02-05, 07-13 remain"
-)
 def test_no_visible_cell_over_20_lines():
     assert BOOK["long_visible"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 30 cells over 40 lines (the longest 100), folded or not; chapters 02-05, 07-10 and 12-14 remain",
-)
 def test_no_cell_over_40_lines_even_folded():
     assert BOOK["long_any"] == []

@@ -59,15 +59,17 @@ sweep: $(STAMP)
 check-claims: $(STAMP)
 	$(BIN)/python -m lmalign claims
 
-# ruff on the library, the tests, the benchmarks and the chapters' code cells (through jupytext).
+# ruff check and ruff format on the library, the tests, the benchmarks and the chapters' code cells (through
+# jupytext: lmalign.book.chapterlint).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m lmalign.book.chapterlint --lint
+	$(BIN)/python -m lmalign.book.chapterlint --check
 
-# Format the library, the tests and the benchmarks in place (a chapter's cells: chapterlint --fix CHAPTER.md).
+# Format the library, the tests, the benchmarks and the chapters' code cells in place.
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/python -m lmalign.book.chapterlint --fix
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_exact.py

@@ -67,10 +67,13 @@ def test_findings_name_the_chapter_line(tmp_path):
     assert chapterlint.main([str(path)]) == 1
 
 
-def test_every_chapter_is_lint_clean():
-    """``make lint`` runs this on the chapters: ruff finds nothing in their code cells."""
+def test_every_chapter_is_lint_clean_and_formatted():
+    """``make lint`` runs this on the chapters: ruff finds nothing in their code cells, and ruff format would
+    change none of them."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.md")):
         assert chapterlint.lint(path) == [], path.name
+        text = path.read_text(encoding="utf-8")
+        assert chapterlint.formatted(text) == text, f"{path.name}: code cells not formatted (make format)"

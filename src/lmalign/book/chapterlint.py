@@ -3,9 +3,9 @@
 ruff reads no Python in a MyST notebook, so each chapter is seen as the script jupytext makes of it (its code
 cells in order, the Markdown as comments): ``ruff check`` lints that script, with names defined in one cell known
 in the next. Formatting is per cell: ``ruff format`` formats each code cell's source, and ``--fix`` writes the
-formatted cells back into the Markdown in place, leaving every other line of the chapter as it is; ``--lint``
-checks without the formatting (``make lint`` uses it while the chapters' cells are restructured to the reading
-budget: the formatter's one-argument-a-line style would take cells past it). Chapter code
+formatted cells back into the Markdown in place, leaving every other line of the chapter as it is (the cell
+tagged ``parameters`` is left as written: its values and range comments are laid out for the reader);
+``--check`` (``make lint``) fails on either; ``--lint`` lints without the formatting check. Chapter code
 lines are at most :data:`LINE_LENGTH` characters, the width that fits the book's text column. Exit status 1 when
 a check fails, with ruff's messages naming the chapter and the line of the Markdown file.
 """

@@ -359,3 +359,19 @@ def test_claims_text_is_in_natural_order_with_a_statement_column():
     assert lines[2].endswith("six") and lines[3].endswith("thirty-five")
     long = lines[1][lines[0].index("statement") :]
     assert long.endswith("...") and len(long) == report.STATEMENT_WIDTH
+
+
+def test_a_check_that_ends_a_cell_shows_nothing():
+    """A cell ending with ``ch.claim(...)`` displays no ``Check(...)`` repr (a build refuses one on a page)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.user_ns["check"] = claims.Check("C1", 0.0, 1.0, True, "detail")
+    shell.user_ns["other"] = {"claim": "C1"}
+    with capture_output() as shown:
+        shell.run_cell("check")
+    assert "C1" not in shown.stdout and shown.outputs == []
+    with capture_output() as shown:  # the capture does see what a cell's last value displays
+        shell.run_cell("other")
+    assert "C1" in shown.stdout

@@ -52,6 +52,10 @@ class Check:
     bound: str = ""  # the error bound the tolerance was computed from ("" for the registry's constant)
     margin: float = math.inf  # tolerance / error for a check, error / tolerance for an ablation: > 1 passes
 
+    def _ipython_display_(self) -> None:
+        """Nothing: a cell that ends with ``ch.claim(...)`` shows no ``Check(...)`` repr on the page (the claim's
+        summary is in the text and the report)."""
+
 
 def margin(error: float, tolerance: float, ablation: bool = False) -> float:
     """How far a check is from failing: ``tolerance / error`` (``error / tolerance`` for an ablation); above 1

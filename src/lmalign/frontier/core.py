@@ -121,7 +121,7 @@ class _Levels:
         values: np.ndarray,
         gid: np.ndarray,
         weight: np.ndarray,
-        logp: np.ndarray,
+        logp: np.ndarray | None,
         n_groups: int,
         scale: float,
         counted: bool,
@@ -131,7 +131,10 @@ class _Levels:
         self.size = L
         gid = gid.astype(np.intp, copy=False)  # gathers by 32-bit indices convert them first: 6 times slower
         self.gid, self.scale = gid, scale
-        self.p = np.exp(logp)
+        if counted:
+            self.p = weight / np.take(np.bincount(gid, weight, n_groups), gid, mode="clip")  # c / m
+        else:
+            self.p = np.exp(logp)
         # a law keeps its log-probabilities (some may be tiny); counted levels recompute them when needed
         self._logp = None if counted else logp
         del logp
@@ -253,9 +256,7 @@ class _Levels:
         gid = cs[idx]
         values = ys[idx]
         del ys, cs, idx
-        sizes = np.bincount(gid, count, minlength=n_groups)
-        logp = np.log(count) - np.log(sizes[gid])
-        out = cls(values, gid, count, logp, n_groups, scale, True)
+        out = cls(values, gid, count, None, n_groups, scale, True)
         out.labels = labels if labels is not None else np.arange(n_groups)
         return out
 
@@ -266,8 +267,7 @@ class _Levels:
         count = np.asarray(summary.counts, dtype=float)
         gid = np.asarray(summary.gid)
         scale = _power_of_two_scale(values)
-        sizes = np.bincount(gid, count, summary.n_groups)
-        out = cls(values / scale, gid, count, np.log(count) - np.log(sizes[gid]), summary.n_groups, scale, True)
+        out = cls(values / scale, gid, count, None, summary.n_groups, scale, True)
         out.labels = summary.ids if summary.ids is not None else np.arange(summary.n_groups)
         return out
 
@@ -472,20 +472,25 @@ class _Tilt:
         mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
         return _TiltPoint(t, kl, mean_x, win, t * float(np.mean(var)), self.masses(t) if keep else None)
 
-    def masses(self, t: float) -> np.ndarray:
-        """The tilt's masses at ``t``, from the work buffer when it holds the evaluation at ``t``."""
+    def masses(self, t: float, in_place: bool = False) -> np.ndarray:
+        """The tilt's masses at ``t``, from the work buffer when it holds the evaluation at ``t``; with
+        ``in_place``, written over that buffer (which then holds no evaluation)."""
         lv = self.lv
         tag = lv.work_tag
         if tag is None or tag[0] != id(self) or tag[1] != t:
             q = self.at(t, keep=True).q
             assert q is not None
             return q
-        buf = lv.work()[0]
+        buf, tmp = lv.work()
         _, _, small, norm = tag
-        q = np.take(norm, lv.gid, mode="clip")
+        out = buf if in_place else np.empty(lv.size)
+        if in_place:
+            lv.work_tag = None
+        np.take(norm, lv.gid, out=tmp, mode="clip")
         if small:
-            return np.divide(np.add(lv.p, buf), q, out=q)
-        return np.divide(buf, q, out=q)
+            np.add(lv.p, buf, out=out)
+            return np.divide(out, tmp, out=out)
+        return np.divide(buf, tmp, out=out)
 
     def _at_shifted(self, t: float, keep: bool) -> _TiltPoint:
         """:meth:`at` with exponents shifted to each prompt's largest (tops of probability below 1e-290)."""
@@ -570,7 +575,9 @@ class _Tilt:
             step = self._newton(point, target)
             t = step if lo.t < step < hi.t else (math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2)
         if keep:
-            best = replace(best, q=self.masses(best.t)) if math.isfinite(best.t) else self.at(best.t, True)
+            best = (
+                replace(best, q=self.masses(best.t, in_place=True)) if math.isfinite(best.t) else self.at(best.t, True)
+            )
         return best
 
     def _newton(self, point: _TiltPoint, target: float) -> float:
@@ -748,6 +755,28 @@ def _tilt_weights(lv: _Levels, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 1.0 / lv.dot(1, q), np.maximum.reduceat(per, lv.start)
 
 
+def _largest(per: np.ndarray, k: int, work: np.ndarray) -> np.ndarray:
+    """Indices of the ``k`` largest entries of ``per`` and of any tied with the ``k``-th (unordered). A threshold
+    from a strided subsample (its quantile a little below the ``k``-th largest's expected place) picks candidates in
+    one pass; if fewer than ``k`` pass it, a partition of a copy (in ``work``) gives the exact threshold."""
+    L = per.size
+    if k >= L:
+        return np.arange(L)
+    if L > 64 * k and L > 1 << 16:
+        sample = per[:: max(1, L // (1 << 16))]
+        j = int(sample.size * (1.0 - 2.0 * k / L)) - 8  # about twice k candidates expected
+        if j > 0:
+            guess = np.partition(sample, j)[j]
+            cand = np.flatnonzero(per >= guess)
+            if cand.size >= k:
+                vals = per[cand]
+                kth = np.partition(vals, vals.size - k)[vals.size - k]
+                return cand[vals >= kth]
+    np.copyto(work, per)
+    work.partition(L - k)
+    return np.flatnonzero(per >= work[L - k])
+
+
 def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bool = False) -> list[float | None]:
     """For each ``top`` in ``tops``: the share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q``
     (masses on the levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per
@@ -765,12 +794,7 @@ def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bo
     if lv.count is not None:
         per /= count  # contribution per sample
     k = min(max(tops), per.size)
-    if k < per.size:  # the k largest, and any tied with the k-th: a partition of a copy, then a threshold
-        np.copyto(d, per)
-        d.partition(per.size - k)
-        idx = np.flatnonzero(per >= d[per.size - k])
-    else:
-        idx = np.arange(per.size)
+    idx = _largest(per, k, d)
     idx = idx[np.argsort(-per[idx], kind="stable")]
     take = np.cumsum(count[idx])  # samples in the first j levels
     acc = np.cumsum(per[idx] * count[idx])
@@ -1039,6 +1063,10 @@ def frontier(
             bar.update(1)
     avg_kl = {k: float(np.mean(v[0])) for k, v in bon.items()}
     span = lv.spread
+    win_score = np.take(lv.mid[lv.top_idx], lv.gid, mode="clip")
+    np.subtract(lv.mid, win_score, out=win_score)  # the calibrated reward, 0 at each prompt's top
+    wf = _Tilt(lv, win_score, None).curve(max(avg_kl.values()), points)  # before the reward's tilt: memory
+    del win_score
     tilt = _Tilt(lv, lv.x / span if span > 0 else np.zeros_like(lv.x), span)
     opt: list[_TiltPoint] = []
     tail = tail_samples(samples)
@@ -1060,10 +1088,6 @@ def frontier(
             if math.isfinite(point.t) and point.t > 0:
                 known = sorted(known + [point], key=lambda p: p.t)
             bar.update(1)
-        win_score = np.take(lv.mid[lv.top_idx], lv.gid, mode="clip")
-        np.subtract(lv.mid, win_score, out=win_score)  # the calibrated reward, 0 at each prompt's top
-        wf = _Tilt(lv, win_score, None).curve(max(avg_kl.values()), points)
-        del win_score
     top = lv.top
 
     def in_reward_units(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units

@@ -248,8 +248,6 @@ def _id_text(values):
 
 def _samples(name: str, rewards: np.ndarray, gvals, columns, column, group, dropped: int) -> RewardSamples:
     codes, n_groups, ids = _codes(gvals) if gvals is not None else (None, 1, None)
-    del gvals
-    _release_arrow_memory()
     return RewardSamples(
         rewards=rewards,
         groups=codes,
@@ -619,7 +617,7 @@ def _read_parquet(
         raise RewardFileError(f"{name}, row {row + 1}: empty group column {group!r}")
     if rewards.size == 0:
         raise RewardFileError(f"{name}: the file has no rewards")
-    del table, values, graw  # only the numpy rewards and the ids stay (the buffers go back to the system)
+    del table, values, graw  # only the rewards and the ids stay
     return _samples(name, rewards, gvals, names, column, group, dropped)
 
 
@@ -663,7 +661,9 @@ def read_samples(
         raise RewardFileError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     name, data, file = _load_bytes(path)
     digest = _sha256(name, data, file)
-    return dataclasses.replace(_read(name, data, file, fmt, column, group, drop_missing), sha256=digest)
+    samples = _read(name, data, file, fmt, column, group, drop_missing)
+    _release_arrow_memory()  # the reader's columns are gone by now
+    return dataclasses.replace(samples, sha256=digest)
 
 
 def _sha256(name: str, data: bytes | None, file: Path | None) -> str:

@@ -134,6 +134,7 @@ class _Levels:
         if counted:
             self.p = weight / np.take(np.bincount(gid, weight, n_groups), gid, mode="clip")  # c / m
         else:
+            assert logp is not None  # a law's levels come with their log-probabilities
             self.p = np.exp(logp)
         # a law keeps its log-probabilities (some may be tiny); counted levels recompute them when needed
         self._logp = None if counted else logp

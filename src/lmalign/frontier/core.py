@@ -96,7 +96,7 @@ def write_example(path: str | Path) -> Path:
 def _power_of_two_scale(values: np.ndarray) -> float:
     """The power of two ``2**e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (at most ``2**1023``; 1 for all zeros):
     rewards divided by it are exact and spreads of them cannot overflow."""
-    big = float(np.max(np.abs(values)))
+    big = float(max(values.max(), -values.min()))
     return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
 
 
@@ -132,7 +132,9 @@ class _Levels:
         gid = gid.astype(np.intp, copy=False)  # gathers by 32-bit indices convert them first: 6 times slower
         self.gid, self.scale = gid, scale
         if counted:
-            self.p = weight / np.take(np.bincount(gid, weight, n_groups), gid, mode="clip")  # c / m
+            sizes = np.bincount(gid, weight, n_groups)
+            m = np.take(sizes, gid, mode="clip")  # the samples of each level's prompt
+            self.p = weight / m
         else:
             assert logp is not None  # a law's levels come with their log-probabilities
             self.p = np.exp(logp)
@@ -143,20 +145,19 @@ class _Levels:
         self.top_idx = np.r_[self.start[1:], L] - 1
         self.top = values[self.top_idx]
         self.spread = float(np.max(self.top - values[self.start]))
-        self.x = values - self.top[gid]  # reward below the prompt's top, scaled units
+        self.x = np.take(self.top, gid, mode="clip")
+        np.subtract(values, self.x, out=self.x)  # reward below the prompt's top, scaled units
         self.ref_x = self.per_group(self.p * self.x)  # E_p r - top, per prompt
         self.log_p_top = np.log(self.p[self.top_idx])
         self.log_cdf: np.ndarray | None = None
         self.log1m_ratio: np.ndarray | None = None
         if counted:
-            c = weight.astype(np.int64)
-            sizes = np.bincount(gid, weight, n_groups)
-            cum = np.cumsum(c)
-            below = cum - c
-            below -= below[self.start][gid]  # samples below each level in its prompt
-            del cum
-            m = sizes[gid]
-            self.mid = (below + 0.5 * weight) / m  # calibrated reward P(R < v) + P(R = v)/2
+            below = np.cumsum(weight.astype(np.int64))
+            below -= weight.astype(np.int64)
+            below -= np.take(below[self.start], gid, mode="clip")  # samples below each level in its prompt
+            self.mid = 0.5 * weight
+            self.mid += below
+            self.mid /= m  # calibrated reward P(R < v) + P(R = v)/2
             del m
             self.count, self.sizes, self.below = weight, sizes, below
             self._bon_table()
@@ -245,7 +246,7 @@ class _Levels:
             codes, n_groups, labels = group_codes(groups, y.size)
         scale = _power_of_two_scale(y)
         y = y / scale
-        order = sort_pairs(codes, y)
+        order = sort_pairs(codes, y, unit=True)
         ys, cs = y[order], codes[order]
         del order, y
         new = np.empty(ys.size, dtype=bool)

@@ -83,20 +83,22 @@ def dataset_files(path: str | Path) -> list[str]:
     return files
 
 
-def sort_pairs(gid: np.ndarray, val: np.ndarray, runs: bool = False) -> np.ndarray:
+def sort_pairs(gid: np.ndarray, val: np.ndarray, runs: bool = False, unit: bool = False) -> np.ndarray:
     """The order that sorts the pairs ``(gid, val)`` by ``gid`` then ``val`` (``gid`` non-negative integers below
     2**52, ``val`` finite). One float sort of the key ``4 gid + (val/2^e + 2)``, with ``2^e`` the power of two that
     brings every ``|val|`` below 1 (exact): rounding is monotone, so the key orders the pairs except within runs of
     equal keys, where two rewards too close to tell apart at the key's precision could be swapped. Such a run is
     looked for, and if one holds two different rewards the pairs are sorted exactly: an unstable sort of ``val``,
     then stable passes over 16-bit digits of ``gid`` (numpy's radix sort). ``runs``: the input is a few sorted
-    runs (a stable sort merges them in about linear time)."""
+    runs (a stable sort merges them in about linear time); ``unit``: every ``|val| < 1`` already."""
     if val.size == 0:
         return np.zeros(0, dtype=np.intp)
-    big = float(np.max(np.abs(val)))
-    scale = math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
     key = gid * 4.0
-    key += val / scale
+    if unit:
+        key += val
+    else:
+        big = float(max(val.max(), -val.min()))
+        key += val / (math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0)
     key += 2.0
     order = np.argsort(key, kind="stable" if runs else None)
     key = key[order]

@@ -1,18 +1,49 @@
 """CPU time and memory of the frontier at scale: 1e7 rows in 1e5 prompts by default (budget: 20 s of CPU, 1.5 GB).
 
-Run: ``.venv/bin/python benchmarks/bench_frontier.py [--rows 1e7] [--prompts 1e5] [--files 10]``. The rows
-(prompt id an integer, reward = prompt offset ``N(0, 1)`` + ``Gumbel(0, 0.5)`` rounded to 1e-6, so almost every
-reward is distinct) are written as one Parquet file and as ``--files`` Parquet files of a partitioned dataset.
-Each measurement runs in a fresh interpreter and reports its own CPU time (user + system) and peak resident
-memory; ``bytes per row`` is the peak above an interpreter that only imports the library and pyarrow, divided by
-the rows. Measured:
+Run: ``.venv/bin/python benchmarks/bench_frontier.py [--rows 1e7] [--prompts 1e5] [--files 10] [--decimals 6]
+[--stream-only] [--bootstrap B] [--dir FOLDER]``. The rows (prompt id an integer, reward = prompt offset ``N(0, 1)``
++ ``Gumbel(0, 0.5)`` rounded to ``--decimals``, so at 6 almost every reward is distinct) are written as one
+Parquet file and as ``--files`` Parquet files of a partitioned dataset (only the dataset with ``--stream-only``),
+in a temporary folder deleted after. Each measurement runs in a fresh interpreter and reports its own CPU time
+(user + system) and peak resident memory; ``bytes per row`` is the peak above an interpreter that only imports the
+library and pyarrow, divided by the rows; ``levels`` the distinct (prompt, reward) pairs. Measured:
 
-* ``file``: ``read_samples`` of the single file, then ``frontier`` with the prompt groups (the default table,
-  N up to 1024, with the curves of the plot and the per-prompt table);
+* ``file``: ``read_samples`` of the single file, then ``frontier`` of it (the default table, N up to 1024, with the
+  curves of the plot and the per-prompt table; the rows stay in memory, as in a user's session);
 * ``stream``: the dataset directory streamed into per-prompt summaries (``read_summary``), then ``frontier``.
 
-CPU time is what the budget counts: wall time on a shared machine depends on the other jobs. No test asserts a
-time.
+CPU time is what the budget counts: wall time on a shared machine depends on the other jobs, and even CPU time
+moves by up to a third between runs when the two cores are shared (cache contention). No test asserts a time.
+
+Measured on the shared 2-core machine (load 5 to 11), two runs each:
+
+=====================  ===========  ===============  ===========  ==========  ==========
+case                   read CPU     frontier CPU     total CPU    peak        bytes/row
+=====================  ===========  ===============  ===========  ==========  ==========
+1e6 rows, before       0.7 s        7.7 s            9.3 s        0.42 GB     242
+1e6 rows, file         0.3 s        1.7 s            2.8 s        0.29 GB     100
+1e6 rows, stream       0.8 s        1.8 s            3.6 s        0.30 GB     112
+1e7 rows, before       (about 110 s of CPU and 2.2 GB in all)
+1e7 rows, file         1.5-2.3 s    18.5-19.3 s      21.6-22.5 s  1.42 GB     127
+1e7 rows, stream       4.9-9.7 s    12.9-16.8 s      19.0-27.6 s  1.45 GB     131
+=====================  ===========  ===============  ===========  ==========  ==========
+
+So at 1e7 rows the memory budget holds and the CPU budget holds only for the stream on a quiet run: the file path
+is about 2 s over (its one sort of 1e7 pairs costs about 2 s; the stream sorts batches of 2**20 and merges sorted
+runs). In the frontier at 1e7 about half the CPU is some 70 tilt evaluations (one exponential and four per-prompt
+sums over every level each: about 16 for the win-rate curve, 10 for the optimum's curve and its end, 3 to 4 per
+table row), then the sort (2 s), the shares of the top samples (2 s) and best-of-N at 20 values of N (1.2 s).
+
+**1e8 rows** (``--rows 1e8 --prompts 1e5 --files 100 --decimals 2 --stream-only``: 1,000 samples per prompt,
+rewards to two decimals, 25,565,384 distinct (prompt, reward) pairs), streamed: read 88 s, frontier 120 s, 208 s
+of CPU in all, peak 4.5 GB (45 bytes per row, 175 per level), on the same loaded machine (18 minutes of wall
+time). Memory follows the summaries, not the rows: with distinct rewards 1e8 rows would be 1e8 levels, about
+130 bytes each.
+
+**Bootstrap.** Each resample solves the multiplier again at every table row over every level (exact intervals),
+about 60 evaluations: at 1e6 rows ``--bootstrap 10`` adds 48 s of CPU (4.8 s a resample, against 1.9 s for the
+whole frontier) and 0.45 GB. It dominates at any size, which is why its default is 0; at 1e7 rows a resample
+would take about a minute and several GB.
 """
 
 from __future__ import annotations
@@ -26,7 +57,7 @@ from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
-mode, path = sys.argv[1], sys.argv[2]
+mode, path, boot = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import pyarrow, pyarrow.parquet  # noqa: F401  (counted in the baseline too)
 import lmalign.frontier as f
 from lmalign.frontier.stream import read_summary
@@ -34,21 +65,24 @@ t0 = time.process_time()
 if mode == "file":
     s = f.read_samples(path, column="reward", group="prompt_id")
     t1 = time.process_time()
-    fr = f.frontier(s.rewards, groups=s.groups, progress=False)
+    fr = f.frontier(s, progress=False, bootstrap=boot)
 elif mode == "stream":
     s = read_summary(path, "reward", "prompt_id")
     t1 = time.process_time()
-    fr = f.frontier(s, progress=False)
+    fr = f.frontier(s, progress=False, bootstrap=boot)
 else:
     t1 = t0
+    fr = None
 t2 = time.process_time()
 u = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"read": t1 - t0, "frontier": t2 - t1, "cpu": u.ru_utime + u.ru_stime,
-                  "peak": u.ru_maxrss * 1024}))
+                  "peak": u.ru_maxrss * 1024, "levels": fr.levels if fr is not None else 0}))
 """
 
 
-def write(folder: Path, rows: int, prompts: int, files: int) -> tuple[Path, Path]:
+def write(
+    folder: Path, rows: int, prompts: int, files: int, decimals: int = 6, single_file: bool = True
+) -> tuple[Path | None, Path]:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -57,22 +91,27 @@ def write(folder: Path, rows: int, prompts: int, files: int) -> tuple[Path, Path
     offset = rng.normal(size=prompts)
     single, shards = folder / "rows.parquet", folder / "dataset"
     shards.mkdir()
-    writer = pq.ParquetWriter(single, pa.schema([("prompt_id", pa.int64()), ("reward", pa.float64())]))
+    schema = pa.schema([("prompt_id", pa.int64()), ("reward", pa.float64())])
+    writer = pq.ParquetWriter(single, schema) if single_file else None
     per_file = -(-rows // files)
     for k in range(files):  # each file holds a slice of every prompt's rows
         n = min(per_file, rows - k * per_file)
         pid = rng.integers(0, prompts, size=n)
-        reward = np.round(offset[pid] + rng.gumbel(0.0, 0.5, size=n), 6)
+        reward = np.round(offset[pid] + rng.gumbel(0.0, 0.5, size=n), decimals)
         table = pa.table({"prompt_id": pid, "reward": reward})
-        writer.write_table(table, row_group_size=1 << 20)
+        if writer is not None:
+            writer.write_table(table, row_group_size=1 << 20)
         (shards / f"part={k}").mkdir()
         pq.write_table(table, shards / f"part={k}" / "rows.parquet", row_group_size=1 << 20)
+    if writer is None:
+        return None, shards
     writer.close()
     return single, shards
 
 
-def run(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path)], capture_output=True, text=True, check=True)
+def run(mode: str, path: Path, bootstrap: int = 0) -> dict:
+    cmd = [sys.executable, "-c", CHILD, mode, str(path), str(bootstrap)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -81,18 +120,26 @@ def main() -> None:
     ap.add_argument("--rows", type=float, default=1e7)
     ap.add_argument("--prompts", type=float, default=1e5)
     ap.add_argument("--files", type=int, default=10)
+    ap.add_argument("--decimals", type=int, default=6, help="rewards rounded to this many decimals (default 6)")
+    ap.add_argument("--stream-only", action="store_true", help="write and measure only the partitioned dataset")
+    ap.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples (default 0)")
+    ap.add_argument("--dir", help="folder for the data (default: a temporary folder, deleted after)")
     args = ap.parse_args()
     rows, prompts = int(args.rows), int(args.prompts)
-    with tempfile.TemporaryDirectory() as tmp:
-        single, shards = write(Path(tmp), rows, prompts, args.files)
-        base = run("baseline", single)
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        single, shards = write(Path(tmp), rows, prompts, args.files, args.decimals, not args.stream_only)
+        base = run("baseline", shards)
         print(f"{rows:,} rows in {prompts:,} prompts; interpreter + imports: {base['peak'] / 2**20:.0f} MiB")
-        print(f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'peak':>9} {'bytes/row':>10}")
-        for mode, path in (("file", single), ("stream", shards)):
-            m = run(mode, path)
+        print(
+            f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'peak':>9} {'bytes/row':>10} "
+            f"{'levels':>12}"
+        )
+        modes = [("file", single), ("stream", shards)] if single is not None else [("stream", shards)]
+        for mode, path in modes:
+            m = run(mode, path, args.bootstrap)
             print(
                 f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s "
-                f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f}"
+                f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f} {m['levels']:>12,}"
             )
 
 

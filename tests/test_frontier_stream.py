@@ -10,7 +10,7 @@ import pytest
 
 from lmalign.cli import main as cli_main
 from lmalign.frontier import RewardFileError, frontier
-from lmalign.frontier.stream import is_dataset, read_summary
+from lmalign.frontier.stream import is_dataset, read_summary, sort_pairs
 
 
 @pytest.fixture
@@ -68,3 +68,26 @@ def test_dataset_errors(tmp_path, capsys):
     assert s.dropped == 1 and s.n_groups == 1 and s.ids.tolist() == ["a"]
     assert cli_main(["frontier", str(folder), "--group", "g", "--no-plot"]) == 2
     assert "needs --column" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["distinct", "ties", "ulps", "runs"])
+def test_sort_pairs_orders_like_lexsort(case):
+    """The pairs come out in numpy.lexsort's order (by prompt, then reward): through the one-key sort, and through
+    the exact fallback when rewards one ulp apart in a prompt of large code are equal at the key's precision."""
+    rng = np.random.default_rng(9)
+    gid = rng.integers(0, 70_000, size=20_000)
+    val = rng.normal(size=gid.size) * 3.0
+    if case == "ties":
+        val = np.round(val, 1)
+    elif case == "ulps":
+        gid[:2000] = 69_999
+        val[:2000] = np.nextafter(1.5, 2.0, dtype=float) * np.where(rng.random(2000) < 0.5, 1.0, -1.0)
+        val[:1000] = np.where(rng.random(1000) < 0.5, 1.5, np.nextafter(1.5, 2.0))
+    elif case == "runs":
+        a, b = np.lexsort((val[:12_000], gid[:12_000])), 12_000 + np.lexsort((val[12_000:], gid[12_000:]))
+        gid, val = np.r_[gid[a], gid[b]], np.r_[val[a], val[b]]
+    order = sort_pairs(gid, val, runs=case == "runs")
+    ref = np.lexsort((val, gid))
+    np.testing.assert_array_equal(gid[order], gid[ref])
+    np.testing.assert_array_equal(val[order], val[ref])
+    assert np.array_equal(np.sort(order), np.arange(gid.size))

@@ -34,17 +34,18 @@ from lmalign import _validate
 from lmalign._logspace import xexp_minus_expm1
 from lmalign.best_of_n import bon_kl_bound
 from lmalign.frontier.columns import group_codes, is_table, reward_vector, table_columns
-from lmalign.frontier.prompts import PromptTable, tilt_weights
+from lmalign.frontier.files import RewardSamples
+from lmalign.frontier.prompts import PromptTable
 from lmalign.frontier.prompts import build as prompt_table
-from lmalign.frontier.stream import RewardSummary
+from lmalign.frontier.stream import RewardSummary, sort_pairs
 from lmalign.law import RewardLaw
 
 __all__ = ["Frontier", "default_ns", "example_file", "example_rewards", "frontier", "write_example", "MAX_N"]
 
 PROGRESS_MIN_SAMPLES = 200_000  # inputs at least this large show progress bars (on stderr) by default
 PLOT_POINTS = 40  # best-of-N points (log-spaced N) in the plot, and points of the optimum's curves
-PLOT_POINTS_LARGE = 16  # points of the optimum's curves above LARGE_LEVELS distinct (prompt, reward) values
-LARGE_LEVELS = 1_000_000
+PLOT_POINTS_LARGE = 16  # points of the curves above LARGE_LEVELS distinct (prompt, reward) values (and the rows)
+LARGE_LEVELS = 200_000
 MAX_N = 1_000_000  # beyond this, best-of-N of samples says nothing about a model, and --all would not end
 TOP_SAMPLES = 10  # the optimum's gain carried by this many samples is reported (heavy tails)
 MAX_EXAMPLE_SAMPLES = 10**7  # example_rewards: responses at most (80 MB of rewards)
@@ -95,18 +96,24 @@ def write_example(path: str | Path) -> Path:
 def _power_of_two_scale(values: np.ndarray) -> float:
     """The power of two ``2**e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (at most ``2**1023``; 1 for all zeros):
     rewards divided by it are exact and spreads of them cannot overflow."""
-    big = float(np.max(np.abs(values)))
+    big = float(max(values.max(), -values.min()))
     return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
 
 
 class _Levels:
     """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
-    each level). Rewards are scaled by a power of two so that every value and spread is finite."""
+    each level). Rewards are scaled by a power of two so that every value and spread is finite.
+
+    Levels of samples are *counted*: a level holds ``c`` samples above ``a`` others of its prompt of ``m``, so
+    best-of-N's mass on it, ``((a + c)/m)^N - (a/m)^N``, and every per-level term of best-of-N depend on
+    ``(a, c, m)`` only. Those terms are computed once per distinct triple (one entry per rank ``a`` of each prompt
+    size for the levels of one sample, one per level otherwise) and gathered: no logarithm or exponential per level
+    and ``N``. Work buffers of one float per level serve the tilts' evaluations."""
 
     # samples of each level and of each prompt: None for the levels of a law (probabilities, no counts)
     count: np.ndarray | None
     sizes: np.ndarray | None
-    below: np.ndarray | None  # samples below each level in its prompt, once an order statistic has needed it
+    below: np.ndarray | None  # samples below each level in its prompt (integers), for counted levels
     labels: np.ndarray  # the prompt ids, set by the constructors from samples and from summaries (not from a law)
 
     def __init__(
@@ -114,37 +121,116 @@ class _Levels:
         values: np.ndarray,
         gid: np.ndarray,
         weight: np.ndarray,
-        logp: np.ndarray,
+        logp: np.ndarray | None,
         n_groups: int,
         scale: float,
         counted: bool,
     ):
         self.G = n_groups
-        self.val, self.gid, self.logp, self.scale = values, gid, logp, scale
-        self.p = np.exp(logp)
         L = values.size
+        self.size = L
+        gid = gid.astype(np.intp, copy=False)  # gathers by 32-bit indices convert them first: 6 times slower
+        self.gid, self.scale = gid, scale
+        if counted:
+            sizes = np.bincount(gid, weight, n_groups)
+            m = np.take(sizes, gid, mode="clip")  # the samples of each level's prompt
+            self.p = weight / m
+        else:
+            assert logp is not None  # a law's levels come with their log-probabilities
+            self.p = np.exp(logp)
+        # a law keeps its log-probabilities (some may be tiny); counted levels recompute them when needed
+        self._logp = None if counted else logp
+        del logp
         self.start = np.searchsorted(gid, np.arange(n_groups))
         self.top_idx = np.r_[self.start[1:], L] - 1
-        total = np.bincount(gid, weight, n_groups)
-        cum = np.cumsum(weight)
-        before = cum[self.start] - weight[self.start]
-        cum_in = cum - before[gid]
-        rev = np.cumsum(weight[::-1])[::-1]  # sum of weights from each level to the end of the array
-        after = rev - weight - (rev[self.top_idx] - weight[self.top_idx])[gid]  # weight strictly above, in-group
-        after = np.maximum(after, 0.0)
-        m = total[gid]
-        self.log_cdf = np.log1p(-after / m)  # log F, exact near F = 1
-        with np.errstate(divide="ignore"):
-            self.log1m_ratio = np.log1p(-np.minimum(weight / cum_in, 1.0))  # log(F_-/F), -inf at each bottom
-        self.mid = (cum_in - weight / 2) / m  # calibrated reward P(R < v) + P(R = v)/2
         self.top = values[self.top_idx]
-        self.x = values - self.top[gid]  # reward below the prompt's top, scaled units
         self.spread = float(np.max(self.top - values[self.start]))
-        self.ref_x = np.add.reduceat(self.p * self.x, self.start)  # E_p r - top, per prompt
-        # samples of each level and of each prompt, and samples below each level in its prompt (order statistics)
-        self.count = weight if counted else None
-        self.sizes = total if counted else None
-        self.below = None  # samples below each level in its prompt: computed when an order statistic needs it
+        self.x = np.take(self.top, gid, mode="clip")
+        np.subtract(values, self.x, out=self.x)  # reward below the prompt's top, scaled units
+        self.ref_x = self.per_group(self.p * self.x)  # E_p r - top, per prompt
+        self.log_p_top = np.log(self.p[self.top_idx])
+        self.log_cdf: np.ndarray | None = None
+        self.log1m_ratio: np.ndarray | None = None
+        if counted:
+            below = np.cumsum(weight.astype(np.int64))
+            below -= weight.astype(np.int64)
+            below -= np.take(below[self.start], gid, mode="clip")  # samples below each level in its prompt
+            self.mid = 0.5 * weight
+            self.mid += below
+            self.mid /= m  # calibrated reward P(R < v) + P(R = v)/2
+            del m
+            self.count, self.sizes, self.below = weight, sizes, below
+            self._bon_table()
+            if self._entry is not None:
+                self.below = None  # the entries hold what best-of-N and the unbiased estimate need
+        else:
+            total = np.bincount(gid, weight, n_groups)
+            cum = np.cumsum(weight)
+            before = cum[self.start] - weight[self.start]
+            cum_in = cum - before[gid]
+            rev = np.cumsum(weight[::-1])[::-1]  # sum of weights from each level to the end of the array
+            after = rev - weight - (rev[self.top_idx] - weight[self.top_idx])[gid]  # weight strictly above, in-group
+            after = np.maximum(after, 0.0)
+            m = total[gid]
+            self.log_cdf = np.log1p(-after / m)  # log F, exact near F = 1
+            with np.errstate(divide="ignore"):
+                self.log1m_ratio = np.log1p(-np.minimum(weight / cum_in, 1.0))  # log(F_-/F), -inf at each bottom
+            self.mid = (cum_in - weight / 2) / m  # calibrated reward P(R < v) + P(R = v)/2
+            self.count = self.sizes = self.below = None
+        self._work: list[np.ndarray] = []
+        self._dots: list = []
+        self.work_tag: tuple | None = None  # which evaluation the first work buffer holds (see _Tilt.at)
+
+    def _bon_table(self) -> None:
+        """The distinct ``(a, c, m)`` of the counted levels and each level's entry (``self._entry``; ``None`` when
+        every level is its own entry). Levels of one sample (``c = 1``) share the entry ``(a, 1, m)`` of their
+        rank and prompt size; when the prompt sizes would need more entries than half the levels, no sharing."""
+        assert self.count is not None and self.sizes is not None and self.below is not None
+        sizes = np.rint(self.sizes).astype(np.int64)
+        kinds = np.unique(sizes)
+        single = self.count == 1.0
+        per_rank = int(kinds.sum())
+        if per_rank > self.size // 2 or not single.any():
+            self._entry = None
+            return
+        offset = np.r_[0, np.cumsum(kinds)[:-1]]
+        base = offset[np.searchsorted(kinds, sizes)]
+        multi = np.flatnonzero(~single)
+        entry = base[self.gid] + self.below
+        entry[multi] = per_rank + np.arange(multi.size)
+        self._entry = entry
+        rank_m = np.repeat(kinds, kinds).astype(float)
+        rank_a = (np.arange(per_rank) - np.repeat(offset, kinds)).astype(float)
+        self._entry_acm = (
+            np.r_[rank_a, self.below[multi].astype(float)],
+            np.r_[np.ones(per_rank), self.count[multi]],
+            np.r_[rank_m, self.sizes[self.gid[multi]]],
+        )
+
+    @property
+    def logp(self) -> np.ndarray:
+        """``log p`` per level (recomputed for counted levels)."""
+        return self._logp if self._logp is not None else np.log(self.p)
+
+    def work(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two float buffers of one entry per level, allocated once."""
+        if not self._work:
+            self._work = [np.empty(self.size), np.empty(self.size)]
+        return self._work[0], self._work[1]
+
+    def dot(self, which: int, v: np.ndarray) -> np.ndarray:
+        """Per prompt ``sum_l w_l v_l`` for ``w`` the work buffer ``which``, in one pass and no temporary: a sparse
+        matrix (one row per prompt) whose data is the buffer."""
+        if not self._dots:
+            import scipy.sparse as sp
+
+            idx_t = np.int32 if self.size < 2**31 else np.int64
+            indices = np.arange(self.size, dtype=idx_t)
+            indptr = np.r_[self.start, self.size].astype(idx_t)
+            self._dots = [
+                sp.csr_array((w, indices, indptr), shape=(self.G, self.size), copy=False) for w in self.work()
+            ]
+        return self._dots[which] @ v
 
     @classmethod
     def from_samples(cls, rewards, groups=None, coded: bool = False) -> _Levels:
@@ -155,22 +241,24 @@ class _Levels:
             n_groups = 1
             labels = None
         elif coded:
-            codes, n_groups, labels = np.asarray(groups.codes, dtype=np.int64), groups.count, groups.labels
+            codes, n_groups, labels = np.asarray(groups.codes), groups.count, groups.labels
         else:
             codes, n_groups, labels = group_codes(groups, y.size)
         scale = _power_of_two_scale(y)
         y = y / scale
-        order = np.lexsort((y, codes))
+        order = sort_pairs(codes, y, unit=True)
         ys, cs = y[order], codes[order]
+        del order, y
         new = np.empty(ys.size, dtype=bool)
         new[0] = True
         new[1:] = (ys[1:] != ys[:-1]) | (cs[1:] != cs[:-1])
         idx = np.flatnonzero(new)
+        del new
         count = np.diff(np.r_[idx, ys.size]).astype(float)
         gid = cs[idx]
-        sizes = np.bincount(codes, minlength=n_groups).astype(float)
-        logp = np.log(count) - np.log(sizes[gid])
-        out = cls(ys[idx], gid, count, logp, n_groups, scale, True)
+        values = ys[idx]
+        del ys, cs, idx
+        out = cls(values, gid, count, None, n_groups, scale, True)
         out.labels = labels if labels is not None else np.arange(n_groups)
         return out
 
@@ -179,10 +267,9 @@ class _Levels:
         """Levels of per-prompt summaries (distinct rewards sorted within each prompt, with their counts)."""
         values = reward_vector(summary.values, "rewards")
         count = np.asarray(summary.counts, dtype=float)
-        gid = np.asarray(summary.gid, dtype=np.int64)
+        gid = np.asarray(summary.gid)
         scale = _power_of_two_scale(values)
-        sizes = np.bincount(gid, count, summary.n_groups)
-        out = cls(values / scale, gid, count, np.log(count) - np.log(sizes[gid]), summary.n_groups, scale, True)
+        out = cls(values / scale, gid, count, None, summary.n_groups, scale, True)
         out.labels = summary.ids if summary.ids is not None else np.arange(summary.n_groups)
         return out
 
@@ -201,18 +288,50 @@ class _Levels:
         return np.add.reduceat(w, self.start)
 
     # -- best-of-N ------------------------------------------------------------------------------------------------
+    def _bon_entries(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each distinct ``(a, c, m)``: best-of-N's mass ``M = F^N - F_-^N`` (``F = (a + c)/m``, ``F_- =
+        a/m``) from ``log M = N log F + log(1 - (F_-/F)^N)``, its term ``M log(M/p)`` of ``D(BoN||p)`` (``p =
+        c/m``; 0 where ``M`` underflows) and its term ``M (a + c/2)/m`` of the win rate."""
+        if self._entry is None:
+            assert self.below is not None and self.count is not None and self.sizes is not None
+            a, c, m = self.below.astype(float), self.count, self.sizes[self.gid]
+        else:
+            a, c, m = self._entry_acm
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            logm = n * np.log1p(-(m - a - c) / m) + np.log(-np.expm1(n * np.log1p(-c / (a + c))))
+            mass = np.exp(logm)
+            kl = np.where(mass > 0, mass * (logm - np.log(c / m)), 0.0)
+        return mass, kl, mass * ((a + 0.5 * c) / m)
+
+    def _gather(self, table: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if self._entry is None:
+            return table
+        return np.take(table, self._entry, out=out, mode="clip")  # entries valid by construction
+
     def bon_mass(self, n: int) -> np.ndarray:
         """Best-of-N's mass on every level, ``F^N - F_-^N``."""
         if n == 1:
             return self.p.copy()
+        if self.count is not None:
+            return self._gather(self._bon_entries(n)[0], np.empty(self.size))
+        assert self.log_cdf is not None and self.log1m_ratio is not None  # the levels of a law
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)))
 
     def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per prompt: ``D(BoN||p)``, ``E_BoN r - top`` (scaled units) and the win rate against ``p``, from
-        ``log m(v) = N log F + log(1 - (F_-/F)^N)`` and ``D = sum p g(log m/p)``, ``g(d) = d e^d - e^d + 1``."""
+        """Per prompt: ``D(BoN||p) = sum M log(M/p)``, ``E_BoN r - top`` (scaled units) and the win rate against
+        ``p``. For a law (no counts) ``D = sum p g(log M/p)``, ``g(d) = d e^d - e^d + 1``, per level."""
         if n == 1:
             return np.zeros(self.G), self.ref_x.copy(), self.per_group(self.p * self.mid)
+        if self.count is not None:
+            mass, kl, win = self._bon_entries(n)
+            buf = self.work()[1]
+            self.work_tag = None
+            kl_g = self.per_group(self._gather(kl, buf))
+            win_g = self.per_group(self._gather(win, buf))
+            mean_g = self.per_group(np.multiply(self._gather(mass, buf), self.x, out=buf))
+            return kl_g, mean_g, win_g
+        assert self.log_cdf is not None and self.log1m_ratio is not None  # the levels of a law
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             logm = n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio))
         mass = np.exp(logm)
@@ -230,12 +349,11 @@ class _Levels:
         est = np.full(self.G, np.nan)
         if self.count is None:
             return est
-        assert self.sizes is not None  # counted levels have both the counts of levels and of prompts
+        assert self.sizes is not None  # counted levels have the sizes of their prompts
         ok = self.sizes >= n
         if not ok.any():
             return est
-        sizes = np.rint(self.sizes).astype(np.int64)
-        kinds, which = np.unique(sizes, return_inverse=True)
+        kinds = np.unique(np.rint(self.sizes).astype(np.int64))
         offset = np.r_[0, np.cumsum(kinds + 1)[:-1]]
         flat = np.zeros(int(np.sum(kinds + 1)))
         for i, m in enumerate(kinds.tolist()):
@@ -244,15 +362,18 @@ class _Levels:
                 table = flat[offset[i] : offset[i] + m + 1]
                 table[m] = 1.0
                 table[n:m] = np.exp(np.cumsum(np.log1p(-n / k)))[::-1]  # T(k-1) = T(k) (k-N)/k
-        base = offset[which.ravel()][self.gid]
-        if self.below is None:
-            cum = np.cumsum(self.count)
-            self.below = cum - self.count - (cum[self.start] - self.count[self.start])[self.gid]
-        a = np.rint(self.below).astype(np.int64)
-        c = np.rint(self.count).astype(np.int64)
-        upper = flat[base + a + c]
-        w = np.where(c == 1, upper * n / (a + 1.0), upper - flat[base + a])
-        est[ok] = self.per_group(w * self.x)[ok]
+        # the weight of each distinct (a, c, m), then gathered per level
+        if self._entry is None:
+            assert self.below is not None  # kept when the levels have no shared entries
+            a, c, m = self.below, self.count.astype(np.int64), np.rint(self.sizes[self.gid]).astype(np.int64)
+        else:
+            a, c, m = (np.rint(v).astype(np.int64) for v in self._entry_acm)
+        base = offset[np.searchsorted(kinds, m)] + a
+        upper = flat[base + c]
+        w = np.where(c == 1, upper * n / (a + 1.0), upper - flat[base])
+        buf = self.work()[1]
+        self.work_tag = None
+        est[ok] = self.per_group(np.multiply(self._gather(w, buf), self.x, out=buf))[ok]
         return est
 
 
@@ -271,19 +392,33 @@ class _TiltPoint:
 
 
 class _Tilt:
-    """``q_g(v) ~ p_g(v) e^{t s(v)}`` with one ``t`` for all prompts, for a score ``s`` increasing in the reward
-    (the reward rescaled to ``[-1, 0]``, or the calibrated reward). For ``t |s - E_p s| <= 1``, with
-    ``c = s - E_p s``, ``e = expm1(t c)``, ``S = E_p e`` and ``A = E_p[c e] >= 0`` (a sum of non-negative terms):
-    ``D(q||p) = t A/(1 + S) - log(1 + S)``; otherwise exponents are shifted to each prompt's largest and
-    ``D = E_q[t s] - log Z``. ``mean_x`` (the reward, for the reward tilt) is ``span E_q s``."""
+    """``q_g(v) ~ p_g(v) e^{t s(v)}`` with one ``t >= 0`` for all prompts, for a score ``s`` increasing in the
+    reward with ``s = 0`` at each prompt's top (the reward rescaled to ``[-1, 0]``, or the calibrated reward), so
+    ``Z_g = E_p e^{t s} >= p_g(top)`` needs no shift of exponents. For ``t |s - E_p s| <= 1``, with ``c = s - E_p
+    s``, ``e = expm1(t c)``, ``S = E_p e`` and ``A = E_p[c e] >= 0`` (a sum of non-negative terms): ``D(q||p) = t
+    A/(1 + S) - log(1 + S)``; otherwise ``D = t E_q s - log Z``. One evaluation is one pass over the levels (an
+    exponential and four per-prompt sums: ``Z``, ``E_q s``, ``E_q s^2`` and the win rate); ``mean_x`` (the reward,
+    for the reward tilt) is ``span E_q s``."""
 
     def __init__(self, lv: _Levels, score: np.ndarray, reward_span: float | None):
         self.lv, self.s, self.span = lv, score, reward_span
-        self.c = score - lv.per_group(lv.p * score)[lv.gid]
-        self.cmax = float(np.max(np.abs(self.c))) if self.c.size else 0.0
-        self.dmax = -lv.logp[lv.top_idx]
+        buf, tmp = lv.work()
+        lv.work_tag = None
+        self.ref_s = lv.per_group(np.multiply(lv.p, score, out=buf))  # E_p s per prompt
+        self.ref_win = lv.per_group(np.multiply(lv.p, lv.mid, out=buf))
+        np.take(self.ref_s, lv.gid, out=tmp, mode="clip")
+        np.subtract(score, tmp, out=tmp)  # c = s - E_p s
+        self.cmax = float(max(tmp.max(), -tmp.min())) if tmp.size else 0.0
+        np.multiply(tmp, lv.p, out=buf)
+        self.var_p = lv.dot(0, tmp)  # E_p c^2
+        self.var0 = float(np.mean(self.var_p))
+        self.dmax = -lv.log_p_top
         self.dmax_avg = float(np.mean(self.dmax))
-        self.var0 = float(np.mean(lv.per_group(lv.p * self.c * self.c)))
+
+    @property
+    def c(self) -> np.ndarray:
+        """``s - E_p s`` per level."""
+        return self.s - self.ref_s[self.lv.gid]
 
     def at(self, t: float, keep: bool = False) -> _TiltPoint:
         lv = self.lv
@@ -293,79 +428,214 @@ class _Tilt:
             return _TiltPoint(
                 t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0, q if keep else None
             )
-        if t * self.cmax <= 1.0:
-            e = np.expm1(t * self.c)
-            big_s = lv.per_group(lv.p * e)
-            kl = t * lv.per_group(lv.p * self.c * e) / (1.0 + big_s) - np.log1p(big_s)
-            q = lv.p * (1.0 + e) / (1.0 + big_s)[lv.gid]
-        else:
-            a = self.s * t
-            a += lv.logp
-            mx = np.maximum.reduceat(a, lv.start)
-            a -= mx[lv.gid]
-            q = np.exp(a, out=a)
-            z = lv.per_group(q)
-            q /= z[lv.gid]
-            ms = lv.per_group(q * self.s)
-            kl = t * ms - (mx + np.log(z))
-        if t * self.cmax <= 1.0:
-            ms = lv.per_group(q * self.s)
+        if t == 0.0:
+            mean_x = self.ref_s * self.span if self.span is not None else np.full(lv.G, np.nan)
+            return _TiltPoint(0.0, np.zeros(lv.G), mean_x, self.ref_win.copy(), 0.0, lv.p.copy() if keep else None)
+        buf, tmp = lv.work()
+        small = t * self.cmax <= 1.0
+        with np.errstate(under="ignore"):
+            if small:
+                np.take(self.ref_s, lv.gid, out=tmp, mode="clip")
+                np.subtract(self.s, tmp, out=tmp)  # c
+                np.multiply(tmp, t, out=buf)
+                np.expm1(buf, out=buf)
+                buf *= lv.p  # p e
+                big_s = lv.per_group(buf)
+                one_s = 1.0 + big_s
+                big_a = lv.dot(0, tmp)  # E_p[c e]
+                win = (self.ref_win + lv.dot(0, lv.mid)) / one_s
+                np.multiply(tmp, buf, out=tmp)  # p e c
+                ec2 = (self.var_p + lv.dot(1, self.s) - self.ref_s * big_a) / one_s  # E_q c^2
+                ec = big_a / one_s
+                kl = t * ec - np.log1p(big_s)
+                ms = self.ref_s + ec
+                var = ec2 - ec * ec
+                norm = one_s
+            else:
+                np.multiply(self.s, t, out=buf)
+                if lv._logp is not None:
+                    buf += lv._logp
+                    np.exp(buf, out=buf)  # p e^{t s} <= p
+                else:
+                    np.exp(buf, out=buf)
+                    buf *= lv.p
+                z = lv.per_group(buf)
+                if not np.all(z > 1e-290):  # Z_g >= p_g(top): only a law with a top below 1e-290 gets here
+                    return self._at_shifted(t, keep)
+                win = lv.dot(0, lv.mid) / z
+                np.multiply(buf, self.s, out=tmp)
+                ms = lv.per_group(tmp) / z
+                var = lv.dot(1, self.s) / z - ms * ms
+                kl = t * ms - np.log(z)
+                norm = z
+        lv.work_tag = (id(self), t, small, norm)
         kl = np.maximum(kl, 0.0)
+        var = np.maximum(var, 0.0)
+        mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
+        return _TiltPoint(t, kl, mean_x, win, t * float(np.mean(var)), self.masses(t) if keep else None)
+
+    def masses(self, t: float, in_place: bool = False) -> np.ndarray:
+        """The tilt's masses at ``t``, from the work buffer when it holds the evaluation at ``t``; with
+        ``in_place``, written over that buffer (which then holds no evaluation)."""
+        lv = self.lv
+        tag = lv.work_tag
+        if tag is None or tag[0] != id(self) or tag[1] != t:
+            q = self.at(t, keep=True).q
+            assert q is not None
+            return q
+        buf, tmp = lv.work()
+        _, _, small, norm = tag
+        out = buf if in_place else np.empty(lv.size)
+        if in_place:
+            lv.work_tag = None
+        np.take(norm, lv.gid, out=tmp, mode="clip")
+        if small:
+            np.add(lv.p, buf, out=out)
+            return np.divide(out, tmp, out=out)
+        return np.divide(buf, tmp, out=out)
+
+    def _at_shifted(self, t: float, keep: bool) -> _TiltPoint:
+        """:meth:`at` with exponents shifted to each prompt's largest (tops of probability below 1e-290)."""
+        lv = self.lv
+        lv.work_tag = None
+        a = self.s * t
+        a += lv.logp
+        mx = np.maximum.reduceat(a, lv.start)
+        a -= mx[lv.gid]
+        q = np.exp(a, out=a)
+        z = lv.per_group(q)
+        q /= z[lv.gid]
+        ms = lv.per_group(q * self.s)
+        kl = np.maximum(t * ms - (mx + np.log(z)), 0.0)
         var = np.maximum(lv.per_group(q * self.s * self.s) - ms * ms, 0.0)
         mean_x = ms * self.span if self.span is not None else np.full(lv.G, np.nan)
         return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
 
-    def solve(self, target: float, lo: _TiltPoint | None = None, hi: _TiltPoint | None = None) -> _TiltPoint:
-        """The point with average KL ``target``: doubling ``t`` to a bracket (at most 1100 steps; none when a
-        bracket ``lo``, ``hi`` is given), then Newton steps on ``dKL/dt = t Var_q(s)`` safeguarded by bisection in
-        ``log t`` (at most 200 steps). A target within rounding of the largest average KL, ``mean_g -log
-        p_g(top)``, gives ``t = inf``."""
-        if target <= 0.0 or self.cmax == 0.0:
-            return self.at(0.0)
-        if target >= self.dmax_avg * (1 - 1e-13):
-            return self.at(math.inf)
-        lo = self.at(0.0) if lo is None or lo.avg_kl > target or not math.isfinite(lo.t) else lo
+    def _search(self, target: float, lo: _TiltPoint, tol: float) -> tuple[_TiltPoint, _TiltPoint | None]:
+        """A bracket ``(lo, hi)`` of ``target`` from ``lo`` upwards (or a point within ``tol max(1, target)`` of it as
+        ``hi``). Each step extrapolates linearly in ``log t`` the logarithm of the KL, or near the largest KL
+        ``dmax`` of its deficit ``dmax - KL`` (slopes from ``KL' = t Var_q(s)``), by a factor between 1.5 and 1000
+        (at most 1100 steps); ``hi = None`` when ``t`` passes 1e300."""
         t = max(1.5 * lo.t, math.sqrt(2.0 * target / self.var0) if self.var0 > 0 else 1.0)
-        if hi is not None and not (math.isfinite(hi.t) and hi.avg_kl >= target and hi.t > lo.t):
-            hi = None
-        for _ in range(1100 if hi is None else 0):
+        for _ in range(1100):
             point = self.at(t)
-            if point.avg_kl >= target:
-                hi = point
-                break
+            if point.avg_kl >= target or abs(point.avg_kl - target) <= tol * max(1.0, target):
+                return lo, point
             lo = point
-            t *= 2.0
+            grow = 2.0
+            kl, deficit = point.avg_kl, self.dmax_avg - point.avg_kl
+            if kl > 0 and deficit > 0 and point.slope > 0:
+                if kl <= deficit:
+                    log_grow = math.log(target / kl) * kl / (point.t * point.slope)
+                else:
+                    log_grow = math.log(deficit / (self.dmax_avg - target)) * deficit / (point.t * point.slope)
+                grow = math.exp(min(max(log_grow, math.log(1.5)), math.log(1e3)))
+            t *= grow
             if t > 1e300:
                 break
-        if hi is None:  # numerically at the top of every prompt: the conditioned law
-            return self.at(math.inf)
+        return lo, None
+
+    def solve(
+        self,
+        target: float,
+        lo: _TiltPoint | None = None,
+        hi: _TiltPoint | None = None,
+        keep: bool = False,
+        tol: float = 1e-13,
+    ) -> _TiltPoint:
+        """The point with average KL ``target`` (within ``tol max(1, target)``): a bracket ``lo``, ``hi`` (searched
+        for when not given), a first ``t`` from the cubic through both ends in ``(log t, log KL)`` with their
+        slopes, then Newton steps on ``dKL/dt = t Var_q(s)`` kept inside the bracket, else its geometric mean (at
+        most 200 steps). A target within rounding of the largest average KL, ``mean_g -log p_g(top)``, gives ``t =
+        inf``. With ``keep`` the point carries the tilt's masses."""
+        if target <= 0.0 or self.cmax == 0.0:
+            return self.at(0.0, keep)
+        if target >= self.dmax_avg * (1 - 1e-13):
+            return self.at(math.inf, keep)
+        lo = self.at(0.0) if lo is None or lo.avg_kl > target or not math.isfinite(lo.t) else lo
+        if hi is not None and not (math.isfinite(hi.t) and hi.avg_kl >= target and hi.t > lo.t):
+            hi = None
+        if hi is None:
+            lo, hi = self._search(target, lo, tol)
+            if hi is None:  # numerically at the top of every prompt: the conditioned law
+                return self.at(math.inf, keep)
+
+        def close(p: _TiltPoint) -> bool:
+            return abs(p.avg_kl - target) <= tol * max(1.0, target)
+
         best = lo if abs(lo.avg_kl - target) <= abs(hi.avg_kl - target) else hi
+        t = _cubic_guess(lo, hi, target)
         for _ in range(200):
-            if abs(best.avg_kl - target) <= 1e-13 * max(1.0, target) or hi.t - lo.t <= 4e-16 * hi.t:
+            if close(best) or hi.t - lo.t <= 4e-16 * hi.t:
                 break
-            step = best.t - (best.avg_kl - target) / best.slope if best.slope > 0 else math.nan
-            if not (lo.t < step < hi.t):
-                step = math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2
-            point = self.at(step)
+            point = self.at(t)
             if point.avg_kl < target:
                 lo = point
             else:
                 hi = point
             best = point
+            step = self._newton(point, target)
+            t = step if lo.t < step < hi.t else (math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2)
+        if keep:
+            best = (
+                replace(best, q=self.masses(best.t, in_place=True)) if math.isfinite(best.t) else self.at(best.t, True)
+            )
         return best
 
+    def _newton(self, point: _TiltPoint, target: float) -> float:
+        """The next ``t``: a Newton step on ``log KL`` against ``log t`` (``KL ~ t^2 Var/2`` for small ``t``), or near
+        the largest KL on ``log(dmax - KL)`` against ``t`` (each prompt's deficit falls like ``e^{-t gap}``); slopes
+        from ``KL' = t Var_q(s)``; ``nan`` without a slope."""
+        kl, t, slope = point.avg_kl, point.t, point.slope
+        deficit, goal = self.dmax_avg - kl, self.dmax_avg - target
+        if not (slope > 0 and kl > 0 and deficit > 0 and goal > 0):
+            return t - (kl - target) / slope if slope > 0 else math.nan
+        if kl <= deficit:
+            return t * math.exp(min(math.log(target / kl) * kl / (t * slope), 700.0))
+        return t + math.log(deficit / goal) * deficit / slope
+
     def curve(self, top_kl: float, points: int = 40) -> list[_TiltPoint]:
-        """``t = 0``, ``points`` log-spaced ``t`` from average KL about 1e-4 to ``1.2 top_kl`` (or near the
+        """``t = 0``, ``points`` log-spaced ``t`` from average KL about 1e-4 to about ``1.2 top_kl`` (or near the
         largest KL), and ``t = inf``."""
         if self.cmax == 0.0:
             return [self.at(0.0)]
         t_lo = math.sqrt(2e-4 / self.var0) if self.var0 > 0 else 1e-3
-        end = self.solve(min(1.2 * top_kl + 1e-9, self.dmax_avg * (1 - 1e-6)))
+        end = self.solve(min(1.2 * top_kl + 1e-9, self.dmax_avg * (1 - 1e-6)), tol=1e-3)
         t_hi = end.t if math.isfinite(end.t) else 1e3 / self.cmax
         if not t_hi > t_lo:
             return [self.at(0.0), end, self.at(math.inf)]
         grid = np.geomspace(t_lo, t_hi, points)
-        return [self.at(0.0)] + [self.at(float(t)) for t in grid] + [self.at(math.inf)]
+        if not math.isfinite(end.t):
+            return [self.at(0.0)] + [self.at(float(t)) for t in grid] + [end]
+        return [self.at(0.0)] + [self.at(float(t)) for t in grid[:-1]] + [end, self.at(math.inf)]
+
+
+def _cubic_guess(lo: _TiltPoint, hi: _TiltPoint, target: float) -> float:
+    """Where the cubic through ``(log t, log KL)`` at ``lo`` and ``hi`` (with slopes ``t KL'/KL``) meets ``log
+    target`` (bisection on the cubic); the bracket's geometric mean (or half ``hi``) when an end has ``KL = 0``."""
+    if not (lo.t > 0 and lo.avg_kl > 0 and lo.slope > 0 and hi.slope > 0):
+        return math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2
+    u0, u1 = math.log(lo.t), math.log(hi.t)
+    y0, y1, y = math.log(lo.avg_kl), math.log(hi.avg_kl), math.log(target)
+    h = u1 - u0
+    d0, d1 = lo.t * lo.slope / lo.avg_kl * h, hi.t * hi.slope / hi.avg_kl * h
+
+    def cubic(s: float) -> float:
+        return (
+            (2 * s**3 - 3 * s**2 + 1) * y0
+            + (s**3 - 2 * s**2 + s) * d0
+            + (-2 * s**3 + 3 * s**2) * y1
+            + (s**3 - s**2) * d1
+        )
+
+    a, b = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (a + b)
+        if cubic(mid) < y:
+            a = mid
+        else:
+            b = mid
+    return math.exp(u0 + 0.5 * (a + b) * h)
 
 
 def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -375,13 +645,14 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
     lv = tilt.lv
     T, G = ts.size, lv.G
     kl = np.empty((T, G))
-    q = np.empty((T, lv.val.size))
+    q = np.empty((T, lv.size))
     small = ts * tilt.cmax <= 1.0
     if small.any():
         t = ts[small][:, None]
-        e = np.expm1(t * tilt.c)
+        c = tilt.c
+        e = np.expm1(t * c)
         big_s = np.add.reduceat(lv.p * e, lv.start, axis=1)
-        kl[small] = t * np.add.reduceat(lv.p * tilt.c * e, lv.start, axis=1) / (1.0 + big_s) - np.log1p(big_s)
+        kl[small] = t * np.add.reduceat(lv.p * c * e, lv.start, axis=1) / (1.0 + big_s) - np.log1p(big_s)
         q[small] = lv.p * (1.0 + e) / (1.0 + big_s)[:, lv.gid]
     if (~small).any():
         t = ts[~small][:, None]
@@ -477,19 +748,56 @@ def tail_samples(samples: int) -> int:
     return max(TOP_SAMPLES, samples // 100)
 
 
-def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...]) -> list[float | None]:
+def _tilt_weights(lv: _Levels, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~lmalign.frontier.prompts.tilt_weights` (per prompt ESS and largest weight of a sample) in the second
+    work buffer: ``1/ESS = sum_v q(v) (q(v)/c(v))``."""
+    assert lv.count is not None  # counted levels
+    per = lv.work()[1]
+    np.divide(q, lv.count, out=per)
+    return 1.0 / lv.dot(1, q), np.maximum.reduceat(per, lv.start)
+
+
+def _largest(per: np.ndarray, k: int, work: np.ndarray) -> np.ndarray:
+    """Indices of the ``k`` largest entries of ``per`` and of any tied with the ``k``-th (unordered). A threshold
+    from a strided subsample (its quantile a little below the ``k``-th largest's expected place) picks candidates in
+    one pass; if fewer than ``k`` pass it, a partition of a copy (in ``work``) gives the exact threshold."""
+    L = per.size
+    if k >= L:
+        return np.arange(L)
+    if L > 64 * k and L > 1 << 16:
+        sample = per[:: max(1, L // (1 << 16))]
+        j = int(sample.size * (1.0 - 2.0 * k / L)) - 8  # about twice k candidates expected
+        if j > 0:
+            guess = np.partition(sample, j)[j]
+            cand = np.flatnonzero(per >= guess)
+            if cand.size >= k:
+                vals = per[cand]
+                kth = np.partition(vals, vals.size - k)[vals.size - k]
+                return cand[vals >= kth]
+    np.copyto(work, per)
+    work.partition(L - k)
+    return np.flatnonzero(per >= work[L - k])
+
+
+def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bool = False) -> list[float | None]:
     """For each ``top`` in ``tops``: the share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q``
     (masses on the levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per
-    sample of a tied level); ``None`` when there is no gain. One partial sort serves every ``top``."""
-    contrib = (q - lv.p) * (lv.x - lv.ref_x[lv.gid])
-    gain = float(np.sum(contrib))
+    sample of a tied level); ``None`` when there is no gain. One partial sort serves every ``top``. With
+    ``overwrite``, ``q`` is used as work space."""
+    per = np.subtract(q, lv.p, out=q if overwrite else None)
+    d = lv.work()[1]
+    np.take(lv.ref_x, lv.gid, out=d, mode="clip")
+    np.subtract(lv.x, d, out=d)
+    per *= d  # (q - p)(v - E_p r)
+    gain = float(np.sum(per))
     if not gain > 0:
         return [None] * len(tops)
     count = lv.count if lv.count is not None else np.ones_like(lv.p)
-    per = contrib / count
+    if lv.count is not None:
+        per /= count  # contribution per sample
     k = min(max(tops), per.size)
-    idx = np.argpartition(-per, k - 1)[:k]
-    idx = idx[np.argsort(-per[idx])]
+    idx = _largest(per, k, d)
+    idx = idx[np.argsort(-per[idx], kind="stable")]
     take = np.cumsum(count[idx])  # samples in the first j levels
     acc = np.cumsum(per[idx] * count[idx])
     out: list[float | None] = []
@@ -678,7 +986,8 @@ def frontier(
     ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
     intervals at level ``confidence``; it needs ``groups``.
 
-    ``rewards`` may also be a :class:`~lmalign.frontier.stream.RewardSummary` (a streamed Parquet dataset), or a
+    ``rewards`` may also be :class:`~lmalign.frontier.files.RewardSamples` (a file read by ``read_samples``, its
+    prompt groups included), a :class:`~lmalign.frontier.stream.RewardSummary` (a streamed Parquet dataset), or a
     table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
     its reward column and ``group`` the name of its prompt-id column (ids compared as text: strings or integers).
     Every problem with the input is a ``ValueError`` naming the argument (or column) and the first bad entry.
@@ -699,6 +1008,12 @@ def frontier(
             seed=seed,
             confidence=confidence,
         )
+    if isinstance(rewards, RewardSamples):
+        if groups is not None:
+            raise ValueError("RewardSamples hold their prompt groups already; do not pass groups")
+        if rewards.groups is not None:
+            groups = _Coded(rewards.groups, rewards.n_groups, rewards.ids)
+        rewards = rewards.rewards
     if reward is not None or group is not None:
         raise ValueError(
             "reward= and group= name columns of a table (pandas, polars, pyarrow); for arrays pass rewards and groups="
@@ -719,7 +1034,7 @@ def frontier(
         if groups is not None:
             raise ValueError("groups need reward samples, not a RewardLaw")
         lv = _Levels.from_law(rewards)
-        samples = int(lv.val.size)
+        samples = int(lv.size)
     elif isinstance(rewards, RewardSummary):
         if groups is not None:
             raise ValueError("a RewardSummary holds its prompts already; do not pass groups")
@@ -737,8 +1052,9 @@ def frontier(
     if bootstrap and groups is None:
         raise ValueError("bootstrap resamples prompts: give groups (--group COLUMN)")
     top_n = max(table_n[-1], max_n)
+    points = PLOT_POINTS if lv.size <= LARGE_LEVELS else PLOT_POINTS_LARGE
     curve_n = sorted(
-        set(np.unique(np.round(np.logspace(0, math.log10(top_n), PLOT_POINTS)).astype(int)).tolist()) | set(table_n)
+        set(np.unique(np.round(np.logspace(0, math.log10(top_n), points)).astype(int)).tolist()) | set(table_n)
     )
     show = samples >= PROGRESS_MIN_SAMPLES if progress is None else bool(progress)
     scale = lv.scale
@@ -749,27 +1065,31 @@ def frontier(
             bar.update(1)
     avg_kl = {k: float(np.mean(v[0])) for k, v in bon.items()}
     span = lv.spread
+    win_score = np.take(lv.mid[lv.top_idx], lv.gid, mode="clip")
+    np.subtract(lv.mid, win_score, out=win_score)  # the calibrated reward, 0 at each prompt's top
+    wf = _Tilt(lv, win_score, None).curve(max(avg_kl.values()), points)  # before the reward's tilt: memory
+    del win_score
     tilt = _Tilt(lv, lv.x / span if span > 0 else np.zeros_like(lv.x), span)
     opt: list[_TiltPoint] = []
     tail = tail_samples(samples)
     shares, weights = [], []  # per row: (top-10 share, tail share); per-prompt (ESS, largest weight)
     with _progress(len(table_n), show, "KL-constrained frontier", "N") as bar:
-        points = PLOT_POINTS if lv.val.size <= LARGE_LEVELS else PLOT_POINTS_LARGE
-        grid = tilt.curve(max(avg_kl.values()), points)
+        # the rows are points of the curve too: a large input's curve has half the points of its own
+        grid = tilt.curve(max(avg_kl.values()), points if points == PLOT_POINTS else points // 2)
         known = sorted((p for p in grid if math.isfinite(p.t)), key=lambda p: p.t)
-        for k in table_n:  # each row solved inside the bracket of the curve's points around its KL
+        for k in table_n:  # each row solved inside the bracket of the points known around its KL
             below = [p for p in known if p.avg_kl <= avg_kl[k]]
             above = [p for p in known if p.avg_kl >= avg_kl[k]]
-            point = tilt.solve(avg_kl[k], below[-1] if below else None, above[0] if above else None)
-            point = tilt.at(point.t, keep=True)
+            point = tilt.solve(avg_kl[k], below[-1] if below else None, above[0] if above else None, keep=True)
             assert point.q is not None  # kept by keep=True
-            shares.append(_top_shares(lv, point.q, (TOP_SAMPLES, tail)))
             if lv.count is not None:
-                weights.append(tilt_weights(point.q, lv.count, lv.start))
+                weights.append(_tilt_weights(lv, point.q))
+            shares.append(_top_shares(lv, point.q, (TOP_SAMPLES, tail), overwrite=True))
             point = replace(point, q=None)  # the masses of every row would hold rows x levels floats
             opt.append(point)
+            if math.isfinite(point.t) and point.t > 0:
+                known = sorted(known + [point], key=lambda p: p.t)
             bar.update(1)
-        wf = _Tilt(lv, lv.mid - lv.mid[lv.top_idx][lv.gid], None).curve(max(avg_kl.values()), points)
     top = lv.top
 
     def in_reward_units(mean_x: np.ndarray) -> float:  # average over prompts of top_g + E(r - top_g), in reward units
@@ -803,10 +1123,11 @@ def frontier(
         return empty if v is None else v
 
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
+    on_curve = sorted({p.t: p for p in grid + opt}.values(), key=lambda p: p.t)  # the rows are points of the curve
     col = np.asarray
     return Frontier(
         samples=samples,
-        levels=int(lv.val.size),
+        levels=int(lv.size),
         reference_mean=in_reward_units(lv.ref_x),
         n=col(table_n),
         bound=col([bon_kl_bound(n=k) for k in table_n]),
@@ -820,9 +1141,9 @@ def frontier(
         curve_kl=col([avg_kl[k] for k in curve_n]),
         curve_mean=col([in_reward_units(bon[k][1]) for k in curve_n]),
         curve_win=col([float(np.mean(bon[k][2])) for k in curve_n]),
-        tilt_kl=col([g.avg_kl for g in grid]),
-        tilt_mean=col([in_reward_units(g.mean_x) for g in grid]),
-        tilt_win=col([float(np.mean(g.win)) for g in grid]),
+        tilt_kl=col([g.avg_kl for g in on_curve]),
+        tilt_mean=col([in_reward_units(g.mean_x) for g in on_curve]),
+        tilt_win=col([float(np.mean(g.win)) for g in on_curve]),
         groups=lv.G,
         per_prompt=groups is not None,
         min_samples=int(lv.sizes.min()) if lv.sizes is not None else 0,
@@ -837,7 +1158,7 @@ def frontier(
         bon_unbiased_prompts=col(unb_count, dtype=np.int64),
         opt_concentrated=col(conc, dtype=np.int64),
         opt_tail_share=col([share(v[1], 0.0) for v in shares]),
-        bon_tail_share=col([share(_top_shares(lv, lv.bon_mass(k), (tail,))[0], 0.0) for k in table_n]),
+        bon_tail_share=col([share(_top_shares(lv, lv.bon_mass(k), (tail,), overwrite=True)[0], 0.0) for k in table_n]),
         prompts=prompts,
     )
 
@@ -885,7 +1206,7 @@ def _bootstrap(
         k: []
         for k in ("bon_kl", "bon_mean", "bon_win", "opt_mean", "opt_win", "bon_mean_unbiased", "bon_gain", "opt_gain")
     }
-    chunk = max(1, min(reps, 2_000_000 // max(G, 1), 4_000_000 // max(R * lv.val.size, 1)))
+    chunk = max(1, min(reps, 2_000_000 // max(G, 1), 4_000_000 // max(R * lv.size, 1)))
     done = 0
     while done < reps:
         b = min(chunk, reps - done)

@@ -226,9 +226,24 @@ def _codes(values) -> tuple[np.ndarray, int, np.ndarray]:
     import pyarrow.compute as pc
 
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    enc = pc.dictionary_encode(arr)
-    ids = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    enc = pc.dictionary_encode(arr)  # integer ids are encoded as integers, then only the distinct ones as text
+    ids = np.asarray(_id_text(enc.dictionary).to_pylist(), dtype=object)
     return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(enc.dictionary), ids
+
+
+def _release_arrow_memory() -> None:
+    """Hand pyarrow's freed buffers back to the system (its allocator keeps them otherwise, on top of what numpy
+    allocates next), when pyarrow is loaded."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+
+
+def _id_text(values):
+    """Prompt ids as pyarrow strings: integers in decimal (distinct integers are distinct texts)."""
+    import pyarrow as pa
+
+    return values.cast(pa.string()) if pa.types.is_integer(values.type) else values
 
 
 def _samples(name: str, rewards: np.ndarray, gvals, columns, column, group, dropped: int) -> RewardSamples:
@@ -602,23 +617,23 @@ def _read_parquet(
         raise RewardFileError(f"{name}, row {row + 1}: empty group column {group!r}")
     if rewards.size == 0:
         raise RewardFileError(f"{name}: the file has no rewards")
+    del table, values, graw  # only the rewards and the ids stay
     return _samples(name, rewards, gvals, names, column, group, dropped)
 
 
 def _parquet_ids(name: str, values, group: str):
-    """Prompt ids of a Parquet column as text: strings as they are, integers in decimal (exact, as written);
-    dictionary-encoded columns of those decoded. Floating-point ids are refused (``1.0`` and ``1`` would be one
-    prompt, and long ids have already lost digits), as are lists, structs, booleans and binary data."""
+    """Prompt ids of a Parquet column, checked: strings, or integers (read as text in decimal, exact as written, by
+    :func:`_id_text` once per distinct id); dictionary-encoded columns of those decoded. Floating-point ids are
+    refused (``1.0`` and ``1`` would be one prompt, and long ids have already lost digits), as are lists, structs,
+    booleans and binary data."""
     import pyarrow as pa
 
     kind = values.type
     if pa.types.is_dictionary(kind):
         values = values.cast(kind.value_type)
         kind = kind.value_type
-    if _is_text(kind):
-        return values
-    if pa.types.is_integer(kind):
-        return values.cast(pa.string())
+    if _is_text(kind) or pa.types.is_integer(kind):
+        return values  # integers stay integers: they are made text once per distinct id (:func:`_id_text`)
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         why = "floating-point numbers: 1.0 and 1 would be one prompt, and long ids lose digits"
     else:
@@ -646,7 +661,9 @@ def read_samples(
         raise RewardFileError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     name, data, file = _load_bytes(path)
     digest = _sha256(name, data, file)
-    return dataclasses.replace(_read(name, data, file, fmt, column, group, drop_missing), sha256=digest)
+    samples = _read(name, data, file, fmt, column, group, drop_missing)
+    _release_arrow_memory()  # the reader's columns are gone by now
+    return dataclasses.replace(samples, sha256=digest)
 
 
 def _sha256(name: str, data: bytes | None, file: Path | None) -> str:

@@ -4,27 +4,34 @@ The frontier needs, per prompt, only its distinct rewards and how many samples h
 so a dataset larger than memory is read in record batches (``pyarrow.dataset``) and each batch is reduced at once
 to ``(prompt, reward, count)`` triples. Rows of one prompt may sit in any file and any batch: they are brought
 together by merging the triples, sorted by (prompt, reward) with equal pairs summed, whenever the pending
-triples exceed the summary so far (and at the end). Memory is therefore bounded by the summaries (the number of
-distinct (prompt, reward) pairs, 16 bytes each plus sorting space) and one batch, not by the rows.
+triples exceed the summary so far (and at the end; the merge of sorted runs is a stable sort, about linear).
+Memory is therefore bounded by the summaries (the number of distinct (prompt, reward) pairs, 24 bytes each plus
+sorting space) and one batch, not by the rows.
 
 Prompt ids follow the file rules (:mod:`lmalign.frontier.files`): text as written, strings or integers; rewards
-finite numbers (``drop_missing`` leaves out and counts null and NaN ones). The same map (per batch: reduce to
-triples) and reduce (merge triples; then one shared multiplier solved on the merged laws) is what a cluster
-engine would distribute: each worker reduces its partitions to triples, a shuffle by prompt brings a prompt's
-triples together, and the frontier of the merged summaries needs one scalar ``lambda`` found by a reduction
-over prompts of ``D(q_g||p_g)`` at each trial ``lambda``.
+finite numbers (``drop_missing`` leaves out and counts null and NaN ones).
+
+Beyond one machine the same split runs on a cluster engine (Dask, Spark or Ray). The map is the summary: group
+the rows by prompt (a shuffle on the prompt id: ``groupBy(prompt)`` in Spark, ``groupby`` in Dask, a hash
+partition in Ray), and per prompt sort its rewards and count equal ones; the summaries stay where the shuffle put
+them. The reduce is the shared multiplier: every evaluation of the average relative entropy at a trial
+``lambda`` needs per prompt only ``log Z_g(lambda)``, the tilted mean and variance of the reward (``D(q_g||p_g) =
+lambda E_q r - log Z_g`` and ``dD/dlambda = lambda Var_q r``), which each partition computes for its prompts and
+the driver sums: one aggregation of three numbers per prompt (or their sums per partition) for each Newton step,
+a handful per ``N``. Best-of-``N`` needs no multiplier and is one map-and-sum per ``N``.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lmalign.frontier.files import _PROMPT_LIKE, RewardFileError, _parquet_ids, display_name
+from lmalign.frontier.files import _PROMPT_LIKE, RewardFileError, _id_text, _parquet_ids, display_name
 
 BATCH_ROWS = 1 << 20
 
@@ -76,12 +83,51 @@ def dataset_files(path: str | Path) -> list[str]:
     return files
 
 
+def sort_pairs(gid: np.ndarray, val: np.ndarray, runs: bool = False, unit: bool = False) -> np.ndarray:
+    """The order that sorts the pairs ``(gid, val)`` by ``gid`` then ``val`` (``gid`` non-negative integers below
+    2**52, ``val`` finite). One float sort of the key ``4 gid + (val/2^e + 2)``, with ``2^e`` the power of two that
+    brings every ``|val|`` below 1 (exact): rounding is monotone, so the key orders the pairs except within runs of
+    equal keys, where two rewards too close to tell apart at the key's precision could be swapped. Such a run is
+    looked for, and if one holds two different rewards the pairs are sorted exactly: an unstable sort of ``val``,
+    then stable passes over 16-bit digits of ``gid`` (numpy's radix sort). ``runs``: the input is a few sorted
+    runs (a stable sort merges them in about linear time); ``unit``: every ``|val| < 1`` already."""
+    if val.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    key = gid * 4.0
+    if unit:
+        key += val
+    else:
+        big = float(max(val.max(), -val.min()))
+        key += val / (math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0)
+    key += 2.0
+    order = np.argsort(key, kind="stable" if runs else None)
+    key = key[order]
+    tie = key[1:] == key[:-1]
+    del key
+    if not tie.any():
+        return order
+    v = val[order]
+    clash = bool(np.any(tie & (v[1:] != v[:-1])))
+    del v, tie
+    if not clash:
+        return order
+    order = np.argsort(val)
+    top = int(gid.max())
+    shift = 0
+    while True:
+        digit = ((gid[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+        if top >> shift == 0:
+            return order
+
+
 def _merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triples ``(gid, value, count)`` sorted by (prompt, reward) with equal pairs summed."""
     gid = np.concatenate([p[0] for p in parts])
     val = np.concatenate([p[1] for p in parts])
     cnt = np.concatenate([p[2] for p in parts])
-    order = np.lexsort((val, gid))
+    order = sort_pairs(gid, val, runs=len(parts) > 1)
     gid, val, cnt = gid[order], val[order], cnt[order]
     new = np.empty(gid.size, dtype=bool)
     new[:1] = True
@@ -137,7 +183,8 @@ def read_summary(
                 if ids.null_count:
                     raise RewardFileError(f"{name}: empty group column {group!r}")
                 enc = pc.dictionary_encode(ids)
-                local = np.array([codes.setdefault(v, len(codes)) for v in enc.dictionary.to_pylist()], dtype=np.int64)
+                text = _id_text(enc.dictionary).to_pylist()
+                local = np.array([codes.setdefault(v, len(codes)) for v in text], dtype=np.int64)
                 g = local[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)][keep]
             else:
                 g = np.zeros(r.size, dtype=np.int64)
@@ -152,6 +199,8 @@ def read_summary(
     if not parts:
         raise RewardFileError(f"{name}: the dataset has no rewards")
     gid, val, cnt = _merge(parts)
+    del parts
+    pa.default_memory_pool().release_unused()  # the batches' buffers go back to the system
     ids = None
     if group is not None:  # codes in order of first appearance, then only the prompts with a reward left
         ids = np.empty(len(codes), dtype=object)

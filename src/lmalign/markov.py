@@ -370,13 +370,13 @@ def markov_laws(source: MarkovSource, lengths) -> dict[int, RewardLaw]:
     ----------
     source : MarkovSource
         The reference chain; its token rewards must lie on a lattice :math:`u_0 + h\mathbb{Z}`.
-    lengths : int or iterable of int
+    lengths : int or sequence of int
         The path lengths :math:`n \ge 1` wanted (repeats are merged).
 
     Returns
     -------
-    dict of int to RewardLaw
-        The law of :math:`R_n` for each distinct :math:`n`.
+    dict
+        The law (a :class:`~lmalign.law.RewardLaw`) of :math:`R_n` keyed by each distinct :math:`n`.
 
     Raises
     ------

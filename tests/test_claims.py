@@ -102,6 +102,9 @@ def test_report_matches_registry_and_results(tmp_path):
         assert row[8] == "**missing**" and row[4] == "—"
         assert row[3].startswith("`"), "a chapter that has not run cannot be linked"
     assert f"**1 pass, 0 fail, 0 stale, 0 corrupt, {len(reg) - 1} missing** of {len(reg)} claims." in md
+    n_ex = sum(1 for c in reg if c.startswith("E"))
+    assert n_ex >= 24 and f"Of these, {n_ex} check the numbers" in md
+    assert f"(exercises.md)): 0 pass, 0 fail, 0 stale, 0 corrupt, {n_ex} missing." in md
     assert "Built from commit `abc`." in md
     sections = re.findall(r"^\(claim-([ce][\d-]+)\)=\n### ([CE][\d.]+): (\w+)$", md, flags=re.MULTILINE)
     assert [s[1] for s in sections] == list(reg) and all(s[0] == report.label(s[1])[6:] for s in sections)

@@ -53,6 +53,12 @@ def chapter_exercises(source: Path) -> list[Exercise]:
     return found
 
 
+def chapter_title(source: Path) -> str:
+    """The title of a chapter: its first ``# `` heading (the file's stem if it has none)."""
+    found = re.search(r"^# (.+)$", source.read_text(encoding="utf-8"), flags=re.M)
+    return found[1].strip() if found else source.stem
+
+
 def book_exercises(root: Path) -> list[Exercise]:
     """Every exercise of the book's chapters (``notebooks/NN_*.md`` under ``root``), by chapter."""
     return [e for path in sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.md")) for e in chapter_exercises(path)]
@@ -76,8 +82,9 @@ def index_markdown(root: Path) -> str:
     for e in found:
         chapters.setdefault(e.chapter, []).append(e)
     for chapter, items in chapters.items():
+        title = chapter_title(Path(root) / "notebooks" / f"{chapter}.md")
         lines += [
-            f"## Chapter {items[0].chapter_number}: [{chapter}](../notebooks/{chapter}.ipynb)",
+            f"## Chapter {items[0].chapter_number}: [{title}](../notebooks/{chapter}.ipynb)",
             "",
             "| exercise | difficulty | solution checked |",
             "|---|---|---|",

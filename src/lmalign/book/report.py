@@ -299,8 +299,10 @@ def report_markdown(outputs: Path | None = None, build_info: str = "", content_h
     ]
     if build_info:
         lines += [build_info, ""]
+    exercises = [r for r in rows if r.id.startswith("E")]
     lines += [
-        f"**{summary(rows)}** of {len(rows)} claims.",
+        f"**{summary(rows)}** of {len(rows)} claims. Of these, {len(exercises)} check the numbers that exercises' "
+        f"solutions state ([Exercises](exercises.md)): {summary(exercises)}.",
         "",
         "| claim | result | chapter | largest error | tolerance | margin | sweep margin | status |",
         "|---|---|---|---|---|---|---|---|",

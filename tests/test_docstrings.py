@@ -67,7 +67,6 @@ NOT_YET_SECTIONED = {
     "lmalign.frontier.cli",
     "lmalign.frontier.core",
     "lmalign.frontier.files",
-    "lmalign.frontier.stream",
 }
 SECTIONED = [m for m in MODULES if m not in NOT_YET_SECTIONED]
 

@@ -1,20 +1,28 @@
-"""Best-of-N and the KL-constrained frontier for reward samples, per prompt or pooled.
+r"""Best-of-N and the KL-constrained frontier for reward samples, per prompt or pooled.
 
-``python -m lmalign frontier REWARDS.csv --column reward --group prompt_id`` reads samples ``r_{g,1..m_g}`` of
-responses to prompts ``g = 1..G`` and, exactly on the empirical law ``p_g`` of each prompt, computes for each ``N``:
+``python -m lmalign frontier REWARDS.csv --column reward --group prompt_id`` reads samples
+:math:`r_{g,1}, \dots, r_{g,m_g}` of responses to prompts :math:`g = 1, \dots, G` and, exactly on the empirical
+law :math:`p_g` of each prompt, computes for each :math:`N`:
 
-- best-of-``N`` (ties at random): mass ``F_g(v)^N - F_{g,-}(v)^N`` on each level, its relative entropy
-  ``D(BoN_g||p_g)`` (beside ``log N - (N-1)/N``), its expected reward and its win rate
-  ``P(X > Y) + P(X = Y)/2`` against a fresh ``Y ~ p_g``; each reported number is the average over prompts;
-- the KL-regularized optimum at the same average relative entropy: ``q_g(v) ~ p_g(v) e^{lam v}`` with **one**
-  ``lam`` for all prompts, the policy of KL-regularized RL with ``beta = 1/lam``, which maximizes the average
-  reward ``(1/G) sum_g E_{q_g} r`` subject to ``(1/G) sum_g D(q_g||p_g) <= delta`` (Lagrange: the multiplier of
-  the average budget is shared);
-- on ``m_g`` samples the empirical law is all there is: best-of-``N`` of it is best-of-``N`` *with replacement*
-  from the samples. For ``N <= m_g`` the order-statistics estimator
-  ``sum_{i>=N} C(i-1, N-1)/C(m_g, N) r_(i)`` (as for pass@k) is unbiased for the expected best of ``N`` fresh
-  draws; bootstrap intervals over prompts and the share of the optimum's gain carried by its top ten samples say
-  how far the numbers can be trusted.
+- best-of-:math:`N` (ties at random): mass :math:`F_g(v)^N - F_{g,-}(v)^N` on each level (:math:`F_g` the
+  distribution function of :math:`p_g`, :math:`F_{g,-}` its left limit), its relative entropy
+  :math:`D(\mathrm{BoN}_g\Vert p_g)` (beside :math:`\log N - (N-1)/N`), its expected reward and its win rate
+  :math:`P(X > Y) + P(X = Y)/2` against a fresh :math:`Y \sim p_g`; each reported number is the average over
+  prompts;
+- the KL-regularized optimum at the same average relative entropy: :math:`q_g(v) \propto p_g(v) e^{\lambda v}`
+  with **one** :math:`\lambda` for all prompts, the policy of KL-regularized RL with :math:`\beta = 1/\lambda`,
+  which maximizes the average reward :math:`\frac1G \sum_g E_{q_g} r` subject to
+  :math:`\frac1G \sum_g D(q_g\Vert p_g) \le \delta` (Lagrange: the multiplier of the average budget is shared);
+- on :math:`m_g` samples the empirical law is all there is: best-of-:math:`N` of it is best-of-:math:`N` *with
+  replacement* from the samples. For :math:`N \le m_g` the order-statistics estimator (as for pass@k)
+
+  .. math::
+
+      \sum_{i \ge N} \frac{\binom{i-1}{N-1}}{\binom{m_g}{N}}\, r_{(i)},
+
+  with :math:`r_{(1)} \le \dots \le r_{(m_g)}` the sorted samples, is unbiased for the expected best of :math:`N`
+  fresh draws; bootstrap intervals over prompts and the share of the optimum's gain carried by its top ten
+  samples say how far the numbers can be trusted.
 
 Without groups every sample is pooled into one law (one prompt). :func:`frontier` is the computation;
 ``read_rewards`` and ``read_samples`` the reader (:mod:`lmalign.frontier.files`); :func:`lmalign.frontier.cli.main`
@@ -59,17 +67,61 @@ def _progress(total: int | None, show: bool, desc: str, unit: str):
 
 
 def example_file() -> Path:
-    """The example reward file shipped with the package, ``lmalign/data/example_rewards.csv``."""
+    """The example reward file shipped with the package, ``lmalign/data/example_rewards.csv``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file's path in the installed package: a CSV of :func:`example_rewards` with header
+        ``prompt_id,reward``.
+
+    Examples
+    --------
+    >>> path = example_file()
+    >>> path.name, path.read_text().splitlines()[0]
+    ('example_rewards.csv', 'prompt_id,reward')
+    """
     from importlib import resources
 
     return Path(str(resources.files("lmalign") / "data" / "example_rewards.csv"))
 
 
 def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 20240402) -> tuple[np.ndarray, np.ndarray]:
-    """The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
-    prompts, reward = prompt offset ``N(0, 1)`` + response quality ``Gumbel(0, 0.5)``, rounded to 0.01 (so some
-    rewards tie, as scores of a real reward model often do). Returns ``(prompt_id, reward)``. At most
-    ``MAX_EXAMPLE_SAMPLES`` responses in all; ``seed`` a non-negative integer."""
+    r"""The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
+    prompts, reward = prompt offset :math:`\mathcal N(0, 1)` + response quality :math:`\mathrm{Gumbel}(0, 0.5)`,
+    rounded to 0.01 (so some rewards tie, as scores of a real reward model often do). Returns
+    ``(prompt_id, reward)``. At most ``MAX_EXAMPLE_SAMPLES`` responses in all; ``seed`` a non-negative integer.
+
+    Parameters
+    ----------
+    prompts : int, optional
+        The number of prompts, at least 1.
+    per_prompt : int, optional
+        The responses to each prompt, at least 1.
+    seed : int, optional
+        The seed of numpy's default generator.
+
+    Returns
+    -------
+    prompt_id : numpy.ndarray
+        ``0, ..., prompts - 1``, each repeated ``per_prompt`` times.
+    reward : numpy.ndarray
+        The rewards, multiples of 0.01.
+
+    Raises
+    ------
+    ValueError
+        If ``prompts`` or ``per_prompt`` is not a positive integer, their product exceeds ``MAX_EXAMPLE_SAMPLES``,
+        or ``seed`` is not a non-negative integer.
+
+    Examples
+    --------
+    >>> prompt_id, reward = example_rewards(prompts=3, per_prompt=2)
+    >>> prompt_id.tolist()
+    [0, 0, 1, 1, 2, 2]
+    >>> bool(np.all(np.round(reward, 2) == reward))  # rounded to 0.01
+    True
+    """
     prompts = _validate.positive_int(prompts, "prompts")
     per_prompt = _validate.positive_int(per_prompt, "per_prompt")
     if prompts * per_prompt > MAX_EXAMPLE_SAMPLES:
@@ -84,7 +136,29 @@ def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 2024040
 
 
 def write_example(path: str | Path) -> Path:
-    """Write :func:`example_rewards` as a CSV with the header ``prompt_id,reward``."""
+    """Write :func:`example_rewards` as a CSV with the header ``prompt_id,reward``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    The file is the one shipped with the package:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     text = write_example(Path(folder) / "rewards.csv").read_text()
+    >>> text == example_file().read_text(), len(text.splitlines())
+    (True, 2001)
+    """
     path = Path(path)
     prompt_id, reward = example_rewards()
     body = "".join(f"{i},{r:.2f}\n" for i, r in zip(prompt_id.tolist(), reward.tolist(), strict=True))
@@ -814,20 +888,87 @@ def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bo
 # -- the frontier -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frontier:
-    """Exact best-of-N points and the KL-regularized optimum of empirical reward laws, averaged over prompts.
+    r"""Exact best-of-N points and the KL-regularized optimum of empirical reward laws, averaged over prompts.
 
     ``n``: the N of the table rows; ``bon_*``: best-of-N relative entropy, expected reward, win rate; ``bound``:
-    ``log N - (N-1)/N``; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one for
-    all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
+    :math:`\log N - (N-1)/N`; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one
+    for all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
     samples); ``opt_top_share``: share of the optimum's gain carried by its ten top samples; ``ci``: bootstrap
     percentile intervals over prompts (``name -> rows x 2``, also ``bon_gain`` and ``opt_gain``, the rewards
     above the reference's; the optimum of each resample solved again for its own multiplier) or ``None``.
-    ``opt_beta = 1/opt_lam`` (reward units); ``bon_unbiased_prompts``: the prompts with at least ``N`` samples,
-    over which ``bon_mean_unbiased`` is averaged; ``opt_tail_share`` and ``bon_tail_share``: share of the gain
-    carried by the top 1% of samples (at least ten); ``opt_concentrated``: prompts whose optimum puts more than
-    half its weight on one sample; ``prompts``: the per-prompt table (:mod:`lmalign.frontier.prompts`) or
+    ``opt_beta`` :math:`= 1/\lambda` (reward units); ``bon_unbiased_prompts``: the prompts with at least ``N``
+    samples, over which ``bon_mean_unbiased`` is averaged; ``opt_tail_share`` and ``bon_tail_share``: share of the
+    gain carried by the top 1% of samples (at least ten); ``opt_concentrated``: prompts whose optimum puts more
+    than half its weight on one sample; ``prompts``: the per-prompt table (:mod:`lmalign.frontier.prompts`) or
     ``None`` without groups. ``curve_*``: best-of-N at log-spaced
     ``N``; ``tilt_*``: the optimum's curve; ``winfront_*``: the win-rate frontier (tilt of the calibrated reward).
+
+    Every ``bon_*`` and ``opt_*`` number is :math:`\frac1G \sum_g` of the prompt's own; arrays without a prefix
+    below have one entry per row (per ``N`` of ``n``).
+
+    Attributes
+    ----------
+    samples : int
+        The reward samples read (for a law, its levels).
+    levels : int
+        The distinct (prompt, reward) pairs.
+    reference_mean : float
+        :math:`\frac1G \sum_g E_{p_g} r`.
+    n : numpy.ndarray
+        The :math:`N` of the rows.
+    bound : numpy.ndarray
+        :math:`\log N - (N-1)/N`, the bound on best-of-:math:`N`'s relative entropy.
+    bon_kl, bon_mean, bon_win : numpy.ndarray
+        Best-of-:math:`N`: :math:`\frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g)`, the expected reward and the win rate
+        against a fresh sample of the prompt.
+    opt_lam, opt_mean, opt_win : numpy.ndarray
+        The optimum :math:`q_g \propto p_g e^{\lambda r}` at average relative entropy ``bon_kl``: its common
+        multiplier :math:`\lambda`, expected reward and win rate.
+    curve_n, curve_kl, curve_mean, curve_win : numpy.ndarray
+        Best-of-:math:`N` at log-spaced :math:`N` (and every row's).
+    tilt_kl, tilt_mean, tilt_win : numpy.ndarray
+        Points of the optimum's curve.
+    groups : int
+        The number of prompts :math:`G`.
+    per_prompt : bool
+        Whether the samples were grouped by prompt.
+    min_samples : int
+        The fewest samples of a prompt (0 for a law).
+    bon_mean_unbiased : numpy.ndarray
+        The order-statistics estimate of the expected best of :math:`N` fresh draws, averaged over the prompts with
+        at least :math:`N` samples (``nan`` when there is none).
+    opt_top_share : numpy.ndarray
+        Share of the optimum's gain carried by its ten top samples.
+    winfront_kl, winfront_win : numpy.ndarray
+        The win-rate frontier.
+    ci : dict or None
+        Bootstrap percentile intervals, ``name -> rows x 2``.
+    bootstrap : int
+        The bootstrap resamples (0: none).
+    confidence : float
+        The intervals' level.
+    opt_beta : numpy.ndarray
+        :math:`1/\lambda` (``inf`` at :math:`\lambda = 0`).
+    bon_unbiased_prompts : numpy.ndarray
+        The prompts with at least :math:`N` samples.
+    opt_concentrated : numpy.ndarray
+        The prompts whose optimum puts more than half its weight on one sample.
+    opt_tail_share, bon_tail_share : numpy.ndarray
+        Share of the gain carried by the top 1% of samples (at least ten).
+    prompts : PromptTable or None
+        The per-prompt table, or ``None`` without groups.
+
+    Examples
+    --------
+    Two prompts with two samples each, rewards 0 and 1 for ``a``, 0 and 2 for ``b``. Best-of-2 puts mass
+    :math:`1 - (1/2)^2 = 3/4` on each prompt's top, so its expected reward is :math:`(3/4 + 3/2)/2`, its relative
+    entropy :math:`\frac34\log\frac32 + \frac14\log\frac12` and its win rate :math:`3/8 + 1/4`:
+
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"])
+    >>> f.groups, f.samples, f.reference_mean, f.bon_mean.tolist(), f.bon_win.tolist()
+    (2, 4, 0.75, [0.75, 1.125], [0.5, 0.625])
+    >>> round(float(f.bon_kl[1]), 12), round(float(0.75 * np.log(1.5) + 0.25 * np.log(0.5)), 12)
+    (0.130812035941, 0.130812035941)
     """
 
     samples: int
@@ -866,7 +1007,22 @@ class Frontier:
     prompts: PromptTable | None = field(default=None, repr=False, compare=False)
 
     def rows(self) -> list[dict]:
-        """The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``."""
+        r"""The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``.
+
+        Returns
+        -------
+        list of dict
+            Per row: ``n``, the per-row numbers (``bound``, ``bon_*``, ``opt_*``, shares) as floats or ``None``,
+            the counts as integers, and ``ci`` (``name -> [lo, hi]``) with a bootstrap.
+
+        Examples
+        --------
+        At :math:`N = 1` the optimum is the reference itself, :math:`\lambda = 0`, an infinite :math:`\beta`:
+
+        >>> row = frontier([0.0, 1.0, 0.0, 2.0], n=[1], groups=["a", "a", "b", "b"]).rows()[0]
+        >>> row["n"], row["bon_kl"], row["opt_lam"], row["opt_beta"], row["bon_unbiased_prompts"]
+        (1, 0.0, 0.0, None, 2)
+        """
         keys = (
             "bound",
             "bon_kl",
@@ -896,7 +1052,24 @@ class Frontier:
 
     def to_pandas(self):
         """The table as a pandas DataFrame, one row per N (needs pandas; ``inf``/``nan`` become missing);
-        interval bounds are columns ``ci_<name>_lo`` and ``ci_<name>_hi``."""
+        interval bounds are columns ``ci_<name>_lo`` and ``ci_<name>_hi``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :meth:`rows`, ``n`` as integers and every other column as floats.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+
+        Examples
+        --------
+        >>> table = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"]).to_pandas()
+        >>> table["n"].tolist(), table["bon_mean_unbiased"].tolist()
+        ([1, 2], [0.75, 1.5])
+        """
         try:
             import pandas as pd
         except ImportError:
@@ -915,7 +1088,24 @@ class Frontier:
         return frame
 
     def to_dict(self) -> dict:
-        """Everything as JSON-ready Python objects (finite floats or ``None``)."""
+        """Everything as JSON-ready Python objects (finite floats or ``None``).
+
+        Returns
+        -------
+        dict
+            ``samples``, ``levels``, ``groups``, ``per_prompt``, ``min_samples_per_group``, ``reference_mean``,
+            ``bootstrap``, ``confidence`` (``None`` without a bootstrap), ``rows`` (:meth:`rows`) and the curves
+            ``curve``, ``tilt`` and ``win_frontier``.
+
+        Examples
+        --------
+        >>> import json
+        >>> d = frontier([0.0, 1.0, 0.0, 2.0], n=[2], groups=["a", "a", "b", "b"]).to_dict()
+        >>> d["groups"], d["min_samples_per_group"], d["confidence"], d["rows"][0]["bon_mean"]
+        (2, 2, None, 1.125)
+        >>> json.loads(json.dumps(d)) == d
+        True
+        """
 
         def arr(a):
             return [_finite(v) for v in np.asarray(a, dtype=float)]
@@ -947,7 +1137,28 @@ def _finite(v) -> float | None:
 
 
 def default_ns(max_n: int) -> list[int]:
-    """``1, 2, 4, ..., max_n`` (``max_n`` included when it is not a power of two)."""
+    """``1, 2, 4, ..., max_n`` (``max_n`` included when it is not a power of two).
+
+    Parameters
+    ----------
+    max_n : int
+        The largest :math:`N`, at least 1.
+
+    Returns
+    -------
+    list of int
+        The powers of two up to ``max_n``, then ``max_n``.
+
+    Raises
+    ------
+    ValueError
+        If ``max_n`` is not a positive integer.
+
+    Examples
+    --------
+    >>> default_ns(8), default_ns(12)
+    ([1, 2, 4, 8], [1, 2, 4, 8, 12])
+    """
     max_n = _validate.positive_int(max_n, "max_n")
     out = [2**j for j in range(max_n.bit_length())]
     return out if out[-1] == max_n else out + [max_n]
@@ -976,21 +1187,94 @@ def frontier(
     reward: str | None = None,
     group: str | None = None,
 ) -> Frontier:
-    """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
+    r"""Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
     the KL-regularized optimum at the same average relative entropy.
 
     ``rewards``: finite numbers (or a :class:`~lmalign.law.RewardLaw`); ``groups``: a prompt id per reward,
     or ``None`` to pool
-    every sample into one law. Per prompt ``g``, best-of-N of ``p_g``; every reported number is
-    ``(1/G) sum_g`` of the per-prompt one; the optimum is ``q_g ~ p_g e^{lam r}`` with one ``lam``.
-    ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
-    intervals at level ``confidence``; it needs ``groups``.
+    every sample into one law. Per prompt :math:`g`, best-of-N of :math:`p_g`; every reported number is
+    :math:`\frac1G \sum_g` of the per-prompt one; the optimum is :math:`q_g \propto p_g e^{\lambda r}` with one
+    :math:`\lambda`. ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``)
+    for percentile intervals at level ``confidence``; it needs ``groups``.
+
+    On prompt :math:`g` with distribution function :math:`F_g`, best-of-:math:`N` has expected reward
+
+    .. math::
+
+        E_{\mathrm{BoN}_g} r = \sum_v v \left(F_g(v)^N - F_{g,-}(v)^N\right),
+
+    and for :math:`N \le m_g` the unbiased estimate of the best of :math:`N` fresh draws is
+    :math:`\sum_{i \ge N} \binom{i-1}{N-1} \binom{m_g}{N}^{-1} r_{(i)}`. The common multiplier solves
+
+    .. math::
+
+        \frac1G \sum_g D(q_g\Vert p_g) = \frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g).
 
     ``rewards`` may also be :class:`~lmalign.frontier.files.RewardSamples` (a file read by ``read_samples``, its
     prompt groups included), a :class:`~lmalign.frontier.stream.RewardSummary` (a streamed Parquet dataset), or a
     table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
     its reward column and ``group`` the name of its prompt-id column (ids compared as text: strings or integers).
     Every problem with the input is a ``ValueError`` naming the argument (or column) and the first bad entry.
+
+    Parameters
+    ----------
+    rewards : array_like, RewardLaw, RewardSamples, RewardSummary or table
+        The reward samples (or a law, a file's samples, a streamed summary, a DataFrame or Table).
+    max_n : int, optional
+        The largest :math:`N` of the default rows and of the curve, at most ``MAX_N``.
+    n : sequence of int, optional
+        The :math:`N` of the rows (each at most ``MAX_N``), instead of :func:`default_ns` of ``max_n``.
+    progress : bool, optional
+        Show progress bars on stderr; by default when there are at least 200,000 samples.
+    groups : array_like, optional
+        A prompt id (string or integer) per reward.
+    bootstrap : int, optional
+        Resamples of the prompts for intervals (0: none).
+    seed : int, optional
+        The bootstrap generator's seed, a non-negative integer.
+    confidence : float, optional
+        The intervals' level, in (0, 1).
+    reward, group : str, optional
+        The reward and prompt-id columns of a table (keyword only).
+
+    Returns
+    -------
+    Frontier
+        The table, the curves and, with groups, the per-prompt table.
+
+    Raises
+    ------
+    ValueError
+        For bad rewards or ids, a table without ``reward``, ``groups`` together with a table, a law,
+        :class:`~lmalign.frontier.files.RewardSamples` or a summary, ``reward``/``group`` without a table, an
+        :math:`N` that is not a positive integer or exceeds ``MAX_N``, an empty ``n``, a bad ``bootstrap``,
+        ``seed`` or ``confidence``, or a bootstrap without groups.
+
+    Examples
+    --------
+    Two prompts with two samples each, rewards 0 and 1 for ``a``, 0 and 2 for ``b``: the unbiased estimate at
+    :math:`N = m_g = 2` is each prompt's largest sample, and the optimum's multiplier gives tilts
+    :math:`q_a(1) = 1/(1 + e^{-\lambda})`, :math:`q_b(2) = 1/(1 + e^{-2\lambda})` of average relative entropy that of
+    best-of-2:
+
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[2], groups=["a", "a", "b", "b"])
+    >>> f.bon_mean.tolist(), f.bon_mean_unbiased.tolist()
+    ([1.125], [1.5])
+    >>> lam = float(f.opt_lam[0])
+    >>> qa, qb = 1 / (1 + np.exp(-lam)), 1 / (1 + np.exp(-2 * lam))
+    >>> def kl(q):  # a two-point law against (1/2, 1/2)
+    ...     return q * np.log(2 * q) + (1 - q) * np.log(2 * (1 - q))
+    >>> round(float((kl(qa) + kl(qb)) / 2), 12), round(float(f.bon_kl[0]), 12)
+    (0.130812035941, 0.130812035941)
+    >>> round(float((qa + 2 * qb) / 2), 10), round(float(f.opt_mean[0]), 10)
+    (1.1420395009, 1.1420395009)
+
+    A table names its columns:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"prompt": ["a", "a", "b", "b"], "score": [0.0, 1.0, 0.0, 2.0]})
+    >>> frontier(df, n=[2], reward="score", group="prompt").bon_mean.tolist()
+    [1.125]
     """
     if is_table(rewards):
         if reward is None:

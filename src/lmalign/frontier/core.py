@@ -168,21 +168,21 @@ def write_example(path: str | Path) -> Path:
 
 # -- the empirical laws, one per prompt -----------------------------------------------------------------------------
 def _power_of_two_scale(values: np.ndarray) -> float:
-    """The power of two ``2**e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (at most ``2**1023``; 1 for all zeros):
-    rewards divided by it are exact and spreads of them cannot overflow."""
+    r"""The power of two :math:`2^e` with :math:`\max |v| / 2^e` in :math:`[0.5, 1)` (at most :math:`2^{1023}`; 1 for
+    all zeros): rewards divided by it are exact and spreads of them cannot overflow."""
     big = float(max(values.max(), -values.min()))
     return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
 
 
 class _Levels:
-    """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
+    r"""The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
     each level). Rewards are scaled by a power of two so that every value and spread is finite.
 
-    Levels of samples are *counted*: a level holds ``c`` samples above ``a`` others of its prompt of ``m``, so
-    best-of-N's mass on it, ``((a + c)/m)^N - (a/m)^N``, and every per-level term of best-of-N depend on
-    ``(a, c, m)`` only. Those terms are computed once per distinct triple (one entry per rank ``a`` of each prompt
-    size for the levels of one sample, one per level otherwise) and gathered: no logarithm or exponential per level
-    and ``N``. Work buffers of one float per level serve the tilts' evaluations."""
+    Levels of samples are *counted*: a level holds :math:`c` samples above :math:`a` others of its prompt of
+    :math:`m`, so best-of-N's mass on it, :math:`((a + c)/m)^N - (a/m)^N`, and every per-level term of best-of-N
+    depend on :math:`(a, c, m)` only. Those terms are computed once per distinct triple (one entry per rank :math:`a`
+    of each prompt size for the levels of one sample, one per level otherwise) and gathered: no logarithm or
+    exponential per level and :math:`N`. Work buffers of one float per level serve the tilts' evaluations."""
 
     # samples of each level and of each prompt: None for the levels of a law (probabilities, no counts)
     count: np.ndarray | None
@@ -256,8 +256,8 @@ class _Levels:
         self.work_tag: tuple | None = None  # which evaluation the first work buffer holds (see _Tilt.at)
 
     def _bon_table(self) -> None:
-        """The distinct ``(a, c, m)`` of the counted levels and each level's entry (``self._entry``; ``None`` when
-        every level is its own entry). Levels of one sample (``c = 1``) share the entry ``(a, 1, m)`` of their
+        r"""The distinct :math:`(a, c, m)` of the counted levels and each level's entry (``self._entry``; ``None`` when
+        every level is its own entry). Levels of one sample (:math:`c = 1`) share the entry :math:`(a, 1, m)` of their
         rank and prompt size; when the prompt sizes would need more entries than half the levels, no sharing."""
         assert self.count is not None and self.sizes is not None and self.below is not None
         sizes = np.rint(self.sizes).astype(np.int64)
@@ -283,7 +283,7 @@ class _Levels:
 
     @property
     def logp(self) -> np.ndarray:
-        """``log p`` per level (recomputed for counted levels)."""
+        r""":math:`\log p` per level (recomputed for counted levels)."""
         return self._logp if self._logp is not None else np.log(self.p)
 
     def work(self) -> tuple[np.ndarray, np.ndarray]:
@@ -293,8 +293,8 @@ class _Levels:
         return self._work[0], self._work[1]
 
     def dot(self, which: int, v: np.ndarray) -> np.ndarray:
-        """Per prompt ``sum_l w_l v_l`` for ``w`` the work buffer ``which``, in one pass and no temporary: a sparse
-        matrix (one row per prompt) whose data is the buffer."""
+        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass and no temporary: a
+        sparse matrix (one row per prompt) whose data is the buffer."""
         if not self._dots:
             import scipy.sparse as sp
 
@@ -363,9 +363,10 @@ class _Levels:
 
     # -- best-of-N ------------------------------------------------------------------------------------------------
     def _bon_entries(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each distinct ``(a, c, m)``: best-of-N's mass ``M = F^N - F_-^N`` (``F = (a + c)/m``, ``F_- =
-        a/m``) from ``log M = N log F + log(1 - (F_-/F)^N)``, its term ``M log(M/p)`` of ``D(BoN||p)`` (``p =
-        c/m``; 0 where ``M`` underflows) and its term ``M (a + c/2)/m`` of the win rate."""
+        r"""For each distinct :math:`(a, c, m)`: best-of-N's mass :math:`M = F^N - F_-^N` (:math:`F = (a + c)/m`,
+        :math:`F_- = a/m`) from :math:`\log M = N \log F + \log(1 - (F_-/F)^N)`, its term :math:`M \log(M/p)` of
+        :math:`D(\mathrm{BoN}\Vert p)` (:math:`p = c/m`; 0 where :math:`M` underflows) and its term
+        :math:`M (a + c/2)/m` of the win rate."""
         if self._entry is None:
             assert self.below is not None and self.count is not None and self.sizes is not None
             a, c, m = self.below.astype(float), self.count, self.sizes[self.gid]
@@ -383,7 +384,7 @@ class _Levels:
         return np.take(table, self._entry, out=out, mode="clip")  # entries valid by construction
 
     def bon_mass(self, n: int) -> np.ndarray:
-        """Best-of-N's mass on every level, ``F^N - F_-^N``."""
+        r"""Best-of-N's mass on every level, :math:`F^N - F_-^N`."""
         if n == 1:
             return self.p.copy()
         if self.count is not None:
@@ -393,8 +394,9 @@ class _Levels:
             return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)))
 
     def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per prompt: ``D(BoN||p) = sum M log(M/p)``, ``E_BoN r - top`` (scaled units) and the win rate against
-        ``p``. For a law (no counts) ``D = sum p g(log M/p)``, ``g(d) = d e^d - e^d + 1``, per level."""
+        r"""Per prompt: :math:`D(\mathrm{BoN}\Vert p) = \sum M \log(M/p)`, :math:`E_{\mathrm{BoN}} r - \mathrm{top}`
+        (scaled units) and the win rate against :math:`p`. For a law (no counts)
+        :math:`D = \sum p\, g(\log(M/p))`, :math:`g(d) = d e^d - e^d + 1`, per level."""
         if n == 1:
             return np.zeros(self.G), self.ref_x.copy(), self.per_group(self.p * self.mid)
         if self.count is not None:
@@ -413,13 +415,14 @@ class _Levels:
         return kl, self.per_group(mass * self.x), self.per_group(mass * self.mid)
 
     def unbiased_best(self, n: int) -> np.ndarray:
-        """Per prompt: ``sum_{i>=N} C(i-1, N-1)/C(m, N) r_(i)``, unbiased for the expected best of ``N`` fresh draws
-        (``nan`` where ``m < N``), as ``E - top`` in scaled units.
+        r"""Per prompt: :math:`\sum_{i \ge N} \binom{i-1}{N-1} \binom{m}{N}^{-1} r_{(i)}`, unbiased for the expected
+        best of :math:`N` fresh draws (``nan`` where :math:`m < N`), as :math:`E - \mathrm{top}` in scaled units.
 
-        Summed over levels: the ``c`` tied samples of a level above ``a`` samples of its prompt carry
-        ``sum_{i=a+1}^{a+c} C(i-1, N-1)/C(m, N) = T(a+c) - T(a)`` with ``T(k) = C(k, N)/C(m, N)`` (hockey stick),
-        ``= T(a+1) N/(a+1)`` when ``c = 1``. ``T`` is tabulated once per distinct prompt size from
-        ``T(k-1)/T(k) = (k-N)/k``, summed as logarithms from ``T(m) = 1`` down, so no ``C(m, N)`` overflows."""
+        Summed over levels: the :math:`c` tied samples of a level above :math:`a` samples of its prompt carry
+        :math:`\sum_{i=a+1}^{a+c} \binom{i-1}{N-1} \binom{m}{N}^{-1} = T(a+c) - T(a)` with
+        :math:`T(k) = \binom{k}{N} \binom{m}{N}^{-1}` (hockey stick), :math:`= T(a+1) N/(a+1)` when :math:`c = 1`.
+        :math:`T` is tabulated once per distinct prompt size from :math:`T(k-1)/T(k) = (k-N)/k`, summed as logarithms
+        from :math:`T(m) = 1` down, so no :math:`\binom{m}{N}` overflows."""
         est = np.full(self.G, np.nan)
         if self.count is None:
             return est
@@ -466,13 +469,14 @@ class _TiltPoint:
 
 
 class _Tilt:
-    """``q_g(v) ~ p_g(v) e^{t s(v)}`` with one ``t >= 0`` for all prompts, for a score ``s`` increasing in the
-    reward with ``s = 0`` at each prompt's top (the reward rescaled to ``[-1, 0]``, or the calibrated reward), so
-    ``Z_g = E_p e^{t s} >= p_g(top)`` needs no shift of exponents. For ``t |s - E_p s| <= 1``, with ``c = s - E_p
-    s``, ``e = expm1(t c)``, ``S = E_p e`` and ``A = E_p[c e] >= 0`` (a sum of non-negative terms): ``D(q||p) = t
-    A/(1 + S) - log(1 + S)``; otherwise ``D = t E_q s - log Z``. One evaluation is one pass over the levels (an
-    exponential and four per-prompt sums: ``Z``, ``E_q s``, ``E_q s^2`` and the win rate); ``mean_x`` (the reward,
-    for the reward tilt) is ``span E_q s``."""
+    r""":math:`q_g(v) \propto p_g(v) e^{t s(v)}` with one :math:`t \ge 0` for all prompts, for a score :math:`s`
+    increasing in the reward with :math:`s = 0` at each prompt's top (the reward rescaled to :math:`[-1, 0]`, or the
+    calibrated reward), so :math:`Z_g = E_p e^{t s} \ge p_g(\mathrm{top})` needs no shift of exponents. For
+    :math:`t |s - E_p s| \le 1`, with :math:`c = s - E_p s`, :math:`e = \operatorname{expm1}(t c)`,
+    :math:`S = E_p e` and :math:`A = E_p[c e] \ge 0` (a sum of non-negative terms):
+    :math:`D(q\Vert p) = t A/(1 + S) - \log(1 + S)`; otherwise :math:`D = t E_q s - \log Z`. One evaluation is one
+    pass over the levels (an exponential and four per-prompt sums: :math:`Z`, :math:`E_q s`, :math:`E_q s^2` and the
+    win rate); ``mean_x`` (the reward, for the reward tilt) is :math:`\mathrm{span}\, E_q s`."""
 
     def __init__(self, lv: _Levels, score: np.ndarray, reward_span: float | None):
         self.lv, self.s, self.span = lv, score, reward_span
@@ -491,7 +495,7 @@ class _Tilt:
 
     @property
     def c(self) -> np.ndarray:
-        """``s - E_p s`` per level."""
+        r""":math:`s - E_p s` per level."""
         return self.s - self.ref_s[self.lv.gid]
 
     def at(self, t: float, keep: bool = False) -> _TiltPoint:
@@ -586,10 +590,11 @@ class _Tilt:
         return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
 
     def _search(self, target: float, lo: _TiltPoint, tol: float) -> tuple[_TiltPoint, _TiltPoint | None]:
-        """A bracket ``(lo, hi)`` of ``target`` from ``lo`` upwards (or a point within ``tol max(1, target)`` of it as
-        ``hi``). Each step extrapolates linearly in ``log t`` the logarithm of the KL, or near the largest KL
-        ``dmax`` of its deficit ``dmax - KL`` (slopes from ``KL' = t Var_q(s)``), by a factor between 1.5 and 1000
-        (at most 1100 steps); ``hi = None`` when ``t`` passes 1e300."""
+        r"""A bracket ``(lo, hi)`` of ``target`` from ``lo`` upwards (or a point within ``tol max(1, target)`` of it as
+        ``hi``). Each step extrapolates linearly in :math:`\log t` the logarithm of the KL, or near the largest KL
+        :math:`d_{\max}` of its deficit :math:`d_{\max} - \mathrm{KL}` (slopes from :math:`\mathrm{KL}' = t
+        \operatorname{Var}_q(s)`), by a factor between 1.5 and 1000 (at most 1100 steps); ``hi = None`` when :math:`t`
+        passes 1e300."""
         t = max(1.5 * lo.t, math.sqrt(2.0 * target / self.var0) if self.var0 > 0 else 1.0)
         for _ in range(1100):
             point = self.at(t)
@@ -617,11 +622,12 @@ class _Tilt:
         keep: bool = False,
         tol: float = 1e-13,
     ) -> _TiltPoint:
-        """The point with average KL ``target`` (within ``tol max(1, target)``): a bracket ``lo``, ``hi`` (searched
-        for when not given), a first ``t`` from the cubic through both ends in ``(log t, log KL)`` with their
-        slopes, then Newton steps on ``dKL/dt = t Var_q(s)`` kept inside the bracket, else its geometric mean (at
-        most 200 steps). A target within rounding of the largest average KL, ``mean_g -log p_g(top)``, gives ``t =
-        inf``. With ``keep`` the point carries the tilt's masses."""
+        r"""The point with average KL ``target`` (within ``tol max(1, target)``): a bracket ``lo``, ``hi`` (searched
+        for when not given), a first :math:`t` from the cubic through both ends in :math:`(\log t, \log \mathrm{KL})`
+        with their slopes, then Newton steps on :math:`d\mathrm{KL}/dt = t \operatorname{Var}_q(s)` kept inside the
+        bracket, else its geometric mean (at most 200 steps). A target within rounding of the largest average KL,
+        :math:`\operatorname{mean}_g(-\log p_g(\mathrm{top}))`, gives :math:`t = \infty`. With ``keep`` the point
+        carries the tilt's masses."""
         if target <= 0.0 or self.cmax == 0.0:
             return self.at(0.0, keep)
         if target >= self.dmax_avg * (1 - 1e-13):
@@ -657,9 +663,11 @@ class _Tilt:
         return best
 
     def _newton(self, point: _TiltPoint, target: float) -> float:
-        """The next ``t``: a Newton step on ``log KL`` against ``log t`` (``KL ~ t^2 Var/2`` for small ``t``), or near
-        the largest KL on ``log(dmax - KL)`` against ``t`` (each prompt's deficit falls like ``e^{-t gap}``); slopes
-        from ``KL' = t Var_q(s)``; ``nan`` without a slope."""
+        r"""The next :math:`t`: a Newton step on :math:`\log \mathrm{KL}` against :math:`\log t`
+        (:math:`\mathrm{KL} \approx t^2 \operatorname{Var}/2` for small :math:`t`), or near the largest KL on
+        :math:`\log(d_{\max} - \mathrm{KL})` against :math:`t` (each prompt's deficit falls like
+        :math:`e^{-t\,\mathrm{gap}}`); slopes from :math:`\mathrm{KL}' = t \operatorname{Var}_q(s)`; ``nan`` without a
+        slope."""
         kl, t, slope = point.avg_kl, point.t, point.slope
         deficit, goal = self.dmax_avg - kl, self.dmax_avg - target
         if not (slope > 0 and kl > 0 and deficit > 0 and goal > 0):
@@ -669,8 +677,8 @@ class _Tilt:
         return t + math.log(deficit / goal) * deficit / slope
 
     def curve(self, top_kl: float, points: int = 40) -> list[_TiltPoint]:
-        """``t = 0``, ``points`` log-spaced ``t`` from average KL about 1e-4 to about ``1.2 top_kl`` (or near the
-        largest KL), and ``t = inf``."""
+        r""":math:`t = 0`, ``points`` log-spaced :math:`t` from average KL about :math:`10^{-4}` to about
+        1.2 times ``top_kl`` (or near the largest KL), and :math:`t = \infty`."""
         if self.cmax == 0.0:
             return [self.at(0.0)]
         t_lo = math.sqrt(2e-4 / self.var0) if self.var0 > 0 else 1e-3
@@ -685,8 +693,9 @@ class _Tilt:
 
 
 def _cubic_guess(lo: _TiltPoint, hi: _TiltPoint, target: float) -> float:
-    """Where the cubic through ``(log t, log KL)`` at ``lo`` and ``hi`` (with slopes ``t KL'/KL``) meets ``log
-    target`` (bisection on the cubic); the bracket's geometric mean (or half ``hi``) when an end has ``KL = 0``."""
+    r"""Where the cubic through :math:`(\log t, \log \mathrm{KL})` at ``lo`` and ``hi`` (with slopes
+    :math:`t\,\mathrm{KL}'/\mathrm{KL}`) meets :math:`\log` ``target`` (bisection on the cubic); the bracket's
+    geometric mean (or half ``hi``) when an end has :math:`\mathrm{KL} = 0`."""
     if not (lo.t > 0 and lo.avg_kl > 0 and lo.slope > 0 and hi.slope > 0):
         return math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2
     u0, u1 = math.log(lo.t), math.log(hi.t)
@@ -713,9 +722,9 @@ def _cubic_guess(lo: _TiltPoint, hi: _TiltPoint, target: float) -> float:
 
 
 def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per-prompt ``(KL, E_q s, Var_q s, win)`` of the tilt at each finite ``t`` of ``ts`` (arrays ``len(ts) x
-    G``), by the formulas of :meth:`_Tilt.at`: the ``expm1`` form for ``t |s - E_p s| <= 1``, shifted exponents
-    otherwise."""
+    r"""Per-prompt :math:`(\mathrm{KL}, E_q s, \operatorname{Var}_q s, \mathrm{win})` of the tilt at each finite
+    :math:`t` of ``ts`` (arrays ``len(ts) x G``), by the formulas of :meth:`_Tilt.at`: the ``expm1`` form for
+    :math:`t |s - E_p s| \le 1`, shifted exponents otherwise."""
     lv = tilt.lv
     T, G = ts.size, lv.G
     kl = np.empty((T, G))
@@ -746,14 +755,16 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
 def _solve_weighted(
     tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.ndarray, grid_kl: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each line ``j`` (prompt weights ``w[j]``, summing to 1), the tilt ``t_j`` with ``sum_g w[j, g]
-    KL_g(t_j) = target[j]``, and there ``sum_g w[j, g] (E_q r - top_g)`` and the weighted win rate.
+    r"""For each line :math:`j` (prompt weights ``w[j]``, summing to 1), the tilt :math:`t_j` with
+    :math:`\sum_g w_{jg} \mathrm{KL}_g(t_j) = \mathrm{target}_j`, and there
+    :math:`\sum_g w_{jg} (E_q r - \mathrm{top}_g)` and the weighted win rate.
 
     Vectorised over the lines: a bracket from the increasing weighted KL on the grid ``grid_t`` (``grid_kl[j]``),
-    then Newton steps on ``d/dt sum_g w_g KL_g = t sum_g w_g Var_g(s)`` kept inside the bracket (else the
-    bracket's geometric mean), until the weighted KL is within ``1e-13 max(1, target)`` of the target or the
-    bracket is a few ulps wide (at most 200 steps). A target within rounding of the largest weighted KL,
-    ``sum_g w_g (-log p_g(top))``, gives ``t = inf`` (each prompt's top)."""
+    then Newton steps on :math:`\frac{d}{dt} \sum_g w_g \mathrm{KL}_g = t \sum_g w_g \operatorname{Var}_g(s)` kept
+    inside the bracket (else the bracket's geometric mean), until the weighted KL is within
+    :math:`10^{-13} \max(1, \mathrm{target})` of the target or the bracket is a few ulps wide (at most 200 steps). A
+    target within rounding of the largest weighted KL, :math:`\sum_g w_g (-\log p_g(\mathrm{top}))`, gives
+    :math:`t = \infty` (each prompt's top)."""
     lv = tilt.lv
     P = target.size
     span = tilt.span if tilt.span is not None else 1.0
@@ -809,7 +820,7 @@ def _solve_weighted(
 
 
 def _g(d: np.ndarray, ed: np.ndarray) -> np.ndarray:
-    """``g(d) = d e^d - (e^d - 1) >= 0`` given ``ed = e^d``; a series for ``|d| < 1e-3``."""
+    r""":math:`g(d) = d e^d - (e^d - 1) \ge 0` given ``ed`` :math:`= e^d`; a series for :math:`|d| < 10^{-3}`."""
     out = d * ed - np.expm1(d)
     small = np.flatnonzero(np.abs(d) < 1e-3)
     if small.size:
@@ -823,8 +834,8 @@ def tail_samples(samples: int) -> int:
 
 
 def _tilt_weights(lv: _Levels, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~lmalign.frontier.prompts.tilt_weights` (per prompt ESS and largest weight of a sample) in the second
-    work buffer: ``1/ESS = sum_v q(v) (q(v)/c(v))``."""
+    r""":func:`~lmalign.frontier.prompts.tilt_weights` (per prompt ESS and largest weight of a sample) in the second
+    work buffer: :math:`1/\mathrm{ESS} = \sum_v q(v)\, (q(v)/c(v))`."""
     assert lv.count is not None  # counted levels
     per = lv.work()[1]
     np.divide(q, lv.count, out=per)
@@ -854,10 +865,10 @@ def _largest(per: np.ndarray, k: int, work: np.ndarray) -> np.ndarray:
 
 
 def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bool = False) -> list[float | None]:
-    """For each ``top`` in ``tops``: the share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q``
-    (masses on the levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per
-    sample of a tied level); ``None`` when there is no gain. One partial sort serves every ``top``. With
-    ``overwrite``, ``q`` is used as work space."""
+    r"""For each ``top`` in ``tops``: the share of the average gain :math:`\frac1G \sum_g (E_{q_g} - E_{p_g}) r` of a
+    policy :math:`q` (masses on the levels) carried by its ``top`` samples of largest contribution
+    :math:`(q - p)(v - E_p r)` (per sample of a tied level); ``None`` when there is no gain. One partial sort serves
+    every ``top``. With ``overwrite``, ``q`` is used as work space."""
     per = np.subtract(q, lv.p, out=q if overwrite else None)
     d = lv.work()[1]
     np.take(lv.ref_x, lv.gid, out=d, mode="clip")
@@ -1467,11 +1478,11 @@ def _bootstrap(
     seed: int,
     confidence: float,
 ) -> dict[str, np.ndarray]:
-    """Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
+    r"""Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
     prompts, in the order of their ids). Best-of-N and the unbiased estimate are averages of per-prompt numbers,
     reweighted exactly (the unbiased one over the resampled prompts with at least N samples); the optimum of each
-    resample is solved again, its own ``lam`` for its own average KL (:func:`_solve_weighted`), to the solver's
-    tolerance of 1e-13 in the average KL."""
+    resample is solved again, its own :math:`\lambda` for its own average KL (:func:`_solve_weighted`), to the
+    solver's tolerance of :math:`10^{-13}` in the average KL."""
     rng = np.random.default_rng(seed)
     G, scale = lv.G, lv.scale
     points = sorted({p.t: p for p in list(grid) + list(opt)}.items())

@@ -38,7 +38,7 @@ def table(fr: Frontier) -> str:
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
 
     Returns
@@ -125,9 +125,9 @@ def warnings_for(fr: Frontier, samples_info) -> list[str]:
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
-    samples_info : RewardSamples, RewardSummary or None
+    samples_info : ~lmalign.frontier.files.RewardSamples, ~lmalign.frontier.stream.RewardSummary or None
         What was read (its columns name a prompt-like column the rewards were pooled over), or ``None``.
 
     Returns
@@ -198,9 +198,9 @@ def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
-    samples : RewardSamples or RewardSummary
+    samples : ~lmalign.frontier.files.RewardSamples or ~lmalign.frontier.stream.RewardSummary
         What was read: its ``source``, ``sha256``, ``column``, ``group`` and ``dropped`` rows.
     args : argparse.Namespace
         The command's options (:func:`parser`); all but the input and its columns go into ``provenance``.
@@ -249,7 +249,7 @@ def draw(fr: Frontier, points: list[dict] | None = None):
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
     points : list of dict, optional
         Measured runs (:func:`~lmalign.frontier.files.read_points`).
@@ -327,7 +327,7 @@ def plot_bytes(fr: Frontier, fmt: str, points: list[dict] | None = None) -> byte
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
     fmt : str
         One of ``PLOT_FORMATS``: ``"svg"``, ``"png"`` or ``"pdf"``.
@@ -366,7 +366,7 @@ def plot(fr: Frontier, path: str | Path, points: list[dict] | None = None) -> Pa
 
     Parameters
     ----------
-    fr : Frontier
+    fr : ~lmalign.frontier.core.Frontier
         The result of :func:`~lmalign.frontier.core.frontier`.
     path : str or os.PathLike
         The file to write, ending in ``.svg``, ``.png`` or ``.pdf``.

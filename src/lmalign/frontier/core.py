@@ -1229,7 +1229,7 @@ def frontier(
 
     Parameters
     ----------
-    rewards : array_like, RewardLaw, RewardSamples, RewardSummary or table
+    rewards : array_like, ~lmalign.law.RewardLaw, ~lmalign.frontier.files.RewardSamples, RewardSummary or table
         The reward samples (or a law, a file's samples, a streamed summary, a DataFrame or Table).
     max_n : int, optional
         The largest :math:`N` of the default rows and of the curve, at most ``MAX_N``.

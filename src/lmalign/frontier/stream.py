@@ -170,7 +170,7 @@ def dataset_files(path: str | Path) -> list[str]:
 
     Raises
     ------
-    RewardFileError
+    ~lmalign.frontier.files.RewardFileError
         If there is no such file.
 
     Examples
@@ -310,7 +310,7 @@ def read_summary(
 
     Raises
     ------
-    RewardFileError
+    ~lmalign.frontier.files.RewardFileError
         If there are no files, they are not a readable Parquet dataset, a named column is absent, the reward
         column is not numbers, a reward is missing (without ``drop_missing``) or infinite, a prompt id is missing
         or of another type, or no reward is left.

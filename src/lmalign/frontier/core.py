@@ -929,16 +929,33 @@ class Frontier:
         The :math:`N` of the rows.
     bound : numpy.ndarray
         :math:`\log N - (N-1)/N`, the bound on best-of-:math:`N`'s relative entropy.
-    bon_kl, bon_mean, bon_win : numpy.ndarray
-        Best-of-:math:`N`: :math:`\frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g)`, the expected reward and the win rate
-        against a fresh sample of the prompt.
-    opt_lam, opt_mean, opt_win : numpy.ndarray
-        The optimum :math:`q_g \propto p_g e^{\lambda r}` at average relative entropy ``bon_kl``: its common
-        multiplier :math:`\lambda`, expected reward and win rate.
-    curve_n, curve_kl, curve_mean, curve_win : numpy.ndarray
-        Best-of-:math:`N` at log-spaced :math:`N` (and every row's).
-    tilt_kl, tilt_mean, tilt_win : numpy.ndarray
-        Points of the optimum's curve.
+    bon_kl : numpy.ndarray
+        Best-of-:math:`N`'s :math:`\frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g)`.
+    bon_mean : numpy.ndarray
+        Best-of-:math:`N`'s expected reward.
+    bon_win : numpy.ndarray
+        Best-of-:math:`N`'s win rate against a fresh sample of the prompt.
+    opt_lam : numpy.ndarray
+        The common multiplier :math:`\lambda` of the optimum :math:`q_g \propto p_g e^{\lambda r}` at average
+        relative entropy ``bon_kl``.
+    opt_mean : numpy.ndarray
+        The optimum's expected reward.
+    opt_win : numpy.ndarray
+        The optimum's win rate.
+    curve_n : numpy.ndarray
+        The log-spaced :math:`N` of the best-of-:math:`N` curve (and every row's).
+    curve_kl : numpy.ndarray
+        Best-of-:math:`N`'s relative entropy at ``curve_n``.
+    curve_mean : numpy.ndarray
+        Best-of-:math:`N`'s expected reward at ``curve_n``.
+    curve_win : numpy.ndarray
+        Best-of-:math:`N`'s win rate at ``curve_n``.
+    tilt_kl : numpy.ndarray
+        The average relative entropy of points of the optimum's curve.
+    tilt_mean : numpy.ndarray
+        The optimum's expected reward at ``tilt_kl``.
+    tilt_win : numpy.ndarray
+        The optimum's win rate at ``tilt_kl``.
     groups : int
         The number of prompts :math:`G`.
     per_prompt : bool
@@ -950,8 +967,10 @@ class Frontier:
         at least :math:`N` samples (``nan`` when there is none).
     opt_top_share : numpy.ndarray
         Share of the optimum's gain carried by its ten top samples.
-    winfront_kl, winfront_win : numpy.ndarray
-        The win-rate frontier.
+    winfront_kl : numpy.ndarray
+        The average relative entropy of points of the win-rate frontier.
+    winfront_win : numpy.ndarray
+        The largest win rate at ``winfront_kl``.
     ci : dict or None
         Bootstrap percentile intervals, ``name -> rows x 2``.
     bootstrap : int
@@ -964,8 +983,10 @@ class Frontier:
         The prompts with at least :math:`N` samples.
     opt_concentrated : numpy.ndarray
         The prompts whose optimum puts more than half its weight on one sample.
-    opt_tail_share, bon_tail_share : numpy.ndarray
-        Share of the gain carried by the top 1% of samples (at least ten).
+    opt_tail_share : numpy.ndarray
+        Share of the optimum's gain carried by the top 1% of samples (at least ten).
+    bon_tail_share : numpy.ndarray
+        Share of best-of-:math:`N`'s gain carried by the top 1% of samples (at least ten).
     prompts : PromptTable or None
         The per-prompt table, or ``None`` without groups.
 

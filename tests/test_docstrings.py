@@ -59,21 +59,6 @@ def test_the_examples_run(module_name):
     assert result.failed == 0, f"{module_name}: {result.failed} of {result.attempted} examples failed"
 
 
-# Modules whose docstrings are not in numpy form yet: the section and math checks skip them, by name (remove a name
-# from this set to check its module). The frontier package is under revision of its own; the lattice
-# power modules are the certified-convolution machinery under lmalign.memoryless.
-NOT_YET_SECTIONED = {
-    "lmalign.frontier",
-    "lmalign.frontier.cli",
-    "lmalign.frontier.columns",
-    "lmalign.frontier.core",
-    "lmalign.frontier.files",
-    "lmalign.frontier.prompts",
-    "lmalign.frontier.stream",
-}
-SECTIONED = [m for m in MODULES if m not in NOT_YET_SECTIONED]
-
-
 def documented(module_name: str) -> list[tuple[str, object]]:
     """The public objects of a module as the API page documents them: its functions and classes, and the public
     methods (plain, class and static) the classes define themselves."""
@@ -118,7 +103,7 @@ def required_sections(obj: Any) -> set[str]:
     return required
 
 
-@pytest.mark.parametrize("module_name", SECTIONED)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_public_objects_have_numpy_sections(module_name):
     missing = []
     for name, obj in documented(module_name):
@@ -128,7 +113,7 @@ def test_public_objects_have_numpy_sections(module_name):
     assert not missing, "\n".join(missing)
 
 
-@pytest.mark.parametrize("module_name", SECTIONED)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_formulas_are_math_not_code(module_name):
     module = importlib.import_module(module_name)
     docs = [(module_name, module.__doc__ or "")] + [(n, o.__doc__ or "") for n, o in documented(module_name)]
@@ -156,7 +141,7 @@ def _rst_warnings(doc: str, what: str) -> str:
     return stream.getvalue()
 
 
-@pytest.mark.parametrize("module_name", SECTIONED)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_docstrings_parse_as_rest(module_name):
     """What the API page renders parses without a warning (Sphinx builds the book with warnings as errors)."""
     module = importlib.import_module(module_name)

@@ -31,7 +31,27 @@ SCHEMA_VERSION = 2  # of the --json output (chapter 14 documents it)
 
 
 def table(fr: Frontier) -> str:
-    """The frontier as an aligned text table (KL in nats)."""
+    r"""The frontier as an aligned text table (KL in nats).
+
+    A header of ``#`` lines says what was read and what the columns mean; then one line per row of the table
+    (per :math:`N`), with bootstrap intervals when the frontier has them.
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+
+    Returns
+    -------
+    str
+        The table, lines ending in a newline.
+
+    Examples
+    --------
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"])
+    >>> print(table(f).splitlines()[0])
+    # 4 reward samples in 2 prompts (at least 2 per prompt), 4 distinct (prompt, reward) values; average reward 0.75
+    """
     if fr.per_prompt:
         head = (
             f"# {fr.samples} reward samples in {fr.groups} prompts (at least {fr.min_samples} per prompt), "
@@ -101,7 +121,29 @@ def _interval(pair) -> str:
 
 
 def warnings_for(fr: Frontier, samples_info) -> list[str]:
-    """Warnings about what the numbers mean: pooled prompts, N beyond the samples, heavy tails."""
+    r"""Warnings about what the numbers mean: pooled prompts, N beyond the samples, heavy tails.
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+    samples_info : ~lmalign.frontier.files.RewardSamples, ~lmalign.frontier.stream.RewardSummary or None
+        What was read (its columns name a prompt-like column the rewards were pooled over), or ``None``.
+
+    Returns
+    -------
+    list of str
+        One sentence per warning: every sample pooled although a column looks like a prompt id; :math:`N` beyond a
+        prompt's samples (best-of-:math:`N` of the empirical law, not of the model); the optimum's gain resting on its
+        ten top samples (share above ``HEAVY_SHARE``) or on its top 1% (above ``TAIL_SHARE`` and ``TAIL_RATIO``
+        times best-of-:math:`N`'s).
+
+    Examples
+    --------
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 4], groups=["a", "a", "b", "b"])
+    >>> [w[:48] for w in warnings_for(f, None)]
+    ['N up to 4 but some prompt has only 2 samples: ro']
+    """
     out = []
     if samples_info is not None and not fr.per_prompt:
         like = samples_info.prompt_like_columns()
@@ -151,8 +193,36 @@ def warnings_for(fr: Frontier, samples_info) -> list[str]:
 
 
 def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -> dict:
-    """The ``--json`` document: ``schema_version``, ``provenance`` (input, its sha256, the columns, every
-    option, the warnings, the package version) and :meth:`lmalign.frontier.core.Frontier.to_dict`."""
+    r"""The ``--json`` document: ``schema_version``, ``provenance`` (input, its sha256, the columns, every
+    option, the warnings, the package version) and :meth:`lmalign.frontier.core.Frontier.to_dict`.
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+    samples : ~lmalign.frontier.files.RewardSamples or ~lmalign.frontier.stream.RewardSummary
+        What was read: its ``source``, ``sha256``, ``column``, ``group`` and ``dropped`` rows.
+    args : argparse.Namespace
+        The command's options (:func:`parser`); all but the input and its columns go into ``provenance``.
+    notes : list of str
+        The warnings printed.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``schema_version`` (``SCHEMA_VERSION``), ``provenance`` and the keys of
+        :meth:`~lmalign.frontier.core.Frontier.to_dict`.
+
+    Examples
+    --------
+    >>> from lmalign.frontier.files import RewardSamples
+    >>> samples = RewardSamples(rewards=np.array([0.0, 1.0, 0.0, 2.0]), groups=np.array([0, 0, 1, 1]), n_groups=2,
+    ...                         columns=("prompt", "reward"), column="reward", group="prompt", source="<stdin>")
+    >>> args = parser().parse_args(["-", "--column", "reward", "--group", "prompt"])
+    >>> doc = to_json(frontier(samples, n=[2]), samples, args, [])
+    >>> doc["schema_version"], doc["provenance"]["input"], doc["provenance"]["options"]["max_n"], doc["groups"]
+    (2, '<stdin>', 1024, 2)
+    """
     from lmalign import __version__
 
     source = samples.source
@@ -172,10 +242,31 @@ def to_json(fr: Frontier, samples, args: argparse.Namespace, notes: list[str]) -
 
 
 def draw(fr: Frontier, points: list[dict] | None = None):
-    """The frontier figure: expected reward and win rate against the relative entropy (averaged over prompts);
+    r"""The frontier figure: expected reward and win rate against the relative entropy (averaged over prompts);
     best-of-N at its exact KL (table rows labelled with their N), the same rows placed at the usual formula
-    ``log N - (N-1)/N``, the optimum's curve, in the win panel the win-rate frontier of chapter 8 (the tilt of the
-    calibrated reward), and ``points`` (measured runs: ``kl``, ``reward``, ``label``) on the reward panel."""
+    :math:`\log N - (N-1)/N`, the optimum's curve, in the win panel the win-rate frontier of chapter 8 (the tilt of
+    the calibrated reward), and ``points`` (measured runs: ``kl``, ``reward``, ``label``) on the reward panel.
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+    points : list of dict, optional
+        Measured runs (:func:`~lmalign.frontier.files.read_points`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels, reward and win rate against KL (the caller closes it).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig = draw(frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"]))
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     from lmalign.plotstyle import use_style
@@ -232,7 +323,29 @@ def draw(fr: Frontier, points: list[dict] | None = None):
 
 
 def plot_bytes(fr: Frontier, fmt: str, points: list[dict] | None = None) -> bytes:
-    """:func:`draw`'s figure as SVG, PNG or PDF bytes (fixed metadata)."""
+    r""":func:`draw`'s figure as SVG, PNG or PDF bytes (fixed metadata).
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+    fmt : str
+        One of ``PLOT_FORMATS``: ``"svg"``, ``"png"`` or ``"pdf"``.
+    points : list of dict, optional
+        Measured runs to overlay.
+
+    Returns
+    -------
+    bytes
+        The file's content; the same frontier gives the same bytes.
+
+    Examples
+    --------
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"])
+    >>> png = plot_bytes(f, "png")
+    >>> png[:4], plot_bytes(f, "svg") == plot_bytes(f, "svg")
+    (b'\x89PNG', True)
+    """
     import matplotlib.pyplot as plt
 
     from lmalign.plotstyle import svg_bytes
@@ -249,7 +362,37 @@ def plot_bytes(fr: Frontier, fmt: str, points: list[dict] | None = None) -> byte
 
 
 def plot(fr: Frontier, path: str | Path, points: list[dict] | None = None) -> Path:
-    """Write :func:`draw`'s figure to ``path`` atomically: SVG, PNG or PDF by its suffix."""
+    r"""Write :func:`draw`'s figure to ``path`` atomically: SVG, PNG or PDF by its suffix.
+
+    Parameters
+    ----------
+    fr : ~lmalign.frontier.core.Frontier
+        The result of :func:`~lmalign.frontier.core.frontier`.
+    path : str or os.PathLike
+        The file to write, ending in ``.svg``, ``.png`` or ``.pdf``.
+    points : list of dict, optional
+        Measured runs to overlay.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, with the permissions of a new file under the process's umask.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is not a plot format.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = plot(f, Path(folder) / "frontier.pdf")
+    ...     print(written.name, written.read_bytes()[:5])
+    frontier.pdf b'%PDF-'
+    """
     path = Path(path)
     atomic_write_bytes(path, plot_bytes(fr, _plot_format(path), points))
     umask = os.umask(0)
@@ -276,7 +419,21 @@ def _check_out(path: Path) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The options of ``python -m lmalign frontier``."""
+    r"""The options of ``python -m lmalign frontier``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The input file (or directory, glob, ``-``) and the options ``--column``, ``--group``, ``--format``,
+        ``--max-n``, ``--n``, ``--all``, ``--bootstrap``, ``--confidence``, ``--seed``, ``--out``, ``--no-plot``,
+        ``--points``, ``--per-prompt``, ``--drop-missing``, ``--json`` and ``--quiet``.
+
+    Examples
+    --------
+    >>> args = parser().parse_args(["rewards.csv", "--group", "prompt_id", "--n", "1", "16"])
+    >>> args.rewards, args.group, args.n, args.max_n
+    ('rewards.csv', 'prompt_id', [1, 16], 1024)
+    """
     p = argparse.ArgumentParser(
         prog="python -m lmalign frontier",
         description="Exact best-of-N and the KL-regularized frontier for reward samples, per prompt with --group: "
@@ -340,8 +497,34 @@ def _error(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lmalign frontier``: the table on stdout, warnings and errors on stderr (exit 2 on bad input),
-    then the plot."""
+    r"""``python -m lmalign frontier``: the table on stdout, warnings and errors on stderr (exit 2 on bad input),
+    then the plot.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code: 0, or 2 after one line ``error: ...`` on standard error.
+
+    Examples
+    --------
+    >>> import contextlib, io, json, tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "rewards.csv"
+    ...     _ = path.write_text("prompt,reward\na,0\na,1\nb,0\nb,2\n")
+    ...     out = io.StringIO()
+    ...     with contextlib.redirect_stdout(out):
+    ...         code = main([str(path), "--column", "reward", "--group", "prompt", "--n", "2", "--json", "--quiet"])
+    >>> code, json.loads(out.getvalue())["rows"][0]["bon_mean"]
+    (0, 1.125)
+    >>> main(["no-such-file.csv", "--no-plot"])  # error: no-such-file.csv: no such file
+    2
+    """
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     progress = False if args.quiet else None
     name = "<stdin>" if args.rewards == "-" else display_name(args.rewards)

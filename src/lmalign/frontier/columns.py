@@ -18,7 +18,35 @@ from lmalign import _validate
 
 def reward_vector(x, name: str = "rewards") -> np.ndarray:
     """Finite real rewards as a float array; complex, masked, boolean and non-numeric input is a ``ValueError``
-    (``numpy`` would silently drop an imaginary part or a mask)."""
+    (``numpy`` would silently drop an imaginary part or a mask).
+
+    Parameters
+    ----------
+    x : array_like
+        The rewards: a list, tuple or numpy array of real numbers (a masked array without a masked entry).
+    name : str, optional
+        What the error messages call the input.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rewards as a one-dimensional float array.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is complex, boolean, text or records, has a masked entry, holds an entry that is not a real
+        number, or holds a NaN or an infinity.
+
+    Examples
+    --------
+    >>> reward_vector([1, 2.5, -3])
+    array([ 1. ,  2.5, -3. ])
+    >>> reward_vector([1.0, 2j])
+    Traceback (most recent call last):
+    ...
+    ValueError: rewards is complex; rewards are real numbers
+    """
     if isinstance(x, np.ma.MaskedArray):
         if np.ma.getmaskarray(x).any():
             row = int(np.flatnonzero(np.ma.getmaskarray(x).ravel())[0])
@@ -44,7 +72,43 @@ def group_codes(groups, size: int, name: str = "groups") -> tuple[np.ndarray, in
     """Integer codes ``0 .. G-1`` (sorted by id), ``G`` and the ``G`` distinct ids, for one prompt id per reward.
 
     Strings, integers and (for numeric arrays only) floats are accepted as ids; an object array must hold only
-    strings or only integers: ``None``, NaN, booleans, lists, dicts, and a mix of strings and numbers are errors."""
+    strings or only integers: ``None``, NaN, booleans, lists, dicts, and a mix of strings and numbers are errors.
+
+    Parameters
+    ----------
+    groups : array_like
+        One prompt id per reward.
+    size : int
+        The number of rewards, which ``groups`` must match.
+    name : str, optional
+        What the error messages call the input.
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        The code of each reward's prompt, an ``int64`` array of length ``size`` with values in ``0 .. G-1``.
+    G : int
+        The number of distinct prompts.
+    ids : numpy.ndarray
+        The distinct ids, sorted; ``ids[codes]`` gives back the ids (integers of an object array as text).
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is a scalar or a string, does not have one entry per reward, holds a NaN, ``None``, a
+        boolean, a complex number or an entry that is neither a string nor an integer, or mixes strings and
+        integers.
+
+    Examples
+    --------
+    >>> codes, G, ids = group_codes(["b", "a", "b", "a"], 4)
+    >>> codes.tolist(), G, ids.tolist()
+    ([1, 0, 1, 0], 2, ['a', 'b'])
+    >>> group_codes(["a", 1], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: groups mixes strings and integers (index 1 is 1); write every prompt id the same way
+    """
     if isinstance(groups, (str, bytes)) or np.ndim(groups) == 0:
         raise ValueError(f"{name} must be one id per reward (an array of {size}), got {groups!r:.60}")
     g = np.asarray(groups) if not isinstance(groups, (list, tuple)) else _object_array(groups)
@@ -96,13 +160,72 @@ def _kind(data) -> str:
 
 
 def is_table(data) -> bool:
-    """Whether ``data`` is a pandas or polars DataFrame or a pyarrow Table or RecordBatch."""
+    """Whether ``data`` is a pandas or polars DataFrame or a pyarrow Table or RecordBatch.
+
+    Parameters
+    ----------
+    data : object
+        Anything; a table is recognised by the module of its class, without importing a table library.
+
+    Returns
+    -------
+    bool
+        ``True`` for a table of pandas, polars or pyarrow (an object with ``columns``), else ``False``.
+
+    Examples
+    --------
+    >>> is_table(np.zeros(3))
+    False
+    >>> import pandas as pd
+    >>> is_table(pd.DataFrame({"reward": [1.0]}))
+    True
+    """
     return _kind(data) != "" and hasattr(data, "columns")
 
 
 def table_columns(data, reward: str, group: str | None) -> tuple[np.ndarray, np.ndarray | None, int, np.ndarray | None]:
     """``(rewards, codes, G, ids)`` from columns ``reward`` and ``group`` of a pandas or polars DataFrame or a pyarrow
-    Table: rewards as :func:`reward_vector`, ids as text (:func:`group_codes`, floating-point ids refused)."""
+    Table: rewards as :func:`reward_vector`, ids as text (:func:`group_codes`, floating-point ids refused).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, polars.DataFrame, pyarrow.Table or pyarrow.RecordBatch
+        The table (see :func:`is_table`).
+    reward : str
+        The name of the reward column.
+    group : str or None
+        The name of the prompt-id column, or ``None`` for a single prompt.
+
+    Returns
+    -------
+    rewards : numpy.ndarray
+        The rewards, finite floats.
+    codes : numpy.ndarray or None
+        The prompt code of each reward (``int64``, ``0 .. G-1``); ``None`` when ``group`` is ``None``.
+    G : int
+        The number of distinct prompts (1 when ``group`` is ``None``).
+    ids : numpy.ndarray or None
+        The distinct prompt ids as text, in the order of the codes; ``None`` when ``group`` is ``None``.
+
+    Raises
+    ------
+    ValueError
+        If a named column is absent, ``reward`` is not a string, ``group`` is the reward column, the reward column
+        is not real numbers or has a missing row, or the id column is floating-point, has a missing row or holds
+        something other than strings or integers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"reward": [0.5, 1.0, 2.0], "prompt": [7, 3, 7]})
+    >>> rewards, codes, G, ids = table_columns(df, "reward", "prompt")
+    >>> rewards.tolist(), codes.tolist(), G, ids.tolist()
+    ([0.5, 1.0, 2.0], [1, 0, 1], 2, ['3', '7'])
+    >>> table_columns(df, "score", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: no reward column 'score'; the table has 'reward', 'prompt'
+    """
     kind = _kind(data)
     names = [str(c) for c in (data.column_names if kind == "pyarrow" else data.columns)]
     for what, col in (("reward column", reward), ("group column", group)):

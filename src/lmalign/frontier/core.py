@@ -1,20 +1,28 @@
-"""Best-of-N and the KL-constrained frontier for reward samples, per prompt or pooled.
+r"""Best-of-N and the KL-constrained frontier for reward samples, per prompt or pooled.
 
-``python -m lmalign frontier REWARDS.csv --column reward --group prompt_id`` reads samples ``r_{g,1..m_g}`` of
-responses to prompts ``g = 1..G`` and, exactly on the empirical law ``p_g`` of each prompt, computes for each ``N``:
+``python -m lmalign frontier REWARDS.csv --column reward --group prompt_id`` reads samples
+:math:`r_{g,1}, \dots, r_{g,m_g}` of responses to prompts :math:`g = 1, \dots, G` and, exactly on the empirical
+law :math:`p_g` of each prompt, computes for each :math:`N`:
 
-- best-of-``N`` (ties at random): mass ``F_g(v)^N - F_{g,-}(v)^N`` on each level, its relative entropy
-  ``D(BoN_g||p_g)`` (beside ``log N - (N-1)/N``), its expected reward and its win rate
-  ``P(X > Y) + P(X = Y)/2`` against a fresh ``Y ~ p_g``; each reported number is the average over prompts;
-- the KL-regularized optimum at the same average relative entropy: ``q_g(v) ~ p_g(v) e^{lam v}`` with **one**
-  ``lam`` for all prompts, the policy of KL-regularized RL with ``beta = 1/lam``, which maximizes the average
-  reward ``(1/G) sum_g E_{q_g} r`` subject to ``(1/G) sum_g D(q_g||p_g) <= delta`` (Lagrange: the multiplier of
-  the average budget is shared);
-- on ``m_g`` samples the empirical law is all there is: best-of-``N`` of it is best-of-``N`` *with replacement*
-  from the samples. For ``N <= m_g`` the order-statistics estimator
-  ``sum_{i>=N} C(i-1, N-1)/C(m_g, N) r_(i)`` (as for pass@k) is unbiased for the expected best of ``N`` fresh
-  draws; bootstrap intervals over prompts and the share of the optimum's gain carried by its top ten samples say
-  how far the numbers can be trusted.
+- best-of-:math:`N` (ties at random): mass :math:`F_g(v)^N - F_{g,-}(v)^N` on each level (:math:`F_g` the
+  distribution function of :math:`p_g`, :math:`F_{g,-}` its left limit), its relative entropy
+  :math:`D(\mathrm{BoN}_g\Vert p_g)` (beside :math:`\log N - (N-1)/N`), its expected reward and its win rate
+  :math:`P(X > Y) + P(X = Y)/2` against a fresh :math:`Y \sim p_g`; each reported number is the average over
+  prompts;
+- the KL-regularized optimum at the same average relative entropy: :math:`q_g(v) \propto p_g(v) e^{\lambda v}`
+  with **one** :math:`\lambda` for all prompts, the policy of KL-regularized RL with :math:`\beta = 1/\lambda`,
+  which maximizes the average reward :math:`\frac1G \sum_g E_{q_g} r` subject to
+  :math:`\frac1G \sum_g D(q_g\Vert p_g) \le \delta` (Lagrange: the multiplier of the average budget is shared);
+- on :math:`m_g` samples the empirical law is all there is: best-of-:math:`N` of it is best-of-:math:`N` *with
+  replacement* from the samples. For :math:`N \le m_g` the order-statistics estimator (as for pass@k)
+
+  .. math::
+
+      \sum_{i \ge N} \frac{\binom{i-1}{N-1}}{\binom{m_g}{N}}\, r_{(i)},
+
+  with :math:`r_{(1)} \le \dots \le r_{(m_g)}` the sorted samples, is unbiased for the expected best of :math:`N`
+  fresh draws; bootstrap intervals over prompts and the share of the optimum's gain carried by its top ten
+  samples say how far the numbers can be trusted.
 
 Without groups every sample is pooled into one law (one prompt). :func:`frontier` is the computation;
 ``read_rewards`` and ``read_samples`` the reader (:mod:`lmalign.frontier.files`); :func:`lmalign.frontier.cli.main`
@@ -59,17 +67,61 @@ def _progress(total: int | None, show: bool, desc: str, unit: str):
 
 
 def example_file() -> Path:
-    """The example reward file shipped with the package, ``lmalign/data/example_rewards.csv``."""
+    """The example reward file shipped with the package, ``lmalign/data/example_rewards.csv``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file's path in the installed package: a CSV of :func:`example_rewards` with header
+        ``prompt_id,reward``.
+
+    Examples
+    --------
+    >>> path = example_file()
+    >>> path.name, path.read_text().splitlines()[0]
+    ('example_rewards.csv', 'prompt_id,reward')
+    """
     from importlib import resources
 
     return Path(str(resources.files("lmalign") / "data" / "example_rewards.csv"))
 
 
 def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 20240402) -> tuple[np.ndarray, np.ndarray]:
-    """The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
-    prompts, reward = prompt offset ``N(0, 1)`` + response quality ``Gumbel(0, 0.5)``, rounded to 0.01 (so some
-    rewards tie, as scores of a real reward model often do). Returns ``(prompt_id, reward)``. At most
-    ``MAX_EXAMPLE_SAMPLES`` responses in all; ``seed`` a non-negative integer."""
+    r"""The synthetic example of :func:`example_file`: ``per_prompt`` responses to each of ``prompts``
+    prompts, reward = prompt offset :math:`\mathcal N(0, 1)` + response quality :math:`\mathrm{Gumbel}(0, 0.5)`,
+    rounded to 0.01 (so some rewards tie, as scores of a real reward model often do). Returns
+    ``(prompt_id, reward)``. At most ``MAX_EXAMPLE_SAMPLES`` responses in all; ``seed`` a non-negative integer.
+
+    Parameters
+    ----------
+    prompts : int, optional
+        The number of prompts, at least 1.
+    per_prompt : int, optional
+        The responses to each prompt, at least 1.
+    seed : int, optional
+        The seed of numpy's default generator.
+
+    Returns
+    -------
+    prompt_id : numpy.ndarray
+        ``0, ..., prompts - 1``, each repeated ``per_prompt`` times.
+    reward : numpy.ndarray
+        The rewards, multiples of 0.01.
+
+    Raises
+    ------
+    ValueError
+        If ``prompts`` or ``per_prompt`` is not a positive integer, their product exceeds ``MAX_EXAMPLE_SAMPLES``,
+        or ``seed`` is not a non-negative integer.
+
+    Examples
+    --------
+    >>> prompt_id, reward = example_rewards(prompts=3, per_prompt=2)
+    >>> prompt_id.tolist()
+    [0, 0, 1, 1, 2, 2]
+    >>> bool(np.all(np.round(reward, 2) == reward))  # rounded to 0.01
+    True
+    """
     prompts = _validate.positive_int(prompts, "prompts")
     per_prompt = _validate.positive_int(per_prompt, "per_prompt")
     if prompts * per_prompt > MAX_EXAMPLE_SAMPLES:
@@ -84,7 +136,29 @@ def example_rewards(prompts: int = 400, per_prompt: int = 5, seed: int = 2024040
 
 
 def write_example(path: str | Path) -> Path:
-    """Write :func:`example_rewards` as a CSV with the header ``prompt_id,reward``."""
+    """Write :func:`example_rewards` as a CSV with the header ``prompt_id,reward``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    The file is the one shipped with the package:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     text = write_example(Path(folder) / "rewards.csv").read_text()
+    >>> text == example_file().read_text(), len(text.splitlines())
+    (True, 2001)
+    """
     path = Path(path)
     prompt_id, reward = example_rewards()
     body = "".join(f"{i},{r:.2f}\n" for i, r in zip(prompt_id.tolist(), reward.tolist(), strict=True))
@@ -94,21 +168,21 @@ def write_example(path: str | Path) -> Path:
 
 # -- the empirical laws, one per prompt -----------------------------------------------------------------------------
 def _power_of_two_scale(values: np.ndarray) -> float:
-    """The power of two ``2**e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (at most ``2**1023``; 1 for all zeros):
-    rewards divided by it are exact and spreads of them cannot overflow."""
+    r"""The power of two :math:`2^e` with :math:`\max |v| / 2^e` in :math:`[0.5, 1)` (at most :math:`2^{1023}`; 1 for
+    all zeros): rewards divided by it are exact and spreads of them cannot overflow."""
     big = float(max(values.max(), -values.min()))
     return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
 
 
 class _Levels:
-    """The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
+    r"""The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
     each level). Rewards are scaled by a power of two so that every value and spread is finite.
 
-    Levels of samples are *counted*: a level holds ``c`` samples above ``a`` others of its prompt of ``m``, so
-    best-of-N's mass on it, ``((a + c)/m)^N - (a/m)^N``, and every per-level term of best-of-N depend on
-    ``(a, c, m)`` only. Those terms are computed once per distinct triple (one entry per rank ``a`` of each prompt
-    size for the levels of one sample, one per level otherwise) and gathered: no logarithm or exponential per level
-    and ``N``. Work buffers of one float per level serve the tilts' evaluations."""
+    Levels of samples are *counted*: a level holds :math:`c` samples above :math:`a` others of its prompt of
+    :math:`m`, so best-of-N's mass on it, :math:`((a + c)/m)^N - (a/m)^N`, and every per-level term of best-of-N
+    depend on :math:`(a, c, m)` only. Those terms are computed once per distinct triple (one entry per rank :math:`a`
+    of each prompt size for the levels of one sample, one per level otherwise) and gathered: no logarithm or
+    exponential per level and :math:`N`. Work buffers of one float per level serve the tilts' evaluations."""
 
     # samples of each level and of each prompt: None for the levels of a law (probabilities, no counts)
     count: np.ndarray | None
@@ -182,8 +256,8 @@ class _Levels:
         self.work_tag: tuple | None = None  # which evaluation the first work buffer holds (see _Tilt.at)
 
     def _bon_table(self) -> None:
-        """The distinct ``(a, c, m)`` of the counted levels and each level's entry (``self._entry``; ``None`` when
-        every level is its own entry). Levels of one sample (``c = 1``) share the entry ``(a, 1, m)`` of their
+        r"""The distinct :math:`(a, c, m)` of the counted levels and each level's entry (``self._entry``; ``None`` when
+        every level is its own entry). Levels of one sample (:math:`c = 1`) share the entry :math:`(a, 1, m)` of their
         rank and prompt size; when the prompt sizes would need more entries than half the levels, no sharing."""
         assert self.count is not None and self.sizes is not None and self.below is not None
         sizes = np.rint(self.sizes).astype(np.int64)
@@ -209,7 +283,7 @@ class _Levels:
 
     @property
     def logp(self) -> np.ndarray:
-        """``log p`` per level (recomputed for counted levels)."""
+        r""":math:`\log p` per level (recomputed for counted levels)."""
         return self._logp if self._logp is not None else np.log(self.p)
 
     def work(self) -> tuple[np.ndarray, np.ndarray]:
@@ -219,8 +293,8 @@ class _Levels:
         return self._work[0], self._work[1]
 
     def dot(self, which: int, v: np.ndarray) -> np.ndarray:
-        """Per prompt ``sum_l w_l v_l`` for ``w`` the work buffer ``which``, in one pass and no temporary: a sparse
-        matrix (one row per prompt) whose data is the buffer."""
+        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass and no temporary: a
+        sparse matrix (one row per prompt) whose data is the buffer."""
         if not self._dots:
             import scipy.sparse as sp
 
@@ -289,9 +363,10 @@ class _Levels:
 
     # -- best-of-N ------------------------------------------------------------------------------------------------
     def _bon_entries(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each distinct ``(a, c, m)``: best-of-N's mass ``M = F^N - F_-^N`` (``F = (a + c)/m``, ``F_- =
-        a/m``) from ``log M = N log F + log(1 - (F_-/F)^N)``, its term ``M log(M/p)`` of ``D(BoN||p)`` (``p =
-        c/m``; 0 where ``M`` underflows) and its term ``M (a + c/2)/m`` of the win rate."""
+        r"""For each distinct :math:`(a, c, m)`: best-of-N's mass :math:`M = F^N - F_-^N` (:math:`F = (a + c)/m`,
+        :math:`F_- = a/m`) from :math:`\log M = N \log F + \log(1 - (F_-/F)^N)`, its term :math:`M \log(M/p)` of
+        :math:`D(\mathrm{BoN}\Vert p)` (:math:`p = c/m`; 0 where :math:`M` underflows) and its term
+        :math:`M (a + c/2)/m` of the win rate."""
         if self._entry is None:
             assert self.below is not None and self.count is not None and self.sizes is not None
             a, c, m = self.below.astype(float), self.count, self.sizes[self.gid]
@@ -309,7 +384,7 @@ class _Levels:
         return np.take(table, self._entry, out=out, mode="clip")  # entries valid by construction
 
     def bon_mass(self, n: int) -> np.ndarray:
-        """Best-of-N's mass on every level, ``F^N - F_-^N``."""
+        r"""Best-of-N's mass on every level, :math:`F^N - F_-^N`."""
         if n == 1:
             return self.p.copy()
         if self.count is not None:
@@ -319,8 +394,9 @@ class _Levels:
             return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)))
 
     def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per prompt: ``D(BoN||p) = sum M log(M/p)``, ``E_BoN r - top`` (scaled units) and the win rate against
-        ``p``. For a law (no counts) ``D = sum p g(log M/p)``, ``g(d) = d e^d - e^d + 1``, per level."""
+        r"""Per prompt: :math:`D(\mathrm{BoN}\Vert p) = \sum M \log(M/p)`, :math:`E_{\mathrm{BoN}} r - \mathrm{top}`
+        (scaled units) and the win rate against :math:`p`. For a law (no counts)
+        :math:`D = \sum p\, g(\log(M/p))`, :math:`g(d) = d e^d - e^d + 1`, per level."""
         if n == 1:
             return np.zeros(self.G), self.ref_x.copy(), self.per_group(self.p * self.mid)
         if self.count is not None:
@@ -339,13 +415,14 @@ class _Levels:
         return kl, self.per_group(mass * self.x), self.per_group(mass * self.mid)
 
     def unbiased_best(self, n: int) -> np.ndarray:
-        """Per prompt: ``sum_{i>=N} C(i-1, N-1)/C(m, N) r_(i)``, unbiased for the expected best of ``N`` fresh draws
-        (``nan`` where ``m < N``), as ``E - top`` in scaled units.
+        r"""Per prompt: :math:`\sum_{i \ge N} \binom{i-1}{N-1} \binom{m}{N}^{-1} r_{(i)}`, unbiased for the expected
+        best of :math:`N` fresh draws (``nan`` where :math:`m < N`), as :math:`E - \mathrm{top}` in scaled units.
 
-        Summed over levels: the ``c`` tied samples of a level above ``a`` samples of its prompt carry
-        ``sum_{i=a+1}^{a+c} C(i-1, N-1)/C(m, N) = T(a+c) - T(a)`` with ``T(k) = C(k, N)/C(m, N)`` (hockey stick),
-        ``= T(a+1) N/(a+1)`` when ``c = 1``. ``T`` is tabulated once per distinct prompt size from
-        ``T(k-1)/T(k) = (k-N)/k``, summed as logarithms from ``T(m) = 1`` down, so no ``C(m, N)`` overflows."""
+        Summed over levels: the :math:`c` tied samples of a level above :math:`a` samples of its prompt carry
+        :math:`\sum_{i=a+1}^{a+c} \binom{i-1}{N-1} \binom{m}{N}^{-1} = T(a+c) - T(a)` with
+        :math:`T(k) = \binom{k}{N} \binom{m}{N}^{-1}` (hockey stick), :math:`= T(a+1) N/(a+1)` when :math:`c = 1`.
+        :math:`T` is tabulated once per distinct prompt size from :math:`T(k-1)/T(k) = (k-N)/k`, summed as logarithms
+        from :math:`T(m) = 1` down, so no :math:`\binom{m}{N}` overflows."""
         est = np.full(self.G, np.nan)
         if self.count is None:
             return est
@@ -392,13 +469,14 @@ class _TiltPoint:
 
 
 class _Tilt:
-    """``q_g(v) ~ p_g(v) e^{t s(v)}`` with one ``t >= 0`` for all prompts, for a score ``s`` increasing in the
-    reward with ``s = 0`` at each prompt's top (the reward rescaled to ``[-1, 0]``, or the calibrated reward), so
-    ``Z_g = E_p e^{t s} >= p_g(top)`` needs no shift of exponents. For ``t |s - E_p s| <= 1``, with ``c = s - E_p
-    s``, ``e = expm1(t c)``, ``S = E_p e`` and ``A = E_p[c e] >= 0`` (a sum of non-negative terms): ``D(q||p) = t
-    A/(1 + S) - log(1 + S)``; otherwise ``D = t E_q s - log Z``. One evaluation is one pass over the levels (an
-    exponential and four per-prompt sums: ``Z``, ``E_q s``, ``E_q s^2`` and the win rate); ``mean_x`` (the reward,
-    for the reward tilt) is ``span E_q s``."""
+    r""":math:`q_g(v) \propto p_g(v) e^{t s(v)}` with one :math:`t \ge 0` for all prompts, for a score :math:`s`
+    increasing in the reward with :math:`s = 0` at each prompt's top (the reward rescaled to :math:`[-1, 0]`, or the
+    calibrated reward), so :math:`Z_g = E_p e^{t s} \ge p_g(\mathrm{top})` needs no shift of exponents. For
+    :math:`t |s - E_p s| \le 1`, with :math:`c = s - E_p s`, :math:`e = \operatorname{expm1}(t c)`,
+    :math:`S = E_p e` and :math:`A = E_p[c e] \ge 0` (a sum of non-negative terms):
+    :math:`D(q\Vert p) = t A/(1 + S) - \log(1 + S)`; otherwise :math:`D = t E_q s - \log Z`. One evaluation is one
+    pass over the levels (an exponential and four per-prompt sums: :math:`Z`, :math:`E_q s`, :math:`E_q s^2` and the
+    win rate); ``mean_x`` (the reward, for the reward tilt) is :math:`\mathrm{span}\, E_q s`."""
 
     def __init__(self, lv: _Levels, score: np.ndarray, reward_span: float | None):
         self.lv, self.s, self.span = lv, score, reward_span
@@ -417,7 +495,7 @@ class _Tilt:
 
     @property
     def c(self) -> np.ndarray:
-        """``s - E_p s`` per level."""
+        r""":math:`s - E_p s` per level."""
         return self.s - self.ref_s[self.lv.gid]
 
     def at(self, t: float, keep: bool = False) -> _TiltPoint:
@@ -512,10 +590,11 @@ class _Tilt:
         return _TiltPoint(t, kl, mean_x, lv.per_group(q * lv.mid), t * float(np.mean(var)), q if keep else None)
 
     def _search(self, target: float, lo: _TiltPoint, tol: float) -> tuple[_TiltPoint, _TiltPoint | None]:
-        """A bracket ``(lo, hi)`` of ``target`` from ``lo`` upwards (or a point within ``tol max(1, target)`` of it as
-        ``hi``). Each step extrapolates linearly in ``log t`` the logarithm of the KL, or near the largest KL
-        ``dmax`` of its deficit ``dmax - KL`` (slopes from ``KL' = t Var_q(s)``), by a factor between 1.5 and 1000
-        (at most 1100 steps); ``hi = None`` when ``t`` passes 1e300."""
+        r"""A bracket ``(lo, hi)`` of ``target`` from ``lo`` upwards (or a point within ``tol max(1, target)`` of it as
+        ``hi``). Each step extrapolates linearly in :math:`\log t` the logarithm of the KL, or near the largest KL
+        :math:`d_{\max}` of its deficit :math:`d_{\max} - \mathrm{KL}` (slopes from :math:`\mathrm{KL}' = t
+        \operatorname{Var}_q(s)`), by a factor between 1.5 and 1000 (at most 1100 steps); ``hi = None`` when :math:`t`
+        passes 1e300."""
         t = max(1.5 * lo.t, math.sqrt(2.0 * target / self.var0) if self.var0 > 0 else 1.0)
         for _ in range(1100):
             point = self.at(t)
@@ -543,11 +622,12 @@ class _Tilt:
         keep: bool = False,
         tol: float = 1e-13,
     ) -> _TiltPoint:
-        """The point with average KL ``target`` (within ``tol max(1, target)``): a bracket ``lo``, ``hi`` (searched
-        for when not given), a first ``t`` from the cubic through both ends in ``(log t, log KL)`` with their
-        slopes, then Newton steps on ``dKL/dt = t Var_q(s)`` kept inside the bracket, else its geometric mean (at
-        most 200 steps). A target within rounding of the largest average KL, ``mean_g -log p_g(top)``, gives ``t =
-        inf``. With ``keep`` the point carries the tilt's masses."""
+        r"""The point with average KL ``target`` (within ``tol max(1, target)``): a bracket ``lo``, ``hi`` (searched
+        for when not given), a first :math:`t` from the cubic through both ends in :math:`(\log t, \log \mathrm{KL})`
+        with their slopes, then Newton steps on :math:`d\mathrm{KL}/dt = t \operatorname{Var}_q(s)` kept inside the
+        bracket, else its geometric mean (at most 200 steps). A target within rounding of the largest average KL,
+        :math:`\operatorname{mean}_g(-\log p_g(\mathrm{top}))`, gives :math:`t = \infty`. With ``keep`` the point
+        carries the tilt's masses."""
         if target <= 0.0 or self.cmax == 0.0:
             return self.at(0.0, keep)
         if target >= self.dmax_avg * (1 - 1e-13):
@@ -583,9 +663,11 @@ class _Tilt:
         return best
 
     def _newton(self, point: _TiltPoint, target: float) -> float:
-        """The next ``t``: a Newton step on ``log KL`` against ``log t`` (``KL ~ t^2 Var/2`` for small ``t``), or near
-        the largest KL on ``log(dmax - KL)`` against ``t`` (each prompt's deficit falls like ``e^{-t gap}``); slopes
-        from ``KL' = t Var_q(s)``; ``nan`` without a slope."""
+        r"""The next :math:`t`: a Newton step on :math:`\log \mathrm{KL}` against :math:`\log t`
+        (:math:`\mathrm{KL} \approx t^2 \operatorname{Var}/2` for small :math:`t`), or near the largest KL on
+        :math:`\log(d_{\max} - \mathrm{KL})` against :math:`t` (each prompt's deficit falls like
+        :math:`e^{-t\,\mathrm{gap}}`); slopes from :math:`\mathrm{KL}' = t \operatorname{Var}_q(s)`; ``nan`` without a
+        slope."""
         kl, t, slope = point.avg_kl, point.t, point.slope
         deficit, goal = self.dmax_avg - kl, self.dmax_avg - target
         if not (slope > 0 and kl > 0 and deficit > 0 and goal > 0):
@@ -595,8 +677,8 @@ class _Tilt:
         return t + math.log(deficit / goal) * deficit / slope
 
     def curve(self, top_kl: float, points: int = 40) -> list[_TiltPoint]:
-        """``t = 0``, ``points`` log-spaced ``t`` from average KL about 1e-4 to about ``1.2 top_kl`` (or near the
-        largest KL), and ``t = inf``."""
+        r""":math:`t = 0`, ``points`` log-spaced :math:`t` from average KL about :math:`10^{-4}` to about
+        1.2 times ``top_kl`` (or near the largest KL), and :math:`t = \infty`."""
         if self.cmax == 0.0:
             return [self.at(0.0)]
         t_lo = math.sqrt(2e-4 / self.var0) if self.var0 > 0 else 1e-3
@@ -611,8 +693,9 @@ class _Tilt:
 
 
 def _cubic_guess(lo: _TiltPoint, hi: _TiltPoint, target: float) -> float:
-    """Where the cubic through ``(log t, log KL)`` at ``lo`` and ``hi`` (with slopes ``t KL'/KL``) meets ``log
-    target`` (bisection on the cubic); the bracket's geometric mean (or half ``hi``) when an end has ``KL = 0``."""
+    r"""Where the cubic through :math:`(\log t, \log \mathrm{KL})` at ``lo`` and ``hi`` (with slopes
+    :math:`t\,\mathrm{KL}'/\mathrm{KL}`) meets :math:`\log` ``target`` (bisection on the cubic); the bracket's
+    geometric mean (or half ``hi``) when an end has :math:`\mathrm{KL} = 0`."""
     if not (lo.t > 0 and lo.avg_kl > 0 and lo.slope > 0 and hi.slope > 0):
         return math.sqrt(lo.t * hi.t) if lo.t > 0 else hi.t / 2
     u0, u1 = math.log(lo.t), math.log(hi.t)
@@ -639,9 +722,9 @@ def _cubic_guess(lo: _TiltPoint, hi: _TiltPoint, target: float) -> float:
 
 
 def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per-prompt ``(KL, E_q s, Var_q s, win)`` of the tilt at each finite ``t`` of ``ts`` (arrays ``len(ts) x
-    G``), by the formulas of :meth:`_Tilt.at`: the ``expm1`` form for ``t |s - E_p s| <= 1``, shifted exponents
-    otherwise."""
+    r"""Per-prompt :math:`(\mathrm{KL}, E_q s, \operatorname{Var}_q s, \mathrm{win})` of the tilt at each finite
+    :math:`t` of ``ts`` (arrays ``len(ts) x G``), by the formulas of :meth:`_Tilt.at`: the ``expm1`` form for
+    :math:`t |s - E_p s| \le 1`, shifted exponents otherwise."""
     lv = tilt.lv
     T, G = ts.size, lv.G
     kl = np.empty((T, G))
@@ -672,14 +755,16 @@ def _at_many(tilt: _Tilt, ts: np.ndarray) -> tuple[np.ndarray, ...]:
 def _solve_weighted(
     tilt: _Tilt, w: np.ndarray, target: np.ndarray, grid_t: np.ndarray, grid_kl: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each line ``j`` (prompt weights ``w[j]``, summing to 1), the tilt ``t_j`` with ``sum_g w[j, g]
-    KL_g(t_j) = target[j]``, and there ``sum_g w[j, g] (E_q r - top_g)`` and the weighted win rate.
+    r"""For each line :math:`j` (prompt weights ``w[j]``, summing to 1), the tilt :math:`t_j` with
+    :math:`\sum_g w_{jg} \mathrm{KL}_g(t_j) = \mathrm{target}_j`, and there
+    :math:`\sum_g w_{jg} (E_q r - \mathrm{top}_g)` and the weighted win rate.
 
     Vectorised over the lines: a bracket from the increasing weighted KL on the grid ``grid_t`` (``grid_kl[j]``),
-    then Newton steps on ``d/dt sum_g w_g KL_g = t sum_g w_g Var_g(s)`` kept inside the bracket (else the
-    bracket's geometric mean), until the weighted KL is within ``1e-13 max(1, target)`` of the target or the
-    bracket is a few ulps wide (at most 200 steps). A target within rounding of the largest weighted KL,
-    ``sum_g w_g (-log p_g(top))``, gives ``t = inf`` (each prompt's top)."""
+    then Newton steps on :math:`\frac{d}{dt} \sum_g w_g \mathrm{KL}_g = t \sum_g w_g \operatorname{Var}_g(s)` kept
+    inside the bracket (else the bracket's geometric mean), until the weighted KL is within
+    :math:`10^{-13} \max(1, \mathrm{target})` of the target or the bracket is a few ulps wide (at most 200 steps). A
+    target within rounding of the largest weighted KL, :math:`\sum_g w_g (-\log p_g(\mathrm{top}))`, gives
+    :math:`t = \infty` (each prompt's top)."""
     lv = tilt.lv
     P = target.size
     span = tilt.span if tilt.span is not None else 1.0
@@ -735,7 +820,7 @@ def _solve_weighted(
 
 
 def _g(d: np.ndarray, ed: np.ndarray) -> np.ndarray:
-    """``g(d) = d e^d - (e^d - 1) >= 0`` given ``ed = e^d``; a series for ``|d| < 1e-3``."""
+    r""":math:`g(d) = d e^d - (e^d - 1) \ge 0` given ``ed`` :math:`= e^d`; a series for :math:`|d| < 10^{-3}`."""
     out = d * ed - np.expm1(d)
     small = np.flatnonzero(np.abs(d) < 1e-3)
     if small.size:
@@ -749,8 +834,8 @@ def tail_samples(samples: int) -> int:
 
 
 def _tilt_weights(lv: _Levels, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~lmalign.frontier.prompts.tilt_weights` (per prompt ESS and largest weight of a sample) in the second
-    work buffer: ``1/ESS = sum_v q(v) (q(v)/c(v))``."""
+    r""":func:`~lmalign.frontier.prompts.tilt_weights` (per prompt ESS and largest weight of a sample) in the second
+    work buffer: :math:`1/\mathrm{ESS} = \sum_v q(v)\, (q(v)/c(v))`."""
     assert lv.count is not None  # counted levels
     per = lv.work()[1]
     np.divide(q, lv.count, out=per)
@@ -780,10 +865,10 @@ def _largest(per: np.ndarray, k: int, work: np.ndarray) -> np.ndarray:
 
 
 def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bool = False) -> list[float | None]:
-    """For each ``top`` in ``tops``: the share of the average gain ``(1/G) sum_g (E_q - E_p) r`` of a policy ``q``
-    (masses on the levels) carried by its ``top`` samples of largest contribution ``(q - p)(v - E_p r)`` (per
-    sample of a tied level); ``None`` when there is no gain. One partial sort serves every ``top``. With
-    ``overwrite``, ``q`` is used as work space."""
+    r"""For each ``top`` in ``tops``: the share of the average gain :math:`\frac1G \sum_g (E_{q_g} - E_{p_g}) r` of a
+    policy :math:`q` (masses on the levels) carried by its ``top`` samples of largest contribution
+    :math:`(q - p)(v - E_p r)` (per sample of a tied level); ``None`` when there is no gain. One partial sort serves
+    every ``top``. With ``overwrite``, ``q`` is used as work space."""
     per = np.subtract(q, lv.p, out=q if overwrite else None)
     d = lv.work()[1]
     np.take(lv.ref_x, lv.gid, out=d, mode="clip")
@@ -814,20 +899,108 @@ def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bo
 # -- the frontier -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frontier:
-    """Exact best-of-N points and the KL-regularized optimum of empirical reward laws, averaged over prompts.
+    r"""Exact best-of-N points and the KL-regularized optimum of empirical reward laws, averaged over prompts.
 
     ``n``: the N of the table rows; ``bon_*``: best-of-N relative entropy, expected reward, win rate; ``bound``:
-    ``log N - (N-1)/N``; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one for
-    all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
+    :math:`\log N - (N-1)/N`; ``opt_*``: the optimum at the average KL ``bon_kl`` (``opt_lam`` its multiplier, one
+    for all prompts); ``bon_mean_unbiased``: the order-statistics estimate (``nan`` when ``N`` exceeds a prompt's
     samples); ``opt_top_share``: share of the optimum's gain carried by its ten top samples; ``ci``: bootstrap
     percentile intervals over prompts (``name -> rows x 2``, also ``bon_gain`` and ``opt_gain``, the rewards
     above the reference's; the optimum of each resample solved again for its own multiplier) or ``None``.
-    ``opt_beta = 1/opt_lam`` (reward units); ``bon_unbiased_prompts``: the prompts with at least ``N`` samples,
-    over which ``bon_mean_unbiased`` is averaged; ``opt_tail_share`` and ``bon_tail_share``: share of the gain
-    carried by the top 1% of samples (at least ten); ``opt_concentrated``: prompts whose optimum puts more than
-    half its weight on one sample; ``prompts``: the per-prompt table (:mod:`lmalign.frontier.prompts`) or
+    ``opt_beta`` :math:`= 1/\lambda` (reward units); ``bon_unbiased_prompts``: the prompts with at least ``N``
+    samples, over which ``bon_mean_unbiased`` is averaged; ``opt_tail_share`` and ``bon_tail_share``: share of the
+    gain carried by the top 1% of samples (at least ten); ``opt_concentrated``: prompts whose optimum puts more
+    than half its weight on one sample; ``prompts``: the per-prompt table (:mod:`lmalign.frontier.prompts`) or
     ``None`` without groups. ``curve_*``: best-of-N at log-spaced
     ``N``; ``tilt_*``: the optimum's curve; ``winfront_*``: the win-rate frontier (tilt of the calibrated reward).
+
+    Every ``bon_*`` and ``opt_*`` number is :math:`\frac1G \sum_g` of the prompt's own; arrays without a prefix
+    below have one entry per row (per ``N`` of ``n``).
+
+    Attributes
+    ----------
+    samples : int
+        The reward samples read (for a law, its levels).
+    levels : int
+        The distinct (prompt, reward) pairs.
+    reference_mean : float
+        :math:`\frac1G \sum_g E_{p_g} r`.
+    n : numpy.ndarray
+        The :math:`N` of the rows.
+    bound : numpy.ndarray
+        :math:`\log N - (N-1)/N`, the bound on best-of-:math:`N`'s relative entropy.
+    bon_kl : numpy.ndarray
+        Best-of-:math:`N`'s :math:`\frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g)`.
+    bon_mean : numpy.ndarray
+        Best-of-:math:`N`'s expected reward.
+    bon_win : numpy.ndarray
+        Best-of-:math:`N`'s win rate against a fresh sample of the prompt.
+    opt_lam : numpy.ndarray
+        The common multiplier :math:`\lambda` of the optimum :math:`q_g \propto p_g e^{\lambda r}` at average
+        relative entropy ``bon_kl``.
+    opt_mean : numpy.ndarray
+        The optimum's expected reward.
+    opt_win : numpy.ndarray
+        The optimum's win rate.
+    curve_n : numpy.ndarray
+        The log-spaced :math:`N` of the best-of-:math:`N` curve (and every row's).
+    curve_kl : numpy.ndarray
+        Best-of-:math:`N`'s relative entropy at ``curve_n``.
+    curve_mean : numpy.ndarray
+        Best-of-:math:`N`'s expected reward at ``curve_n``.
+    curve_win : numpy.ndarray
+        Best-of-:math:`N`'s win rate at ``curve_n``.
+    tilt_kl : numpy.ndarray
+        The average relative entropy of points of the optimum's curve.
+    tilt_mean : numpy.ndarray
+        The optimum's expected reward at ``tilt_kl``.
+    tilt_win : numpy.ndarray
+        The optimum's win rate at ``tilt_kl``.
+    groups : int
+        The number of prompts :math:`G`.
+    per_prompt : bool
+        Whether the samples were grouped by prompt.
+    min_samples : int
+        The fewest samples of a prompt (0 for a law).
+    bon_mean_unbiased : numpy.ndarray
+        The order-statistics estimate of the expected best of :math:`N` fresh draws, averaged over the prompts with
+        at least :math:`N` samples (``nan`` when there is none).
+    opt_top_share : numpy.ndarray
+        Share of the optimum's gain carried by its ten top samples.
+    winfront_kl : numpy.ndarray
+        The average relative entropy of points of the win-rate frontier.
+    winfront_win : numpy.ndarray
+        The largest win rate at ``winfront_kl``.
+    ci : dict or None
+        Bootstrap percentile intervals, ``name -> rows x 2``.
+    bootstrap : int
+        The bootstrap resamples (0: none).
+    confidence : float
+        The intervals' level.
+    opt_beta : numpy.ndarray
+        :math:`1/\lambda` (``inf`` at :math:`\lambda = 0`).
+    bon_unbiased_prompts : numpy.ndarray
+        The prompts with at least :math:`N` samples.
+    opt_concentrated : numpy.ndarray
+        The prompts whose optimum puts more than half its weight on one sample.
+    opt_tail_share : numpy.ndarray
+        Share of the optimum's gain carried by the top 1% of samples (at least ten).
+    bon_tail_share : numpy.ndarray
+        Share of best-of-:math:`N`'s gain carried by the top 1% of samples (at least ten).
+    prompts : PromptTable or None
+        The per-prompt table, or ``None`` without groups.
+
+    Examples
+    --------
+    Two prompts with two samples each, rewards 0 and 1 for ``a``, 0 and 2 for ``b``. Best-of-2 puts mass
+    :math:`1 - (1/2)^2 = 3/4` on each prompt's top, so its expected reward is :math:`(3/4 + 3/2)/2`, its relative
+    entropy :math:`\frac34\log\frac32 + \frac14\log\frac12` and its win rate :math:`3/8 + 1/4`:
+
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"])
+    >>> f.groups, f.samples, f.reference_mean, f.bon_mean.tolist(), f.bon_win.tolist()
+    (2, 4, 0.75, [0.75, 1.125], [0.5, 0.625])
+    >>> round(float(f.bon_kl[1]), 12), round(float(0.75 * np.log(1.5) + 0.25 * np.log(0.5)), 12)
+    (0.130812035941, 0.130812035941)
     """
 
     samples: int
@@ -866,7 +1039,22 @@ class Frontier:
     prompts: PromptTable | None = field(default=None, repr=False, compare=False)
 
     def rows(self) -> list[dict]:
-        """The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``."""
+        r"""The table as a list of dicts (one per N); ``inf`` and ``nan`` become ``None``.
+
+        Returns
+        -------
+        list of dict
+            Per row: ``n``, the per-row numbers (``bound``, ``bon_*``, ``opt_*``, shares) as floats or ``None``,
+            the counts as integers, and ``ci`` (``name -> [lo, hi]``) with a bootstrap.
+
+        Examples
+        --------
+        At :math:`N = 1` the optimum is the reference itself, :math:`\lambda = 0`, an infinite :math:`\beta`:
+
+        >>> row = frontier([0.0, 1.0, 0.0, 2.0], n=[1], groups=["a", "a", "b", "b"]).rows()[0]
+        >>> row["n"], row["bon_kl"], row["opt_lam"], row["opt_beta"], row["bon_unbiased_prompts"]
+        (1, 0.0, 0.0, None, 2)
+        """
         keys = (
             "bound",
             "bon_kl",
@@ -896,7 +1084,24 @@ class Frontier:
 
     def to_pandas(self):
         """The table as a pandas DataFrame, one row per N (needs pandas; ``inf``/``nan`` become missing);
-        interval bounds are columns ``ci_<name>_lo`` and ``ci_<name>_hi``."""
+        interval bounds are columns ``ci_<name>_lo`` and ``ci_<name>_hi``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :meth:`rows`, ``n`` as integers and every other column as floats.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+
+        Examples
+        --------
+        >>> table = frontier([0.0, 1.0, 0.0, 2.0], n=[1, 2], groups=["a", "a", "b", "b"]).to_pandas()
+        >>> table["n"].tolist(), table["bon_mean_unbiased"].tolist()
+        ([1, 2], [0.75, 1.5])
+        """
         try:
             import pandas as pd
         except ImportError:
@@ -915,7 +1120,24 @@ class Frontier:
         return frame
 
     def to_dict(self) -> dict:
-        """Everything as JSON-ready Python objects (finite floats or ``None``)."""
+        """Everything as JSON-ready Python objects (finite floats or ``None``).
+
+        Returns
+        -------
+        dict
+            ``samples``, ``levels``, ``groups``, ``per_prompt``, ``min_samples_per_group``, ``reference_mean``,
+            ``bootstrap``, ``confidence`` (``None`` without a bootstrap), ``rows`` (:meth:`rows`) and the curves
+            ``curve``, ``tilt`` and ``win_frontier``.
+
+        Examples
+        --------
+        >>> import json
+        >>> d = frontier([0.0, 1.0, 0.0, 2.0], n=[2], groups=["a", "a", "b", "b"]).to_dict()
+        >>> d["groups"], d["min_samples_per_group"], d["confidence"], d["rows"][0]["bon_mean"]
+        (2, 2, None, 1.125)
+        >>> json.loads(json.dumps(d)) == d
+        True
+        """
 
         def arr(a):
             return [_finite(v) for v in np.asarray(a, dtype=float)]
@@ -947,7 +1169,28 @@ def _finite(v) -> float | None:
 
 
 def default_ns(max_n: int) -> list[int]:
-    """``1, 2, 4, ..., max_n`` (``max_n`` included when it is not a power of two)."""
+    """``1, 2, 4, ..., max_n`` (``max_n`` included when it is not a power of two).
+
+    Parameters
+    ----------
+    max_n : int
+        The largest :math:`N`, at least 1.
+
+    Returns
+    -------
+    list of int
+        The powers of two up to ``max_n``, then ``max_n``.
+
+    Raises
+    ------
+    ValueError
+        If ``max_n`` is not a positive integer.
+
+    Examples
+    --------
+    >>> default_ns(8), default_ns(12)
+    ([1, 2, 4, 8], [1, 2, 4, 8, 12])
+    """
     max_n = _validate.positive_int(max_n, "max_n")
     out = [2**j for j in range(max_n.bit_length())]
     return out if out[-1] == max_n else out + [max_n]
@@ -976,21 +1219,94 @@ def frontier(
     reward: str | None = None,
     group: str | None = None,
 ) -> Frontier:
-    """Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
+    r"""Exact best-of-N (``N`` in ``n``, default ``1, 2, 4, ..., max_n``, plus log-spaced ``N`` for the curve) and
     the KL-regularized optimum at the same average relative entropy.
 
     ``rewards``: finite numbers (or a :class:`~lmalign.law.RewardLaw`); ``groups``: a prompt id per reward,
     or ``None`` to pool
-    every sample into one law. Per prompt ``g``, best-of-N of ``p_g``; every reported number is
-    ``(1/G) sum_g`` of the per-prompt one; the optimum is ``q_g ~ p_g e^{lam r}`` with one ``lam``.
-    ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``) for percentile
-    intervals at level ``confidence``; it needs ``groups``.
+    every sample into one law. Per prompt :math:`g`, best-of-N of :math:`p_g`; every reported number is
+    :math:`\frac1G \sum_g` of the per-prompt one; the optimum is :math:`q_g \propto p_g e^{\lambda r}` with one
+    :math:`\lambda`. ``bootstrap = B > 0`` resamples prompts ``B`` times (``numpy`` generator seeded by ``seed``)
+    for percentile intervals at level ``confidence``; it needs ``groups``.
+
+    On prompt :math:`g` with distribution function :math:`F_g`, best-of-:math:`N` has expected reward
+
+    .. math::
+
+        E_{\mathrm{BoN}_g} r = \sum_v v \left(F_g(v)^N - F_{g,-}(v)^N\right),
+
+    and for :math:`N \le m_g` the unbiased estimate of the best of :math:`N` fresh draws is
+    :math:`\sum_{i \ge N} \binom{i-1}{N-1} \binom{m_g}{N}^{-1} r_{(i)}`. The common multiplier solves
+
+    .. math::
+
+        \frac1G \sum_g D(q_g\Vert p_g) = \frac1G \sum_g D(\mathrm{BoN}_g\Vert p_g).
 
     ``rewards`` may also be :class:`~lmalign.frontier.files.RewardSamples` (a file read by ``read_samples``, its
     prompt groups included), a :class:`~lmalign.frontier.stream.RewardSummary` (a streamed Parquet dataset), or a
     table, a pandas or polars DataFrame or a pyarrow Table, with ``reward`` the name of
     its reward column and ``group`` the name of its prompt-id column (ids compared as text: strings or integers).
     Every problem with the input is a ``ValueError`` naming the argument (or column) and the first bad entry.
+
+    Parameters
+    ----------
+    rewards : array_like, ~lmalign.law.RewardLaw, ~lmalign.frontier.files.RewardSamples, RewardSummary or table
+        The reward samples (or a law, a file's samples, a streamed summary, a DataFrame or Table).
+    max_n : int, optional
+        The largest :math:`N` of the default rows and of the curve, at most ``MAX_N``.
+    n : sequence of int, optional
+        The :math:`N` of the rows (each at most ``MAX_N``), instead of :func:`default_ns` of ``max_n``.
+    progress : bool, optional
+        Show progress bars on stderr; by default when there are at least 200,000 samples.
+    groups : array_like, optional
+        A prompt id (string or integer) per reward.
+    bootstrap : int, optional
+        Resamples of the prompts for intervals (0: none).
+    seed : int, optional
+        The bootstrap generator's seed, a non-negative integer.
+    confidence : float, optional
+        The intervals' level, in (0, 1).
+    reward, group : str, optional
+        The reward and prompt-id columns of a table (keyword only).
+
+    Returns
+    -------
+    Frontier
+        The table, the curves and, with groups, the per-prompt table.
+
+    Raises
+    ------
+    ValueError
+        For bad rewards or ids, a table without ``reward``, ``groups`` together with a table, a law,
+        :class:`~lmalign.frontier.files.RewardSamples` or a summary, ``reward``/``group`` without a table, an
+        :math:`N` that is not a positive integer or exceeds ``MAX_N``, an empty ``n``, a bad ``bootstrap``,
+        ``seed`` or ``confidence``, or a bootstrap without groups.
+
+    Examples
+    --------
+    Two prompts with two samples each, rewards 0 and 1 for ``a``, 0 and 2 for ``b``: the unbiased estimate at
+    :math:`N = m_g = 2` is each prompt's largest sample, and the optimum's multiplier gives tilts
+    :math:`q_a(1) = 1/(1 + e^{-\lambda})`, :math:`q_b(2) = 1/(1 + e^{-2\lambda})` of average relative entropy that of
+    best-of-2:
+
+    >>> f = frontier([0.0, 1.0, 0.0, 2.0], n=[2], groups=["a", "a", "b", "b"])
+    >>> f.bon_mean.tolist(), f.bon_mean_unbiased.tolist()
+    ([1.125], [1.5])
+    >>> lam = float(f.opt_lam[0])
+    >>> qa, qb = 1 / (1 + np.exp(-lam)), 1 / (1 + np.exp(-2 * lam))
+    >>> def kl(q):  # a two-point law against (1/2, 1/2)
+    ...     return q * np.log(2 * q) + (1 - q) * np.log(2 * (1 - q))
+    >>> round(float((kl(qa) + kl(qb)) / 2), 12), round(float(f.bon_kl[0]), 12)
+    (0.130812035941, 0.130812035941)
+    >>> round(float((qa + 2 * qb) / 2), 10), round(float(f.opt_mean[0]), 10)
+    (1.1420395009, 1.1420395009)
+
+    A table names its columns:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"prompt": ["a", "a", "b", "b"], "score": [0.0, 1.0, 0.0, 2.0]})
+    >>> frontier(df, n=[2], reward="score", group="prompt").bon_mean.tolist()
+    [1.125]
     """
     if is_table(rewards):
         if reward is None:
@@ -1183,11 +1499,11 @@ def _bootstrap(
     seed: int,
     confidence: float,
 ) -> dict[str, np.ndarray]:
-    """Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
+    r"""Percentile intervals over ``reps`` resamples of the prompts (with replacement: multinomial counts over the
     prompts, in the order of their ids). Best-of-N and the unbiased estimate are averages of per-prompt numbers,
     reweighted exactly (the unbiased one over the resampled prompts with at least N samples); the optimum of each
-    resample is solved again, its own ``lam`` for its own average KL (:func:`_solve_weighted`), to the solver's
-    tolerance of 1e-13 in the average KL."""
+    resample is solved again, its own :math:`\lambda` for its own average KL (:func:`_solve_weighted`), to the
+    solver's tolerance of :math:`10^{-13}` in the average KL."""
     rng = np.random.default_rng(seed)
     G, scale = lv.G, lv.scale
     points = sorted({p.t: p for p in list(grid) + list(opt)}.items())

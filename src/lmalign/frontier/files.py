@@ -46,15 +46,65 @@ _PROMPT_LIKE = re.compile(
 
 
 class RewardFileError(ValueError):
-    """A reward file that cannot be read as rewards; the message names the file, line and problem."""
+    r"""A reward file that cannot be read as rewards; the message names the file, line and problem.
+
+    A subclass of ``ValueError``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = (Path(folder) / "r.csv").write_text("reward\n1.5\nhigh\n")
+    ...     try:
+    ...         read_samples(Path(folder) / "r.csv")
+    ...     except RewardFileError as exc:
+    ...         message = str(exc)
+    >>> message.split(", ", 1)[1]
+    "line 3: column 'reward' 'high' is not a number"
+    """
 
 
 @dataclass(frozen=True)
 class RewardSamples:
-    """Rewards read from a file: ``rewards`` (finite floats), ``groups`` (an integer code per sample, ``0 ..
+    r"""Rewards read from a file: ``rewards`` (finite floats), ``groups`` (an integer code per sample, ``0 ..
     n_groups - 1``, or ``None`` without a group column), ``columns`` (all column names of the file, nested ones
     by dotted path), the ``column`` and ``group`` read, ``dropped`` (rows left out by ``drop_missing``) and
-    ``ids`` (the prompt id of each code, as text) and ``sha256`` (of the bytes read)."""
+    ``ids`` (the prompt id of each code, as text) and ``sha256`` (of the bytes read).
+
+    Attributes
+    ----------
+    rewards : numpy.ndarray
+        The rewards, finite floats, in file order.
+    groups : numpy.ndarray or None
+        The prompt code of each reward, ``0 .. n_groups - 1`` in order of first appearance; ``None`` without a
+        group column.
+    n_groups : int
+        The number of prompts (1 without a group column).
+    columns : tuple of str
+        Every column of the file (nested ones by dotted path).
+    column : str or None
+        The reward column read (``None`` for one number per line).
+    group : str or None
+        The prompt-id column read.
+    source : str
+        The file, as messages name it.
+    dropped : int
+        Rows left out for a missing reward (``drop_missing``).
+    ids : numpy.ndarray or None
+        The prompt id of each code, as text.
+    sha256 : str or None
+        The SHA-256 of the bytes read.
+
+    Examples
+    --------
+    >>> samples = RewardSamples(rewards=np.array([0.0, 1.0, 2.0]), groups=np.array([0, 0, 1]), n_groups=2,
+    ...                         columns=("prompt", "reward"), column="reward", group="prompt", source="r.csv",
+    ...                         ids=np.array(["a", "b"], dtype=object))
+    >>> from lmalign.frontier.core import frontier
+    >>> frontier(samples, n=[2]).bon_mean.tolist()  # (3/4 + 2) / 2
+    [1.375]
+    """
 
     rewards: np.ndarray
     groups: np.ndarray | None
@@ -68,8 +118,21 @@ class RewardSamples:
     sha256: str | None = None
 
     def prompt_like_columns(self) -> list[str]:
-        """Columns whose name looks like a prompt id (``prompt_id``, ``question``, ``qid``...), other than the
-        reward column."""
+        r"""Columns whose name looks like a prompt id (``prompt_id``, ``question``, ``qid``...), other than the
+        reward column.
+
+        Returns
+        -------
+        list of str
+            The file's columns, in order, whose name looks like a prompt id.
+
+        Examples
+        --------
+        >>> samples = RewardSamples(rewards=np.array([1.0]), groups=None, n_groups=1, columns=("qid", "reward", "text"),
+        ...                         column="reward", group=None, source="r.csv")
+        >>> samples.prompt_like_columns()
+        ['qid']
+        """
         return [c for c in self.columns if c != self.column and _PROMPT_LIKE.match(c.strip())]
 
 
@@ -98,8 +161,26 @@ def _load_bytes(path: str | Path) -> tuple[str, bytes | None, Path | None]:
 
 
 def display_name(path: str | Path) -> str:
-    """A file name as it goes into a one-line message: as it is, or quoted with escapes (``'a\\nb.csv'``) when it
-    holds a newline or another unprintable character."""
+    r"""A file name as it goes into a one-line message: as it is, or quoted with escapes (as :func:`repr` writes
+    it) when it holds a newline or another unprintable character.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file name.
+
+    Returns
+    -------
+    str
+        The name, or its :func:`repr` when it is not printable.
+
+    Examples
+    --------
+    >>> display_name("rewards.csv")
+    'rewards.csv'
+    >>> print(display_name("a\nb.csv"))
+    'a\nb.csv'
+    """
     text = str(path)
     return text if text.isprintable() else repr(text)
 
@@ -147,8 +228,36 @@ def _decode(name: str, data: bytes) -> str:
 
 
 def detect_format(name: str, data: bytes | None, file: Path | None) -> str:
-    """The format from the suffix, else from the content: Parquet magic, ``{`` (JSON Lines), a tab in the first
-    line (TSV), otherwise CSV (which covers one reward per line)."""
+    r"""The format from the suffix, else from the content: Parquet magic, ``{`` (JSON Lines), a tab in the first
+    line (TSV), otherwise CSV (which covers one reward per line).
+
+    Parameters
+    ----------
+    name : str
+        The file as messages name it.
+    data : bytes or None
+        The bytes already read (standard input), or ``None`` to read the start of ``file``.
+    file : pathlib.Path or None
+        The file, whose suffix decides when it is a known one.
+
+    Returns
+    -------
+    str
+        One of ``FORMATS``: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``.
+
+    Raises
+    ------
+    RewardFileError
+        If the file has to be read and cannot be.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> detect_format("x", None, Path("scores.PQ"))  # by the suffix; the file is not opened
+    'parquet'
+    >>> [detect_format("<stdin>", data, None) for data in (b'# scores\n{"r": 1}\n', b"id\tr\n", b"0.5\n")]
+    ['jsonl', 'tsv', 'csv']
+    """
     fmt = _SUFFIX.get(file.suffix.lower()) if file is not None else None
     if fmt is not None:
         return fmt
@@ -649,14 +758,50 @@ def read_samples(
     fmt: str | None = None,
     drop_missing: bool = False,
 ) -> RewardSamples:
-    """Rewards (and prompt groups) from a file: CSV, TSV, JSON Lines, Parquet, or one number per line.
+    r"""Rewards (and prompt groups) from a file: CSV, TSV, JSON Lines, Parquet, or one number per line.
 
     ``fmt`` is one of ``FORMATS`` or ``None`` (from the suffix, else from the content). ``column`` names the
     reward column (needed when there are several); ``group`` the column of prompt ids, read as text (``007`` and
     ``7`` are two prompts). In JSON Lines and Parquet a nested field is named by its dotted path
     (``meta.scores.rm``). ``drop_missing`` leaves out rows whose reward is missing (empty, null or NaN) and counts
     them in ``dropped``; text that is not a number stays an error. ``path = "-"`` reads standard input. Raises
-    :class:`RewardFileError` naming the file and line for every problem."""
+    :class:`RewardFileError` naming the file and line for every problem.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, or ``"-"`` for standard input.
+    column : str, optional
+        The reward column.
+    group : str, optional
+        The prompt-id column.
+    fmt : str, optional
+        The format, one of ``FORMATS``; by default from the suffix, else from the content.
+    drop_missing : bool, optional
+        Leave out (and count) rows whose reward is missing.
+
+    Returns
+    -------
+    RewardSamples
+        The rewards, prompt codes and ids, the columns, the rows dropped and the bytes' SHA-256.
+
+    Raises
+    ------
+    RewardFileError
+        For an unknown ``fmt`` and every problem of the file (missing, unreadable, not the format, no such column, a
+        reward that is missing, not a number or not finite, a bad prompt id), naming the file and line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "rewards.csv"
+    ...     _ = path.write_text("prompt,reward\n7,0.0\n7,1.0\n007,2.0\n")
+    ...     samples = read_samples(path, column="reward", group="prompt")
+    >>> samples.rewards.tolist(), samples.groups.tolist(), samples.ids.tolist()
+    ([0.0, 1.0, 2.0], [0, 0, 1], ['7', '007'])
+    """
     if fmt is not None and fmt not in FORMATS:
         raise RewardFileError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     name, data, file = _load_bytes(path)
@@ -703,9 +848,36 @@ def _read(
 
 
 def read_points(path: str | Path) -> list[dict]:
-    """Measured points of real runs to overlay on the frontier: a CSV or JSON Lines file (by suffix, else by
-    content) with columns ``kl`` (nats, >= 0), ``reward`` and an optional ``label``. Returns ``[{"kl", "reward",
-    "label"}]``; every problem is one :class:`RewardFileError` naming the file and line."""
+    r"""Measured points of real runs to overlay on the frontier: a CSV or JSON Lines file (by suffix, else by
+    content) with columns ``kl`` (nats, :math:`\ge 0`), ``reward`` and an optional ``label``. Returns
+    ``[{"kl", "reward", "label"}]``; every problem is one :class:`RewardFileError` naming the file and line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, or ``"-"`` for standard input.
+
+    Returns
+    -------
+    list of dict
+        One ``{"kl": float, "reward": float, "label": str}`` per point, in file order (label ``""`` when absent).
+
+    Raises
+    ------
+    RewardFileError
+        If the file is missing, empty, not CSV or JSON Lines, lacks ``kl`` or ``reward``, or has a row with a
+        wrong number of fields, a value that is not a finite number or a negative ``kl``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "runs.csv"
+    ...     _ = path.write_text("kl,reward,label\n0.5,1.25,PPO\n2,1.5,\n")
+    ...     read_points(path)
+    [{'kl': 0.5, 'reward': 1.25, 'label': 'PPO'}, {'kl': 2.0, 'reward': 1.5, 'label': ''}]
+    """
     name, data, file = _load_bytes(path)
     if data is None:
         assert file is not None
@@ -760,6 +932,38 @@ def read_points(path: str | Path) -> list[dict]:
 
 
 def read_rewards(path: str | Path, column: str | None = None, progress: bool | None = None) -> np.ndarray:
-    """The rewards of :func:`read_samples` as a float array (``progress`` is accepted for compatibility; the
-    readers are fast enough to need no progress bar)."""
+    r"""The rewards of :func:`read_samples` as a float array (``progress`` is accepted for compatibility; the
+    readers are fast enough to need no progress bar).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, or ``"-"`` for standard input.
+    column : str, optional
+        The reward column.
+    progress : bool, optional
+        Ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rewards, finite floats, in file order.
+
+    Raises
+    ------
+    RewardFileError
+        For every problem of the file, as :func:`read_samples`.
+
+    Examples
+    --------
+    One number per line, comments and blank lines skipped:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "rewards.txt"
+    ...     _ = path.write_text("# scores\n0.5\n\n-1e3\n")
+    ...     read_rewards(path).tolist()
+    [0.5, -1000.0]
+    """
     return read_samples(path, column=column).rewards

@@ -1,4 +1,4 @@
-"""Streaming a partitioned Parquet dataset (a directory or a glob of files) into per-prompt summaries.
+r"""Streaming a partitioned Parquet dataset (a directory or a glob of files) into per-prompt summaries.
 
 The frontier needs, per prompt, only its distinct rewards and how many samples have each (the empirical law),
 so a dataset larger than memory is read in record batches (``pyarrow.dataset``) and each batch is reduced at once
@@ -15,10 +15,11 @@ Beyond one machine the same split runs on a cluster engine (Dask, Spark or Ray).
 the rows by prompt (a shuffle on the prompt id: ``groupBy(prompt)`` in Spark, ``groupby`` in Dask, a hash
 partition in Ray), and per prompt sort its rewards and count equal ones; the summaries stay where the shuffle put
 them. The reduce is the shared multiplier: every evaluation of the average relative entropy at a trial
-``lambda`` needs per prompt only ``log Z_g(lambda)``, the tilted mean and variance of the reward (``D(q_g||p_g) =
-lambda E_q r - log Z_g`` and ``dD/dlambda = lambda Var_q r``), which each partition computes for its prompts and
-the driver sums: one aggregation of three numbers per prompt (or their sums per partition) for each Newton step,
-a handful per ``N``. Best-of-``N`` needs no multiplier and is one map-and-sum per ``N``.
+:math:`\lambda` needs per prompt only :math:`\log Z_g(\lambda)`, the tilted mean and variance of the reward
+(:math:`D(q_g\Vert p_g) = \lambda E_{q_g} r - \log Z_g(\lambda)` and
+:math:`\frac{d}{d\lambda} D(q_g\Vert p_g) = \lambda \operatorname{Var}_{q_g} r`), which each partition computes for
+its prompts and the driver sums: one aggregation of three numbers per prompt (or their sums per partition) for each
+Newton step, a handful per :math:`N`. Best-of-:math:`N` needs no multiplier and is one map-and-sum per :math:`N`.
 """
 
 from __future__ import annotations
@@ -38,10 +39,57 @@ BATCH_ROWS = 1 << 20
 
 @dataclass(frozen=True)
 class RewardSummary:
-    """Per-prompt empirical laws: ``values`` (distinct rewards, sorted within each prompt), ``gid`` (the prompt
+    r"""Per-prompt empirical laws: ``values`` (distinct rewards, sorted within each prompt), ``gid`` (the prompt
     code of each, sorted), ``counts`` (samples with that reward), ``n_groups`` and ``ids`` (the prompt id of each
     code), with the ``column``, ``group``, ``columns`` of the dataset, ``dropped`` rows, ``files`` read and a
-    ``sha256`` over their bytes in order."""
+    ``sha256`` over their bytes in order.
+
+    Prompt :math:`g`'s empirical law puts mass :math:`c_g(v)/m_g` on each of its rewards :math:`v`, with
+    :math:`m_g = \sum_v c_g(v)` its samples.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        The distinct rewards of each prompt, sorted within the prompt.
+    gid : numpy.ndarray
+        The prompt code ``0 .. n_groups - 1`` of each value, sorted.
+    counts : numpy.ndarray
+        The samples :math:`c_g(v)` with that reward.
+    n_groups : int
+        The number of prompts.
+    ids : numpy.ndarray or None
+        The prompt id (text) of each code; ``None`` without a group column.
+    column : str
+        The reward column.
+    group : str or None
+        The prompt-id column, or ``None`` (all samples pooled).
+    columns : tuple of str
+        Every column of the dataset.
+    source : str
+        The directory or glob read.
+    files : tuple of str
+        The files read, in order.
+    dropped : int
+        Rows left out for a missing reward (``drop_missing``).
+    sha256 : str or None
+        The SHA-256 of the files' bytes, in order.
+    samples : int
+        The rows summarised, :math:`\sum_g m_g` (a property).
+
+    Examples
+    --------
+    Two prompts: ``a`` with rewards 0, 1, 1 and ``b`` with reward 2 twice:
+
+    >>> summary = RewardSummary(values=np.array([0.0, 1.0, 2.0]), gid=np.array([0, 0, 1]),
+    ...                         counts=np.array([1, 2, 2]), n_groups=2, ids=np.array(["a", "b"], dtype=object),
+    ...                         column="reward", group="prompt", columns=("prompt", "reward", "prompt_text"),
+    ...                         source="data/", files=())
+    >>> summary.samples
+    5
+    >>> from lmalign.frontier.core import frontier
+    >>> frontier(summary, n=[2]).bon_mean.round(12).tolist()  # (8/9 + 2) / 2
+    [1.444444444444]
+    """
 
     values: np.ndarray
     gid: np.ndarray
@@ -61,18 +109,81 @@ class RewardSummary:
         return int(self.counts.sum())
 
     def prompt_like_columns(self) -> list[str]:
-        """Columns whose name looks like a prompt id, other than the reward column."""
+        """Columns whose name looks like a prompt id, other than the reward column.
+
+        Returns
+        -------
+        list of str
+            The dataset's columns, in order, whose name matches the prompt-id pattern of
+            :mod:`lmalign.frontier.files`.
+
+        Examples
+        --------
+        >>> summary = RewardSummary(values=np.array([1.0]), gid=np.array([0]), counts=np.array([1]), n_groups=1,
+        ...                         ids=None, column="reward", group=None, columns=("prompt_id", "reward", "text"),
+        ...                         source="data/", files=())
+        >>> summary.prompt_like_columns()
+        ['prompt_id']
+        """
         return [c for c in self.columns if c != self.column and _PROMPT_LIKE.match(c.strip())]
 
 
 def is_dataset(path: str | Path) -> bool:
-    """Whether ``path`` names a directory or a glob pattern (``*``, ``?``, ``[``) rather than one file."""
+    """Whether ``path`` names a directory or a glob pattern (``*``, ``?``, ``[``) rather than one file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file name, a directory, a glob pattern or ``-`` (standard input).
+
+    Returns
+    -------
+    bool
+        ``True`` for an existing directory or a name with a glob character; ``False`` for ``-`` and other names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> is_dataset("shards/*.parquet"), is_dataset("rewards.csv"), is_dataset("-")
+    (True, False, False)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     is_dataset(folder)
+    True
+    """
     text = str(path)
     return text != "-" and (Path(text).is_dir() or any(ch in text for ch in "*?["))
 
 
 def dataset_files(path: str | Path) -> list[str]:
-    """The Parquet files of a directory (recursively, partitioned layouts included) or a glob, sorted."""
+    """The Parquet files of a directory (recursively, partitioned layouts included) or a glob, sorted.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A directory (its files ending in ``.parquet`` or ``.pq``, any case, at any depth) or a glob pattern
+        (``**`` recursive; every matching file).
+
+    Returns
+    -------
+    list of str
+        The files, sorted.
+
+    Raises
+    ------
+    ~lmalign.frontier.files.RewardFileError
+        If there is no such file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for part in ("day=2/b.parquet", "day=1/a.PQ", "day=1/notes.txt"):
+    ...         (Path(folder) / part).parent.mkdir(exist_ok=True)
+    ...         (Path(folder) / part).touch()
+    ...     [Path(f).relative_to(folder).as_posix() for f in dataset_files(folder)]
+    ['day=1/a.PQ', 'day=2/b.parquet']
+    """
     text = str(path)
     if Path(text).is_dir():
         files = sorted(str(p) for p in Path(text).rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
@@ -84,13 +195,50 @@ def dataset_files(path: str | Path) -> list[str]:
 
 
 def sort_pairs(gid: np.ndarray, val: np.ndarray, runs: bool = False, unit: bool = False) -> np.ndarray:
-    """The order that sorts the pairs ``(gid, val)`` by ``gid`` then ``val`` (``gid`` non-negative integers below
-    2**52, ``val`` finite). One float sort of the key ``4 gid + (val/2^e + 2)``, with ``2^e`` the power of two that
-    brings every ``|val|`` below 1 (exact): rounding is monotone, so the key orders the pairs except within runs of
-    equal keys, where two rewards too close to tell apart at the key's precision could be swapped. Such a run is
-    looked for, and if one holds two different rewards the pairs are sorted exactly: an unstable sort of ``val``,
-    then stable passes over 16-bit digits of ``gid`` (numpy's radix sort). ``runs``: the input is a few sorted
-    runs (a stable sort merges them in about linear time); ``unit``: every ``|val| < 1`` already."""
+    r"""The order that sorts the pairs ``(gid, val)`` by ``gid`` then ``val`` (``gid`` non-negative integers below
+    :math:`2^{52}`, ``val`` finite).
+
+    One float sort of the key
+
+    .. math::
+
+        k = 4g + \left(\frac{v}{2^e} + 2\right),
+
+    with :math:`2^e` the power of two that brings every :math:`|v|` below 1 (exact): rounding is monotone, so the
+    key orders the pairs except within runs of equal keys, where two rewards too close to tell apart at the key's
+    precision could be swapped. Such a run is looked for, and if one holds two different rewards the pairs are
+    sorted exactly: an unstable sort of ``val``, then stable passes over 16-bit digits of ``gid`` (numpy's radix
+    sort).
+
+    Parameters
+    ----------
+    gid : numpy.ndarray
+        The prompt codes :math:`g`, non-negative integers below :math:`2^{52}`.
+    val : numpy.ndarray
+        The rewards :math:`v`, finite floats, as many as ``gid``.
+    runs : bool, optional
+        The input is a few sorted runs (a stable sort merges them in about linear time).
+    unit : bool, optional
+        Every :math:`|v| < 1` already (no scaling).
+
+    Returns
+    -------
+    numpy.ndarray
+        The permutation (``intp``) that sorts the pairs by prompt, then reward.
+
+    Examples
+    --------
+    >>> gid, val = np.array([1, 0, 1, 0]), np.array([0.5, 2.0, -1.0, -3.0])
+    >>> order = sort_pairs(gid, val)
+    >>> gid[order].tolist(), val[order].tolist()
+    ([0, 0, 1, 1], [-3.0, 2.0, -1.0, 0.5])
+
+    Rewards :math:`2^{-52}` apart share a key; the exact pass still orders them:
+
+    >>> val = np.array([1.0 + 2.0**-52, 1.0, 0.0])
+    >>> sort_pairs(np.array([0, 0, 0]), val).tolist()
+    [2, 1, 0]
+    """
     if val.size == 0:
         return np.zeros(0, dtype=np.intp)
     key = gid * 4.0
@@ -140,7 +288,47 @@ def read_summary(
     path: str | Path, column: str, group: str | None = None, drop_missing: bool = False, batch_rows: int = BATCH_ROWS
 ) -> RewardSummary:
     """Stream the Parquet files of a directory or glob into per-prompt summaries (see the module docstring).
-    Every problem is a :class:`~lmalign.frontier.files.RewardFileError` naming the file."""
+    Every problem is a :class:`~lmalign.frontier.files.RewardFileError` naming the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A directory or a glob of Parquet files (:func:`dataset_files`).
+    column : str
+        The reward column (integers or floats).
+    group : str or None, optional
+        The prompt-id column (strings or integers), or ``None`` to pool every row into one law.
+    drop_missing : bool, optional
+        Leave out rows with a null or NaN reward (and count them) instead of refusing them.
+    batch_rows : int, optional
+        The rows of one record batch read at a time.
+
+    Returns
+    -------
+    RewardSummary
+        Each prompt's distinct rewards and their counts; prompt codes in order of the ids' first appearance.
+
+    Raises
+    ------
+    ~lmalign.frontier.files.RewardFileError
+        If there are no files, they are not a readable Parquet dataset, a named column is absent, the reward
+        column is not numbers, a reward is missing (without ``drop_missing``) or infinite, a prompt id is missing
+        or of another type, or no reward is left.
+
+    Examples
+    --------
+    Two files, prompts ``a`` (rewards 0 and 1) and ``b`` (2 twice) spread over both:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pq.write_table(pa.table({"prompt": ["a", "b"], "reward": [1.0, 2.0]}), Path(folder) / "0.parquet")
+    ...     pq.write_table(pa.table({"prompt": ["b", "a"], "reward": [2.0, 0.0]}), Path(folder) / "1.parquet")
+    ...     summary = read_summary(folder, "reward", group="prompt")
+    >>> summary.ids.tolist(), summary.gid.tolist(), summary.values.tolist(), summary.counts.tolist()
+    (['a', 'b'], [0, 0, 1], [0.0, 1.0, 2.0], [1, 1, 2])
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds

@@ -1,5 +1,6 @@
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -110,3 +111,32 @@ def test_one_level_law_and_infinite_cgf_arguments():
     assert two.cgf(math.inf) == math.inf
     assert two.cgf(-math.inf) == pytest.approx(math.log(0.3), rel=1e-15)
     assert RewardLaw([-2.0, -1.0], [0.5, 0.5]).cgf(math.inf) == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("values", "probs", "lam", "t"),
+    [
+        ([0.0, 1.79769e292], [5 / 6, 1 / 6], 0.0, -1e16),  # t times the top level is at the edge of the floats
+        ([0.0, 1.79769e292], [5 / 6, 1 / 6], 0.0, -1.0),
+        ([0.0, 1e292], [0.9, 0.1], 1e-292, -3e-292),  # lam and lam + t on either side of 0
+        ([-1.0, 2.0], [0.3, 0.7], 2.0, -5.0),
+        ([-1.0, 2.0], [0.3, 0.7], -2.0, 5.0),
+    ],
+)
+def test_scaled_cgf_when_the_tilt_changes_side(values, probs, lam, t):
+    """kappa(lam + t) - kappa(lam) against 50-digit arithmetic where lam + t and lam have opposite signs, so the
+    two CGFs are shifted by opposite ends of the law (one shift for both lost the answer to cancellation)."""
+    law = RewardLaw(values, probs)
+    with mpmath.workdps(50):
+
+        def kappa(s):
+            return mpmath.log(
+                sum(
+                    mpmath.mpf(p) * mpmath.exp(s * mpmath.mpf(v))
+                    for v, p in zip(law.values.tolist(), law.probs.tolist(), strict=True)
+                )
+            )
+
+        exact = float(kappa(mpmath.mpf(lam) + mpmath.mpf(t)) - kappa(mpmath.mpf(lam)))
+    got = scaled_cgf(law, lam, t)
+    assert abs(got - exact) <= 64 * np.finfo(float).eps * (1 + abs(exact)), (got, exact)

@@ -262,11 +262,13 @@ def _scaled_cgf_one(law: RewardLaw, tilted: RewardLaw, lam: float, t: float) -> 
         q = tilted.probs
         resid = math.fsum((q * y).tolist())
         return t * m + math.log1p(t * resid + math.fsum((q * _expm1_minus_x(t * y)).tolist()))
-    c = float(vals[-1] if lam >= 0 else vals[0])  # exponents at most 0 on the side lam pushes to
+    # kappa(s) = s c_s + log E exp(s (v - c_s)), c_s the end s pushes to: every exponent at most 0, no overflow
+    c_new, c_old = (float(vals[-1] if s >= 0 else vals[0]) for s in (lam + t, lam))
     with np.errstate(over="ignore"):
-        return float(
-            t * c + log_sum_exp(law.logprobs + (lam + t) * (vals - c)) - log_sum_exp(law.logprobs + lam * (vals - c))
-        )
+        gap = log_sum_exp(law.logprobs + (lam + t) * (vals - c_new)) - log_sum_exp(law.logprobs + lam * (vals - c_old))
+        if c_new == c_old:  # lam and lam + t on one side: the shifts differ by t c exactly
+            return float(t * c_new + gap)
+        return float(((lam + t) * c_new - lam * c_old) + gap)
 
 
 def scaled_cgf(law: RewardLaw, lam: float, t):

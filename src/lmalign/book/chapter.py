@@ -16,12 +16,15 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from lmalign.book import claims, figures, parameters, paths
 from lmalign.plotstyle import use_style
 
 _CURRENT: Chapter | None = None
+_EPS = sys.float_info.epsilon
 
 
 class Chapter:
@@ -59,6 +62,83 @@ class Chapter:
         unless it exceeds the tolerance (else the check could not tell the term is there); ``tolerance`` and
         ``bound`` as in :meth:`claim`, and they should be those of the check it ablates."""
         return self.claims.record(claim_id, error, detail=detail, ablation=True, tolerance=tolerance, bound=bound)
+
+    def check_exercises(
+        self,
+        stated: Mapping[str, Mapping[str, str]],
+        routes: Mapping[str, Mapping[str, tuple]],
+        *,
+        bound: tuple[str, str] = (
+            "half a unit of the last stated decimal",
+            "64 eps (1 + |x|) for the library",
+        ),
+        library_tol: float | Mapping[str, float] = 64 * _EPS,
+        route: str = "the exact route",
+        stated_route: str | None = None,
+    ) -> None:
+        r"""Check the numbers an exercise's solution states, and the library's, against an exact route.
+
+        For each exercise ``E`` two claims ``E`` are recorded. The first, with the bound ``bound[0]``, is that
+        each number :math:`s` the solution states, with :math:`d` decimals, is the exact value :math:`x` rounded:
+
+        .. math:: \max_{\text{names}} |s - x| \le \max_{\text{names}} \tfrac12 \, 10^{-d}.
+
+        The second, with the bound ``bound[1]``, is that the library's value :math:`\hat x` agrees with it to
+        rounding, relative to :math:`1 + |x|`:
+
+        .. math:: \max_{\text{names}} \frac{|x - \hat x|}{1 + |x|} \le \tau,
+
+        or, when the routes give each value its own absolute bound :math:`b`,
+        :math:`\max_{\text{names}} |x - \hat x| \le \min_{\text{names}} b`.
+
+        Parameters
+        ----------
+        stated : mapping
+            ``{E: {name: "0.6614", ...}}``: the numbers as the solution prints them.
+        routes : mapping
+            ``{E: {name: (exact, library)}}`` or ``{E: {name: (exact, library, b)}}``: ``exact`` a
+            high-precision value (a sympy expression, evaluated to 30 digits, an mpmath number or a float),
+            ``library`` the library's float, ``b`` an absolute error bound of the library at this run's
+            parameters (every value of an exercise has one, or none has).
+        bound : tuple of str
+            The bounds' formulas recorded with the two claims.
+        library_tol : float or mapping
+            :math:`\tau`, one number or ``{E: tau}`` (64 eps by default).
+        route : str
+            How the claims' details name the exact route.
+        stated_route : str, optional
+            How the first claim's detail names it (by default ``route``).
+
+        Raises
+        ------
+        ClaimFailed
+            On the first claim that fails, after it is recorded.
+        """
+        stated_route = route if stated_route is None else stated_route
+        for ex_id, values in stated.items():
+            half_unit = max(0.5 * 10.0 ** -len(s.split(".")[1]) for s in values.values())
+            entries = {k: routes[ex_id][k] for k in values}
+            exact = {k: _high_precision_float(e[0]) for k, e in entries.items()}
+            stated_err = max(abs(float(s) - exact[k]) for k, s in values.items())
+            self.claim(
+                ex_id,
+                stated_err,
+                tolerance=half_unit,
+                bound=bound[0],
+                detail=f"stated {dict(values)} vs {stated_route}",
+            )
+            own = [len(e) == 3 for e in entries.values()]
+            if any(own) and not all(own):
+                raise ValueError(f"exercise {ex_id}: give every value its own library bound, or none")
+            if all(own):
+                library_err = max(abs(exact[k] - float(e[1])) for k, e in entries.items())
+                tolerance = min(float(e[2]) for e in entries.values())
+                detail = f"the library vs {route}"
+            else:
+                library_err = max(abs(exact[k] - float(e[1])) / (1 + abs(exact[k])) for k, e in entries.items())
+                tolerance = library_tol[ex_id] if isinstance(library_tol, Mapping) else library_tol
+                detail = f"the library vs {route}, relative to 1 + |x|"
+            self.claim(ex_id, library_err, tolerance=tolerance, bound=bound[1], detail=detail)
 
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of what the chapter's results depend on: its source, the library (with the data it ships),
@@ -115,6 +195,12 @@ class Chapter:
         meta = {figures.FIGURE_KEY: {"name": name, "caption": caption, "alt": alt}}
         display(SVG(data=path.read_text(encoding="utf-8")), metadata=meta)
         display(Markdown(f"**Figure {name}.** {caption}"), metadata=meta)
+
+
+def _high_precision_float(value) -> float:
+    """``value`` as a float; a sympy expression is first evaluated to 30 significant digits."""
+    evalf = getattr(value, "evalf", None)
+    return float(evalf(30) if callable(evalf) else value)
 
 
 def validate_ranges(name: str, values: dict) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from lmalign.book import claims, parameters, report, rerun, sweep
@@ -21,8 +22,9 @@ def test_draws_are_reproducible_and_differ_between_draws():
     parameters.validate(a, specs)
 
 
-def _fake_run(checks_by_draw, code=0):
-    """A stand-in for rerun.run_into that writes the given checks as the chapter's claims.json."""
+def _fake_run(checks_by_draw, code=0, stderr=None):
+    """A stand-in for rerun.run_into that writes the given checks as the chapter's claims.json (and, with
+    ``stderr``, an executed notebook whose one cell wrote it)."""
     calls = []
 
     def run_into(chapter, given, out, timeout):
@@ -30,6 +32,10 @@ def _fake_run(checks_by_draw, code=0):
         calls.append(given)
         (out / chapter).mkdir(parents=True, exist_ok=True)
         (out / chapter / "claims.json").write_text(json.dumps({"chapter": chapter, "checks": checks}))
+        if stderr is not None:
+            cell = nbformat.v4.new_code_cell("x = 0 / 0", execution_count=1)
+            cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=stderr)]
+            nbformat.write(nbformat.v4.new_notebook(cells=[cell]), out / f"{chapter}.ipynb")
         return code, "" if code == 0 else "cell 3 failed with ClaimFailed: C0", ""
 
     return run_into, calls
@@ -71,6 +77,17 @@ def test_any_failure_is_a_failure(tmp_path, monkeypatch, checks, code, message):
     monkeypatch.setattr(rerun, "run_into", run_into)
     result = sweep.sweep(["00_pipeline"], 1, 0, tmp_path, 60.0, None, log=str)
     assert len(result["failures"]) == 1 and message in result["failures"][0]
+
+
+@pytest.mark.parametrize(("stderr", "failures"), [("RuntimeWarning: invalid value in divide", 1), (None, 0)])
+def test_a_draw_whose_page_shows_a_warning_fails(tmp_path, monkeypatch, stderr, failures):
+    """Passing checks are not enough: a warning on the page at these parameters is what a build refuses."""
+    run_into, _ = _fake_run([[_check(0.0)]], stderr=stderr)
+    monkeypatch.setattr(rerun, "run_into", run_into)
+    result = sweep.sweep(["00_pipeline"], 1, 0, tmp_path, 60.0, None, log=str)
+    assert len(result["failures"]) == failures
+    if failures:
+        assert "writes to stderr" in result["failures"][0] and "RuntimeWarning" in result["failures"][0]
 
 
 def test_a_chapter_whose_parameters_cannot_be_drawn_fails(tmp_path, monkeypatch):

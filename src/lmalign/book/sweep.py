@@ -66,9 +66,19 @@ def run_draw(chapter: str, given: dict, out: Path, timeout: float, registry: dic
         )
     elif unchecked:
         row["message"] = f"claims not checked in this run: {', '.join(unchecked)}"
+    elif (shown := _unpublishable(out / f"{chapter}.ipynb")) is not None:
+        row["message"] = f"the page would show what a build refuses: {shown}"
     elif not row["message"]:
         row["ok"] = True
     return row
+
+
+def _unpublishable(notebook: Path) -> str | None:
+    """What a build would refuse to publish in the executed ``notebook`` (a warning, stderr, a traceback: a
+    sign that the chapter misbehaves at these parameters), ``None`` when clean or when there is no notebook."""
+    from lmalign.book.executor import unpublishable
+
+    return unpublishable(notebook, paths.repo_root()) if notebook.is_file() else None
 
 
 def worst_margins(runs: dict[str, list[dict]]) -> dict[str, dict]:

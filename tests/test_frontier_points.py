@@ -72,6 +72,12 @@ def test_the_plot_labels_n_and_the_runs(tmp_path):
     # the runs are on the reward panel at their coordinates
     xy = {tuple(np.round(line.get_xydata()[0], 6)) for line in fig.axes[0].lines if line.get_marker() == "D"}
     assert xy == {(0.4, 0.7), (0.9, 0.8)}
+    # stacked panels no wider than a page, every legend entry and N label at least at the tick-label size
+    fig.canvas.draw()
+    tick = min(t.get_fontsize() for ax in fig.axes for t in ax.get_xticklabels())
+    assert fig.get_size_inches()[0] <= 8 and fig.axes[0].get_position().y0 > fig.axes[1].get_position().y1
+    sizes = [t.get_fontsize() for ax in fig.axes for t in [*ax.get_legend().get_texts(), *ax.texts]]
+    assert min(sizes) >= tick, (min(sizes), tick)
     # N labels do not pile up where the rows crowd together beyond the samples (5 per prompt)
     assert len([t for t in texts if t.startswith("N=")]) < 2 * len(fr.n)
     svg = tmp_path / "f.svg"

@@ -257,7 +257,8 @@ def draw(fr: Frontier, points: list[dict] | None = None):
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels, reward and win rate against KL (the caller closes it).
+        Two stacked panels, reward and win rate against KL, their legends and labels at the tick-label size
+        (the caller closes it).
 
     Examples
     --------
@@ -268,11 +269,14 @@ def draw(fr: Frontier, points: list[dict] | None = None):
     >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
 
     from lmalign.plotstyle import use_style
 
     use_style()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 7.6))  # stacked: a page or a laptop screen wide
+    # legend, N labels and title at the tick-label size, readable where the figure is shown at page width
+    tick = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
     right = max(float(np.max(fr.curve_kl)), float(np.max(fr.bound)))
     if points:
         right = max(right, max(p["kl"] for p in points))
@@ -298,7 +302,7 @@ def draw(fr: Frontier, points: list[dict] | None = None):
             if x - last < 0.05 * right:  # rows that crowd together (N beyond the samples) keep the first label
                 continue
             last = x
-            ax.annotate(f"N={int(k)}", (x, y), xytext=(3, -9), textcoords="offset points", fontsize=7, color="C0")
+            ax.annotate(f"N={int(k)}", (x, y), xytext=(3, -9), textcoords="offset points", fontsize=tick, color="C0")
         ax.set_xlabel("KL from the reference (nats)" + (", average over prompts" if fr.per_prompt else ""))
         ax.set_ylabel(label)
         ax.set_xlim(left=0, right=right * 1.08 + 1e-9)
@@ -314,10 +318,10 @@ def draw(fr: Frontier, points: list[dict] | None = None):
                 markeredgecolor="black",
                 label=pt["label"] or f"run {i + 1}",
             )
-    axes[0].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
-    axes[1].legend(loc="lower right", fontsize=7.5, framealpha=0.95)
+    axes[0].legend(loc="lower right", fontsize=tick, framealpha=0.95)
+    axes[1].legend(loc="lower right", fontsize=tick, framealpha=0.95)
     what = f"{fr.groups} prompts, per-prompt" if fr.per_prompt else "pooled"
-    axes[0].set_title(f"{fr.samples} samples ({what}), N up to {int(fr.curve_n[-1])}", fontsize=9)
+    axes[0].set_title(f"{fr.samples} samples ({what}), N up to {int(fr.curve_n[-1])}", fontsize=tick)
     fig.tight_layout()
     return fig
 

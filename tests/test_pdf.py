@@ -98,6 +98,8 @@ def test_title_page_contents_and_bookmarks(book_pdf, published_book):
     parts = [p for p in pdf.toc_parts(published_book.site) if p.caption]
     top = [title for depth, title, _ in outline if depth == 0]
     assert [p.caption for p in parts] == [t for t in top if t in {p.caption for p in parts}]
+    doubled = [t for _, t, _ in outline if re.match(r"(\d+(\.\d+)*\. )\1", t) or t[: len(t) // 2] * 2 == t]
+    assert doubled == []  # a heading at the top of a page, each piece twice ("3.6. 3.6. ExercisesExercises")
     chapters = {title: page for depth, title, page in outline if depth == 1}
     assert len(chapters) >= len(pdf.toc_pages(published_book.site)) - 1
     contents = next(n for n in range(1, 6) if "Contents" in _page_text(reader, n))
@@ -138,7 +140,7 @@ def test_math_typeset_results_numbered_folded_code_left_out(book_pdf, published_
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert not re.findall(r"\\\(|\\\)|\\\[|\\\]", text)[:5]
     assert re.search(r"Theorem \d+", text) and re.search(r"Fig\. \d+", text)
-    assert "Reproduction report" in text and "API reference" in text
+    assert "Reproduction report" in text and "API reference" in text and "part of the web book" in text
     assert "Show code cell source" not in text
     assert (published_book.html / "book.pdf").read_bytes() == book_pdf[0].read_bytes()
     assert 'href="../book.pdf"' in (published_book.html / "book" / "status.html").read_text()

@@ -143,7 +143,8 @@ def transform_policy(law: RewardLaw, transform: Callable[[np.ndarray], np.ndarra
     beta = _validate.nonneg_real(beta, "beta")
     if beta == 0 or math.isinf(beta):
         raise ValueError(f"beta must be finite and > 0, got {beta!r}")
-    out = transform(law.values.copy())  # a copy: the law's values are read-only
+    with np.errstate(all="ignore"):  # its inf and nan are refused below with a message, not warned about
+        out = transform(law.values.copy())  # a copy: the law's values are read-only
     try:  # complex, masked, boolean or text output is refused, not converted
         t = _validate.real_array(out, "transform", allow_nan=True)
     except ValueError:

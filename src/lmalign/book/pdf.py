@@ -17,12 +17,15 @@ How:
    unique, and points each link to another page of the book at the matching anchor of the one document; a link to
    a local file that is not a page (a download, a figure's provenance) keeps its text and loses its target, so no
    ``file://`` link reaches the PDF. Headings move one level down under the parts' ``h1``, which gives the
-   bookmarks their order: part, chapter, section.
+   bookmarks their order: part, chapter, section. A page of :data:`WEB_ONLY` (the API reference) prints as its
+   title and a pointer to the web book.
 2. :func:`print_book` loads it in Chromium, lets MathJax typeset it, checks that no raw TeX is left and that
    nothing is wider than the page (:func:`lmalign.book.browser.overflow`; a display equation wider than the text
    width is scaled down to fit first), and prints it. The contents' page numbers come from a second print: the
    first one's named destinations (poppler's ``pdfinfo -dests``) give the page of each chapter's anchor.
-3. :func:`fixed_dates` replaces the creation and modification dates by ``SOURCE_DATE_EPOCH`` (1970 when unset)
+3. Chromium writes the bookmark of a heading that a page break pushed to the top of the next page with each of its
+   text pieces twice ("3.6. 3.6. ExercisesExercises"); :func:`clean_outline` writes those titles once (pypdf).
+4. :func:`fixed_dates` replaces the creation and modification dates by ``SOURCE_DATE_EPOCH`` (1970 when unset)
    and no build path is printed, so two runs on the same build give the same bytes.
 """
 
@@ -84,7 +87,7 @@ pre, .highlight pre { white-space: pre-wrap !important; overflow-wrap: anywhere;
 table { max-width: 100%; }
 td, th { overflow-wrap: anywhere; }
 figure, img, svg, div.math, mjx-container[display="true"], tr { break-inside: avoid; }
-h1, h2, h3, h4 { break-after: avoid; }
+h1, h2, h3, h4, h5, h6 { break-after: avoid; break-inside: avoid; }
 img { max-width: 100%; height: auto; }
 a { color: #1a5fb4; }
 """
@@ -99,6 +102,17 @@ for (const c of document.querySelectorAll('mjx-container[display="true"]')) {
 }
 return scaled;
 """
+
+
+# Pages the PDF gives as a pointer to the web book: the API reference (every public function's docstring, about
+# ninety printed pages) is looked up, not read through, and would take the PDF past 200 pages.
+WEB_ONLY = {
+    "book/api": (
+        "The API reference, every public function of the library with its formula, parameters and examples, is "
+        "part of the web book (book/api.html beside the chapters); in Python, help(lmalign.best_of_n) and its "
+        "siblings print the same text."
+    ),
+}
 
 
 class PdfError(RuntimeError):
@@ -210,8 +224,11 @@ def combined_html(html: Path, parts: list[Part], title: str, author: str) -> str
             if not head:
                 head = _head(soup, path.as_uri())
             name = _title(soup)
-            article = _article(soup, page, path.as_uri(), html_uri, keys)
-            body.append(f'<section class="print-page" id="{keys[page]}">{heading}{article.decode_contents()}</section>')
+            if page in WEB_ONLY:
+                inner = f"<h2>{htmllib.escape(name)}</h2><p>{htmllib.escape(WEB_ONLY[page])}</p>"
+            else:
+                inner = _article(soup, page, path.as_uri(), html_uri, keys).decode_contents()
+            body.append(f'<section class="print-page" id="{keys[page]}">{heading}{inner}</section>')
             heading = ""  # the part's title heads its first page
             contents.append(
                 f'<li class="chapter"><a href="#{keys[page]}">{htmllib.escape(name)}</a>'
@@ -244,6 +261,58 @@ def fixed_dates(pdf: bytes, epoch: int | None = None) -> bytes:
         return m.group(1) + (new + b" " * (len(old) - len(new)) if len(new) <= len(old) else stamp[: len(old)]) + b")"
 
     return re.sub(rb"(/(?:CreationDate|ModDate) \()([^)]*)\)", fix, pdf)
+
+
+def undoubled(title: str) -> str | None:
+    """``title`` with each of its pieces once, when it is made of pieces each written twice (``a a b b ...``);
+    ``None`` when it is not.
+
+    Examples
+    --------
+    >>> undoubled("3.6. 3.6. ExercisesExercises")
+    '3.6. Exercises'
+    >>> undoubled("Summary") is None
+    True
+    """
+
+    from functools import cache
+
+    @cache  # one answer per suffix: at most len(title) calls, each trying len(title) / 2 pieces
+    def split(start: int) -> str | None:
+        if start == len(title):
+            return ""
+        for k in range(1, (len(title) - start) // 2 + 1):
+            piece = title[start : start + k]
+            if title.startswith(piece, start + k) and (tail := split(start + 2 * k)) is not None:
+                return piece + tail
+        return None
+
+    return split(0) if title else None
+
+
+def clean_outline(pdf: bytes) -> bytes:
+    """``pdf`` with every bookmark title that :func:`undoubled` recognises written once (see the module's
+    docstring, step 3); the pages, links and named destinations are copied as they are."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    outlines = writer.root_object.get("/Outlines")
+    stack = [outlines.get_object()] if outlines is not None else []
+    while stack:  # every bookmark once: a tree walked through /First and /Next
+        item = stack.pop().get("/First")
+        while item is not None:
+            node = item.get_object()
+            once = undoubled(str(node.get("/Title", "")))
+            if once:
+                node[NameObject("/Title")] = TextStringObject(once)
+            stack.append(node)
+            item = node.get("/Next")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def destinations(pdf: Path) -> dict[str, int]:
@@ -326,7 +395,7 @@ def print_book(html: Path, parts: list[Part], out: Path, title: str, author: str
     moved = {k: v for k, v in destinations(final).items() if k in numbers and numbers[k] != v}
     if moved:
         raise PdfError(f"the contents' page numbers moved in the second print: {moved}")
-    atomic_write_bytes(out, fixed_dates(pdf))
+    atomic_write_bytes(out, fixed_dates(clean_outline(pdf)))
     shutil.rmtree(work, ignore_errors=True)
     return out
 

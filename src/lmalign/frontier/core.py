@@ -810,7 +810,7 @@ def _solve_weighted(
             step = t[idx] - f / slope
         ok = np.isfinite(step) & (step > lo[idx]) & (step < hi[idx])
         fallback = np.where(
-            np.isfinite(hi[idx]), np.where(lo[idx] > 0, np.sqrt(lo[idx] * hi[idx]), hi[idx] / 2), 2.0 * t[idx]
+            np.isfinite(hi[idx]), np.where(lo[idx] > 0, np.sqrt(lo[idx]) * np.sqrt(hi[idx]), hi[idx] / 2), 2.0 * t[idx]
         )
         t[idx] = np.where(ok, step, fallback)
         active[idx[done]] = False

@@ -161,7 +161,7 @@ def _load_bytes(path: str | Path) -> tuple[str, bytes | None, Path | None]:
 
 
 def display_name(path: str | Path) -> str:
-    r"""A file name as it goes into a one-line message: as it is, or quoted with escapes (as :func:`repr` writes
+    r"""A file name as it goes into a one-line message: as it is, or quoted with escapes (as ``repr`` writes
     it) when it holds a newline or another unprintable character.
 
     Parameters
@@ -172,7 +172,7 @@ def display_name(path: str | Path) -> str:
     Returns
     -------
     str
-        The name, or its :func:`repr` when it is not printable.
+        The name, or its ``repr`` when it is not printable.
 
     Examples
     --------

@@ -245,6 +245,14 @@ def _notebook_with(tmp_path: Path, *outputs) -> Path:
             ),
             "claim check",
         ),
+        (
+            nbformat.v4.new_output(
+                "execute_result",
+                data={"text/plain": "[<matplotlib.lines.Line2D at 0x7f47c50f8510>]"},
+                execution_count=3,
+            ),
+            "memory address",
+        ),
     ],
 )
 def test_unpublishable_outputs_are_found(tmp_path, output, what):

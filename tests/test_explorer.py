@@ -154,7 +154,7 @@ def test_explorer_controls_change_plot_and_numbers(browser, explorer_page):
 
 def test_explorer_samples_slider(browser, explorer_page):
     from lmalign.frontier import example_file, frontier
-    from lmalign.reward_files import read_samples
+    from lmalign.frontier.files import read_samples
 
     browser.get(explorer_page.as_uri())
     assert browser.execute_async_script(READY)

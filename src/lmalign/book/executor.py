@@ -198,12 +198,14 @@ UNPUBLISHABLE = [
     (re.compile(r"Traceback \(most recent call last\)"), "a traceback"),
     (re.compile(r"(?<![\w.])/(?:tmp|root|home|var/folders|private)/\S*"), "a machine path"),
     (re.compile(r"\bCheck\(claim="), "the repr of a claim check"),
+    (re.compile(r"<[^<>\n]{1,200} at 0x[0-9a-fA-F]+>"), "an object's repr with its memory address"),
 ]
 
 
 def unpublishable(notebook: Path, root: Path) -> str | None:
     """The first output a reader should not see, described with its cell: a stream on stderr, a warning, a
-    traceback, a path of the building machine or a raw ``Check`` repr; ``None`` when every output is clean."""
+    traceback, a path of the building machine, a raw ``Check`` repr or an object's repr with its memory address
+    (``<matplotlib.lines.Line2D at 0x7f...>``, which differs from run to run); ``None`` when every output is clean."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)

@@ -143,6 +143,25 @@ def test_unreadable_huge_and_sparse_files(tmp_path):
     one_line_error(run([sparse]), "sparse.csv, line 3", "NUL")
 
 
+def test_a_refused_file_is_not_read_through(tmp_path, monkeypatch):
+    """The provenance hash reads the whole file: it comes after the file is accepted, so refusing a 3 GiB file
+    reads none of it."""
+    from lmalign.frontier import files
+
+    hashed = []
+    monkeypatch.setattr(files, "_sha256", lambda *args: hashed.append(args[0]) or "0" * 64)
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as fh:
+        fh.write(b"reward\n1\n")
+        fh.truncate(3 << 30)
+    with pytest.raises(files.RewardFileError, match="GiB"):
+        files.read_samples(huge)
+    assert hashed == []
+    small = tmp_path / "small.csv"
+    small.write_text("reward\n1\n2\n")
+    assert files.read_samples(small).sha256 == "0" * 64 and hashed == [str(small)]
+
+
 def test_nulls_in_parquet_name_the_row(tmp_path):
     path = tmp_path / "r.parquet"
     pq.write_table(pa.table({"reward": [1.0, None, 2.0]}), path)

@@ -805,10 +805,10 @@ def read_samples(
     if fmt is not None and fmt not in FORMATS:
         raise RewardFileError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     name, data, file = _load_bytes(path)
-    digest = _sha256(name, data, file)
     samples = _read(name, data, file, fmt, column, group, drop_missing)
     _release_arrow_memory()  # the reader's columns are gone by now
-    return dataclasses.replace(samples, sha256=digest)
+    # hashed once the file has been read: a file refused (too large for text, not the format) is not read through
+    return dataclasses.replace(samples, sha256=_sha256(name, data, file))
 
 
 def _sha256(name: str, data: bytes | None, file: Path | None) -> str:

@@ -139,6 +139,82 @@ def test_nothing_is_cut_off_at_laptop_widths(browser, published_book):
     assert found == {}
 
 
+PHONE = 390  # px: a phone's window
+PAGE_ERRORS = "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message)));"
+LUMINANCE = """
+const lum = c => {
+  const m = c.match(/[\\d.]+/g).map(Number);
+  return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255;
+};
+const p = document.querySelector('article.bd-article p') || document.body || document.documentElement;
+const back = document.body || document.documentElement;
+return [lum(getComputedStyle(p).color), lum(getComputedStyle(back).backgroundColor)];
+"""
+
+
+def phone_dark_and_quiet(browser, path: Path) -> list[str]:
+    """What goes wrong on the page at ``path`` beyond the laptop widths: a script error while it loads (the theme's
+    script included twice logs ``Identifier 'THEBE_JS_URL' has already been declared``), the page scrolling
+    sideways in a phone's 390 px window, text that is not light on dark in the dark theme."""
+    problems = []
+    if not getattr(browser, "_lmalign_errors_recorded", False):  # once per browser: every later page records
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PAGE_ERRORS})
+        browser._lmalign_errors_recorded = True
+    size = browser.get_window_size()
+    browser.set_window_size(PHONE, 900)
+    try:
+        browser.get(path.as_uri())
+        problems += _phone_and_dark(browser)
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+    return problems
+
+
+def _phone_and_dark(browser) -> list[str]:
+    problems = []
+    browser.execute_async_script(TYPESET)
+    if errors := browser.execute_script("return window.__errors"):
+        problems.append(f"script errors: {errors[:3]}")
+    wide, window = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    if wide > window + 1:
+        problems.append(f"scrolls sideways at {PHONE} px: {wide} px wide in a {window} px window")
+    browser.execute_script("document.documentElement.dataset.theme = 'dark'")
+    text, background = browser.execute_script(LUMINANCE)
+    if not (text > 0.6 and background < 0.2):
+        problems.append(f"dark theme: text luminance {text:.2f} on background {background:.2f}")
+    return problems
+
+
+def test_a_chapter_on_a_phone_in_the_dark_without_script_errors(browser, quick_book):
+    """The fast tier's look beyond the laptop: one chapter at 390 px, in the dark theme, with no script error;
+    the check fails on a page with a block wider than a phone and a constant declared twice."""
+    assert phone_dark_and_quiet(browser, quick_book.html / "notebooks" / "06_best_of_n.html") == []
+    wide = quick_book.html / "notebooks" / "wide-block-probe.html"
+    wide.write_text(
+        (quick_book.html / "book" / "intro.html")
+        .read_text(encoding="utf-8")
+        .replace("<p>", '<div style="min-width: 600px">a block wider than a phone</div><p>', 1)
+        .replace("</head>", "<script>const TWICE = 1;</script><script>const TWICE = 2;</script></head>", 1),
+        encoding="utf-8",
+    )
+    try:
+        problems = phone_dark_and_quiet(browser, wide)
+        assert any("sideways" in p for p in problems) and any("TWICE" in p for p in problems), problems
+    finally:
+        wide.unlink()
+
+
+def test_every_reading_page_on_a_phone_in_the_dark_without_script_errors(browser, published_book):
+    """Every chapter and front or back page. Not yet the API reference and Sphinx's general index: at 390 px they
+    are 456 and 435 px wide (display formulas of docstrings, the index's two columns)."""
+    pages = [p for p in _pages(published_book.html) if p.startswith(("notebooks/", "book/")) and p != "book/api.html"]
+    assert len(pages) > 20
+    found = {page: bad for page in pages if (bad := phone_dark_and_quiet(browser, published_book.html / page))}
+    assert found == {}
+
+
 def _tiny_book(tmp_path: Path, body: str) -> Path:
     """A one-page Jupyter Book with math, built with the default theme; the path of its page."""
     site = tmp_path / "site"

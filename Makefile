@@ -32,9 +32,10 @@ pdf: $(STAMP)
 	$(BIN)/python -m lmalign.book.pdf
 
 # The fast tier (the maintainer's loop, under 3 minutes on a quiet machine): the library, the command line and one
-# quick build of the whole book shared by the chapter, claim, browser and PDF tests.
+# quick build of the whole book shared by the chapter, claim, browser and PDF tests. One pytest-xdist worker per
+# core: the tests of the quick book stay together on one worker (tests/conftest.py) while the others run the rest.
 test: $(STAMP)
-	$(BIN)/python -m pytest --tier fast
+	$(BIN)/python -m pytest --tier fast -n auto
 
 # The slow tier alone: fresh virtual environments, chapters built in scratch copies (faults, signals, caching),
 # the whole book built twice (determinism), the long fuzz runs. CI runs `make test`, then this.

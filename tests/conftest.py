@@ -11,7 +11,11 @@ Two tiers, chosen with ``--tier`` (``make test``: ``fast``, the default; ``make 
   that asks for a slow fixture is slow automatically. Tests that use ``browser`` are also marked ``browser``.
 
 In the fast tier a guard makes the rule hold at run time: building a virtual environment, or executing a chapter
-with parameters it has already been executed with in this session, raises instead.
+with parameters it has already been executed with in this session (on any pytest-xdist worker), raises instead.
+
+``make test`` runs one pytest-xdist worker per core (``-n auto``). The tests that execute chapters through the
+session's store of runs (``run_store``: the quick book and what shares it) are scheduled as one unit of work on
+one worker, first; every other test is a unit of its own (:func:`pytest_xdist_make_scheduler`).
 """
 
 import os
@@ -43,6 +47,7 @@ SLOW_FIXTURES = frozenset(
     }
 )
 TIERS = ("fast", "slow", "all")
+XDIST_UNITS = "LMALIGN_XDIST_UNITS"  # the folder where pytest-xdist workers say which tests share the run store
 
 
 def pytest_addoption(parser):
@@ -57,10 +62,21 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: uses a slow fixture (see tests/conftest.py); runs in --tier slow")
     config.addinivalue_line("markers", "browser: needs headless Chromium (Debian's chromium, chromium-driver)")
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):  # before workers start
+        import tempfile
+
+        config._lmalign_units = tempfile.TemporaryDirectory(prefix="lmalign-xdist-")
+        os.environ[XDIST_UNITS] = config._lmalign_units.name
 
 
 def is_slow(item) -> bool:
     return bool(SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def shares_run_store(item) -> bool:
+    """Whether the test executes chapters through the session's store of runs (the quick book, the downloaded
+    notebook): under pytest-xdist such tests must all run on one worker, the one holding that store."""
+    return "run_store" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config, items):
@@ -76,6 +92,53 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _tell_the_scheduler(config, items)
+
+
+# pytest-xdist (`make test`: one worker per core). Its own groups (`xdist_group` marks with `--dist loadgroup`)
+# are lost with pytest 9, whose node ids no longer take the group suffix; so the controller schedules with
+# RunStoreScheduling below: every test that shares the run store is one unit of work (given first, being the
+# longest), every other test a unit of its own. The workers collect, the controller does not: each worker writes
+# the node ids that share the store into a folder the controller names in LMALIGN_XDIST_UNITS.
+def pytest_unconfigure(config):
+    if units := getattr(config, "_lmalign_units", None):
+        os.environ.pop(XDIST_UNITS, None)
+        units.cleanup()
+
+
+def _tell_the_scheduler(config, items) -> None:
+    folder, worker = os.environ.get(XDIST_UNITS), getattr(config, "workerinput", {}).get("workerid")
+    if folder and worker:
+        import json
+
+        path = Path(folder) / f"{worker}.json"
+        path.with_suffix(".part").write_text(json.dumps([i.nodeid for i in items if shares_run_store(i)]))
+        path.with_suffix(".part").replace(path)
+
+
+def unit_of_work(nodeid: str, sharing: set[str]) -> str:
+    """The unit of work of a test under pytest-xdist: one for all tests that share the run store, else its own."""
+    return "run store" if nodeid in sharing else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None  # a distribution asked for by name is left as it is
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RunStoreScheduling(LoadScopeScheduling):
+        """Load scheduling with one unit for the tests that share the run store."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            if not hasattr(self, "_sharing"):
+                import json
+
+                written = sorted(Path(os.environ[XDIST_UNITS]).glob("*.json"))
+                self._sharing = set(json.loads(written[0].read_text())) if written else set()
+            return unit_of_work(nodeid, self._sharing)
+
+    return RunStoreScheduling(config, log)
 
 
 class FastTierViolation(RuntimeError):
@@ -83,7 +146,7 @@ class FastTierViolation(RuntimeError):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fast_tier_guard(request):
+def fast_tier_guard(request, tmp_path_factory):
     """In the fast tier: no virtual environment is built and no chapter is executed twice with the same inputs
     and parameters (the one quick book is shared, not rebuilt)."""
     if request.config.getoption("--tier") != "fast":
@@ -101,17 +164,22 @@ def fast_tier_guard(request):
     def no_venv(*args, **kwargs):
         raise FastTierViolation("the fast tier builds no virtual environment: use a slow fixture")
 
-    seen: set[tuple[str, str]] = set()
+    # One mark per chapter run, in a folder all pytest-xdist workers of the session share: a chapter executed
+    # twice with the same inputs is caught across workers too.
+    units = os.environ.get(XDIST_UNITS)
+    seen = Path(units) / "executed" if units else tmp_path_factory.mktemp("executed")
+    seen.mkdir(exist_ok=True)
     execute_into = executor.execute_into
 
     def execute_once(root, chapter, parameters, target, *args, **kwargs):
-        key = (executor.content_hash(root, chapter, parameters), Path(chapter).stem)
-        if key in seen:
+        digest, stem = executor.content_hash(root, chapter, parameters), Path(chapter).stem
+        try:
+            (seen / f"{stem}-{digest}").touch(exist_ok=False)
+        except FileExistsError:
             raise FastTierViolation(
-                f"the fast tier executes chapter {key[1]} twice with the same inputs: "
+                f"the fast tier executes chapter {stem} twice with the same inputs: "
                 "share the quick_book fixture, or use a slow fixture"
-            )
-        seen.add(key)
+            ) from None
         return execute_into(root, chapter, parameters, target, *args, **kwargs)
 
     popen_init = subprocess.Popen.__init__

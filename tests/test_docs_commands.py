@@ -5,12 +5,11 @@ they write); long ones (the whole build, the benchmarks) have their options pars
 
 import re
 import shlex
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from cli_runner import lmalign_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md")), *sorted((ROOT / "notebooks").glob("*.md"))]
@@ -66,9 +65,7 @@ def test_lmalign_options_are_real(page, command):
     """Every verb and option a page shows is accepted by the command's own parser."""
     args = _lmalign_args(command)
     verb = args[0]
-    proc = subprocess.run(
-        [sys.executable, "-m", "lmalign", verb, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    proc = lmalign_in_process([verb, "--help"], cwd=ROOT)
     assert proc.returncode == 0, f"{page}: `{command}`: {proc.stderr}"
     for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", command):
         assert option in proc.stdout, f"{page}: `{command}` shows {option}, which `{verb} --help` does not list"

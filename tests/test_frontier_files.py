@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_runner import lmalign_in_process
 
 from lmalign.cli import main as cli_main
 from lmalign.frontier import RewardFileError, example_file, read_rewards, read_samples
@@ -21,7 +22,11 @@ COMMAND = [sys.executable, "-m", "lmalign", "frontier"]
 
 
 def run(args, **kw):
-    return subprocess.run(COMMAND + [str(a) for a in args], capture_output=True, text=True, check=False, **kw)
+    """``python -m lmalign frontier ARGS``: in the test's process, or in its own where the test limits that
+    process (``preexec_fn``)."""
+    if "preexec_fn" in kw:
+        return subprocess.run(COMMAND + [str(a) for a in args], capture_output=True, text=True, check=False, **kw)
+    return lmalign_in_process(["frontier", *args], **kw)
 
 
 def one_line_error(result, *parts):

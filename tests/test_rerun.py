@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import lmalign_in_process
 
 from lmalign.book import paths, rerun
 
@@ -15,14 +16,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args, cwd, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "lmalign", "rerun", *args],
+    """``python -m lmalign rerun ARGS`` in the test's process (its own process: the next test)."""
+    return lmalign_in_process(["rerun", *args], cwd=cwd, env=dict(os.environ, **env))
+
+
+def test_a_wrong_parameter_is_one_line_from_the_command_s_own_process(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmalign", "rerun", "00_pipeline", "-p", "levls", "3"],
         capture_output=True,
         text=True,
-        cwd=cwd,
-        env=dict(os.environ, **env),
+        cwd=tmp_path,
         timeout=600,
     )
+    assert proc.returncode == 2 and "parameter 'levls' is not a parameter of this chapter" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_defaults_come_from_the_parameters_cell():

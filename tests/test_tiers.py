@@ -76,3 +76,18 @@ def test_the_fast_tier_builds_no_venv_and_no_second_book(request, tmp_path):
         executor.execute_into(ROOT, chapter, {"quick": True}, tmp_path / "a", timeout=-1.0)
     with pytest.raises(conftest.FastTierViolation, match="twice"):
         executor.execute_into(ROOT, chapter, {"quick": True}, tmp_path / "b", timeout=-1.0)
+
+
+def test_the_tests_of_the_quick_book_share_one_worker(request):
+    """``make test`` runs one pytest-xdist worker per core; every test that executes chapters through the
+    session's store of runs (the quick book, the downloaded notebook) is one unit of work, so that one worker
+    executes those chapters and the others run the rest (the guard above fails a second execution on any
+    worker)."""
+    target = (ROOT / "Makefile").read_text(encoding="utf-8").split("\ntest:")[1].split("\n\n")[0]
+    assert "--tier fast -n auto" in target
+    items = request.session.items
+    sharing = {item.nodeid for item in items if conftest.shares_run_store(item)}
+    assert all(conftest.shares_run_store(item) for item in items if "quick_book" in item.fixturenames)
+    units = {conftest.unit_of_work(item.nodeid, sharing) for item in items}
+    assert len(units) == len(items) - len(sharing) + bool(sharing)
+    assert all(conftest.unit_of_work(nodeid, sharing) == "run store" for nodeid in sharing)

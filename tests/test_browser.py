@@ -206,11 +206,11 @@ def test_a_chapter_on_a_phone_in_the_dark_without_script_errors(browser, quick_b
         wide.unlink()
 
 
-def test_every_reading_page_on_a_phone_in_the_dark_without_script_errors(browser, published_book):
-    """Every chapter and front or back page. Not yet the API reference and Sphinx's general index: at 390 px they
-    are 456 and 435 px wide (display formulas of docstrings, the index's two columns)."""
-    pages = [p for p in _pages(published_book.html) if p.startswith(("notebooks/", "book/")) and p != "book/api.html"]
-    assert len(pages) > 20
+def test_every_page_on_a_phone_in_the_dark_without_script_errors(browser, published_book):
+    """Every page but the API reference: at 390 px some of its docstrings' inline formulas (for example the
+    Renyi divergence's) are wider than the text, and an inline formula cannot break."""
+    pages = [p for p in _pages(published_book.html) if p != "book/api.html"]
+    assert len(pages) > 20 and "genindex.html" in pages
     found = {page: bad for page in pages if (bad := phone_dark_and_quiet(browser, published_book.html / page))}
     assert found == {}
 

@@ -27,8 +27,9 @@ def available() -> bool:
     return bool(shutil.which("chromium") and shutil.which("chromedriver"))
 
 
-def offline_chromium(profile: str | Path | None = None, script_timeout: float = 60.0):
-    """A selenium driver for headless Chromium without network (``profile``: its user data folder)."""
+def offline_chromium(profile: str | Path | None = None, script_timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
+    """A selenium driver for headless Chromium without network (``profile``: its user data folder;
+    ``extra_args``: further command-line switches)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -36,7 +37,7 @@ def offline_chromium(profile: str | Path | None = None, script_timeout: float = 
 
     opts = Options()
     opts.binary_location = shutil.which("chromium") or "chromium"
-    for arg in ARGS + ((f"--user-data-dir={profile}",) if profile else ()):
+    for arg in ARGS + extra_args + ((f"--user-data-dir={profile}",) if profile else ()):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     driver.set_script_timeout(script_timeout)
@@ -51,6 +52,13 @@ TYPESET = """
 const done = arguments[arguments.length - 1];
 if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(0); return; }
 MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length), () => done(-2));
+"""
+# Wait until the layout is final: every web font in use and every image loaded, then two frames drawn.
+SETTLE = """
+const done = arguments[arguments.length - 1];
+void document.body.offsetHeight;
+Promise.all([document.fonts.ready, ...Array.from(document.images, (img) => img.decode().catch(() => null))])
+  .then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));
 """
 VISIBLE_TEXT = """
 const clone = document.body.cloneNode(true);

@@ -19,7 +19,9 @@ How:
    ``file://`` link reaches the PDF. Headings move one level down under the parts' ``h1``, which gives the
    bookmarks their order: part, chapter, section. A page of :data:`WEB_ONLY` (the API reference) prints as its
    title and a pointer to the web book.
-2. :func:`print_book` loads it in Chromium, lets MathJax typeset it, checks that no raw TeX is left and that
+2. :func:`print_book` loads it in Chromium, lets MathJax typeset it, waits until the fonts and images in use have
+   loaded (before measuring and before each print, so that two builds lay out the same; text is laid out with
+   unhinted glyph metrics for the same reason), checks that no raw TeX is left and that
    nothing is wider than the page (:func:`lmalign.book.browser.overflow`; a display equation wider than the text
    width is scaled down to fit first), and prints it. The contents' page numbers come from a second print: the
    first one's named destinations (poppler's ``pdfinfo -dests``) give the page of each chapter's anchor.
@@ -45,7 +47,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 from lmalign._atomic import atomic_write_bytes
 from lmalign.book import paths
-from lmalign.book.browser import TYPESET, available, offline_chromium, overflow, raw_tex
+from lmalign.book.browser import SETTLE, TYPESET, available, offline_chromium, overflow, raw_tex
 
 A4_MM = (210, 297)
 MARGIN_MM = {"top": 14, "bottom": 16, "left": 15, "right": 15}
@@ -91,6 +93,10 @@ h1, h2, h3, h4, h5, h6 { break-after: avoid; break-inside: avoid; }
 img { max-width: 100%; height: auto; }
 a { color: #1a5fb4; }
 """
+
+# Text laid out with unhinted glyph metrics: the same positions whatever the machine's font hinting (two builds
+# of the same sources must print the same bytes).
+PRINT_ARGS = ("--font-render-hinting=none",)
 
 # MathJax cannot break a display equation across lines: one wider than the text width is scaled down to fit (the
 # web book keeps its reading size; see book/_static/reading.css).
@@ -341,7 +347,9 @@ def _load(driver, document: Path) -> None:
     if leftover:
         raise PdfError(f"raw TeX in the book, which the PDF would print: {leftover[:3]}")
     width_px = round((A4_MM[0] - MARGIN_MM["left"] - MARGIN_MM["right"]) / 25.4 * 96)
+    driver.execute_async_script(SETTLE)
     driver.set_window_size(width_px, 1000)
+    driver.execute_async_script(SETTLE)
     driver.execute_script(FIT_EQUATIONS)
     cut = overflow(driver, width_px)
     if cut:
@@ -349,6 +357,7 @@ def _load(driver, document: Path) -> None:
 
 
 def _print(driver) -> bytes:
+    driver.execute_async_script(SETTLE)
     footer = (
         '<div style="width:100%;font-size:9px;text-align:center;color:#555;"><span class="pageNumber"></span></div>'
     )
@@ -380,7 +389,7 @@ def print_book(html: Path, parts: list[Part], out: Path, title: str, author: str
     work.mkdir(parents=True)
     document, first = work / "book.html", work / "first.pdf"
     document.write_text(combined_html(html, parts, title, author), encoding="utf-8")
-    driver = offline_chromium(script_timeout=900.0)
+    driver = offline_chromium(script_timeout=900.0, extra_args=PRINT_ARGS)
     try:
         _load(driver, document)
         first.write_bytes(_print(driver))

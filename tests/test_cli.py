@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 
 import pytest
+from cli_runner import lmalign_in_process
 from conftest import install_passing_run
 
 import lmalign
@@ -31,15 +32,15 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 
 def test_help_lists_the_commands():
-    proc = _run(["--help"])
+    proc = lmalign_in_process(["--help"])
     assert proc.returncode == 0
     for command in ("build", "claims", "frontier"):
         assert command in proc.stdout
 
 
 def test_unknown_command_and_bad_options_exit_2():
-    assert _run(["nonsense"]).returncode == 2
-    proc = _run(["build", "--jobs", "0"])
+    assert lmalign_in_process(["nonsense"]).returncode == 2
+    proc = lmalign_in_process(["build", "--jobs", "0"])
     assert proc.returncode == 2 and "--jobs" in proc.stderr
 
 

@@ -12,7 +12,7 @@
    as errors; an unchanged staged site is not rendered again.
 
 SIGINT and SIGTERM kill the running chapters at once and nothing that was running is installed; a build killed
-with SIGKILL takes its chapter processes with it (:func:`lmalign.book.executor.die_with_parent`).
+with SIGKILL takes its chapter processes with it (:func:`lmalign.book.run_chapter.die_with_parent`).
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ from pathlib import Path
 from lmalign._atomic import atomic_write_text
 from lmalign.book import paths
 
+RUNNER = Path(__file__).with_name("run_chapter.py")  # one chapter's process: jupytext and papermill
+
 RECORD = "run.json"
 RECORD_VERSION = 1
 STORE_ENV = "LMALIGN_RUN_STORE"  # a second store shared by several build folders (the test session's)
@@ -126,7 +128,7 @@ def chapter_timeout(value: float | None = None) -> float:
 def run_process(cmd: list[str], env: dict, cwd: Path, timeout: float, name: str) -> tuple[int, str, str]:
     """Run ``cmd`` in a session of its own; past ``timeout`` seconds kill the whole session and raise a
     ``BuildError`` naming the chapter. The child is told this process's id (``LMALIGN_PARENT_PID``) so that it
-    dies with it (:func:`die_with_parent`). Returns ``(returncode, stdout, stderr)``."""
+    dies with it (:func:`lmalign.book.run_chapter.die_with_parent`). Returns ``(returncode, stdout, stderr)``."""
     env = dict(env, LMALIGN_PARENT_PID=str(os.getpid()))
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -149,27 +151,6 @@ def run_process(cmd: list[str], env: dict, cwd: Path, timeout: float, name: str)
     if STOPPING.is_set():
         raise BuildError(f"chapter {name}: stopped by a signal")
     return proc.returncode, out, err
-
-
-PR_SET_PDEATHSIG = 1  # prctl(2)
-
-
-def die_with_parent() -> None:
-    """In a chapter process: ask Linux to send SIGKILL when the process that started it dies (a build killed
-    with SIGKILL then leaves no runner behind; the kernel follows its runner). If that parent is already gone,
-    exit at once. Elsewhere than Linux, nothing."""
-    expected = os.environ.get("LMALIGN_PARENT_PID")
-    if not sys.platform.startswith("linux") or not expected:
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if str(os.getppid()) != expected:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -357,8 +338,8 @@ def execute_into(
         run_nb = work / f"{name}.ipynb"
         cmd = [
             sys.executable,
-            "-m",
-            "lmalign.book.run_chapter",
+            "-P",  # the runner by its path, its folder not on sys.path: it needs neither the library nor scipy
+            str(RUNNER),
             str(chapter),
             str(work / f"{name}.source.ipynb"),
             str(run_nb),

@@ -1,6 +1,9 @@
 """Run one chapter: jupytext conversion and papermill execution; on a failing cell, say which one, exit 1.
 
-Usage: ``python -m lmalign.book.run_chapter SOURCE.md CONVERTED.ipynb EXECUTED.ipynb PARAMETERS_JSON``.
+Usage: ``python -P path/to/run_chapter.py SOURCE.md CONVERTED.ipynb EXECUTED.ipynb PARAMETERS_JSON`` (or ``python
+-m lmalign.book.run_chapter ...``). The module imports nothing of the package, so that run by its path it starts
+without importing the library (numpy, scipy): a chapter's process imports only jupytext and papermill, and the
+chapter's kernel imports what the chapter uses.
 
 The executed notebook is made reproducible (:func:`tidy_notebook`): the same chapter run twice gives the same
 bytes, with no timestamp, no path of the building machine and no random cell id.
@@ -9,10 +12,14 @@ bytes, with no timestamp, no path of the building machine and no random cell id.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sys
 import uuid
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def describe_failure(err) -> str:
@@ -89,9 +96,25 @@ def tidy_notebook(nb, name: str):
     return nb
 
 
-def main(argv: list[str]) -> int:
-    from lmalign.book.executor import die_with_parent
+def die_with_parent() -> None:
+    """In a chapter process: ask Linux to send SIGKILL when the process that started it dies (a build killed
+    with SIGKILL then leaves no runner behind; the kernel follows its runner). If that parent is already gone,
+    exit at once. Elsewhere than Linux, nothing."""
+    expected = os.environ.get("LMALIGN_PARENT_PID")
+    if not sys.platform.startswith("linux") or not expected:
+        return
+    import ctypes
 
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != expected:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str]) -> int:
     die_with_parent()
     import jupytext
     import nbformat

@@ -53,6 +53,7 @@ from lmalign import (
     best_of_n,
     bon_bounds,
     bon_vs_tilt,
+    characteristic,
     divergences,
     kl_constrained,
     ldp,
@@ -394,6 +395,10 @@ CASES: dict[str, Case] = {
         "nonneg",
     ),
     "cramer_rate": Case(ldp.cramer_rate, law_and_point(), "nonneg"),
+    # characteristic.py
+    "nonprincipal_modulus": Case(
+        characteristic.nonprincipal_modulus, args(L(), X(), st.sampled_from((1e-9, 1e-14, 0.5, 0.0))), "unit"
+    ),
     "scaled_cgf": Case(ldp.scaled_cgf, args(L(), X(), vector_or_scalar())),
     "cgf_derivative": Case(ldp.cgf_derivative, args(L(), X(), N())),
     "theta_of_mean": Case(ldp.theta_of_mean, law_and_point()),

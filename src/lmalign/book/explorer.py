@@ -405,6 +405,15 @@ def samples_readout(data: ExplorerData, k: int) -> str:
     )
 
 
+def index_slider(count: int, value: int, **kwargs):
+    """A Bokeh slider over the indices ``0 .. count - 1`` (lengths, budgets, sample sizes), its value shown in
+    its title. Bokeh refuses a slider whose start equals its end, so with a single index the bar spans 0 to 1 and
+    is disabled: the one value stays in the title."""
+    from bokeh.models import Slider
+
+    return Slider(start=0, end=max(count - 1, 1), step=1, value=value, show_value=False, disabled=count < 2, **kwargs)
+
+
 def _budget_title(data: ExplorerData, m: int, i_d: int) -> str:
     return f"budget δ = log N / n = {data.deltas[m][i_d]:.3f} ({data.fractions[i_d]:.2f} D_max)"
 
@@ -414,7 +423,7 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     laws of the per-token reward, the reward-KL frontier with the best-of-N points, the gaps against ``n`` with the
     theorem's rates, and the example reward samples' frontier with its own slider; all switched in the browser."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Legend, Select, Slider
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Legend, Select
     from bokeh.plotting import figure
 
     L, D = len(data.lengths), len(data.fractions)
@@ -465,26 +474,8 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
     # the two sliders one above the other, each with its title over its own bar: side by side they read as one
     # slider with two handles
     slider_width = width - MODEL_WIDTH - CONTROL_GAP
-    length = Slider(
-        start=0,
-        end=L - 1,
-        step=1,
-        value=i_n,
-        title=f"length n = {data.lengths[i_n]}",
-        show_value=False,
-        name=NAMES["length"],
-        width=slider_width,
-    )
-    budget = Slider(
-        start=0,
-        end=D - 1,
-        step=1,
-        value=i_d,
-        title=_budget_title(data, m, i_d),
-        show_value=False,
-        name=NAMES["budget"],
-        width=slider_width,
-    )
+    length = index_slider(L, i_n, title=f"length n = {data.lengths[i_n]}", name=NAMES["length"], width=slider_width)
+    budget = index_slider(D, i_d, title=_budget_title(data, m, i_d), name=NAMES["budget"], width=slider_width)
     text = Div(text=readout(data, m, i_n, i_d), name=NAMES["readout"], width=width, disable_math=True)
 
     laws = figure(
@@ -615,7 +606,7 @@ def explorer_layout(data: ExplorerData, m: int = 0, i_n: int | None = None, i_d:
 def _samples_panel(data: ExplorerData, width: int, height: int):
     """The example reward samples' frontier with a slider over N (or a note when there is no example)."""
     from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Legend, Slider
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Legend
     from bokeh.plotting import figure
 
     d = data.samples
@@ -629,12 +620,9 @@ def _samples_panel(data: ExplorerData, width: int, height: int):
     now = ColumnDataSource(
         {"kl": [d["bon_kl"][k0]], "mean": [d["bon_mean"][k0]], "opt": [d["opt_mean"][k0]]}, name=NAMES["samples_now"]
     )
-    slider = Slider(
-        start=0,
-        end=len(d["n"]) - 1,
-        step=1,
-        value=k0,
-        show_value=False,
+    slider = index_slider(
+        len(d["n"]),
+        k0,
         name=NAMES["samples_n"],
         title=f"best-of-N on the example reward samples: N = {int(d['n'][k0])}",
         width=width,

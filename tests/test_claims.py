@@ -1,5 +1,6 @@
 """Claims registry, recorded results and the generated report agree; missing is never pass."""
 
+import dataclasses
 import json
 import re
 import shutil
@@ -362,6 +363,28 @@ def test_claims_text_is_in_natural_order_with_a_statement_column():
     assert lines[2].endswith("six") and lines[3].endswith("thirty-five")
     long = lines[1][lines[0].index("statement") :]
     assert long.endswith("...") and len(long) == report.STATEMENT_WIDTH
+
+
+def test_claims_text_pairs_no_error_with_another_check_s_tolerance():
+    """Where each check has its own tolerance (a bound at its parameters), the largest error of one check is not
+    printed beside the tolerance of another (which read as a passing claim above its tolerance): the column
+    says ``bound`` and the smallest margin is shown."""
+    row = report.ClaimStatus(
+        id="C55",
+        statement="s",
+        result="r",
+        chapter="13_x",
+        tolerance=4.3e-8,  # the tightest check's tolerance
+        error=4.68e-8,  # the largest error, of a check with a looser tolerance
+        checks=6,
+        status="pass",
+        margin=2.0,
+        bound="2 x the second-order terms",
+    )
+    line = report.as_text([row]).splitlines()[1]
+    assert line.split()[:5] == ["C55", "pass", "4.68e-08", "bound", "2×"], line
+    constant = report.as_text([dataclasses.replace(row, bound="", margin=3.0)]).splitlines()[1]
+    assert constant.split()[3:5] == ["4.3e-08", "3×"], constant
 
 
 def test_a_check_that_ends_a_cell_shows_nothing():

@@ -187,16 +187,21 @@ def short_statement(statement: str, width: int = STATEMENT_WIDTH) -> str:
 
 def as_text(rows: list[ClaimStatus]) -> str:
     """The claims table of ``python -m lmalign claims``: one line per claim in natural order of the ids, with its
-    status, largest error, tolerance, chapter and the start of its statement; then the summary and why any claim
-    is stale."""
+    status, largest error, tolerance (``bound`` when each check has its own, the value of a stated bound at the
+    check's parameters, as in the report), smallest margin (tolerance / error), chapter and the start of its
+    statement; then the summary and why any claim is stale."""
     rows = sorted(rows, key=lambda r: natural_key(r.id))
     chapter_width = max([len("chapter"), *(len(r.chapter) for r in rows)])
-    lines = [f"{'claim':<6} {'status':<8} {'error':>10} {'tolerance':>10}  {'chapter':<{chapter_width}}  statement"]
+    lines = [
+        f"{'claim':<6} {'status':<8} {'error':>10} {'tolerance':>10} {'margin':>9}  {'chapter':<{chapter_width}}  "
+        "statement"
+    ]
     for r in rows:
         err = "-" if r.error is None else f"{r.error:.2e}"
+        tol = "bound" if r.bound else f"{r.tolerance:.1e}"
         lines.append(
-            f"{r.id:<6} {r.status:<8} {err:>10} {r.tolerance:>10.1e}  {r.chapter:<{chapter_width}}  "
-            f"{short_statement(r.statement)}"
+            f"{r.id:<6} {r.status:<8} {err:>10} {tol:>10} {format_margin(r.margin):>9}  "
+            f"{r.chapter:<{chapter_width}}  {short_statement(r.statement)}"
         )
     lines.append(f"{summary(rows)} of {len(rows)} claims")
     reasons: dict[tuple[str, str], list[str]] = {}

@@ -35,7 +35,7 @@ from lmalign.memoryless import lattice_steps
 
 __all__ = ["nonprincipal_modulus"]
 
-_FIRST_GRID = 1024  # intervals of the first pass over [2 pi / (h K), pi / h]
+_FIRST_GRID = 1024  # intervals of the first pass over theta = omega h in [2 pi / K, pi]
 _SPLIT = 16  # each interval kept by a pass is split into this many
 _MAX_INTERVALS = 200_000  # kept intervals per pass: past this the bound is returned as it stands
 _ROUNDS = 40  # passes: each narrows the kept intervals 16-fold
@@ -136,14 +136,14 @@ def nonprincipal_modulus(law: RewardLaw, lam: float = 0.0, tol: float = 1e-9) ->
     values = _squared_modulus(edges, d, q)
     left, right, g_left, g_right = edges[:-1], edges[1:], values[:-1], values[1:]
     best = math.sqrt(float(values.max()))
-    upper = best + tol  # every interval a pass drops is below this
-    for _ in range(_ROUNDS):
+    upper = 0.0  # the largest bound of the intervals still kept when the passes stop early
+    for passes in range(_ROUNDS + 1):
         bound = np.maximum(g_left, g_right) + curvature / 8 * (right - left) ** 2
-        keep = bound > (best + tol) ** 2
+        keep = bound > (best + tol) ** 2  # an interval dropped lies below best + tol
         if not keep.any():
             break
-        if keep.sum() * _SPLIT > _MAX_INTERVALS:
-            upper = max(upper, math.sqrt(float(bound[keep].max())))
+        if passes == _ROUNDS or keep.sum() * _SPLIT > _MAX_INTERVALS:
+            upper = math.sqrt(float(bound[keep].max()))
             break
         a, b = left[keep], right[keep]
         grid = a[:, None] + (b - a)[:, None] * np.linspace(0.0, 1.0, _SPLIT + 1)[None, :]
@@ -152,7 +152,4 @@ def nonprincipal_modulus(law: RewardLaw, lam: float = 0.0, tol: float = 1e-9) ->
         best = max(best, math.sqrt(float(inner.max())))
         left, right = grid[:, :-1].ravel(), grid[:, 1:].ravel()
         g_left, g_right = g[:, :-1].ravel(), g[:, 1:].ravel()
-    else:
-        bound = np.maximum(g_left, g_right) + curvature / 8 * (right - left) ** 2
-        upper = max(upper, math.sqrt(float(bound.max())))
     return min(1.0, max(upper, best + tol) + 1e-12)

@@ -15,7 +15,7 @@ library and pyarrow, divided by the rows; ``levels`` the distinct (prompt, rewar
 CPU time is what the budget counts: wall time on a shared machine depends on the other jobs, and even CPU time
 moves by up to a third between runs when the two cores are shared (cache contention). No test asserts a time.
 
-Measured on the shared 2-core machine (load 5 to 11), two runs each:
+Measured on the shared 2-core machine (load 5 to 11 for the rows marked "before"; otherwise quiet):
 
 =====================  ===========  ===============  ===========  ==========  ==========
 case                   read CPU     frontier CPU     total CPU    peak        bytes/row
@@ -24,15 +24,26 @@ case                   read CPU     frontier CPU     total CPU    peak        by
 1e6 rows, file         0.3 s        1.7 s            2.8 s        0.29 GB     100
 1e6 rows, stream       0.8 s        1.8 s            3.6 s        0.30 GB     112
 1e7 rows, before       (about 110 s of CPU and 2.2 GB in all)
-1e7 rows, file         1.5-2.3 s    18.5-19.3 s      21.6-22.5 s  1.42 GB     127
-1e7 rows, stream       4.9-9.7 s    12.9-16.8 s      19.0-27.6 s  1.45 GB     131
+1e7 rows, file         1.9-4.7 s    17.4-18.8 s      20.3-24.8 s  1.36 GB     122
+1e7 rows, stream       4.4-9.6 s    10.8-11.9 s      16.1-22.8 s  1.40 GB     127
 =====================  ===========  ===============  ===========  ==========  ==========
 
-So at 1e7 rows the memory budget holds and the CPU budget holds only for the stream on a quiet run: the file path
-is about 2 s over (its one sort of 1e7 pairs costs about 2 s; the stream sorts batches of 2**20 and merges sorted
-runs). In the frontier at 1e7 about half the CPU is some 70 tilt evaluations (one exponential and four per-prompt
-sums over every level each: about 16 for the win-rate curve, 10 for the optimum's curve and its end, 3 to 4 per
-table row), then the sort (2 s), the shares of the top samples (2 s) and best-of-N at 20 values of N (1.2 s).
+The total counts user and system time, and on this virtual machine the system time is what moves: 6.9 and 10.6 s of
+it in the two benchmark runs of the file case that recorded it, against 1.9 to 4.0 s in eight of twelve runs of the
+same measurement repeated at once (a fresh interpreter reading the same file) and 8.3 to 9.1 s in the other four,
+each the first run after a test run or a benchmark. The user time is 12.4 to 15.1 s in every run. The system time
+goes to page faults, the kernel supplying the fresh pages that new arrays touch; a run right after another process
+allocated and freed 3 GB was not slower, so what makes some runs pay several times more for them is not known. The
+20 s budget holds in those eight runs (15.3 to 17.9 s) and not in the benchmark's, which come right after the data
+are written. The 1e6 rows were measured before the changes described below.
+
+Where the file case's user time goes (about 14 s): some 70 tilt evaluations, about 6 s (one exponential and a few
+per-prompt sums over every level each: 8 points of the optimum's curve and its end, 3 to 4 per table row); the
+win-rate curve's 21 evaluations cost almost nothing, since every prompt of distinct samples and the same size has
+the same tilt of the calibrated reward, evaluated once per size (``lmalign.frontier.levels.SharedPrompts``); the
+sort of the (prompt, reward) pairs and the levels, about 2.2 s; the shares of the top samples, 1.5 s; best-of-N at
+20 values of N, 1.1 s. Exponentials whose argument is below -746 underflow to 0 through a slow path of the C
+library (several times a normal argument); they are set to 0 without it.
 
 **1e8 rows** (``--rows 1e8 --prompts 1e5 --files 100 --decimals 2 --stream-only``: 1,000 samples per prompt,
 rewards to two decimals, 25,565,384 distinct (prompt, reward) pairs), streamed: read 88 s, frontier 120 s, 208 s
@@ -75,7 +86,7 @@ else:
     fr = None
 t2 = time.process_time()
 u = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"read": t1 - t0, "frontier": t2 - t1, "cpu": u.ru_utime + u.ru_stime,
+print(json.dumps({"read": t1 - t0, "frontier": t2 - t1, "cpu": u.ru_utime + u.ru_stime, "sys": u.ru_stime,
                   "peak": u.ru_maxrss * 1024, "levels": fr.levels if fr is not None else 0}))
 """
 
@@ -131,14 +142,14 @@ def main() -> None:
         base = run("baseline", shards)
         print(f"{rows:,} rows in {prompts:,} prompts; interpreter + imports: {base['peak'] / 2**20:.0f} MiB")
         print(
-            f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'peak':>9} {'bytes/row':>10} "
-            f"{'levels':>12}"
+            f"{'mode':<8} {'read CPU':>9} {'frontier CPU':>13} {'total CPU':>10} {'of it system':>13} {'peak':>9} "
+            f"{'bytes/row':>10} {'levels':>12}"
         )
         modes = [("file", single), ("stream", shards)] if single is not None else [("stream", shards)]
         for mode, path in modes:
             m = run(mode, path, args.bootstrap)
             print(
-                f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s "
+                f"{mode:<8} {m['read']:>8.1f}s {m['frontier']:>12.1f}s {m['cpu']:>9.1f}s {m['sys']:>12.1f}s "
                 f"{m['peak'] / 2**30:>7.2f}GB {(m['peak'] - base['peak']) / rows:>10.0f} {m['levels']:>12,}"
             )
 

@@ -43,6 +43,7 @@ from lmalign._logspace import xexp_minus_expm1
 from lmalign.best_of_n import bon_kl_bound
 from lmalign.frontier.columns import group_codes, is_table, reward_vector, table_columns
 from lmalign.frontier.files import RewardSamples
+from lmalign.frontier.levels import LevelBuffers, SharedPrompts
 from lmalign.frontier.prompts import PromptTable
 from lmalign.frontier.prompts import build as prompt_table
 from lmalign.frontier.stream import RewardSummary, sort_pairs
@@ -174,7 +175,7 @@ def _power_of_two_scale(values: np.ndarray) -> float:
     return math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0
 
 
-class _Levels:
+class _Levels(LevelBuffers):
     r"""The distinct rewards of every prompt, sorted by prompt then reward, as flat arrays (``gid`` the prompt of
     each level). Rewards are scaled by a power of two so that every value and spread is finite.
 
@@ -226,8 +227,10 @@ class _Levels:
         self.log_cdf: np.ndarray | None = None
         self.log1m_ratio: np.ndarray | None = None
         if counted:
-            below = np.cumsum(weight.astype(np.int64))
-            below -= weight.astype(np.int64)
+            whole = weight.astype(np.int64)
+            below = np.cumsum(whole)
+            below -= whole
+            del whole
             below -= np.take(below[self.start], gid, mode="clip")  # samples below each level in its prompt
             self.mid = 0.5 * weight
             self.mid += below
@@ -251,9 +254,8 @@ class _Levels:
                 self.log1m_ratio = np.log1p(-np.minimum(weight / cum_in, 1.0))  # log(F_-/F), -inf at each bottom
             self.mid = (cum_in - weight / 2) / m  # calibrated reward P(R < v) + P(R = v)/2
             self.count = self.sizes = self.below = None
-        self._work: list[np.ndarray] = []
-        self._dots: list = []
-        self.work_tag: tuple | None = None  # which evaluation the first work buffer holds (see _Tilt.at)
+        self.logp_min = float(self.logp.min()) if self._logp is not None and L else 0.0
+        self._init_buffers()
 
     def _bon_table(self) -> None:
         r"""The distinct :math:`(a, c, m)` of the counted levels and each level's entry (``self._entry``; ``None`` when
@@ -280,17 +282,6 @@ class _Levels:
             np.r_[np.ones(per_rank), self.count[multi]],
             np.r_[rank_m, self.sizes[self.gid[multi]]],
         )
-
-    @property
-    def logp(self) -> np.ndarray:
-        r""":math:`\log p` per level (recomputed for counted levels)."""
-        return self._logp if self._logp is not None else np.log(self.p)
-
-    def work(self) -> tuple[np.ndarray, np.ndarray]:
-        """Two float buffers of one entry per level, allocated once."""
-        if not self._work:
-            self._work = [np.empty(self.size), np.empty(self.size)]
-        return self._work[0], self._work[1]
 
     def dot(self, which: int, v: np.ndarray) -> np.ndarray:
         r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass and no temporary: a
@@ -328,7 +319,9 @@ class _Levels:
         new[1:] = (ys[1:] != ys[:-1]) | (cs[1:] != cs[:-1])
         idx = np.flatnonzero(new)
         del new
-        count = np.diff(np.r_[idx, ys.size]).astype(float)
+        count = np.empty(idx.size)
+        np.subtract(idx[1:], idx[:-1], out=count[:-1])
+        count[-1] = ys.size - idx[-1]
         gid = cs[idx]
         values = ys[idx]
         del ys, cs, idx
@@ -361,6 +354,10 @@ class _Levels:
         """Sum of ``w`` over the levels of each prompt (levels of a prompt are contiguous)."""
         return np.add.reduceat(w, self.start)
 
+    def group_max(self, w: np.ndarray) -> np.ndarray:
+        """Largest ``w`` over the levels of each prompt."""
+        return np.maximum.reduceat(w, self.start)
+
     # -- best-of-N ------------------------------------------------------------------------------------------------
     def _bon_entries(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""For each distinct :math:`(a, c, m)`: best-of-N's mass :math:`M = F^N - F_-^N` (:math:`F = (a + c)/m`,
@@ -383,15 +380,22 @@ class _Levels:
             return table
         return np.take(table, self._entry, out=out, mode="clip")  # entries valid by construction
 
-    def bon_mass(self, n: int) -> np.ndarray:
-        r"""Best-of-N's mass on every level, :math:`F^N - F_-^N`."""
+    def bon_mass(self, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        r"""Best-of-N's mass on every level, :math:`F^N - F_-^N` (written in ``out``, one float per level, when
+        given)."""
+        out = np.empty(self.size) if out is None else out
         if n == 1:
-            return self.p.copy()
+            np.copyto(out, self.p)
+            return out
         if self.count is not None:
-            return self._gather(self._bon_entries(n)[0], np.empty(self.size))
+            mass = self._bon_entries(n)[0]
+            if self._entry is None:
+                np.copyto(out, mass)
+                return out
+            return self._gather(mass, out)
         assert self.log_cdf is not None and self.log1m_ratio is not None  # the levels of a law
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)))
+            return np.exp(n * self.log_cdf + np.log(-np.expm1(n * self.log1m_ratio)), out=out)
 
     def best_of_n(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""Per prompt: :math:`D(\mathrm{BoN}\Vert p) = \sum M \log(M/p)`, :math:`E_{\mathrm{BoN}} r - \mathrm{top}`
@@ -491,6 +495,7 @@ class _Tilt:
         self.var_p = lv.dot(0, tmp)  # E_p c^2
         self.var0 = float(np.mean(self.var_p))
         self.dmax = -lv.log_p_top
+        self.smin = float(score.min()) if score.size else 0.0
         self.dmax_avg = float(np.mean(self.dmax))
 
     @property
@@ -501,11 +506,11 @@ class _Tilt:
     def at(self, t: float, keep: bool = False) -> _TiltPoint:
         lv = self.lv
         if t == math.inf:
-            q = np.zeros_like(lv.p)
-            q[lv.top_idx] = 1.0
-            return _TiltPoint(
-                t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0, q if keep else None
-            )
+            q = None
+            if keep:
+                q = np.zeros_like(lv.p)
+                q[lv.top_idx] = 1.0
+            return _TiltPoint(t, self.dmax.copy(), lv.x[lv.top_idx].copy(), lv.mid[lv.top_idx].copy(), 0.0, q)
         if t == 0.0:
             mean_x = self.ref_s * self.span if self.span is not None else np.full(lv.G, np.nan)
             return _TiltPoint(0.0, np.zeros(lv.G), mean_x, self.ref_win.copy(), 0.0, lv.p.copy() if keep else None)
@@ -533,9 +538,9 @@ class _Tilt:
                 np.multiply(self.s, t, out=buf)
                 if lv._logp is not None:
                     buf += lv._logp
-                    np.exp(buf, out=buf)  # p e^{t s} <= p
+                    lv.exp_in_place(buf, t * self.smin + lv.logp_min)  # p e^{t s} <= p
                 else:
-                    np.exp(buf, out=buf)
+                    lv.exp_in_place(buf, t * self.smin)
                     buf *= lv.p
                 z = lv.per_group(buf)
                 if not np.all(z > 1e-290):  # Z_g >= p_g(top): only a law with a top below 1e-290 gets here
@@ -578,7 +583,7 @@ class _Tilt:
         lv.work_tag = None
         a = self.s * t
         a += lv.logp
-        mx = np.maximum.reduceat(a, lv.start)
+        mx = lv.group_max(a)
         a -= mx[lv.gid]
         q = np.exp(a, out=a)
         z = lv.per_group(q)
@@ -894,6 +899,17 @@ def _top_shares(lv: _Levels, q: np.ndarray, tops: tuple[int, ...], overwrite: bo
             share = (acc[j - 1] if j else 0.0) + per[idx[j]] * (top - (take[j - 1] if j else 0.0))
         out.append(min(float(share) / gain, 1.0))
     return out
+
+
+def _win_tilt(lv: _Levels, share: bool = True) -> _Tilt:
+    """The tilt of the calibrated reward (0 at each prompt's top); for counted levels with ``share``, prompts of
+    distinct samples are evaluated once per size (:class:`~lmalign.frontier.levels.SharedPrompts`)."""
+    if share and lv.count is not None and lv.sizes is not None:
+        shared = SharedPrompts(lv.start, lv.size, lv.count, lv.sizes, lv.mid, lv.p)
+        return _Tilt(shared, shared.score, None)  # type: ignore[arg-type]  # the interface of _Levels a tilt uses
+    score = np.take(lv.mid[lv.top_idx], lv.gid, mode="clip")
+    np.subtract(lv.mid, score, out=score)
+    return _Tilt(lv, score, None)
 
 
 # -- the frontier -----------------------------------------------------------------------------------------------------
@@ -1381,10 +1397,7 @@ def frontier(
             bar.update(1)
     avg_kl = {k: float(np.mean(v[0])) for k, v in bon.items()}
     span = lv.spread
-    win_score = np.take(lv.mid[lv.top_idx], lv.gid, mode="clip")
-    np.subtract(lv.mid, win_score, out=win_score)  # the calibrated reward, 0 at each prompt's top
-    wf = _Tilt(lv, win_score, None).curve(max(avg_kl.values()), points)  # before the reward's tilt: memory
-    del win_score
+    wf = _win_tilt(lv).curve(max(avg_kl.values()), points)  # before the reward's tilt: memory
     tilt = _Tilt(lv, lv.x / span if span > 0 else np.zeros_like(lv.x), span)
     opt: list[_TiltPoint] = []
     tail = tail_samples(samples)
@@ -1439,6 +1452,11 @@ def frontier(
         return empty if v is None else v
 
     ci = _bootstrap(lv, tilt, table_n, bon, opt, grid, bootstrap, seed, confidence) if bootstrap else None
+
+    def bon_mass(n: int) -> np.ndarray:  # in the first work buffer: the tilts' evaluations are done
+        lv.work_tag = None
+        return lv.bon_mass(n, out=lv.work()[0])
+
     on_curve = sorted({p.t: p for p in grid + opt}.values(), key=lambda p: p.t)  # the rows are points of the curve
     col = np.asarray
     return Frontier(
@@ -1474,7 +1492,7 @@ def frontier(
         bon_unbiased_prompts=col(unb_count, dtype=np.int64),
         opt_concentrated=col(conc, dtype=np.int64),
         opt_tail_share=col([share(v[1], 0.0) for v in shares]),
-        bon_tail_share=col([share(_top_shares(lv, lv.bon_mass(k), (tail,), overwrite=True)[0], 0.0) for k in table_n]),
+        bon_tail_share=col([share(_top_shares(lv, bon_mass(k), (tail,), overwrite=True)[0], 0.0) for k in table_n]),
         prompts=prompts,
     )
 

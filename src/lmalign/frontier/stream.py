@@ -249,7 +249,7 @@ def sort_pairs(gid: np.ndarray, val: np.ndarray, runs: bool = False, unit: bool 
         key += val / (math.ldexp(1.0, min(math.frexp(big)[1], 1023)) if big > 0 else 1.0)
     key += 2.0
     order = np.argsort(key, kind="stable" if runs else None)
-    key = key[order]
+    key.sort()  # the keys in that order, in place
     tie = key[1:] == key[:-1]
     del key
     if not tie.any():

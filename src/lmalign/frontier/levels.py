@@ -1,0 +1,140 @@
+r"""Per-level work space of the frontier's tilts, and prompts that share one tilt by the calibrated reward.
+
+A tilt :math:`q_g(v) \propto p_g(v) e^{t s(v)}` is evaluated in passes over flat arrays with one entry per level (a
+distinct reward of a prompt). :class:`LevelBuffers` holds what every such evaluation reuses: two float buffers, the
+exponential that skips underflowing arguments, the logarithms of the masses. :class:`SharedPrompts` lets prompts
+whose tilt is the same be evaluated once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+UNDERFLOW_EXPONENT = -746.0  # e^a rounds to 0 for every double a below this (e^-745.14 is half the least subnormal)
+
+
+class LevelBuffers:
+    """Work space of one float per level: two buffers (allocated once), and where an exponent underflows."""
+
+    size: int
+    p: np.ndarray
+    _logp: np.ndarray | None
+
+    def _init_buffers(self) -> None:
+        self._work: list[np.ndarray] = []
+        self._dots: list = []
+        self._low: tuple[np.ndarray, np.ndarray] | None = None  # where an exponent underflows, and not
+        self.work_tag: tuple | None = None  # which evaluation the first work buffer holds (see _Tilt.at)
+
+    @property
+    def logp(self) -> np.ndarray:
+        r""":math:`\log p` per level (recomputed for counted levels)."""
+        return self._logp if self._logp is not None else np.log(self.p)
+
+    def work(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two float buffers of one entry per level, allocated once."""
+        if not self._work:
+            self._work = [np.empty(self.size), np.empty(self.size)]
+        return self._work[0], self._work[1]
+
+    def exp_in_place(self, a: np.ndarray, low: float) -> np.ndarray:
+        r""":math:`e^a` over ``a`` (one float per level), where ``low`` bounds ``a`` from below.
+
+        Where :math:`a < -746` the exponential underflows to 0, which the C library reaches by a slow path (several
+        times the cost of a normal argument): when ``low`` allows such arguments, those entries are set to 0 and
+        only the others exponentiated. The values are those of ``numpy.exp``."""
+        if low >= UNDERFLOW_EXPONENT:
+            return np.exp(a, out=a)
+        if self._low is None:
+            self._low = (np.empty(self.size, dtype=bool), np.empty(self.size, dtype=bool))
+        under, normal = self._low
+        np.less(a, UNDERFLOW_EXPONENT, out=under)
+        np.exp(a, out=a, where=np.logical_not(under, out=normal))
+        np.copyto(a, 0.0, where=under)
+        return a
+
+
+class SharedPrompts(LevelBuffers):
+    r"""The counted levels of a set of prompts, with the prompts whose tilt by the calibrated reward is the same
+    evaluated once.
+
+    A prompt of :math:`m` samples, all distinct, has the levels :math:`a = 0, \dots, m-1`, each of mass
+    :math:`1/m` and calibrated reward :math:`(a + \tfrac12)/m`; its score :math:`s = ` calibrated reward minus the
+    top's, :math:`(a + 1 - m)/m`, depends on :math:`m` only, and so does its tilt. The first such prompt of each
+    size stands for all of that size; every other prompt (one with a tied reward) stands for itself. Sums per prompt
+    (``per_group``, ``dot``, ``group_max``) are taken over the levels of the prompts kept, in the same order as over
+    all levels (so with the same values), and copied to every prompt they stand for: arrays per prompt have one entry
+    for each of the ``G`` prompts, arrays per level one for each level kept.
+
+    Parameters
+    ----------
+    start : numpy.ndarray
+        Index of the first level of each prompt (levels of a prompt contiguous, sorted by reward).
+    size : int
+        The levels of all prompts.
+    count : numpy.ndarray
+        Samples of each level.
+    sizes : numpy.ndarray
+        Samples of each prompt.
+    mid : numpy.ndarray
+        The calibrated reward :math:`P(R < v) + P(R = v)/2` of each level.
+    p : numpy.ndarray
+        The mass of each level in its prompt.
+    """
+
+    def __init__(
+        self,
+        start: np.ndarray,
+        size: int,
+        count: np.ndarray,
+        sizes: np.ndarray,
+        mid: np.ndarray,
+        p: np.ndarray,
+    ):
+        G = start.size
+        per_prompt = np.diff(np.r_[start, size])
+        distinct = per_prompt == np.rint(sizes)  # every sample of the prompt is a level of its own
+        idx = np.flatnonzero(distinct)
+        kinds, first = np.unique(per_prompt[idx], return_index=True)
+        stand = np.arange(G)  # per prompt: the prompt that stands for it
+        stand[idx] = idx[first][np.searchsorted(kinds, per_prompt[idx])]
+        keep = ~distinct
+        keep[idx[first]] = True
+        kept = np.flatnonzero(keep)
+        row = np.zeros(G, dtype=np.intp)
+        row[kept] = np.arange(kept.size)
+        self.expand = row[stand]  # per prompt: the row of the prompt that stands for it
+        sel = np.flatnonzero(np.repeat(keep, per_prompt))
+        lengths = per_prompt[kept]
+        self.G, self.size = G, int(sel.size)
+        self.start = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.intp)
+        top = self.start + lengths - 1
+        self.p, self.mid = p[sel], mid[sel]
+        self.count = count[sel]
+        self.gid = np.repeat(kept, lengths)  # per level: its prompt (one that stands for others, or itself)
+        self.top_idx = top[self.expand]
+        self.log_p_top = np.log(self.p[self.top_idx])
+        self.x = np.zeros(self.size)  # no reward: the tilt is of the calibrated reward only
+        self._logp = None
+        self.logp_min = 0.0
+        self.score = self.mid - np.repeat(self.mid[top], lengths)
+        self._init_buffers()
+
+    def per_group(self, w: np.ndarray) -> np.ndarray:
+        """Sum of ``w`` (per level kept) over each prompt's levels."""
+        return np.add.reduceat(w, self.start)[self.expand]
+
+    def group_max(self, w: np.ndarray) -> np.ndarray:
+        """Largest ``w`` (per level kept) over each prompt's levels."""
+        return np.maximum.reduceat(w, self.start)[self.expand]
+
+    def dot(self, which: int, v: np.ndarray) -> np.ndarray:
+        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which`` (see ``_Levels.dot``)."""
+        if not self._dots:
+            import scipy.sparse as sp
+
+            indices = np.arange(self.size, dtype=np.intp)
+            indptr = np.r_[self.start, self.size].astype(np.intp)
+            rows = self.start.size
+            self._dots = [sp.csr_array((w, indices, indptr), shape=(rows, self.size), copy=False) for w in self.work()]
+        return (self._dots[which] @ v)[self.expand]

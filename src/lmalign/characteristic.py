@@ -20,7 +20,8 @@ The other frequencies up to :math:`\pi/h` add a term of order :math:`\rho^n`, wi
 :math:`m \le K`, shows as a peak at :math:`2\pi/(mh)`). A token of tiny tilted probability that the step
 :math:`h` needs puts such a peak just below 1: at lengths with :math:`n(-\log\rho)` small the sum lives on the
 coarser lattice, and the expansions on the step :math:`h` do not apply. :func:`nonprincipal_modulus` gives
-:math:`\rho` with a certificate.
+:math:`\rho` with a certificate; the book claims a lattice expansion at length :math:`n` only where
+:math:`n(-\log\rho) \ge` ``LATTICE_REGIME``, so that the other frequencies add less than :math:`e^{-30}`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from lmalign import _validate
 from lmalign.law import RewardLaw, require_law
 from lmalign.memoryless import lattice_steps
 
-__all__ = ["nonprincipal_modulus"]
+__all__ = ["LATTICE_REGIME", "nonprincipal_modulus"]
+
+LATTICE_REGIME = 30.0
+r"""The least :math:`n(-\log\rho)` at which the book claims a lattice expansion: :math:`\rho^n \le e^{-30}`."""
 
 _FIRST_GRID = 1024  # intervals of the first pass over theta = omega h in [2 pi / K, pi]
 _SPLIT = 16  # each interval kept by a pass is split into this many

@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["UNDERFLOW_EXPONENT", "LevelBuffers", "SharedPrompts"]
+
 UNDERFLOW_EXPONENT = -746.0  # e^a rounds to 0 for every double a below this (e^-745.14 is half the least subnormal)
 
 
 class LevelBuffers:
-    """Work space of one float per level: two buffers (allocated once), and where an exponent underflows."""
+    """Work space of one float per level: two buffers (allocated once), and where an exponent underflows.
+
+    A class of levels sets ``size``, ``p`` (the masses) and ``_logp`` (their logarithms, or ``None`` to recompute
+    them) and calls ``_init_buffers``.
+
+    Examples
+    --------
+    >>> class Levels(LevelBuffers):
+    ...     def __init__(self, p):
+    ...         self.p, self.size, self._logp = p, p.size, None
+    ...         self._init_buffers()
+    >>> lv = Levels(np.array([0.25, 0.25, 0.5]))
+    >>> [b.shape for b in lv.work()], lv.work()[0] is lv.work()[0]
+    ([(3,), (3,)], True)
+    """
 
     size: int
     p: np.ndarray
@@ -32,7 +48,23 @@ class LevelBuffers:
         return self._logp if self._logp is not None else np.log(self.p)
 
     def work(self) -> tuple[np.ndarray, np.ndarray]:
-        """Two float buffers of one entry per level, allocated once."""
+        """Two float buffers of one entry per level, allocated once.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The same two buffers at every call (their contents are the caller's).
+
+        Examples
+        --------
+        >>> class Levels(LevelBuffers):
+        ...     def __init__(self, size):
+        ...         self.size = size
+        ...         self._init_buffers()
+        >>> a, b = Levels(4).work()
+        >>> a.shape, a is b
+        ((4,), False)
+        """
         if not self._work:
             self._work = [np.empty(self.size), np.empty(self.size)]
         return self._work[0], self._work[1]
@@ -42,7 +74,29 @@ class LevelBuffers:
 
         Where :math:`a < -746` the exponential underflows to 0, which the C library reaches by a slow path (several
         times the cost of a normal argument): when ``low`` allows such arguments, those entries are set to 0 and
-        only the others exponentiated. The values are those of ``numpy.exp``."""
+        only the others exponentiated. The values are those of ``numpy.exp``.
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            The exponents, one per level; overwritten.
+        low : float
+            A lower bound of ``a`` (``-inf`` is allowed).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``a``, holding :math:`e^a`.
+
+        Examples
+        --------
+        >>> class Levels(LevelBuffers):
+        ...     def __init__(self, size):
+        ...         self.size = size
+        ...         self._init_buffers()
+        >>> Levels(3).exp_in_place(np.array([-800.0, -1.0, 0.0]), -800.0).round(6).tolist()
+        [0.0, 0.367879, 1.0]
+        """
         if low >= UNDERFLOW_EXPONENT:
             return np.exp(a, out=a)
         if self._low is None:
@@ -80,6 +134,18 @@ class SharedPrompts(LevelBuffers):
         The calibrated reward :math:`P(R < v) + P(R = v)/2` of each level.
     p : numpy.ndarray
         The mass of each level in its prompt.
+
+    Examples
+    --------
+    Two prompts of two distinct samples and one of two tied samples: the second prompt is evaluated as the first.
+
+    >>> shared = SharedPrompts(
+    ...     start=np.array([0, 2, 4]), size=5, count=np.array([1.0, 1, 1, 1, 2]), sizes=np.array([2.0, 2, 2]),
+    ...     mid=np.array([0.25, 0.75, 0.25, 0.75, 0.5]), p=np.array([0.5, 0.5, 0.5, 0.5, 1.0]))
+    >>> shared.size, shared.score.tolist()
+    (3, [-0.5, 0.0, 0.0])
+    >>> shared.per_group(shared.p * shared.mid).tolist()  # the calibrated reward's mean, per prompt
+    [0.5, 0.5, 0.5]
     """
 
     def __init__(
@@ -121,15 +187,72 @@ class SharedPrompts(LevelBuffers):
         self._init_buffers()
 
     def per_group(self, w: np.ndarray) -> np.ndarray:
-        """Sum of ``w`` (per level kept) over each prompt's levels."""
+        """Sum of ``w`` over each prompt's levels.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            One value per level kept.
+
+        Returns
+        -------
+        numpy.ndarray
+            One sum per prompt (all ``G``).
+
+        Examples
+        --------
+        >>> shared = SharedPrompts(np.array([0, 1]), 2, np.ones(2), np.ones(2), np.array([0.5, 0.5]), np.ones(2))
+        >>> shared.size, shared.per_group(np.array([3.0])).tolist()  # two prompts of one sample: one evaluated
+        (1, [3.0, 3.0])
+        """
         return np.add.reduceat(w, self.start)[self.expand]
 
     def group_max(self, w: np.ndarray) -> np.ndarray:
-        """Largest ``w`` (per level kept) over each prompt's levels."""
+        """Largest ``w`` over each prompt's levels.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            One value per level kept.
+
+        Returns
+        -------
+        numpy.ndarray
+            One maximum per prompt (all ``G``).
+
+        Examples
+        --------
+        >>> mid, p = np.array([0.25, 0.75]), np.full(2, 0.5)
+        >>> shared = SharedPrompts(np.array([0]), 2, np.ones(2), np.array([2.0]), mid, p)
+        >>> shared.group_max(np.array([1.0, -2.0])).tolist()
+        [1.0]
+        """
         return np.maximum.reduceat(w, self.start)[self.expand]
 
     def dot(self, which: int, v: np.ndarray) -> np.ndarray:
-        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which`` (see ``_Levels.dot``)."""
+        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass (a sparse matrix
+        whose data is the buffer).
+
+        Parameters
+        ----------
+        which : int
+            The work buffer, 0 or 1 (of ``work()``).
+        v : numpy.ndarray
+            One value per level kept.
+
+        Returns
+        -------
+        numpy.ndarray
+            One sum per prompt (all ``G``).
+
+        Examples
+        --------
+        >>> mid, p = np.array([0.25, 0.75]), np.full(2, 0.5)
+        >>> shared = SharedPrompts(np.array([0]), 2, np.ones(2), np.array([2.0]), mid, p)
+        >>> shared.work()[0][:] = shared.p
+        >>> shared.dot(0, shared.mid).tolist()
+        [0.5]
+        """
         if not self._dots:
             import scipy.sparse as sp
 

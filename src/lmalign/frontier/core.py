@@ -283,20 +283,6 @@ class _Levels(LevelBuffers):
             np.r_[rank_m, self.sizes[self.gid[multi]]],
         )
 
-    def dot(self, which: int, v: np.ndarray) -> np.ndarray:
-        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass and no temporary: a
-        sparse matrix (one row per prompt) whose data is the buffer."""
-        if not self._dots:
-            import scipy.sparse as sp
-
-            idx_t = np.int32 if self.size < 2**31 else np.int64
-            indices = np.arange(self.size, dtype=idx_t)
-            indptr = np.r_[self.start, self.size].astype(idx_t)
-            self._dots = [
-                sp.csr_array((w, indices, indptr), shape=(self.G, self.size), copy=False) for w in self.work()
-            ]
-        return self._dots[which] @ v
-
     @classmethod
     def from_samples(cls, rewards, groups=None, coded: bool = False) -> _Levels:
         """Levels of reward samples; ``groups`` a prompt id per sample (or, with ``coded``, a :class:`_Coded`)."""
@@ -349,14 +335,6 @@ class _Levels(LevelBuffers):
         scale = _power_of_two_scale(values)
         gid = np.zeros(values.size, dtype=np.int64)
         return cls(values / scale, gid, np.exp(logp), logp, 1, scale, False)
-
-    def per_group(self, w: np.ndarray) -> np.ndarray:
-        """Sum of ``w`` over the levels of each prompt (levels of a prompt are contiguous)."""
-        return np.add.reduceat(w, self.start)
-
-    def group_max(self, w: np.ndarray) -> np.ndarray:
-        """Largest ``w`` over the levels of each prompt."""
-        return np.maximum.reduceat(w, self.start)
 
     # -- best-of-N ------------------------------------------------------------------------------------------------
     def _bon_entries(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,23 +18,27 @@ UNDERFLOW_EXPONENT = -746.0  # e^a rounds to 0 for every double a below this (e^
 class LevelBuffers:
     """Work space of one float per level: two buffers (allocated once), and where an exponent underflows.
 
-    A class of levels sets ``size``, ``p`` (the masses) and ``_logp`` (their logarithms, or ``None`` to recompute
-    them) and calls ``_init_buffers``.
+    A class of levels sets ``size``, ``p`` (the masses), ``_logp`` (their logarithms, or ``None`` to recompute
+    them) and ``start`` (the first level of each prompt; levels of a prompt are contiguous), optionally ``expand``
+    (see :class:`SharedPrompts`), and calls ``_init_buffers``. Sums per prompt (``per_group``, ``dot``,
+    ``group_max``) run over the levels of each row in order and are copied to the prompts ``expand`` maps to it.
 
     Examples
     --------
     >>> class Levels(LevelBuffers):
-    ...     def __init__(self, p):
-    ...         self.p, self.size, self._logp = p, p.size, None
+    ...     def __init__(self, p, start):
+    ...         self.p, self.size, self._logp, self.start = p, p.size, None, start
     ...         self._init_buffers()
-    >>> lv = Levels(np.array([0.25, 0.25, 0.5]))
-    >>> [b.shape for b in lv.work()], lv.work()[0] is lv.work()[0]
-    ([(3,), (3,)], True)
+    >>> lv = Levels(np.array([0.25, 0.75, 1.0]), np.array([0, 2]))  # two prompts, of two levels and of one
+    >>> lv.per_group(lv.p).tolist(), lv.group_max(lv.p).tolist()
+    ([1.0, 1.0], [0.75, 1.0])
     """
 
     size: int
     p: np.ndarray
     _logp: np.ndarray | None
+    start: np.ndarray  # the first level of each row of sums (a prompt, or one that stands for others)
+    expand: np.ndarray | None = None  # per prompt: its row, when rows stand for several prompts
 
     def _init_buffers(self) -> None:
         self._work: list[np.ndarray] = []
@@ -106,6 +110,88 @@ class LevelBuffers:
         np.exp(a, out=a, where=np.logical_not(under, out=normal))
         np.copyto(a, 0.0, where=under)
         return a
+
+    def _per_prompt(self, rows: np.ndarray) -> np.ndarray:
+        return rows if self.expand is None else rows[self.expand]
+
+    def per_group(self, w: np.ndarray) -> np.ndarray:
+        """Sum of ``w`` over each prompt's levels.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            One value per level.
+
+        Returns
+        -------
+        numpy.ndarray
+            One sum per prompt.
+
+        Examples
+        --------
+        Two prompts of one sample each: one row of sums stands for both.
+
+        >>> shared = SharedPrompts(np.array([0, 1]), 2, np.ones(2), np.ones(2), np.full(2, 0.5), np.ones(2))
+        >>> shared.size, shared.per_group(np.array([3.0])).tolist()
+        (1, [3.0, 3.0])
+        """
+        return self._per_prompt(np.add.reduceat(w, self.start))
+
+    def group_max(self, w: np.ndarray) -> np.ndarray:
+        """Largest ``w`` over each prompt's levels.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            One value per level.
+
+        Returns
+        -------
+        numpy.ndarray
+            One maximum per prompt.
+
+        Examples
+        --------
+        >>> one = SharedPrompts(np.array([0]), 3, np.ones(3), np.array([3.0]), np.array([1, 3, 5]) / 6, np.ones(3) / 3)
+        >>> one.group_max(np.array([1.0, -2.0, 0.5])).tolist()
+        [1.0]
+        """
+        return self._per_prompt(np.maximum.reduceat(w, self.start))
+
+    def dot(self, which: int, v: np.ndarray) -> np.ndarray:
+        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``: one pass and no temporary,
+        through a sparse matrix (one row per row of sums) whose data is the buffer.
+
+        Parameters
+        ----------
+        which : int
+            The work buffer, 0 or 1 (of :meth:`work`).
+        v : numpy.ndarray
+            One value per level.
+
+        Returns
+        -------
+        numpy.ndarray
+            One sum per prompt.
+
+        Examples
+        --------
+        A prompt of two tied samples (one level of mass 1): the mean of its calibrated reward.
+
+        >>> tied = SharedPrompts(np.array([0]), 1, np.array([2.0]), np.array([2.0]), np.array([0.5]), np.ones(1))
+        >>> tied.work()[0][:] = tied.p
+        >>> tied.dot(0, tied.mid).tolist()
+        [0.5]
+        """
+        if not self._dots:
+            import scipy.sparse as sp
+
+            idx_t = np.int32 if self.size < 2**31 else np.int64
+            indices = np.arange(self.size, dtype=idx_t)
+            indptr = np.r_[self.start, self.size].astype(idx_t)
+            shape = (self.start.size, self.size)
+            self._dots = [sp.csr_array((w, indices, indptr), shape=shape, copy=False) for w in self.work()]
+        return self._per_prompt(self._dots[which] @ v)
 
 
 class SharedPrompts(LevelBuffers):
@@ -185,79 +271,3 @@ class SharedPrompts(LevelBuffers):
         self.logp_min = 0.0
         self.score = self.mid - np.repeat(self.mid[top], lengths)
         self._init_buffers()
-
-    def per_group(self, w: np.ndarray) -> np.ndarray:
-        """Sum of ``w`` over each prompt's levels.
-
-        Parameters
-        ----------
-        w : numpy.ndarray
-            One value per level kept.
-
-        Returns
-        -------
-        numpy.ndarray
-            One sum per prompt (all ``G``).
-
-        Examples
-        --------
-        >>> shared = SharedPrompts(np.array([0, 1]), 2, np.ones(2), np.ones(2), np.array([0.5, 0.5]), np.ones(2))
-        >>> shared.size, shared.per_group(np.array([3.0])).tolist()  # two prompts of one sample: one evaluated
-        (1, [3.0, 3.0])
-        """
-        return np.add.reduceat(w, self.start)[self.expand]
-
-    def group_max(self, w: np.ndarray) -> np.ndarray:
-        """Largest ``w`` over each prompt's levels.
-
-        Parameters
-        ----------
-        w : numpy.ndarray
-            One value per level kept.
-
-        Returns
-        -------
-        numpy.ndarray
-            One maximum per prompt (all ``G``).
-
-        Examples
-        --------
-        >>> mid, p = np.array([0.25, 0.75]), np.full(2, 0.5)
-        >>> shared = SharedPrompts(np.array([0]), 2, np.ones(2), np.array([2.0]), mid, p)
-        >>> shared.group_max(np.array([1.0, -2.0])).tolist()
-        [1.0]
-        """
-        return np.maximum.reduceat(w, self.start)[self.expand]
-
-    def dot(self, which: int, v: np.ndarray) -> np.ndarray:
-        r"""Per prompt :math:`\sum_l w_l v_l` for :math:`w` the work buffer ``which``, in one pass (a sparse matrix
-        whose data is the buffer).
-
-        Parameters
-        ----------
-        which : int
-            The work buffer, 0 or 1 (of ``work()``).
-        v : numpy.ndarray
-            One value per level kept.
-
-        Returns
-        -------
-        numpy.ndarray
-            One sum per prompt (all ``G``).
-
-        Examples
-        --------
-        >>> mid, p = np.array([0.25, 0.75]), np.full(2, 0.5)
-        >>> shared = SharedPrompts(np.array([0]), 2, np.ones(2), np.array([2.0]), mid, p)
-        >>> shared.work()[0][:] = shared.p
-        >>> shared.dot(0, shared.mid).tolist()
-        [0.5]
-        """
-        if not self._dots:
-            import scipy.sparse as sp
-
-            indices = np.arange(self.size, dtype=np.intp)
-            indptr = np.r_[self.start, self.size].astype(np.intp)
-            rows = self.start.size
-            self._dots = [sp.csr_array((w, indices, indptr), shape=(rows, self.size), copy=False) for w in self.work()]
-        return (self._dots[which] @ v)[self.expand]

@@ -15,46 +15,45 @@ library and pyarrow, divided by the rows; ``levels`` the distinct (prompt, rewar
 CPU time is what the budget counts: wall time on a shared machine depends on the other jobs, and even CPU time
 moves by up to a third between runs when the two cores are shared (cache contention). No test asserts a time.
 
-Measured on the shared 2-core machine (load 5 to 11 for the rows marked "before"; otherwise quiet):
+Measured on a quiet 2-core machine (AMD EPYC): three runs of the benchmark at 1e7 rows, one at 1e6 (``before``:
+the 1e6 and 1e7 rows before the frontier's scale work, on an earlier, loaded 2-core machine):
 
-=====================  ===========  ===============  ===========  ==========  ==========
-case                   read CPU     frontier CPU     total CPU    peak        bytes/row
-=====================  ===========  ===============  ===========  ==========  ==========
-1e6 rows, before       0.7 s        7.7 s            9.3 s        0.42 GB     242
-1e6 rows, file         0.3 s        1.7 s            2.8 s        0.29 GB     100
-1e6 rows, stream       0.8 s        1.8 s            3.6 s        0.30 GB     112
+=====================  ===========  ===============  =============  =============  ===============  ==========
+case                   read CPU     frontier CPU     total CPU      of it system   peak             bytes/row
+=====================  ===========  ===============  =============  =============  ===============  ==========
+1e6 rows, before       0.7 s        7.7 s            9.3 s                         0.42 GB          242
+1e6 rows, file         0.3 s        0.8 s            1.8 s          0.5 s          0.28 GB          122
+1e6 rows, stream       0.6 s        0.7 s            2.1 s          0.3 s          0.30 GB          141
 1e7 rows, before       (about 110 s of CPU and 2.2 GB in all)
-1e7 rows, file         1.9-4.7 s    17.4-18.8 s      20.3-24.8 s  1.36 GB     122
-1e7 rows, stream       4.4-9.6 s    10.8-11.9 s      16.1-22.8 s  1.40 GB     127
-=====================  ===========  ===============  ===========  ==========  ==========
+1e7 rows, file         0.7-2.3 s    10.9-11.1 s      12.5-14.3 s    2.1-3.5 s      1.36-1.37 GB     122
+1e7 rows, stream       7.2-8.4 s    6.8-7.6 s        14.7-16.9 s    2.1-3.2 s      1.40 GB          126
+=====================  ===========  ===============  =============  =============  ===============  ==========
 
-The total counts user and system time, and on this virtual machine the system time is what moves: 6.9 and 10.6 s of
-it in the two benchmark runs of the file case that recorded it, against 1.9 to 4.0 s in eight of twelve runs of the
-same measurement repeated at once (a fresh interpreter reading the same file) and 8.3 to 9.1 s in the other four,
-each the first run after a test run or a benchmark. The user time is 12.4 to 15.1 s in every run. The system time
-goes to page faults, the kernel supplying the fresh pages that new arrays touch; a run right after another process
-allocated and freed 3 GB was not slower, so what makes some runs pay several times more for them is not known. The
-20 s budget holds in those eight runs (15.3 to 17.9 s) and not in the benchmark's, which come right after the data
-are written. The 1e6 rows were measured before the changes described below.
+The total counts user and system time of the whole interpreter, its start and imports included. Both budgets hold
+in every run. On the earlier machine (AVX2, no AVX-512) the system time moved from run to run: the file case took
+20.3 to 24.8 s in the benchmark's runs, 6.9 and 10.6 s of it system time in the two that recorded it, and 15.3 to
+17.9 s in eight of twelve runs of the same measurement repeated at once (system time 1.9 to 4.0 s); its user time
+was 12.4 to 15.1 s in every run. The system time goes to page faults, the kernel supplying the fresh pages that new
+arrays touch.
 
-Where the file case's user time goes (about 14 s): some 70 tilt evaluations, about 6 s (one exponential and a few
-per-prompt sums over every level each: 8 points of the optimum's curve and its end, 3 to 4 per table row); the
-win-rate curve's 21 evaluations cost almost nothing, since every prompt of distinct samples and the same size has
-the same tilt of the calibrated reward, evaluated once per size (``lmalign.frontier.levels.SharedPrompts``); the
-sort of the (prompt, reward) pairs and the levels, about 2.2 s; the shares of the top samples, 1.5 s; best-of-N at
-20 values of N, 1.1 s. Exponentials whose argument is below -746 underflow to 0 through a slow path of the C
-library (several times a normal argument); they are set to 0 without it.
+Where the file case's user time went on the earlier machine (about 14 s): some 70 tilt evaluations, about 6 s (one
+exponential and a few per-prompt sums over every level each: 8 points of the optimum's curve and its end, 3 to 4 per
+table row); the win-rate curve's 21 evaluations cost almost nothing, since every prompt of distinct samples and the
+same size has the same tilt of the calibrated reward, evaluated once per size
+(``lmalign.frontier.levels.SharedPrompts``); the sort of the (prompt, reward) pairs and the levels, about 2.2 s; the
+shares of the top samples, 1.5 s; best-of-N at 20 values of N, 1.1 s. Exponentials whose argument is below -746
+underflow to 0 through a slow path of the C library (several times a normal argument); they are set to 0 without it.
 
-**1e8 rows** (``--rows 1e8 --prompts 1e5 --files 100 --decimals 2 --stream-only``: 1,000 samples per prompt,
-rewards to two decimals, 25,565,384 distinct (prompt, reward) pairs), streamed: read 88 s, frontier 120 s, 208 s
-of CPU in all, peak 4.5 GB (45 bytes per row, 175 per level), on the same loaded machine (18 minutes of wall
-time). Memory follows the summaries, not the rows: with distinct rewards 1e8 rows would be 1e8 levels, about
-130 bytes each.
+**1e8 rows** (``--rows 1e8 --prompts 1e5 --files 100 --decimals 2 --stream-only``: 1,000 samples per prompt, rewards
+to two decimals, 25,565,384 distinct (prompt, reward) pairs), streamed: read 88 s, frontier 120 s, 208 s of CPU in
+all, peak 4.5 GB (45 bytes per row, 175 per level), on the earlier machine under load (18 minutes of wall time).
+Memory follows the summaries, not the rows: with distinct rewards 1e8 rows would be 1e8 levels, about 130 bytes
+each.
 
 **Bootstrap.** Each resample solves the multiplier again at every table row over every level (exact intervals),
-about 60 evaluations: at 1e6 rows ``--bootstrap 10`` adds 48 s of CPU (4.8 s a resample, against 1.9 s for the
-whole frontier) and 0.45 GB. It dominates at any size, which is why its default is 0; at 1e7 rows a resample
-would take about a minute and several GB.
+about 60 evaluations: at 1e6 rows on the earlier machine ``--bootstrap 10`` adds 48 s of CPU (4.8 s a resample,
+against 1.9 s for the whole frontier) and 0.45 GB. It dominates at any size, which is why its default is 0; at 1e7
+rows a resample would take about a minute and several GB.
 """
 
 from __future__ import annotations
@@ -134,9 +133,15 @@ def main() -> None:
     ap.add_argument("--decimals", type=int, default=6, help="rewards rounded to this many decimals (default 6)")
     ap.add_argument("--stream-only", action="store_true", help="write and measure only the partitioned dataset")
     ap.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples (default 0)")
-    ap.add_argument("--dir", help="folder for the data (default: a temporary folder, deleted after)")
+    ap.add_argument(
+        "--dir",
+        help="folder for the data, created if missing (default: the system's temporary folder); the data are "
+        "deleted after",
+    )
     args = ap.parse_args()
     rows, prompts = int(args.rows), int(args.prompts)
+    if args.dir:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         single, shards = write(Path(tmp), rows, prompts, args.files, args.decimals, not args.stream_only)
         base = run("baseline", shards)

@@ -63,6 +63,7 @@ from lmalign import (
     reference,
     subgaussian,
     symbolic,
+    tail_expansion,
     tilting,
     transforms,
     win_frontier,
@@ -398,6 +399,13 @@ CASES: dict[str, Case] = {
     # characteristic.py
     "nonprincipal_modulus": Case(
         characteristic.nonprincipal_modulus, args(L(), X(), st.sampled_from((1e-9, 1e-14, 0.5, 0.0))), "unit"
+    ),
+    # tail_expansion.py
+    "tail_correction_terms": Case(tail_expansion.tail_correction_terms, args(N())),
+    "offset_moments": Case(tail_expansion.offset_moments, args(X(), X(), X(), X(), st.booleans(), N())),
+    "tail_corrections": Case(
+        tail_expansion.tail_corrections,
+        args(L(), X(), X(), X(), X(), st.booleans(), st.sampled_from((1, 2, 4, 0, 7, 2.5))),
     ),
     "scaled_cgf": Case(ldp.scaled_cgf, args(L(), X(), vector_or_scalar())),
     "cgf_derivative": Case(ldp.cgf_derivative, args(L(), X(), N())),

@@ -84,6 +84,11 @@ def test_first_coefficient_is_the_classical_local_correction():
     assert sp.expand(b1.subs({sp.Symbol("M1"): 0, sp.Symbol("M2"): 0}) - (g4 / 8 - 5 * g3**2 / 24)) == 0
 
 
+def test_offset_moments_refuses_too_many_moments():
+    with pytest.raises(ValueError, match="count must be at most 64"):
+        offset_moments(0.0, 1.0, 1.0, 1.0, True, 10**18)
+
+
 def test_offset_moments_against_direct_sums():
     eta, h, tau, sigma = 0.3, 0.5, 0.7, 1.3
     q = math.exp(-tau * h)

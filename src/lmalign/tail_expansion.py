@@ -45,6 +45,7 @@ from lmalign.law import RewardLaw, require_law
 from lmalign.ldp import cgf_derivative, theta_of_mean
 
 MAX_TAIL_ORDER = 6  # b_1 .. b_6: cumulants up to gamma_14, moments up to M_12 (order 6 derives in about 2 s)
+MAX_MOMENTS = 64  # offset_moments: a polylogarithm each
 
 
 def _check_order(order) -> int:
@@ -174,7 +175,7 @@ def offset_moments(offset: float, step: float, tau: float, sigma: float, upper: 
     ------
     ValueError
         If ``offset`` is negative or not finite, ``step``, ``tau`` or ``sigma`` is not a positive finite number,
-        or ``count`` is not a positive integer.
+        or ``count`` is not an integer from 1 to ``MAX_MOMENTS``.
 
     Examples
     --------
@@ -186,6 +187,8 @@ def offset_moments(offset: float, step: float, tau: float, sigma: float, upper: 
         if not _validate.nonneg_finite(value, name) > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
     count = _validate.positive_int(count, "count")
+    if count > MAX_MOMENTS:
+        raise ValueError(f"count must be at most {MAX_MOMENTS}, got {count}")
     with mpmath.workdps(max(mpmath.mp.dps, 30)):
         q = mpmath.exp(-mpmath.mpf(tau) * step)
         ej = [mpmath.mpf(1)] + [(1 - q) * mpmath.polylog(-k, q) for k in range(1, count + 1)]

@@ -409,6 +409,7 @@ CASES: dict[str, Case] = {
     ),
     "scaled_cgf": Case(ldp.scaled_cgf, args(L(), X(), vector_or_scalar())),
     "cgf_derivative": Case(ldp.cgf_derivative, args(L(), X(), N())),
+    "cgf_derivatives": Case(ldp.cgf_derivatives, args(L(), X(), st.sampled_from((1, 2, 3, 8, 0, -1, 401, 2.5)))),
     "theta_of_mean": Case(ldp.theta_of_mean, law_and_point()),
     # transforms.py
     "win_rate": Case(transforms.win_rate, args(L(), L()), "unit"),

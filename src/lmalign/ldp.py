@@ -421,3 +421,58 @@ def cgf_derivative(law: RewardLaw, lam: float, k: int):
     if not mp.isfinite(better) or abs(better) > mp.mpf(np.finfo(float).max):
         raise ValueError(f"k={k}: the cumulant kappa^(k)(lam) = {mp.nstr(better, 5)} exceeds the float range")
     return float(better)
+
+
+def cgf_derivatives(law: RewardLaw, lam: float, k: int) -> list[float]:
+    r""":math:`[\kappa'(\lambda), \dots, \kappa^{(k)}(\lambda)]`: the first ``k`` cumulants of the tilt
+    :math:`p_\lambda` from one mpmath recursion, as :func:`cgf_derivative` computes each (the same precision
+    doubling, until every cumulant of order 3 and more agrees with the last to :math:`10^{-16}` relative, or 8192
+    bits).
+
+    Parameters
+    ----------
+    law : RewardLaw
+        The law :math:`p` of the reward.
+    lam : float
+        The tilt :math:`\lambda` (finite).
+    k : int
+        The highest order, :math:`1 \le k \le` ``MAX_CUMULANT_ORDER``.
+
+    Returns
+    -------
+    list of float
+        The cumulants of orders 1 to ``k``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`cgf_derivative`.
+
+    Examples
+    --------
+    >>> from lmalign.law import RewardLaw
+    >>> cgf_derivatives(RewardLaw([0.0, 1.0], [0.5, 0.5]), 0.0, 4)
+    [0.5, 0.25, 0.0, -0.125]
+    """
+    require_law(law)
+    k = _validate.positive_int(k, "k")
+    if k > MAX_CUMULANT_ORDER:
+        raise ValueError(f"k must be at most MAX_CUMULANT_ORDER = {MAX_CUMULANT_ORDER}, got {k}")
+    lam = _finite(lam, "lam")
+    head = [cgf_derivative(law, lam, j) for j in range(1, min(k, 2) + 1)]
+    if k <= 2 or len(law) == 1:
+        return head + [0.0] * (k - len(head))
+    prec = 128
+    values = _cumulants_mp(law, lam, k, prec)
+    for _ in range(6):  # as cgf_derivative: an exact zero never settles
+        prec *= 2
+        better = _cumulants_mp(law, lam, k, prec)
+        settled = all(abs(b - v) <= 1e-16 * abs(b) for b, v in zip(better[3:], values[3:], strict=True))
+        values = better
+        if settled:
+            break
+    top = mp.mpf(np.finfo(float).max)
+    for j in range(3, k + 1):
+        if not mp.isfinite(values[j]) or abs(values[j]) > top:
+            raise ValueError(f"k={j}: the cumulant kappa^(k)(lam) = {mp.nstr(values[j], 5)} exceeds the float range")
+    return head + [float(v) for v in values[3:]]

@@ -42,7 +42,7 @@ from sympy.polys.rings import ring
 
 from lmalign import _validate
 from lmalign.law import RewardLaw, require_law
-from lmalign.ldp import cgf_derivative, theta_of_mean
+from lmalign.ldp import cgf_derivatives, theta_of_mean
 
 MAX_TAIL_ORDER = 6  # b_1 .. b_6: cumulants up to gamma_14, moments up to M_12 (order 6 derives in about 2 s)
 MAX_MOMENTS = 64  # offset_moments: a polylogarithm each
@@ -140,6 +140,78 @@ def _evaluators(order: int):
     return sp.lambdify(names, list(terms), "mpmath"), sp.lambdify(names, majorants, "mpmath")
 
 
+def local_corrections(token: RewardLaw, theta: float, v, order: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    r"""The local version: :math:`\log P_\theta(S_n - nx = u) = \log\frac{h}{\sigma\sqrt{2\pi n}} + \sum_k
+    c_k(v) n^{-k} + O(n^{-K-1})` at :math:`v = u/\sigma`, and majorants :math:`C_k(v) \ge |c_k(v)|`.
+
+    The law :math:`G` of the module docstring reduced to a point mass at :math:`v`: :math:`c_k` is :math:`b_k` with
+    every moment :math:`M_i` replaced by :math:`v^i` (the mean of a point mass is its value), and :math:`C_k` the
+    same for the monomials in absolute value. :math:`\gamma_j` are the standardised cumulants of :math:`p_\theta`
+    (:math:`x = \kappa'(\theta)`).
+
+    Parameters
+    ----------
+    token : RewardLaw
+        The token law :math:`p`.
+    theta : float
+        The tilt :math:`\theta` of the local law.
+    v : array_like
+        Standardised offsets :math:`u / \sigma` (finite).
+    order : int, optional
+        :math:`K` (default 2).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(c, C)``, each of shape ``(order, len(v))``.
+
+    Raises
+    ------
+    ValueError
+        If ``token`` is not a law, ``theta`` is not finite, ``v`` is not a finite real array, or ``order`` is out of
+        range.
+
+    Examples
+    --------
+    >>> token = RewardLaw([0.0, 1.0], [0.5, 0.5])  # symmetric: g3 = 0, g4 = -2
+    >>> c, big_c = local_corrections(token, 0.0, [0.0, 1.0], order=1)
+    >>> c.round(6).tolist()  # g4/8 - v^2/2
+    [[-0.25, -0.75]]
+    """
+    require_law(token)
+    order = _check_order(order)
+    theta = _validate.real_scalar(theta, "theta")
+    v = _validate.real_array(v, "v").astype(float).ravel()
+    if not np.all(np.isfinite(v)):
+        raise ValueError("v must be finite")
+    cumulants = cgf_derivatives(token, theta, 2 * order + 2)
+    sigma = math.sqrt(cumulants[1])
+    gammas = [cumulants[j - 1] / sigma**j for j in range(3, 2 * order + 3)]
+    terms, majorants = _local_evaluators(order)
+    c = np.array([np.broadcast_to(np.asarray(f(*gammas, v), dtype=float), v.shape) for f in terms])
+    big_c = np.array([np.broadcast_to(np.asarray(f(*gammas, v), dtype=float), v.shape) for f in majorants])
+    return c, big_c
+
+
+@functools.cache
+def _local_evaluators(order: int):
+    gammas = [sp.Symbol(f"g{j}") for j in range(3, 2 * order + 3)]
+    v = sp.Symbol("v")
+    at_point = {sp.Symbol(f"M{i}"): v**i for i in range(1, 2 * order + 1)}
+    terms, majorants = [], []
+    for b in _terms(order):
+        monomials = sp.Add.make_args(sp.expand(b.subs(at_point)))
+        terms.append(sp.lambdify([*gammas, v], sp.Add(*monomials), "numpy"))
+        majorants.append(sp.lambdify([*gammas, v], sp.Add(*(abs(m) for m in monomials)), "numpy"))
+    return terms, majorants
+
+
+@functools.cache
+def _eulerian(k: int) -> tuple[int, ...]:
+    """Eulerian numbers A(k, m), m = 0 .. k - 1: sum_j j^k q^j = sum_m A(k, m) q^(m+1) / (1 - q)^(k+1)."""
+    return tuple(sum((-1) ** i * math.comb(k + 1, i) * (m + 1 - i) ** k for i in range(m + 1)) for m in range(k))
+
+
 def offset_moments(offset: float, step: float, tau: float, sigma: float, upper: bool, count: int) -> list:
     r"""Moments :math:`M_i = \mathbb{E}\,v^i`, :math:`i = 1, \dots,` ``count``, of :math:`v = \pm(\eta + jh)/\sigma`
     with :math:`P(j) = (1 - q) q^j`, :math:`q = e^{-\tau h}` (``+`` for the upper tail, ``-`` for the lower).
@@ -147,9 +219,10 @@ def offset_moments(offset: float, step: float, tau: float, sigma: float, upper: 
     .. math::
 
         \mathbb{E}(\eta + jh)^i = \sum_{k=0}^{i} \binom{i}{k} \eta^{i-k} h^k\, \mathbb{E} j^k, \qquad
-        \mathbb{E} j^k = (1 - q)\operatorname{Li}_{-k}(q),
+        \mathbb{E} j^k = (1 - q)\operatorname{Li}_{-k}(q) = \frac{\sum_{m=0}^{k-1} A(k, m)\, q^{m+1}}{(1 - q)^k},
 
-    in mpmath at 30 digits or the working precision if higher (the terms are positive: no cancellation).
+    with :math:`A(k, m)` the Eulerian numbers, in mpmath at 30 digits or the working precision if higher (the
+    terms are positive: no cancellation).
 
     Parameters
     ----------
@@ -191,7 +264,11 @@ def offset_moments(offset: float, step: float, tau: float, sigma: float, upper: 
         raise ValueError(f"count must be at most {MAX_MOMENTS}, got {count}")
     with mpmath.workdps(max(mpmath.mp.dps, 30)):
         q = mpmath.exp(-mpmath.mpf(tau) * step)
-        ej = [mpmath.mpf(1)] + [(1 - q) * mpmath.polylog(-k, q) for k in range(1, count + 1)]
+        one_minus_q = -mpmath.expm1(-mpmath.mpf(tau) * step)  # no cancellation when q is near 1
+        ej = [mpmath.mpf(1)] + [
+            mpmath.fsum(a * q ** (m + 1) for m, a in enumerate(_eulerian(k))) / one_minus_q**k
+            for k in range(1, count + 1)
+        ]
         eta, h, sd = mpmath.mpf(offset), mpmath.mpf(step), mpmath.mpf(sigma)
         out = []
         for i in range(1, count + 1):
@@ -208,7 +285,7 @@ def tail_corrections(
 
     For the tail of :math:`S_n` under the tilt :math:`\lambda` of the token law at :math:`s = nx`, with
     :math:`\theta = \theta(x)` (:func:`lmalign.ldp.theta_of_mean`), :math:`\tau = |\theta - \lambda|`,
-    :math:`\gamma_j` from :func:`lmalign.ldp.cgf_derivative` and the moments of :func:`offset_moments`:
+    :math:`\gamma_j` from :func:`lmalign.ldp.cgf_derivatives` and the moments of :func:`offset_moments`:
 
     .. math::
 
@@ -262,8 +339,9 @@ def tail_corrections(
         raise ValueError(
             f"x = {x!r} must lie strictly inside the {'upper' if upper else 'lower'} tail of the tilt by lam = {lam!r}"
         )
-    sigma = math.sqrt(cgf_derivative(token, theta, 2))
-    gammas = [cgf_derivative(token, theta, j) / sigma**j for j in range(3, 2 * order + 3)]
+    cumulants = cgf_derivatives(token, theta, 2 * order + 2)
+    sigma = math.sqrt(cumulants[1])
+    gammas = [cumulants[j - 1] / sigma**j for j in range(3, 2 * order + 3)]
     terms, majorants = _evaluators(order)
     with mpmath.workdps(30):
         args = [mpmath.mpf(gj) for gj in gammas] + offset_moments(offset, step, tau, sigma, upper, 2 * order)

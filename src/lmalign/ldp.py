@@ -410,17 +410,27 @@ def cgf_derivative(law: RewardLaw, lam: float, k: int):
         if not math.isfinite(var):
             raise ValueError(f"k={k}: the variance of the tilted law exceeds the float range")
         return var
+    return _settled_cumulants(law, lam, k, range(k, k + 1))[0]
+
+
+def _settled_cumulants(law: RewardLaw, lam: float, k: int, orders: range) -> list[float]:
+    """The cumulants of ``orders`` (all >= 3, at most ``k``) from :func:`_cumulants_mp` at 128 bits, doubled until
+    each agrees with the last to 1e-16 relative or six doublings (an exact zero, an odd order of a symmetric law,
+    never settles: its last value is ~2^-prec); a ValueError if one exceeds the float range."""
     prec = 128
-    value = _cumulants_mp(law, lam, k, prec)[k]
-    for _ in range(6):  # an exact zero (odd order, symmetric law) never settles: its last value is ~2^-prec
+    values = _cumulants_mp(law, lam, k, prec)
+    for _ in range(6):
         prec *= 2
-        better = _cumulants_mp(law, lam, k, prec)[k]
-        if abs(better - value) <= 1e-16 * abs(better):
+        better = _cumulants_mp(law, lam, k, prec)
+        settled = all(abs(better[j] - values[j]) <= 1e-16 * abs(better[j]) for j in orders)
+        values = better
+        if settled:
             break
-        value = better
-    if not mp.isfinite(better) or abs(better) > mp.mpf(np.finfo(float).max):
-        raise ValueError(f"k={k}: the cumulant kappa^(k)(lam) = {mp.nstr(better, 5)} exceeds the float range")
-    return float(better)
+    top = mp.mpf(np.finfo(float).max)
+    for j in orders:
+        if not mp.isfinite(values[j]) or abs(values[j]) > top:
+            raise ValueError(f"k={j}: the cumulant kappa^(k)(lam) = {mp.nstr(values[j], 5)} exceeds the float range")
+    return [float(values[j]) for j in orders]
 
 
 def cgf_derivatives(law: RewardLaw, lam: float, k: int) -> list[float]:
@@ -462,17 +472,4 @@ def cgf_derivatives(law: RewardLaw, lam: float, k: int) -> list[float]:
     head = [cgf_derivative(law, lam, j) for j in range(1, min(k, 2) + 1)]
     if k <= 2 or len(law) == 1:
         return head + [0.0] * (k - len(head))
-    prec = 128
-    values = _cumulants_mp(law, lam, k, prec)
-    for _ in range(6):  # as cgf_derivative: an exact zero never settles
-        prec *= 2
-        better = _cumulants_mp(law, lam, k, prec)
-        settled = all(abs(b - v) <= 1e-16 * abs(b) for b, v in zip(better[3:], values[3:], strict=True))
-        values = better
-        if settled:
-            break
-    top = mp.mpf(np.finfo(float).max)
-    for j in range(3, k + 1):
-        if not mp.isfinite(values[j]) or abs(values[j]) > top:
-            raise ValueError(f"k={j}: the cumulant kappa^(k)(lam) = {mp.nstr(values[j], 5)} exceeds the float range")
-    return head + [float(v) for v in values[3:]]
+    return head + _settled_cumulants(law, lam, k, range(3, k + 1))
